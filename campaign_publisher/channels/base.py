@@ -1,0 +1,93 @@
+"""The ``Channel`` interface: the one contract every network module keeps.
+
+Contract (``tests/channels/test_contract.py`` checks it against every channel):
+
+``publish(post) -> Receipt``
+    Sends ``post.text`` byte for byte, with its media and alt text, to ``post.account``.
+    Returns the network's id (and URL where it has one) once the network confirms it.
+    Never retries on its own and never sleeps. Every failure is raised as exactly one
+    ``ChannelError`` subclass (see ``errors``): ``RetryableError`` when nothing was
+    created (with ``retry_after`` seconds if the network said), ``PermanentError``,
+    ``AuthenticationError``, ``AlreadyPublished`` (duplicate content), and
+    ``AmbiguousError`` when it may have been created (timeout after sending, 5xx,
+    dropped connection). No other exception escapes, and no message carries a secret.
+    Every request has a timeout.
+
+``find(post) -> Receipt | None``
+    Reconciliation after an ambiguous outcome or a lost lease: looks the post up on the
+    network (recent posts, idempotency key, record key). Returns the receipt if it is
+    there, ``None`` if it is provably not there, and raises ``AmbiguousError`` if it
+    cannot tell. Never publishes.
+
+``check() -> str``
+    Verifies the credentials can post; returns a one-line description of the identity
+    (e.g. ``@GwentPolice (id 123)``) or raises ``AuthenticationError`` / ``PermanentError``
+    with a message a person can act on.
+
+A channel is built for one account and may be used from one thread at a time.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..settings import AccountSettings
+
+
+@dataclass(frozen=True)
+class Media:
+    path: Path
+    alt_text: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class OutgoingPost:
+    """Exactly what was approved, plus the identity of this attempt."""
+
+    post_id: int
+    attempt: int
+    account_name: str
+    account: AccountSettings
+    language: str
+    text: str
+    media: tuple[Media, ...] = ()
+    link: str | None = None
+    content_hash: str = ""
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable for one post and attempt: a resend of the same attempt is the same request."""
+        return f"cp-{self.post_id}-{self.attempt}-{self.content_hash[:16]}"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    remote_id: str
+    url: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Channel(abc.ABC):
+    """A network account we can publish to. See the module docstring for the contract."""
+
+    #: the network's name, as in settings (``x``, ``facebook``, ``bluesky``, ``mastodon``)
+    #: or ``outbox`` / ``fake``
+    name: str = "channel"
+
+    @abc.abstractmethod
+    def publish(self, post: OutgoingPost) -> Receipt:
+        """Send the post; return the network's receipt or raise a ``ChannelError``."""
+
+    @abc.abstractmethod
+    def find(self, post: OutgoingPost) -> Receipt | None:
+        """Look the post up: receipt if there, ``None`` if provably not, else ``AmbiguousError``."""
+
+    @abc.abstractmethod
+    def check(self) -> str:
+        """Verify the credentials can post; describe the identity in one line."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections. Optional."""

@@ -1,0 +1,115 @@
+"""Engines and sessions for SQLite (default) and PostgreSQL, and schema migrations.
+
+SQLite: WAL, and every transaction ``BEGIN IMMEDIATE`` — a plain ``BEGIN`` that reads
+then writes fails with "database is locked" under concurrency whatever the busy timeout.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..errors import SettingsError
+
+MIN_SQLITE = (3, 35, 0)  # UPDATE ... RETURNING
+# The newest migration in migrations/versions (a test keeps the two in step). Knowing it
+# here saves loading Alembic on every command.
+SCHEMA_REVISION = "0001"
+
+
+class Database:
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine = make_engine(url, echo=echo)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One transaction: committed if the block ends normally, rolled back otherwise."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration (idempotent)."""
+        from alembic import command
+
+        with self.engine.begin() as connection:
+            config = _alembic_config(connection)
+            command.upgrade(config, "head")
+
+    def migration_level(self) -> tuple[str | None, str]:
+        """(current revision, newest revision)."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        with self.engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+            head = ScriptDirectory.from_config(_alembic_config(connection)).get_current_head()
+        return current, head or ""
+
+    def ensure_schema(self) -> None:
+        """Migrate if needed; cheap when already at the newest revision."""
+        if inspect(self.engine).has_table("alembic_version"):
+            with self.engine.connect() as connection:
+                current = connection.exec_driver_sql(
+                    "SELECT version_num FROM alembic_version"
+                ).scalar()
+            if current == SCHEMA_REVISION:
+                return
+        self.upgrade()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    if url.startswith("sqlite"):
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise SettingsError(
+                f"SQLite {sqlite3.sqlite_version} is too old: 3.35 or newer is "
+                "needed (UPDATE ... RETURNING)"
+            )
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        _sqlite_immediate(engine)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _sqlite_immediate(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _alembic_config(connection: Any) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.attributes["connection"] = connection
+    return config

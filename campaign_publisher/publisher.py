@@ -1,0 +1,470 @@
+"""The command line (``publisher …``) and the wiring: read settings, build the pieces,
+call the library, print. No decisions here. Heavy libraries are imported inside the
+commands so ``publisher --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from .clock import Clock
+    from .posts.db import Database
+    from .posts.review import PostFilter
+    from .settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class App:
+    """What a command needs, built on first use."""
+
+    def __init__(self, config: Path | None) -> None:
+        self.config = config
+        self._settings: Settings | None = None
+        self._db: Database | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from .settings import load_settings
+
+            self._settings = load_settings(self.config)
+        return self._settings
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            from .posts.db import Database
+
+            self._db = Database(self.settings.database_url)
+            self._db.ensure_schema()
+        return self._db
+
+    @property
+    def clock(self) -> Clock:
+        from .clock import SystemClock
+
+        return SystemClock()
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    @property
+    def zone(self) -> Any:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.settings.timezone)
+
+    def channel_for(self, account: str) -> Any:
+        from .channels.registry import channel_for
+
+        return channel_for(account, self.settings.account(account), self.settings)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def actor_option(required: bool = True) -> Callable[[F], F]:
+    """``--as NAME``, defaulting to PUBLISHER_USER: who is acting, for the audit log."""
+
+    def decorate(func: F) -> F:
+        return click.option(
+            "--as",
+            "actor",
+            envvar="PUBLISHER_USER",
+            required=required,
+            metavar="NAME",
+            help="Who is acting (default: $PUBLISHER_USER). Recorded in the audit log.",
+        )(func)
+
+    return decorate
+
+
+def filter_options(func: F) -> F:
+    for option in reversed(
+        [
+            click.option(
+                "--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First local day."
+            ),
+            click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last local day."),
+            click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="One local day."),
+            click.option("--account", help="Only this account."),
+            click.option("--campaign", help="Only this campaign."),
+            click.option("--language", help="Only this language (en, cy, cy+en)."),
+            click.option(
+                "--state", "states", multiple=True, help="Only posts in this state (repeatable)."
+            ),
+            click.option(
+                "--id", "ids", type=int, multiple=True, help="Only this post (repeatable)."
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def make_filter(
+    start: datetime | None = None,
+    end: datetime | None = None,
+    day: datetime | None = None,
+    account: str | None = None,
+    campaign: str | None = None,
+    language: str | None = None,
+    states: tuple[str, ...] = (),
+    ids: tuple[int, ...] = (),
+) -> PostFilter:
+    from .posts.review import PostFilter
+
+    return PostFilter(
+        states=states,
+        day=_d(day),
+        start=_d(start),
+        end=_d(end),
+        account=account,
+        campaign=campaign,
+        language=language,
+        ids=ids,
+    )
+
+
+def _d(value: datetime | None) -> date | None:
+    return value.date() if value else None
+
+
+def friendly_errors(func: F) -> F:
+    """Our errors become a one-paragraph message and exit status 1, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .errors import PublisherError
+
+        try:
+            return func(*args, **kwargs)
+        except PublisherError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path),
+    envvar="PUBLISHER_CONFIG",
+    help="Settings file (default: ./config.toml, then the built-in default).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None, verbose: bool) -> None:
+    """Campaign Publisher: plan, review and publish online-safety campaigns, exactly once."""
+    import logging
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("alembic", "apscheduler.scheduler", "apscheduler.executors"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    ctx.obj = App(config)
+
+
+@cli.command()
+@click.argument("campaign", type=click.Path(path_type=Path))
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First local day to plan.")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last local day to plan.")
+@actor_option()
+@pass_app
+@friendly_errors
+def plan(
+    app: App, campaign: Path, start: datetime | None, end: datetime | None, actor: str
+) -> None:
+    """Expand CAMPAIGN (a folder or campaign.toml) into dated drafts. Safe to run again."""
+    from .campaign.expand import expand
+    from .campaign.loader import load_campaign
+    from .posts.planning import store_drafts
+
+    loaded = load_campaign(campaign)
+    drafts = expand(loaded, app.settings, _d(start), _d(end))
+    report = store_drafts(app.db, drafts, actor=actor, now=app.now())
+    click.echo(f"Planned {loaded.name}: {len(drafts)} posts — {report.summary()}.")
+
+
+@cli.command()
+@filter_options
+@click.option("--limit", type=int, default=None, help="Show at most this many posts.")
+@actor_option(required=False)
+@pass_app
+@friendly_errors
+def preview(app: App, limit: int | None, actor: str | None, **filters: Any) -> None:
+    """Show posts exactly as they will be sent, with their lengths and problems.
+
+    With --as (or PUBLISHER_USER), records that you saw them: approval needs it."""
+    from . import textviews
+    from .posts.review import find_posts, record_previews
+
+    posts = find_posts(app.db, make_filter(**filters), app.zone)[:limit]
+    for post in posts:
+        click.echo(textviews.preview(post, app.settings) + "\n")
+    if actor and posts:
+        record_previews(app.db, [p.id for p in posts], actor=actor, now=app.now())
+    click.echo(
+        f"{len(posts)} post(s) shown"
+        + (f", recorded as previewed by {actor}." if actor and posts else ".")
+    )
+
+
+@cli.command()
+@filter_options
+@pass_app
+@friendly_errors
+def queue(app: App, **filters: Any) -> None:
+    """List posts with their state."""
+    from . import textviews
+    from .posts.review import find_posts
+
+    click.echo(textviews.queue(find_posts(app.db, make_filter(**filters), app.zone), app.settings))
+
+
+def _targets(
+    app: App, ids: tuple[int, ...], day: datetime | None, states: tuple[str, ...]
+) -> list[int]:
+    from .errors import QueueError
+    from .posts.review import find_posts
+
+    if bool(ids) == bool(day):
+        raise QueueError("name the posts by id, or give --day DATE (not both)")
+    if ids:
+        return list(ids)
+    posts = find_posts(app.db, make_filter(day=day, states=states), app.zone)
+    if not posts:
+        raise QueueError(f"no posts {' or '.join(states)} on {day:%Y-%m-%d}")
+    return [p.id for p in posts]
+
+
+def _report(verb: str, posts: list[Any]) -> None:
+    click.echo(f"{verb} {len(posts)} post(s): " + ", ".join(str(p.id) for p in posts))
+
+
+@cli.command()
+@click.argument("ids", type=int, nargs=-1)
+@click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="Every draft of this local day.")
+@actor_option()
+@pass_app
+@friendly_errors
+def submit(app: App, ids: tuple[int, ...], day: datetime | None, actor: str) -> None:
+    """Send drafts for review."""
+    from .posts.review import submit as do_submit
+
+    _report(
+        "Submitted",
+        do_submit(app.db, _targets(app, ids, day, ("draft",)), actor=actor, now=app.now()),
+    )
+
+
+@cli.command()
+@click.argument("ids", type=int, nargs=-1)
+@click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="Every post in review that day.")
+@actor_option()
+@pass_app
+@friendly_errors
+def approve(app: App, ids: tuple[int, ...], day: datetime | None, actor: str) -> None:
+    """Approve posts you have previewed and did not write."""
+    from .posts.review import approve as do_approve
+
+    _report(
+        "Approved",
+        do_approve(app.db, _targets(app, ids, day, ("in_review",)), actor=actor, now=app.now()),
+    )
+
+
+@cli.command()
+@click.argument("ids", type=int, nargs=-1, required=True)
+@click.option("--reason", required=True, help="What the author should change.")
+@actor_option()
+@pass_app
+@friendly_errors
+def reject(app: App, ids: tuple[int, ...], reason: str, actor: str) -> None:
+    """Send posts back to their author with a reason."""
+    from .posts.review import reject as do_reject
+
+    _report("Rejected", do_reject(app.db, list(ids), actor=actor, reason=reason, now=app.now()))
+
+
+@cli.command()
+@click.argument("ids", type=int, nargs=-1, required=True)
+@click.option("--reason", default="cancelled", help="Why, for the audit log.")
+@actor_option()
+@pass_app
+@friendly_errors
+def cancel(app: App, ids: tuple[int, ...], reason: str, actor: str) -> None:
+    """Cancel posts that have not been sent."""
+    from .posts.review import cancel as do_cancel
+
+    _report("Cancelled", do_cancel(app.db, list(ids), actor=actor, reason=reason, now=app.now()))
+
+
+@cli.command()
+@click.argument("post_id", type=int)
+@click.option("--text", help="The new text (voids any approval).")
+@click.option(
+    "--text-file", type=click.File("r", encoding="utf-8"), help="Read the new text from a file."
+)
+@actor_option()
+@pass_app
+@friendly_errors
+def edit(app: App, post_id: int, text: str | None, text_file: Any, actor: str) -> None:
+    """Change a post's text. Any approval is voided; it goes back to draft."""
+    from .errors import QueueError
+    from .posts.review import edit as do_edit
+
+    new = text_file.read().strip() if text_file else text
+    if not new:
+        raise QueueError("give the new text with --text or --text-file")
+    post = do_edit(app.db, post_id, actor=actor, now=app.now(), text=new)
+    click.echo(f"Post {post.id} edited; it is a draft again and needs a new approval.")
+
+
+@cli.command()
+@click.option(
+    "--stop-after",
+    type=float,
+    metavar="SECONDS",
+    help="Stop by itself after this long (for demos and tests).",
+)
+@pass_app
+@friendly_errors
+def worker(app: App, stop_after: float | None) -> None:
+    """Run the publishing service until SIGTERM (finishes what is in flight, exits 0)."""
+    from .schedules.worker import Worker
+
+    Worker(app.db, app.settings, app.channel_for).run(stop_after=stop_after)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the raw JSON lines.")
+@pass_app
+@friendly_errors
+def outbox(app: App, as_json: bool) -> None:
+    """Show what the dry-run accounts have 'published'."""
+    import json
+
+    from .channels.outbox import read_outbox
+
+    count = 0
+    for line in read_outbox(app.settings.outbox_path):
+        count += 1
+        if as_json:
+            click.echo(json.dumps(line, ensure_ascii=False))
+            continue
+        click.echo(
+            f"── {line['at'][:19]}Z  {line['account']} ({line['network']} {line['handle']})"
+            f"  {line['language']}  post {line['post_id']}"
+        )
+        click.echo("   " + line["text"].replace("\n", "\n   "))
+        for media in line.get("media", []):
+            click.echo(f"   [image {media['file']}: {media['alt_text']}]")
+    if not as_json:
+        click.echo(f"{count} post(s) in {app.settings.outbox_path}")
+
+
+@cli.command()
+@click.option("--post", "post_id", type=int, help="Only this post's events.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV, for records requests.")
+@pass_app
+@friendly_errors
+def log(app: App, post_id: int | None, as_csv: bool) -> None:
+    """The audit log: who did what, when."""
+    from sqlalchemy import select
+
+    from . import textviews
+    from .posts.models import Event
+
+    with app.db.transaction() as session:
+        query = select(Event).order_by(Event.id)
+        if post_id is not None:
+            query = query.where(Event.post_id == post_id)
+        rows = list(session.scalars(query))
+    if as_csv:
+        import csv
+
+        out = csv.writer(sys.stdout)
+        out.writerow(
+            [
+                "id",
+                "at_utc",
+                "actor",
+                "action",
+                "post_id",
+                "from_state",
+                "to_state",
+                "content_hash",
+                "detail",
+            ]
+        )
+        for e in rows:
+            out.writerow(
+                [
+                    e.id,
+                    e.at.isoformat(),
+                    e.actor,
+                    e.action,
+                    e.post_id or "",
+                    e.from_state or "",
+                    e.to_state or "",
+                    e.content_hash or "",
+                    e.detail,
+                ]
+            )
+    else:
+        click.echo(textviews.events(rows, app.zone))
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@pass_app
+@friendly_errors
+def db_upgrade(app: App) -> None:
+    """Apply schema migrations (done automatically by every command too)."""
+    current, head = app.db.migration_level()
+    click.echo(f"Database at {current} (newest {head}).")
+
+
+@cli.command()
+@click.option(
+    "--posts", default=4, show_default=True, help="How many of the first posts to publish."
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    default=Path("state/demo"),
+    show_default=True,
+    help="Where the demo's fresh database and outbox go.",
+)
+@friendly_errors
+def demo(posts: int, state_dir: Path) -> None:
+    """Plan the example campaign into a fresh database, preview, approve and let the real
+    worker publish the first posts to the dry-run outbox."""
+    from .demo import run_demo
+
+    run_demo(state_dir=state_dir, first=posts, echo=click.echo)
+
+
+def main() -> None:
+    cli(prog_name="publisher")
+
+
+if __name__ == "__main__":
+    main()

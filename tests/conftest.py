@@ -1,0 +1,53 @@
+"""Shared fixtures: a real SQLite file per test, settings with dry-run accounts, a fake clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from campaign_publisher.clock import FakeClock
+from campaign_publisher.posts.db import Database
+from campaign_publisher.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "stop-talk-protect"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        """
+state_dir = "state"
+[worker]
+threads = 2
+lease_seconds = 60
+max_attempts = 3
+backoff_base_seconds = 10
+[accounts.gwent-x]
+network = "x"
+handle = "@GwentPolice"
+languages = ["en", "cy"]
+[accounts.gwent-facebook]
+network = "facebook"
+handle = "GwentPolice"
+languages = ["en", "cy"]
+""",
+        encoding="utf-8",
+    )
+    return load_settings(config, environ={})
+
+
+@pytest.fixture
+def db(settings: Settings) -> Database:
+    database = Database(settings.database_url)
+    database.ensure_schema()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2027, 1, 4, 12, 0, tzinfo=UTC))

@@ -1,0 +1,886 @@
+"""A fake X v2 API and Facebook Graph API on 127.0.0.1, for running the real clients.
+
+One small WSGI app (werkzeug) served in a thread on an ephemeral port. It keeps what it
+was sent, checks credentials, and answers the way the networks do: rate limits with
+their real headers, duplicates with the networks' own error bodies, and failures on
+demand (``fail_next``). Thread-safe.
+
+In a test (see ``tests/channels/conftest.py``)::
+
+    with FakePlatform() as platform:
+        account = AccountSettings(network="x", handle="@GwentPolice",
+                                  api_base_url=platform.url)
+        platform.fail_next("slow")          # the next request answers after 2 s
+        platform.x_posts("GwentPolice")     # what X has on that account
+
+From another process (a worker subprocess test)::
+
+    python tests/fakeplatform.py --port 0     # prints "fake platform on http://127.0.0.1:N"
+    GET  /_fake/state                          # everything it holds, as JSON
+    POST /_fake/control {"action": "fail_next", "kind": "5xx", "count": 2, "path": "/2/tweets"}
+    POST /_fake/control {"action": "reset"}
+
+X (``/2/...``)
+    ``POST /2/tweets``, ``POST /2/media/upload``, ``POST /2/media/metadata``,
+    ``GET /2/users/me``, ``GET /2/users/{id}/tweets``. OAuth 1.0a: the HMAC-SHA1 signature
+    is verified with the configured consumer and token secrets.
+Graph (``/v{N}/...``)
+    ``POST /{page}/feed``, ``POST /{page}/photos``, ``GET /{page}/feed``, ``GET /{page}``,
+    ``GET /me``. ``access_token`` (query, form, or ``Authorization: Bearer``) must be a
+    configured Page token (or a configured user token, which can read but not post).
+
+Failure kinds for ``fail_next`` (each applies to the next request whose path contains
+``path``, and whose method is ``method`` if given):
+
+``5xx``
+    answer ``status`` (default 503) with the network's error body; nothing created.
+``answer``
+    answer exactly ``status``, ``body`` (JSON) and ``headers``; nothing created.
+``rate_limit``
+    429 with ``x-rate-limit-*`` headers (X), or code 4 with ``x-app-usage`` (Graph);
+    ``reset_in`` seconds, plus ``Retry-After`` if ``retry_after`` is given.
+``slow``
+    handle the request (a post is created), then answer only after ``delay`` seconds.
+``drop``
+    close the connection without an answer (``create=True``: after creating the post).
+``expired_token``
+    X 401; Graph code 190 subcode 463.
+``fail_after_create``
+    create the post, then answer 500 (X problem JSON; Graph code 2 ``is_transient``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import html
+import itertools
+import json
+import re
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from oauthlib.common import Request as OAuthRequest
+from oauthlib.oauth1.rfc5849 import signature as oauth_signature
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+X_DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
+GRAPH_VERSION = re.compile(r"^/v\d+\.\d+/")
+URL = re.compile(r"https?://\S+")
+
+
+@dataclass
+class XAccount:
+    """An X user with the tokens of one app (OAuth 1.0a)."""
+
+    id: str
+    username: str
+    access_token: str
+    access_token_secret: str
+    access_level: str = "read-write"
+
+
+@dataclass
+class FacebookPage:
+    id: str
+    name: str
+    token: str  # the Page access token
+    username: str = ""
+
+
+@dataclass
+class FacebookUser:
+    """A person's user token: reads, but cannot post to a Page."""
+
+    id: str
+    name: str
+    token: str
+
+
+@dataclass
+class FakeConfig:
+    x_consumer_key: str = "fake-consumer-key-4e1f0a"
+    x_consumer_secret: str = "fake-consumer-secret-9b27c3d5"
+    x_accounts: list[XAccount] = field(
+        default_factory=lambda: [
+            XAccount(
+                "1500000000000000001",
+                "GwentPolice",
+                "1500000000000000001-fakeaccesstoken7c1d",
+                "fake-access-secret-52aa91",
+            ),
+            XAccount(
+                "1500000000000000002",
+                "HeddluGwent",
+                "1500000000000000002-fakeaccesstoken0e3b",
+                "fake-access-secret-77c0d4",
+            ),
+        ]
+    )
+    facebook_pages: list[FacebookPage] = field(
+        default_factory=lambda: [
+            FacebookPage(
+                "104857600000001", "Gwent Police", "EAAfakepagetoken1A2b3C4d5E", "GwentPolice"
+            ),
+            FacebookPage(
+                "104857600000002", "Heddlu Gwent", "EAAfakepagetoken9Z8y7X6w5V", "HeddluGwent"
+            ),
+        ]
+    )
+    facebook_users: list[FacebookUser] = field(
+        default_factory=lambda: [
+            FacebookUser("10000000000042", "Alex Jones", "EAAfakeusertoken0K1l2M3n4O"),
+        ]
+    )
+    # Posts a user may create per 24 hours (X's per-user posting limit); None: no limit.
+    x_daily_limit: int | None = None
+
+    def x_credentials(self, username: str = "") -> dict[str, str]:
+        """The four OAuth 1.0a values this fake accepts for an X user (default: the first)."""
+        account = next(
+            (
+                a
+                for a in self.x_accounts
+                if a.username.casefold() == username.lstrip("@").casefold()
+            ),
+            self.x_accounts[0],
+        )
+        return {
+            "consumer_key": self.x_consumer_key,
+            "consumer_secret": self.x_consumer_secret,
+            "access_token": account.access_token,
+            "access_token_secret": account.access_token_secret,
+        }
+
+    def fb_credentials(self, page: str = "") -> dict[str, str]:
+        """``page_token`` of a Page (by id or username; default: the first)."""
+        found = next(
+            (p for p in self.facebook_pages if page in (p.id, p.username)), self.facebook_pages[0]
+        )
+        return {"page_token": found.token}
+
+    def secrets(self) -> list[str]:
+        """Every credential value this fake knows: none may ever show in a message or log."""
+        values = [self.x_consumer_key, self.x_consumer_secret]
+        values += [v for a in self.x_accounts for v in (a.access_token, a.access_token_secret)]
+        values += [p.token for p in self.facebook_pages]
+        values += [u.token for u in self.facebook_users]
+        return values
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> FakeConfig:
+        raw = dict(raw)
+        if "x_accounts" in raw:
+            raw["x_accounts"] = [XAccount(**a) for a in raw["x_accounts"]]
+        if "facebook_pages" in raw:
+            raw["facebook_pages"] = [FacebookPage(**p) for p in raw["facebook_pages"]]
+        if "facebook_users" in raw:
+            raw["facebook_users"] = [FacebookUser(**u) for u in raw["facebook_users"]]
+        return cls(**raw)
+
+
+@dataclass
+class Failure:
+    kind: str
+    path: str = ""
+    method: str = ""
+    status: int = 0
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 2.0
+    create: bool = False
+    reset_in: int = 900
+    retry_after: int | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.path in path and (not self.method or self.method.upper() == method)
+
+
+KINDS = {"5xx", "answer", "rate_limit", "slow", "drop", "expired_token", "fail_after_create"}
+
+
+class _Dropped(ConnectionResetError):
+    """Raised out of the app after shutting the socket: werkzeug treats it as a drop."""
+
+
+class _Quiet(WSGIRequestHandler):
+    # The request log would quote query strings (a Graph GET carries the token).
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+    def log_error(self, format: str, *args: Any) -> None:
+        pass
+
+
+class FakePlatform:
+    """The fake networks. ``start()`` serves them; ``url`` is the base URL for both."""
+
+    def __init__(self, config: FakeConfig | None = None) -> None:
+        self.config = config or FakeConfig()
+        self._lock = threading.RLock()
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.reset()
+
+    # -- serving ------------------------------------------------------------------------
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> FakePlatform:
+        self._server = make_server(host, port, self.wsgi, threaded=True, request_handler=_Quiet)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="fake-platform", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakePlatform:
+        return self.start() if self._server is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() the platform first"
+        return self._server.server_port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # -- control ------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget every post, upload, request and pending failure."""
+        with self._lock:
+            self._ids = itertools.count(1)
+            self.failures: list[Failure] = []
+            self.requests: list[dict[str, str]] = []
+            self._x_posts: dict[str, list[dict[str, Any]]] = {
+                a.id: [] for a in self.config.x_accounts
+            }
+            self._x_media: dict[str, dict[str, Any]] = {}
+            self._fb_posts: dict[str, list[dict[str, Any]]] = {
+                p.id: [] for p in self.config.facebook_pages
+            }
+            self._fb_photos: dict[str, list[dict[str, Any]]] = {
+                p.id: [] for p in self.config.facebook_pages
+            }
+            self._fb_calls = 0
+
+    def fail_next(self, kind: str, count: int = 1, **options: Any) -> None:
+        """Answer the next ``count`` matching requests with failure ``kind`` (see module doc)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown failure kind {kind!r}; one of {sorted(KINDS)}")
+        with self._lock:
+            self.failures.extend(Failure(kind, **options) for _ in range(count))
+
+    def x_posts(self, username: str) -> list[dict[str, Any]]:
+        """The posts of an X user, oldest first: ``id``, ``text``, ``media_ids``."""
+        account = self._x_by_username(username)
+        with self._lock:
+            return [dict(p) for p in self._x_posts[account.id]]
+
+    def x_media(self, media_id: str) -> dict[str, Any]:
+        """An uploaded X image: ``bytes``, ``alt_text``, ``media_category``, ``owner``."""
+        with self._lock:
+            return dict(self._x_media[media_id])
+
+    def fb_posts(self, page: str) -> list[dict[str, Any]]:
+        """A Page's posts, oldest first: ``id``, ``message``, ``link``, ``photo_ids``."""
+        page_id = self._fb_page(page).id
+        with self._lock:
+            return [dict(p) for p in self._fb_posts[page_id]]
+
+    def fb_photos(self, page: str) -> list[dict[str, Any]]:
+        """A Page's photos: ``id``, ``bytes``, ``caption``, ``alt_text``, ``published``."""
+        page_id = self._fb_page(page).id
+        with self._lock:
+            return [dict(p) for p in self._fb_photos[page_id]]
+
+    def state(self) -> dict[str, Any]:
+        """Everything held, JSON-ready (image bytes as base64)."""
+
+        def clean(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [
+                {
+                    k: base64.b64encode(v).decode() if isinstance(v, bytes) else v
+                    for k, v in item.items()
+                }
+                for item in items
+            ]
+
+        with self._lock:
+            return {
+                "x": {
+                    "posts": {
+                        a.username: clean(self._x_posts[a.id]) for a in self.config.x_accounts
+                    },
+                    "media": {k: clean([v])[0] for k, v in self._x_media.items()},
+                },
+                "facebook": {
+                    "posts": {
+                        p.id: clean(self._fb_posts[p.id]) for p in self.config.facebook_pages
+                    },
+                    "photos": {
+                        p.id: clean(self._fb_photos[p.id]) for p in self.config.facebook_pages
+                    },
+                },
+                "requests": list(self.requests),
+                "failures_pending": [asdict(f) for f in self.failures],
+            }
+
+    # -- the WSGI app -------------------------------------------------------------------
+
+    def wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self._dispatch(request, environ)
+        return response(environ, start_response)
+
+    def _dispatch(self, request: Request, environ: dict[str, Any]) -> Response:
+        path, method = request.path, request.method
+        if path.startswith("/_fake/"):
+            return self._control(request)
+        with self._lock:
+            self.requests.append({"method": method, "path": path})
+            failure = next((f for f in self.failures if f.matches(method, path)), None)
+            if failure is not None:
+                self.failures.remove(failure)
+        network = "x" if path.startswith("/2/") else "facebook"
+        handler = self._x if network == "x" else self._graph
+
+        if failure is None:
+            return handler(request)
+        if failure.kind in ("5xx", "answer", "rate_limit", "expired_token"):
+            return self._failure_answer(failure, network)
+        if failure.kind == "slow":
+            answer = handler(request)  # done, but the answer comes too late
+            time.sleep(failure.delay)
+            return answer
+        if failure.kind == "drop":
+            if failure.create:
+                handler(request)
+            sock = environ.get("werkzeug.socket")
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+            raise _Dropped("dropped on purpose")
+        # fail_after_create
+        handler(request)
+        if network == "x":
+            return _json(500, _x_problem(500, "Internal Server Error", "Internal Server Error"))
+        return _json(
+            500,
+            _graph_error(
+                2,
+                "An unexpected error has occurred. Please retry your request later.",
+                transient=True,
+            ),
+        )
+
+    def _failure_answer(self, failure: Failure, network: str) -> Response:
+        if failure.kind == "answer":
+            return _json(failure.status or 500, failure.body, failure.headers)
+        if failure.kind == "5xx":
+            status = failure.status or 503
+            if network == "x":
+                return _json(
+                    status,
+                    _x_problem(status, "Service Unavailable", "Service Unavailable"),
+                    failure.headers,
+                )
+            return _json(status, _graph_error(1, "An unknown error occurred"), failure.headers)
+        if failure.kind == "expired_token":
+            if network == "x":
+                return _json(401, _x_problem(401, "Unauthorized", "Unauthorized"))
+            return _json(
+                400,
+                _graph_error(
+                    190,
+                    "Error validating access token: Session has expired on Friday, "
+                    "13-Mar-2026 10:00:00 PDT.",
+                    subcode=463,
+                ),
+            )
+        # rate_limit
+        reset = int(time.time()) + failure.reset_in
+        headers = dict(failure.headers)
+        if failure.retry_after is not None:
+            headers["Retry-After"] = str(failure.retry_after)
+        if network == "x":
+            headers.update(
+                {
+                    "x-rate-limit-limit": "100",
+                    "x-rate-limit-remaining": "0",
+                    "x-rate-limit-reset": str(reset),
+                }
+            )
+            return _json(429, _x_problem(429, "Too Many Requests", "Too Many Requests"), headers)
+        headers["x-app-usage"] = json.dumps(
+            {"call_count": 100, "total_cputime": 25, "total_time": 25}
+        )
+        return _json(
+            400, _graph_error(4, "(#4) Application request limit reached", transient=True), headers
+        )
+
+    def _control(self, request: Request) -> Response:
+        if request.path == "/_fake/state" and request.method == "GET":
+            return _json(200, self.state())
+        if request.path == "/_fake/control" and request.method == "POST":
+            order = request.get_json(silent=True) or {}
+            action = order.pop("action", "")
+            try:
+                if action == "fail_next":
+                    self.fail_next(order.pop("kind", ""), **order)
+                elif action == "reset":
+                    self.reset()
+                else:
+                    return _json(400, {"error": f"unknown action {action!r}"})
+            except (TypeError, ValueError) as exc:
+                return _json(400, {"error": str(exc)})
+            return _json(200, {"ok": True})
+        return _json(404, {"error": "no such control"})
+
+    # -- X ------------------------------------------------------------------------------
+
+    def _x(self, request: Request) -> Response:
+        account = self._x_authenticate(request)
+        if account is None:
+            return _json(401, _x_problem(401, "Unauthorized", "Unauthorized"))
+        path, method = request.path, request.method
+        headers = {"x-access-level": account.access_level}
+        if path == "/2/users/me" and method == "GET":
+            data = {"id": account.id, "name": account.username, "username": account.username}
+            return _json(200, {"data": data}, headers)
+        if path == "/2/tweets" and method == "POST":
+            return self._x_create(account, request, headers)
+        if path == "/2/media/upload" and method == "POST":
+            upload = request.files.get("media")
+            if upload is None:
+                return _json(400, _x_problem(400, "Invalid Request", "media is required"))
+            media_id = str(1_700_000_000_000_000_000 + next(self._ids))
+            with self._lock:
+                self._x_media[media_id] = {
+                    "bytes": upload.read(),
+                    "alt_text": None,
+                    "owner": account.id,
+                    "media_category": request.form.get("media_category"),
+                    "media_type": request.form.get("media_type"),
+                    "filename": upload.filename,
+                }
+            data = {
+                "id": media_id,
+                "media_key": f"3_{media_id}",
+                "size": 0,
+                "expires_after_secs": 86400,
+            }
+            return _json(200, {"data": data}, headers)
+        if path == "/2/media/metadata" and method == "POST":
+            body = request.get_json(silent=True) or {}
+            media_id = str(body.get("id", ""))
+            alt = ((body.get("metadata") or {}).get("alt_text") or {}).get("text")
+            with self._lock:
+                media = self._x_media.get(media_id)
+                if media is None or media["owner"] != account.id:
+                    return _json(
+                        400, _x_problem(400, "Invalid Request", f"media id {media_id} is not valid")
+                    )
+                media["alt_text"] = alt
+            return _json(200, {"data": {"id": media_id, "associated_metadata": True}}, headers)
+        timeline = re.fullmatch(r"/2/users/(\d+)/tweets", path)
+        if timeline and method == "GET":
+            return self._x_timeline(timeline.group(1), request, headers)
+        return _json(404, _x_problem(404, "Not Found Error", f"no route {method} {path}"))
+
+    def _x_create(self, account: XAccount, request: Request, headers: dict[str, str]) -> Response:
+        body = request.get_json(silent=True) or {}
+        text = body.get("text")
+        media_ids = [str(m) for m in ((body.get("media") or {}).get("media_ids") or [])]
+        if not text and not media_ids:
+            return _json(
+                400,
+                _x_problem(
+                    400, "Invalid Request", "One or more parameters to your request was invalid."
+                ),
+            )
+        with self._lock:
+            posts = self._x_posts[account.id]
+            day_ago = time.time() - 86400
+            recent = [p for p in posts if p["created"] > day_ago]
+            limit = self.config.x_daily_limit
+            if limit is not None:
+                headers.update(
+                    {
+                        "x-user-limit-24hour-limit": str(limit),
+                        "x-user-limit-24hour-remaining": str(max(0, limit - len(recent))),
+                        "x-user-limit-24hour-reset": str(int(time.time()) + 3600),
+                    }
+                )
+                if len(recent) >= limit:
+                    headers["x-user-limit-24hour-remaining"] = "0"
+                    return _json(
+                        429, _x_problem(429, "Too Many Requests", "Too Many Requests"), headers
+                    )
+            if any(p["text"] == text for p in posts):
+                return _json(403, {"detail": X_DUPLICATE, "status": 403}, headers)
+            for media_id in media_ids:
+                media = self._x_media.get(media_id)
+                if media is None or media["owner"] != account.id:
+                    return _json(
+                        400, _x_problem(400, "Invalid Request", f"media id {media_id} is not valid")
+                    )
+            post_id = str(1_800_000_000_000_000_000 + next(self._ids))
+            posts.append(
+                {"id": post_id, "text": text, "media_ids": media_ids, "created": time.time()}
+            )
+        return _json(
+            201,
+            {"data": {"id": post_id, "text": text, "edit_history_tweet_ids": [post_id]}},
+            headers,
+        )
+
+    def _x_timeline(self, user_id: str, request: Request, headers: dict[str, str]) -> Response:
+        with self._lock:
+            if user_id not in self._x_posts:
+                return _json(404, _x_problem(404, "Not Found Error", "user not found"))
+            posts = list(reversed(self._x_posts[user_id]))
+        username = next(a.username for a in self.config.x_accounts if a.id == user_id)
+        limit = int(request.args.get("max_results", "10"))
+        data = [_x_as_served(p, username) for p in posts[:limit]]
+        meta: dict[str, Any] = {"result_count": len(data)}
+        if data:
+            meta.update(newest_id=data[0]["id"], oldest_id=data[-1]["id"])
+            return _json(200, {"data": data, "meta": meta}, headers)
+        return _json(200, {"meta": meta}, headers)
+
+    def _x_authenticate(self, request: Request) -> XAccount | None:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("OAuth "):
+            return None
+        params = {k: unquote(v) for k, v in re.findall(r'(\w+)="([^"]*)"', header)}
+        if params.get("oauth_consumer_key") != self.config.x_consumer_key:
+            return None
+        account = next(
+            (a for a in self.config.x_accounts if a.access_token == params.get("oauth_token")), None
+        )
+        if account is None:
+            return None
+        # Verify the HMAC-SHA1 signature: proves the client signed the URL it really sent.
+        body = None
+        if request.mimetype == "application/x-www-form-urlencoded":
+            body = request.get_data(as_text=True)
+        oauth_request = OAuthRequest(
+            request.url, http_method=request.method, body=body, headers={"Authorization": header}
+        )
+        oauth_request.params = oauth_signature.collect_parameters(
+            uri_query=urlsplit(request.url).query,
+            body=body or [],
+            headers={"Authorization": header},
+            exclude_oauth_signature=True,
+        )
+        oauth_request.signature = params.get("oauth_signature", "")
+        if not oauth_signature.verify_hmac_sha1(
+            oauth_request, self.config.x_consumer_secret, account.access_token_secret
+        ):
+            return None
+        return account
+
+    def _x_by_username(self, username: str) -> XAccount:
+        name = username.lstrip("@").casefold()
+        return next(a for a in self.config.x_accounts if a.username.casefold() == name)
+
+    # -- Graph API ----------------------------------------------------------------------
+
+    def _graph(self, request: Request) -> Response:
+        match = GRAPH_VERSION.match(request.path)
+        if not match:
+            return _json(400, _graph_error(2500, "Unknown path components", "OAuthException"))
+        parts = request.path[match.end() :].strip("/").split("/")
+        token = (
+            request.values.get("access_token")
+            or request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        )
+        with self._lock:
+            self._fb_calls += 1
+            calls = self._fb_calls
+        if not token:
+            return _json(
+                400, _graph_error(104, "An access token is required to request this resource.")
+            )
+        page = next((p for p in self.config.facebook_pages if p.token == token), None)
+        user = next((u for u in self.config.facebook_users if u.token == token), None)
+        if page is None and user is None:
+            return _json(
+                400, _graph_error(190, "Invalid OAuth access token - Cannot parse access token")
+            )
+        headers = {
+            "x-app-usage": json.dumps(
+                {"call_count": min(calls, 100), "total_cputime": 1, "total_time": 1}
+            )
+        }
+        if page is not None:
+            headers["x-business-use-case-usage"] = json.dumps(
+                {
+                    page.id: [
+                        {
+                            "type": "pages",
+                            "call_count": min(calls, 100),
+                            "total_cputime": 1,
+                            "total_time": 1,
+                            "estimated_time_to_regain_access": 0,
+                        }
+                    ]
+                }
+            )
+        method = request.method
+
+        if parts == ["me"] and method == "GET":
+            if page is not None:
+                me = {"id": page.id, "name": page.name}
+                kind = "page"
+            else:
+                assert user is not None
+                me = {"id": user.id, "name": user.name}
+                kind = "user"
+            if request.args.get("metadata") == "1":
+                me["metadata"] = {"type": kind}
+            return _json(200, me, headers)
+        target = self._fb_page_or_none(parts[0])
+        if target is None:
+            return _json(
+                404,
+                _graph_error(
+                    803, f"(#803) Some of the aliases you requested do not exist: {parts[0]}"
+                ),
+            )
+        if len(parts) == 1 and method == "GET":
+            return _json(200, {"id": target.id, "name": target.name}, headers)
+        if len(parts) == 2 and parts[1] == "feed" and method == "GET":
+            if page is None and user is None:
+                return _json(400, _graph_error(190, "Invalid OAuth access token"))
+            with self._lock:
+                posts = list(reversed(self._fb_posts[target.id]))
+            limit = int(request.args.get("limit", "25"))
+            data = []
+            for post in posts[:limit]:
+                item = {"id": post["id"], "created_time": post["created_time"]}
+                if post["message"]:
+                    item["message"] = post["message"]
+                data.append(item)
+            return _json(200, {"data": data}, headers)
+        if len(parts) == 2 and parts[1] in ("feed", "photos") and method == "POST":
+            if page is None or page.id != target.id:
+                return _json(
+                    403,
+                    _graph_error(
+                        200,
+                        "(#200) If posting to a page, requires both pages_read_engagement "
+                        "and pages_manage_posts as an admin with sufficient administrative "
+                        "permission",
+                    ),
+                )
+            if parts[1] == "feed":
+                return self._fb_feed(target, request, headers)
+            return self._fb_photo(target, request, headers)
+        return _json(
+            400, _graph_error(100, f"Unsupported {method.lower()} request.", "GraphMethodException")
+        )
+
+    def _fb_feed(self, page: FacebookPage, request: Request, headers: dict[str, str]) -> Response:
+        message = request.form.get("message", "")
+        attached = []
+        for key in sorted(k for k in request.form if k.startswith("attached_media[")):
+            try:
+                attached.append(str(json.loads(request.form[key])["media_fbid"]))
+            except (ValueError, KeyError, TypeError):
+                return _json(400, _graph_error(100, f"(#100) param {key} is not valid"))
+        if not message and not attached and not request.form.get("link"):
+            return _json(400, _graph_error(100, "(#100) Missing message or attachment"))
+        with self._lock:
+            photos = {p["id"]: p for p in self._fb_photos[page.id]}
+            for photo_id in attached:
+                if photo_id not in photos or photos[photo_id]["published"]:
+                    return _json(
+                        400,
+                        _graph_error(
+                            100, f"(#100) attached_media: {photo_id} is not an unpublished photo"
+                        ),
+                    )
+            if message and any(p["message"] == message for p in self._fb_posts[page.id]):
+                return _json(400, _graph_error(506, "Duplicate status message", subcode=1455006))
+            post_id = f"{page.id}_{next(self._ids)}"
+            self._fb_posts[page.id].append(
+                {
+                    "id": post_id,
+                    "message": message,
+                    "link": request.form.get("link"),
+                    "photo_ids": attached,
+                    "created_time": _graph_time(),
+                }
+            )
+            for photo_id in attached:
+                photos[photo_id]["post_id"] = post_id
+        return _json(200, {"id": post_id}, headers)
+
+    def _fb_photo(self, page: FacebookPage, request: Request, headers: dict[str, str]) -> Response:
+        source = request.files.get("source")
+        if source is None:
+            return _json(400, _graph_error(324, "(#324) Requires upload file"))
+        published = request.form.get("published", "true").lower() != "false"
+        caption = request.form.get("caption", "")
+        with self._lock:
+            photo_id = str(2_000_000_000 + next(self._ids))
+            photo = {
+                "id": photo_id,
+                "bytes": source.read(),
+                "caption": caption,
+                "alt_text": request.form.get("alt_text_custom"),
+                "published": published,
+                "filename": source.filename,
+                "post_id": None,
+            }
+            self._fb_photos[page.id].append(photo)
+            if not published:
+                return _json(200, {"id": photo_id}, headers)
+            post_id = f"{page.id}_{next(self._ids)}"
+            photo["post_id"] = post_id
+            self._fb_posts[page.id].append(
+                {
+                    "id": post_id,
+                    "message": caption,
+                    "link": None,
+                    "photo_ids": [photo_id],
+                    "created_time": _graph_time(),
+                }
+            )
+        return _json(200, {"id": photo_id, "post_id": post_id}, headers)
+
+    def _fb_page_or_none(self, key: str) -> FacebookPage | None:
+        return next(
+            (p for p in self.config.facebook_pages if key in (p.id, p.username) and key), None
+        )
+
+    def _fb_page(self, key: str) -> FacebookPage:
+        page = self._fb_page_or_none(key)
+        if page is None:
+            raise KeyError(key)
+        return page
+
+
+# -- answers in each network's shape ---------------------------------------------------
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        status=status,
+        headers=headers or {},
+        content_type="application/json; charset=utf-8",
+    )
+
+
+def _x_problem(status: int, title: str, detail: str) -> dict[str, Any]:
+    return {"title": title, "detail": detail, "type": "about:blank", "status": status}
+
+
+def _graph_error(
+    code: int,
+    message: str,
+    kind: str = "OAuthException",
+    *,
+    subcode: int | None = None,
+    transient: bool = False,
+) -> dict[str, Any]:
+    error: dict[str, Any] = {
+        "message": message,
+        "type": kind,
+        "code": code,
+        "fbtrace_id": "AfakeTrace" + hashlib.sha1(message.encode()).hexdigest()[:12],
+    }
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    if transient:
+        error["is_transient"] = True
+    return {"error": error}
+
+
+def _graph_time() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime())
+
+
+def _x_as_served(post: dict[str, Any], username: str) -> dict[str, Any]:
+    """A post as X's timeline returns it: links on t.co, HTML entities, an image link."""
+    urls = []
+    counter = itertools.count(1)
+
+    def shorten(match: re.Match[str]) -> str:
+        short = f"https://t.co/{post['id'][-6:]}{next(counter)}"
+        urls.append(
+            {
+                "url": short,
+                "expanded_url": match.group(0),
+                "display_url": match.group(0).split("://", 1)[1][:25],
+            }
+        )
+        return short
+
+    text = html.escape(URL.sub(shorten, post["text"] or ""), quote=False)
+    if post["media_ids"]:
+        short = f"https://t.co/{post['id'][-6:]}m"
+        text = f"{text} {short}"
+        urls.append(
+            {
+                "url": short,
+                "media_key": f"3_{post['media_ids'][0]}",
+                "expanded_url": f"https://x.com/{username}/status/{post['id']}/photo/1",
+                "display_url": "pic.x.com/fake",
+            }
+        )
+    item: dict[str, Any] = {
+        "id": post["id"],
+        "text": text,
+        "edit_history_tweet_ids": [post["id"]],
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(post["created"])),
+    }
+    if urls:
+        item["entities"] = {"urls": urls}
+    return item
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the fake platform until interrupted; print its URL first (for a parent process)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0: any free port")
+    parser.add_argument("--config", help="JSON file with FakeConfig fields")
+    args = parser.parse_args(argv)
+    config = FakeConfig()
+    if args.config:
+        with open(args.config, encoding="utf-8") as raw:
+            config = FakeConfig.from_json(json.load(raw))
+    platform = FakePlatform(config)
+    server = make_server(args.host, args.port, platform.wsgi, threaded=True, request_handler=_Quiet)
+    print(f"fake platform on http://{args.host}:{server.server_port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Small builders shared by tests: a campaign folder written on the fly, posts made ready."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import datetime
+from pathlib import Path
+
+from campaign_publisher.posts import review
+from campaign_publisher.posts.db import Database
+
+TIP_EN = "{{ item }}\n\nWorried? Call 101, or 999 in an emergency.\n\n{{ hashtag }}"
+TIP_CY = "{{ item }}\n\nYn poeni? Ffoniwch 101, neu 999 mewn argyfwng.\n\n{{ hashtag }}"
+
+
+def write_campaign(
+    folder: Path,
+    toml: str | None = None,
+    templates: dict[str, str] | None = None,
+    accounts: str = '["gwent-x"]',
+    languages: str = '["en"]',
+    series_time: str = "07:30",
+    start: str = "2027-01-04",
+    end: str = "2027-01-10",
+) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "templates").mkdir(exist_ok=True)
+    if toml is None:
+        toml = f"""
+        [campaign]
+        name = "test-campaign"
+        title = "Test"
+        start = {start}
+        end = {end}
+        accounts = {accounts}
+        languages = {languages}
+
+        [vars]
+        crimestoppers = "0800 555 111"
+        [vars.en]
+        hashtag = "#StopTalkProtect"
+        [vars.cy]
+        hashtag = "#StopioSiaradAmddiffyn"
+
+        [[series]]
+        id = "tip"
+        rule = "FREQ=DAILY"
+        time = "{series_time}"
+        template = "tip"
+        tags = ["safeguarding"]
+          [[series.items]]
+          en = "Tip one: talk to your child."
+          cy = "Awgrym un: siaradwch â'ch plentyn."
+          [[series.items]]
+          en = "Tip two: check privacy settings."
+          cy = "Awgrym dau: gwiriwch y gosodiadau preifatrwydd."
+        """
+    (folder / "campaign.toml").write_text(textwrap.dedent(toml), encoding="utf-8")
+    for name, body in (templates or {"tip.en.j2": TIP_EN, "tip.cy.j2": TIP_CY}).items():
+        (folder / "templates" / name).write_text(body, encoding="utf-8")
+    return folder
+
+
+def approve_all(
+    db: Database, ids: list[int], now: datetime, author: str = "alice", reviewer: str = "bob"
+) -> None:
+    review.submit(db, ids, actor=author, now=now)
+    review.record_previews(db, ids, actor=reviewer, now=now)
+    review.approve(db, ids, actor=reviewer, now=now)

@@ -1,0 +1,108 @@
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from campaign_publisher.campaign.expand import expand
+from campaign_publisher.campaign.loader import load_campaign
+from campaign_publisher.channels.base import Receipt
+from campaign_publisher.errors import RetryableError
+from campaign_publisher.posts import claims, holds, review
+from campaign_publisher.posts.models import Post
+from campaign_publisher.posts.planning import store_drafts
+from tests.helpers import approve_all, write_campaign
+
+
+def _ready(db, settings, clock, tmp_path, **kw) -> list[Post]:
+    folder = write_campaign(tmp_path / "c", **kw)
+    store_drafts(db, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
+    with db.transaction() as s:
+        ids = list(s.scalars(select(Post.id).order_by(Post.id)))
+    approve_all(db, ids, clock.now())
+    with db.transaction() as s:
+        return list(s.scalars(select(Post).order_by(Post.id)))
+
+
+def _claim(db, clock, **kw):
+    return claims.claim_due_posts(
+        db, owner="w1", now=clock.now(), limit=kw.pop("limit", 50), lease_seconds=60, **kw
+    )
+
+
+def test_only_due_approved_posts_are_claimed_once(db, settings, clock, tmp_path) -> None:
+    posts = _ready(db, settings, clock, tmp_path)
+    clock.set(posts[0].due_at - timedelta(seconds=1))
+    assert _claim(db, clock) == []  # nothing due yet
+    clock.set(posts[0].due_at)
+    first = _claim(db, clock)
+    assert [c.id for c in first] == [posts[0].id] and first[0].attempt == 1
+    assert _claim(db, clock) == []  # already sending: never claimed twice
+    with db.transaction() as s:
+        row = s.get(Post, posts[0].id)
+        assert row.state == "sending" and row.lease_owner == "w1"
+
+
+def test_claim_rechecks_the_approval(db, settings, clock, tmp_path) -> None:
+    posts = _ready(db, settings, clock, tmp_path)
+    with db.transaction() as s:  # content changed behind the approval's back
+        s.get(Post, posts[0].id).content_hash = "0" * 64
+    clock.set(posts[0].due_at)
+    assert _claim(db, clock) == []
+
+
+def test_holds_stop_claims_and_urgent_passes(db, settings, clock, tmp_path) -> None:
+    posts = _ready(db, settings, clock, tmp_path)
+    clock.set(posts[1].due_at)
+    holds.set_hold(db, actor="chief", reason="critical incident", now=clock.now())
+    assert _claim(db, clock) == []
+    with db.transaction() as s:
+        s.get(Post, posts[0].id).urgent = True
+    assert [c.id for c in _claim(db, clock)] == [posts[0].id]
+    holds.release(db, actor="chief", now=clock.now())
+    assert [c.id for c in _claim(db, clock)] == []  # account busy with post 0: order kept
+
+
+def test_account_hold_only_stops_that_account(db, settings, clock, tmp_path) -> None:
+    posts = _ready(db, settings, clock, tmp_path, accounts='["gwent-x", "gwent-facebook"]')
+    clock.set(posts[0].due_at)
+    holds.set_hold(db, actor="chief", reason="X outage", now=clock.now(), account="gwent-x")
+    claimed = _claim(db, clock)
+    assert {c.account for c in claimed} == {"gwent-facebook"}
+
+
+def test_pair_goes_together_or_not_at_all(db, settings, clock, tmp_path) -> None:
+    posts = _ready(db, settings, clock, tmp_path, languages='["cy", "en"]')
+    first_day = [p for p in posts if p.occasion == posts[0].occasion]
+    assert len(first_day) == 2 and first_day[0].pair_key == first_day[1].pair_key
+    review.edit(db, first_day[0].id, actor="carol", now=clock.now(), text="changed: 101 999")
+    clock.set(first_day[1].due_at)
+    assert _claim(db, clock) == []  # its partner is no longer approved
+    review.submit(db, [first_day[0].id], actor="carol", now=clock.now())
+    review.record_previews(db, [first_day[0].id], actor="bob", now=clock.now())
+    review.approve(db, [first_day[0].id], actor="bob", now=clock.now())
+    assert {c.id for c in _claim(db, clock)} == {p.id for p in first_day}
+
+
+def test_fence_refuses_a_late_result(db, settings, clock, tmp_path) -> None:
+    posts = _ready(db, settings, clock, tmp_path)
+    clock.set(posts[0].due_at)
+    [claimed] = _claim(db, clock)
+    claims.record_failure(
+        db, claimed, RetryableError("429", retry_after=0), now=clock.now(), policy=settings.worker
+    )
+    [again] = _claim(db, clock)
+    assert again.attempt == 2
+    # The first attempt's answer arrives late: it must not overwrite attempt 2.
+    assert claims.record_published(db, claimed, Receipt("late"), now=clock.now()) is False
+    assert claims.record_published(db, again, Receipt("ok"), now=clock.now()) is True
+
+
+def test_stale_posts_wait_for_a_person(db, settings, clock, tmp_path) -> None:
+    posts = _ready(db, settings, clock, tmp_path)
+    clock.set(posts[0].due_at + timedelta(minutes=121))
+    stale = claims.mark_stale(db, now=clock.now(), default_minutes=120)
+    assert stale == [posts[0].id]
+    assert posts[0].id not in [c.id for c in _claim(db, clock, limit=1)]
+    review.confirm(db, [posts[0].id], actor="bob", reason="still relevant", now=clock.now())
+    assert claims.mark_stale(db, now=clock.now(), default_minutes=120) == []
+    with db.transaction() as s:
+        assert s.get(Post, posts[0].id).state == "approved"

@@ -1,0 +1,133 @@
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from campaign_publisher.campaign.expand import expand
+from campaign_publisher.campaign.loader import load_campaign
+from campaign_publisher.clock import FakeClock
+from campaign_publisher.errors import PermissionDenied, QueueError, TransitionRefused
+from campaign_publisher.posts import review
+from campaign_publisher.posts.db import Database
+from campaign_publisher.posts.models import Event, Post
+from campaign_publisher.posts.planning import store_drafts
+from campaign_publisher.settings import Settings
+from tests.helpers import approve_all, write_campaign
+
+
+def _plan(db: Database, settings: Settings, folder: Path, clock: FakeClock, actor: str = "alice"):
+    return store_drafts(db, expand(load_campaign(folder), settings), actor=actor, now=clock.now())
+
+
+def _posts(db: Database) -> list[Post]:
+    with db.transaction() as s:
+        return list(s.scalars(select(Post).order_by(Post.id)))
+
+
+def test_plan_is_idempotent(db, settings, clock, tmp_path) -> None:
+    folder = write_campaign(tmp_path / "c")
+    first = _plan(db, settings, folder, clock)
+    again = _plan(db, settings, folder, clock)
+    assert first.created == 7 and again.created == 0 and again.unchanged == 7
+    assert len(_posts(db)) == 7
+
+
+def test_replan_voids_approval_visibly_and_leaves_published_alone(db, settings, clock, tmp_path):
+    folder = write_campaign(tmp_path / "c")
+    _plan(db, settings, folder, clock)
+    ids = [p.id for p in _posts(db)]
+    approve_all(db, ids[:2], clock.now())
+    with db.transaction() as s:  # pretend post 3 went out already
+        s.get(Post, ids[2]).state = "published"
+    tpl = folder / "templates" / "tip.en.j2"
+    tpl.write_text(tpl.read_text().replace("Worried?", "Worried about a child?"))
+    report = _plan(db, settings, folder, clock)
+    assert report.voided == ids[:2]
+    assert report.left_alone == [ids[2]]
+    assert "approval voided" in report.summary()
+    posts = {p.id: p for p in _posts(db)}
+    assert posts[ids[0]].state == "draft" and posts[ids[0]].approved_by is None
+    assert "Worried?" in posts[ids[2]].text  # untouched
+    with db.transaction() as s:
+        details = s.scalars(
+            select(Event.detail).where(Event.post_id == ids[0], Event.action == "edit")
+        ).all()
+    assert any("approval voided" in d for d in details)
+
+
+def test_edit_voids_approval(db, settings, clock, tmp_path) -> None:
+    _plan(db, settings, write_campaign(tmp_path / "c"), clock)
+    post_id = _posts(db)[0].id
+    approve_all(db, [post_id], clock.now())
+    edited = review.edit(
+        db, post_id, actor="carol", now=clock.now(), text="New words. Call 101 or 999."
+    )
+    assert edited.state == "draft" and edited.approved_hash is None
+    review.submit(db, [post_id], actor="carol", now=clock.now())
+    review.record_previews(db, [post_id], actor="bob", now=clock.now())
+    review.approve(db, [post_id], actor="bob", now=clock.now())
+    assert _posts(db)[0].approval_valid
+
+
+def test_four_eyes(db, settings, clock, tmp_path) -> None:
+    _plan(db, settings, write_campaign(tmp_path / "c"), clock, actor="alice")
+    post_id = _posts(db)[0].id
+    review.submit(db, [post_id], actor="alice", now=clock.now())
+    review.record_previews(db, [post_id], actor="alice", now=clock.now())
+    with pytest.raises(PermissionDenied, match="four eyes"):
+        review.approve(db, [post_id], actor="alice", now=clock.now())
+    assert _posts(db)[0].state == "in_review"
+
+
+def test_approval_needs_a_preview_of_the_current_content(db, settings, clock, tmp_path) -> None:
+    _plan(db, settings, write_campaign(tmp_path / "c"), clock)
+    post_id = _posts(db)[0].id
+    review.submit(db, [post_id], actor="alice", now=clock.now())
+    with pytest.raises(PermissionDenied, match="not previewed"):
+        review.approve(db, [post_id], actor="bob", now=clock.now())
+    review.record_previews(db, [post_id], actor="bob", now=clock.now())
+    review.edit(db, post_id, actor="alice", now=clock.now(), due_at=clock.now() + timedelta(days=1))
+    review.submit(db, [post_id], actor="alice", now=clock.now())
+    with pytest.raises(PermissionDenied, match="not previewed"):  # saw the old content only
+        review.approve(db, [post_id], actor="bob", now=clock.now())
+
+
+def test_approve_is_all_or_nothing(db, settings, clock, tmp_path) -> None:
+    _plan(db, settings, write_campaign(tmp_path / "c"), clock)
+    a, b = (p.id for p in _posts(db)[:2])
+    review.submit(db, [a], actor="alice", now=clock.now())
+    review.record_previews(db, [a, b], actor="bob", now=clock.now())
+    with pytest.raises(TransitionRefused):
+        review.approve(db, [a, b], actor="bob", now=clock.now())  # b is still a draft
+    assert [p.state for p in _posts(db)[:2]] == ["in_review", "draft"]
+
+
+def test_reject_needs_reason_and_cancel(db, settings, clock, tmp_path) -> None:
+    _plan(db, settings, write_campaign(tmp_path / "c"), clock)
+    post_id = _posts(db)[0].id
+    review.submit(db, [post_id], actor="alice", now=clock.now())
+    with pytest.raises(QueueError):
+        review.reject(db, [post_id], actor="bob", reason=" ", now=clock.now())
+    review.reject(db, [post_id], actor="bob", reason="Add the NSPCC number", now=clock.now())
+    review.cancel(db, [post_id], actor="bob", reason="not needed", now=clock.now())
+    assert _posts(db)[0].state == "cancelled"
+    with db.transaction() as s:
+        assert (
+            s.scalar(select(func.count()).select_from(Event).where(Event.post_id == post_id)) >= 4
+        )
+
+
+def test_lint_errors_block_submission(db, settings, clock, tmp_path) -> None:
+    folder = write_campaign(
+        tmp_path / "c",
+        templates={
+            "tip.en.j2": "{{ item }} " + "very long words here " * 20 + "Call 101 or 999.",
+            "tip.cy.j2": "x",
+        },
+    )
+    _plan(db, settings, folder, clock)
+    post = _posts(db)[0]
+    assert post.has_errors
+    with pytest.raises(QueueError, match="cannot be submitted"):
+        review.submit(db, [post.id], actor="alice", now=clock.now())

@@ -1,0 +1,175 @@
+"""The dispatch round with a fake clock and the recording fake channel."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from campaign_publisher.campaign.expand import expand
+from campaign_publisher.campaign.loader import load_campaign
+from campaign_publisher.channels.fake import FakeChannel
+from campaign_publisher.errors import (
+    AlreadyPublished,
+    AmbiguousError,
+    AuthenticationError,
+    PermanentError,
+    RetryableError,
+)
+from campaign_publisher.posts import claims, holds
+from campaign_publisher.posts.models import Hold, Post
+from campaign_publisher.posts.planning import store_drafts
+from campaign_publisher.schedules.dispatch import Dispatcher
+from tests.helpers import approve_all, write_campaign
+
+
+@pytest.fixture
+def fake() -> FakeChannel:
+    return FakeChannel()
+
+
+@pytest.fixture
+def dispatcher(db, settings, clock, fake):
+    d = Dispatcher(db, settings, lambda account: fake, clock, owner="test-worker")
+    yield d
+    d.shutdown()
+
+
+def _ready(db, settings, clock, tmp_path, folder=None, **kw) -> list[Post]:
+    folder = folder or write_campaign(tmp_path / "c", **kw)
+    store_drafts(db, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
+    with db.transaction() as s:
+        ids = list(s.scalars(select(Post.id).order_by(Post.id)))
+    approve_all(db, ids, clock.now())
+    return _posts(db)
+
+
+def _posts(db) -> list[Post]:
+    with db.transaction() as s:
+        return list(s.scalars(select(Post).order_by(Post.id)))
+
+
+def _round(dispatcher):
+    result = dispatcher.run_round()
+    dispatcher.wait()
+    return result
+
+
+def test_publishes_due_posts_once_byte_for_byte(db, settings, clock, tmp_path, fake, dispatcher):
+    posts = _ready(db, settings, clock, tmp_path)
+    clock.set(posts[0].due_at)
+    _round(dispatcher)
+    _round(dispatcher)
+    clock.set(posts[1].due_at)
+    _round(dispatcher)
+    assert fake.texts() == [posts[0].text, posts[1].text]
+    after = _posts(db)
+    assert [p.state for p in after[:2]] == ["published", "published"]
+    assert after[0].remote_id and after[2].state == "approved"
+
+
+def test_retry_honours_retry_after_then_fails(db, settings, clock, tmp_path, fake, dispatcher):
+    posts = _ready(db, settings, clock, tmp_path)
+    clock.set(posts[0].due_at)
+    fake.fail_next(
+        RetryableError("429", retry_after=90), RetryableError("429"), RetryableError("429")
+    )
+    _round(dispatcher)
+    post = _posts(db)[0]
+    assert post.state == "retry_wait" and post.retry_at == clock.now() + timedelta(seconds=90)
+    clock.advance(89)
+    _round(dispatcher)
+    assert _posts(db)[0].attempt == 1
+    clock.advance(1)
+    _round(dispatcher)  # attempt 2: backoff with jitter, at most base * 2 = 20 s
+    post = _posts(db)[0]
+    assert post.attempt == 2 and post.retry_at <= clock.now() + timedelta(seconds=20)
+    clock.set(post.retry_at)
+    _round(dispatcher)  # attempt 3 of 3: gives up
+    post = _posts(db)[0]
+    assert post.state == "failed" and "gave up after 3 attempts" in post.last_error
+    assert fake.sent == []
+
+
+@pytest.mark.parametrize(
+    ("error", "state"),
+    [
+        (PermanentError("400 bad request"), "failed"),
+        (AmbiguousError("timeout after sending"), "unknown"),
+        (AlreadyPublished("duplicate content"), "published"),
+    ],
+)
+def test_outcomes_map_to_states(db, settings, clock, tmp_path, fake, dispatcher, error, state):
+    posts = _ready(db, settings, clock, tmp_path)
+    clock.set(posts[0].due_at)
+    fake.fail_next(error)
+    _round(dispatcher)
+    assert _posts(db)[0].state == state
+    clock.advance(3600)
+    _round(dispatcher)
+    assert _posts(db)[0].state == state  # nothing resends it on its own
+
+
+def test_authentication_failure_pauses_the_account(db, settings, clock, tmp_path, fake, dispatcher):
+    posts = _ready(db, settings, clock, tmp_path)
+    clock.set(posts[0].due_at)
+    fake.fail_next(AuthenticationError("401 Unauthorized"))
+    _round(dispatcher)
+    for _ in range(3):
+        clock.advance(60)
+        _round(dispatcher)
+    assert fake.sent == []  # nothing loops
+    with db.transaction() as s:
+        pause = s.scalars(select(Hold).where(Hold.kind == "pause")).one()
+        assert pause.account == "gwent-x"
+    holds.release(db, actor="admin", now=clock.now(), account="gwent-x", kind="pause")
+    _round(dispatcher)
+    assert fake.texts() == [posts[0].text]
+
+
+def test_expired_lease_is_reconciled_never_resent(db, settings, clock, tmp_path, fake, dispatcher):
+    posts = _ready(db, settings, clock, tmp_path)
+    clock.set(posts[0].due_at)
+    # Worker "dies" after the network accepted post 0 and before recording it.
+    [sent] = claims.claim_due_posts(db, owner="dead", now=clock.now(), limit=1, lease_seconds=60)
+    fake.publish(dispatcher._outgoing(sent))
+    clock.advance(61)
+    _round(dispatcher)
+    _round(dispatcher)
+    after = _posts(db)
+    assert after[0].state == "published"  # found on the network
+    assert fake.texts().count(posts[0].text) == 1
+
+
+def test_expired_lease_not_on_the_network_goes_back(
+    db, settings, clock, tmp_path, fake, dispatcher
+):
+    posts = _ready(db, settings, clock, tmp_path)
+    clock.set(posts[0].due_at)
+    claims.claim_due_posts(db, owner="dead", now=clock.now(), limit=1, lease_seconds=60)
+    clock.advance(61)
+    _round(dispatcher)  # reconciled: provably not sent -> approved
+    _round(dispatcher)  # then sent, once
+    assert fake.texts() == [posts[0].text]
+    assert _posts(db)[0].state == "published"
+
+
+def test_changed_image_is_not_sent(db, settings, clock, tmp_path, fake, dispatcher):
+    folder = write_campaign(tmp_path / "c")
+    png = folder / "banner.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+    toml = folder / "campaign.toml"
+    toml.write_text(
+        toml.read_text().replace(
+            'tags = ["safeguarding"]',
+            'tags = ["safeguarding"]\nimage = { path = "banner.png", alt = { en = "A blue banner '
+            'saying stop, talk, protect" } }',
+            1,
+        )
+    )
+    posts = _ready(db, settings, clock, tmp_path, folder=folder)
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"1" * 100)
+    clock.set(posts[0].due_at)
+    _round(dispatcher)
+    post = _posts(db)[0]
+    assert post.state == "failed" and "changed after it was approved" in post.last_error
+    assert fake.sent == []
