@@ -462,6 +462,163 @@ def demo(posts: int, state_dir: Path) -> None:
     run_demo(state_dir=state_dir, first=posts, echo=click.echo)
 
 
+@cli.command()
+@click.option("--reason", required=True, help="Why: shown to everyone while the hold lasts.")
+@click.option("--account", help="Hold one account only (default: every account).")
+@click.option(
+    "--start",
+    type=click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%d"]),
+    help="A blackout window set in advance: local start time.",
+)
+@click.option(
+    "--end",
+    type=click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%d"]),
+    help="The blackout's local end time (required with --start).",
+)
+@actor_option()
+@pass_app
+@friendly_errors
+def hold(
+    app: App,
+    reason: str,
+    account: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    actor: str,
+) -> None:
+    """Stop every send (or one account's) before the next claim."""
+    from .errors import QueueError
+    from .posts.holds import set_hold
+
+    if account:
+        app.settings.account(account)
+    if bool(start) != bool(end):
+        raise QueueError("a blackout needs both --start and --end")
+    # A blackout's times are local at this edge; stored as UTC.
+    starts_at = start.replace(tzinfo=app.zone) if start else None
+    ends_at = end.replace(tzinfo=app.zone) if end else None
+    hold_id = set_hold(
+        app.db,
+        actor=actor,
+        reason=reason,
+        now=app.now(),
+        account=account,
+        kind="blackout" if start else "hold",
+        starts_at=starts_at,
+        ends_at=ends_at,
+    )
+    scope = f"account {account}" if account else "every account"
+    click.echo(f"Hold {hold_id} set on {scope}: {reason}. Nothing covered will be claimed.")
+
+
+@cli.command()
+@click.option("--account", help="Release the hold on one account.")
+@click.option("--id", "hold_id", type=int, help="Release this hold or blackout by id.")
+@actor_option()
+@pass_app
+@friendly_errors
+def release(app: App, account: str | None, hold_id: int | None, actor: str) -> None:
+    """Release a hold. Posts that missed their time by too long wait for confirmation."""
+    from .posts.holds import release as do_release
+
+    kinds = ("hold", "blackout") if hold_id else ("hold",)
+    count = sum(
+        do_release(app.db, actor=actor, now=app.now(), account=account, kind=k, hold_id=hold_id)
+        for k in kinds
+    )
+    click.echo(
+        f"Released {count} hold(s). Posts past their staleness limit now wait for "
+        "`publisher confirm` or `publisher cancel`; nothing is flushed late."
+    )
+
+
+@cli.command()
+@click.argument("account")
+@actor_option()
+@pass_app
+@friendly_errors
+def resume(app: App, account: str, actor: str) -> None:
+    """Resume an account paused after its credentials failed (fix them first)."""
+    from .posts.holds import release as do_release
+
+    app.settings.account(account)
+    count = do_release(app.db, actor=actor, now=app.now(), account=account, kind="pause")
+    click.echo(f"Account {account} resumed ({count} pause(s) released).")
+
+
+@cli.command()
+@click.argument("post_id", type=int)
+@click.option("--published", "published_url", metavar="URL", help="It was published: its URL.")
+@click.option("--resend", is_flag=True, help="It was not published: send it again.")
+@click.option("--reason", required=True, help="How you know, for the audit log.")
+@actor_option()
+@pass_app
+@friendly_errors
+def resolve(
+    app: App, post_id: int, published_url: str | None, resend: bool, reason: str, actor: str
+) -> None:
+    """Settle a post whose outcome is unknown (or that failed)."""
+    from .posts.review import resolve as do_resolve
+
+    post = do_resolve(
+        app.db,
+        post_id,
+        actor=actor,
+        now=app.now(),
+        reason=reason,
+        published_url=published_url,
+        resend=resend,
+    )
+    click.echo(f"Post {post.id} is now {post.state}.")
+
+
+@cli.command()
+@click.argument("ids", type=int, nargs=-1, required=True)
+@click.option("--reason", required=True, help="Why it should still go out, late.")
+@actor_option()
+@pass_app
+@friendly_errors
+def confirm(app: App, ids: tuple[int, ...], reason: str, actor: str) -> None:
+    """Send posts that missed their time after all (they go out at once)."""
+    from .posts.review import confirm as do_confirm
+
+    _report(
+        "Confirmed",
+        do_confirm(
+            app.db,
+            list(ids),
+            actor=actor,
+            reason=reason,
+            now=app.now(),
+            default_stale_minutes=app.settings.worker.stale_after_minutes,
+        ),
+    )
+
+
+@cli.command()
+@click.argument("post_id", type=int)
+@click.option("--reason", required=True, help="Why this public-safety post must pass a hold.")
+@actor_option()
+@pass_app
+@friendly_errors
+def urgent(app: App, post_id: int, reason: str, actor: str) -> None:
+    """Let a public-safety post pass holds and blackouts."""
+    from .posts.review import mark_urgent
+
+    mark_urgent(app.db, post_id, actor=actor, reason=reason, now=app.now())
+    click.echo(f"Post {post_id} is urgent: it will pass holds and blackouts.")
+
+
+@cli.command()
+@pass_app
+@friendly_errors
+def status(app: App) -> None:
+    """Holds, paused accounts, posts needing a person, and the next due posts."""
+    from . import textviews
+
+    click.echo(textviews.status(app.db, app.settings, app.now()))
+
+
 def main() -> None:
     cli(prog_name="publisher")
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from .posts.db import Database
 from .posts.models import Event, Post
 from .settings import Settings
 
@@ -92,3 +94,47 @@ def events(rows: Iterable[Event], zone: ZoneInfo) -> str:
             f"{local:%Y-%m-%d %H:%M:%S %Z}  {e.actor:14} {e.action:16} {post:9}{move}  {e.detail}"
         )
     return "\n".join(out) or "No events."
+
+
+def status(db: Database, settings: Settings, now: datetime) -> str:
+    """What the person on call needs to know, in one screen."""
+    from .posts.holds import active_holds
+    from .posts.review import PostFilter, find_posts
+
+    zone = ZoneInfo(settings.timezone)
+    with db.transaction() as session:
+        holds = active_holds(session, now, settings.blackouts)
+    out = ["Holds:"]
+    for h in holds:
+        scope = h.account or "ALL ACCOUNTS"
+        until = f" until {h.ends_at.astimezone(zone):%Y-%m-%d %H:%M}" if h.ends_at else ""
+        out.append(
+            f"  {h.kind:8} {scope:16} set by {h.set_by} at "
+            f"{h.set_at.astimezone(zone):%Y-%m-%d %H:%M}{until}: {h.reason}"
+        )
+    if not holds:
+        out.append("  none — the worker sends approved posts on time")
+    waiting = find_posts(db, PostFilter(states=("unknown", "stale", "failed")), zone)
+    out.append("Needs a person:")
+    for p in waiting:
+        hint = {
+            "unknown": "publisher resolve ID --published URL | --resend",
+            "stale": "publisher confirm ID | publisher cancel ID",
+            "failed": "publisher resolve ID --resend | publisher cancel ID",
+        }[p.state]
+        out.append(
+            f"  post {p.id:<5} {p.state:8} {p.account:16} {when(p, zone)}  "
+            f"{p.last_error or ''}  → {hint}"
+        )
+    if not waiting:
+        out.append("  nothing")
+    upcoming = [
+        p
+        for p in find_posts(db, PostFilter(states=("approved", "retry_wait")), zone)
+        if p.due_at >= now
+    ][:5]
+    out.append("Next due:")
+    out.extend(f"  post {p.id:<5} {when(p, zone)}  {p.account} {p.language}" for p in upcoming)
+    if not upcoming:
+        out.append("  nothing approved is waiting")
+    return "\n".join(out)

@@ -20,7 +20,6 @@ from .db import Database
 from .journal import record_event
 from .models import Hold, Post
 
-
 # A column of the outer query (an ORM attribute or an aliased one).
 _Column = ColumnElement[Any] | InstrumentedAttribute[Any]
 

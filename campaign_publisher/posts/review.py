@@ -266,3 +266,14 @@ def _each(
         for post in posts:
             transition(session, post, action, actor=actor, now=now, detail=detail)
         return posts
+
+
+def mark_urgent(db: Database, post_id: int, *, actor: str, reason: str, now: datetime) -> Post:
+    """A public-safety post may pass holds and blackouts (never a paused account)."""
+    if not reason.strip():
+        raise QueueError("say why this post must pass a hold (--reason): it goes in the audit log")
+    with db.transaction() as session:
+        post = get_post(session, post_id)
+        post.urgent = True
+        record_event(session, actor=actor, action="urgent", now=now, post=post, detail=reason)
+        return post
