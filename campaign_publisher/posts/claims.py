@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
@@ -27,11 +28,24 @@ from ..errors import (
 from ..settings import Blackout, WorkerSettings
 from .db import Database
 from .holds import not_held
-from .journal import WORKER, record_event, transition
+from .journal import WORKER, record_event, transition, transition_fenced
 from .models import Event, Hold, Post
-from .states import CLAIMABLE, PostState, next_state
+from .states import PostState, next_state
 
 S = PostState
+
+
+_CLAIMED_COLUMNS = (
+    Post.id,
+    Post.attempt,
+    Post.account,
+    Post.network,
+    Post.language,
+    Post.text,
+    Post.media,
+    Post.content_hash,
+    Post.due_at,
+)
 
 
 @dataclass(frozen=True)
@@ -59,74 +73,80 @@ def claim_due_posts(
     lease_seconds: float,
     blackouts: tuple[Blackout, ...] = (),
 ) -> list[Claimed]:
-    """Atomically move up to ``limit`` due, approved, unheld posts to ``sending``."""
+    """Atomically move up to ``limit`` due, approved, unheld posts to ``sending``.
+
+    Two statements in one transaction, approved posts by due time and retries by retry
+    time, so each walks an index in order and stops at ``limit`` (one ``OR`` across both
+    made SQLite sort every due post first)."""
     partner = aliased(Post)
     busy = aliased(Post)
     held_partner_account = aliased(Post)
-    due = (
+    sendable = and_(
+        # Re-checked at claim time: the approval is for exactly this content.
+        Post.approved_hash == Post.content_hash,
+        not_held(now, blackouts, Post.account, Post.urgent),
+        # One post per account in flight, none while an earlier one waits to retry:
+        # an account's posts go out in their order.
+        ~exists().where(busy.account == Post.account, busy.state == S.SENDING),
+        ~exists().where(
+            busy.account == Post.account,
+            busy.state == S.RETRY_WAIT,
+            busy.due_at <= Post.due_at,
+            busy.id != Post.id,
+        ),
+        # A Welsh/English pair goes together or not at all.
+        or_(
+            Post.pair_key.is_(None),
+            ~exists().where(
+                partner.pair_key == Post.pair_key,
+                partner.id != Post.id,
+                or_(
+                    partner.state.not_in([S.APPROVED, S.RETRY_WAIT, S.SENDING, S.PUBLISHED]),
+                    partner.approved_hash.is_distinct_from(partner.content_hash),
+                ),
+            ),
+        ),
+        or_(
+            Post.pair_key.is_(None),
+            ~exists().where(
+                held_partner_account.pair_key == Post.pair_key,
+                held_partner_account.id != Post.id,
+                ~not_held(now, blackouts, held_partner_account.account, Post.urgent),
+            ),
+        ),
+    )
+    first_attempts = (
         select(Post.id)
-        .where(
-            Post.state.in_(CLAIMABLE),
-            or_(
-                and_(Post.state == S.APPROVED, Post.due_at <= now),
-                and_(Post.state == S.RETRY_WAIT, Post.retry_at <= now),
-            ),
-            # Re-checked at claim time: the approval is for exactly this content.
-            Post.approved_hash == Post.content_hash,
-            not_held(now, blackouts, Post.account, Post.urgent),
-            # One post per account in flight: an account's posts go out in their order.
-            ~exists().where(busy.account == Post.account, busy.state == S.SENDING),
-            # A Welsh/English pair goes together or not at all.
-            or_(
-                Post.pair_key.is_(None),
-                ~exists().where(
-                    partner.pair_key == Post.pair_key,
-                    partner.id != Post.id,
-                    or_(
-                        partner.state.not_in([S.APPROVED, S.RETRY_WAIT, S.SENDING, S.PUBLISHED]),
-                        partner.approved_hash.is_distinct_from(partner.content_hash),
-                    ),
-                ),
-            ),
-            or_(
-                Post.pair_key.is_(None),
-                ~exists().where(
-                    held_partner_account.pair_key == Post.pair_key,
-                    held_partner_account.id != Post.id,
-                    ~not_held(now, blackouts, held_partner_account.account, Post.urgent),
-                ),
-            ),
-        )
+        .where(Post.state == S.APPROVED, Post.due_at <= now, sendable)
         .order_by(Post.due_at, Post.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    target = next_state(S.APPROVED, "claim")
+    retries = (
+        select(Post.id)
+        .where(Post.state == S.RETRY_WAIT, Post.retry_at <= now, sendable)
+        .order_by(Post.retry_at, Post.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows: list[Any] = []
     with db.transaction() as session:
-        rows = session.execute(
-            update(Post)
-            .where(Post.id.in_(due.scalar_subquery()))
-            .values(
-                state=target.value,
-                lease_owner=owner,
-                lease_expires_at=now + timedelta(seconds=lease_seconds),
-                attempt=Post.attempt + 1,
-                updated_at=now,
-            )
-            .returning(
-                Post.id,
-                Post.attempt,
-                Post.account,
-                Post.network,
-                Post.language,
-                Post.text,
-                Post.media,
-                Post.content_hash,
-                Post.due_at,
-                Post.urgent,
-            )
-            .execution_options(synchronize_session=False)
-        ).all()
+        for source, due in ((S.APPROVED, first_attempts), (S.RETRY_WAIT, retries)):
+            if len(rows) >= limit:
+                break
+            rows += session.execute(
+                update(Post)
+                .where(Post.id.in_(due.limit(limit - len(rows)).scalar_subquery()))
+                .values(
+                    state=next_state(source, "claim").value,
+                    lease_owner=owner,
+                    lease_expires_at=now + timedelta(seconds=lease_seconds),
+                    attempt=Post.attempt + 1,
+                    updated_at=now,
+                )
+                .returning(*_CLAIMED_COLUMNS, Post.urgent, Post.state)
+                .execution_options(synchronize_session=False)
+            ).all()
         if rows:
             session.execute(
                 insert(Event),
@@ -137,7 +157,7 @@ def claim_due_posts(
                         "action": "claim",
                         "post_id": r.id,
                         "from_state": None,
-                        "to_state": target.value,
+                        "to_state": r.state,
                         "content_hash": r.content_hash,
                         "detail": f"attempt {r.attempt} by {owner}"
                         + (" (urgent)" if r.urgent else ""),
@@ -167,10 +187,31 @@ def claim_due_posts(
 def record_published(
     db: Database, claimed: Claimed, receipt: Receipt, *, now: datetime, detail: str = ""
 ) -> bool:
-    """Record a success; False if the post was no longer this attempt's."""
-    with db.transaction() as session:
-        post = _fenced(session, claimed)
-        if post is None:
+    """Record a success in one commit; False if the post was no longer this attempt's.
+
+    The hot path of the worker: one fenced UPDATE and one event, no ORM load."""
+    with db.connection() as connection:
+        new = transition_fenced(
+            connection,
+            claimed.id,
+            claimed.attempt,
+            S.SENDING,
+            "published",
+            actor=WORKER,
+            now=now,
+            content_hash=claimed.content_hash,
+            detail=detail or f"published as {receipt.remote_id}",
+            values=dict(
+                remote_id=receipt.remote_id,
+                remote_url=receipt.url,
+                published_at=now,
+                lease_owner=None,
+                lease_expires_at=None,
+                last_error=None,
+            ),
+        )
+    if new is None:
+        with db.transaction() as session:
             record_event(
                 session,
                 actor=WORKER,
@@ -179,19 +220,8 @@ def record_published(
                 detail=f"post {claimed.id} attempt {claimed.attempt} published as "
                 f"{receipt.remote_id} after its lease was taken over",
             )
-            return False
-        transition(
-            session,
-            post,
-            "published",
-            actor=WORKER,
-            now=now,
-            detail=detail or f"published as {receipt.remote_id}",
-        )
-        post.remote_id, post.remote_url, post.published_at = receipt.remote_id, receipt.url, now
-        post.lease_owner = post.lease_expires_at = None
-        post.last_error = None
-        return True
+        return False
+    return True
 
 
 def record_failure(

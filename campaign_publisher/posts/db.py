@@ -7,12 +7,13 @@ then writes fails with "database is locked" under concurrency whatever the busy 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import SettingsError
@@ -20,7 +21,7 @@ from ..errors import SettingsError
 MIN_SQLITE = (3, 35, 0)  # UPDATE ... RETURNING
 # The newest migration in migrations/versions (a test keeps the two in step). Knowing it
 # here saves loading Alembic on every command.
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 
 
 class Database:
@@ -28,6 +29,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer: threads of this process queue on a lock that wakes them at
+        # once, instead of SQLite's busy handler, which sleeps and retries.
+        self._writer = threading.RLock() if self.dialect == "sqlite" else nullcontext()
 
     @property
     def dialect(self) -> str:
@@ -36,8 +40,14 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One transaction: committed if the block ends normally, rolled back otherwise."""
-        with self._sessions() as session, session.begin():
+        with self._writer, self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """One transaction on a bare connection, for the worker's hot path (no ORM)."""
+        with self._writer, self.engine.begin() as connection:
+            yield connection
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (idempotent)."""

@@ -1,0 +1,102 @@
+"""Our claim-publish-record path against raw SQL doing the same claim and update.
+
+Ours: the worker's Dispatcher (claim a batch atomically with lease and attempt, build the
+outgoing post, publish, record the result with its fence and event) to the outbox and to
+a no-op channel. Raw: a bare sqlite3 loop over the same table: ``UPDATE … RETURNING`` to
+claim a batch, then one ``UPDATE`` per post to record it, each in its own transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from campaign_publisher.channels.base import Channel, OutgoingPost, Receipt
+from campaign_publisher.channels.outbox import OutboxChannel
+from campaign_publisher.clock import FakeClock
+from campaign_publisher.posts.db import Database
+from campaign_publisher.schedules.dispatch import Dispatcher
+
+from .common import T0, bench_settings, row, seed_due_posts
+
+POSTS = 10_000
+ACCOUNTS = 50
+BATCH = 50
+
+
+class NoOpChannel(Channel):
+    name = "noop"
+
+    def publish(self, post: OutgoingPost) -> Receipt:
+        return Receipt(remote_id=f"noop-{post.post_id}")
+
+    def find(self, post: OutgoingPost) -> Receipt | None:
+        return None
+
+    def check(self) -> str:
+        return "no-op"
+
+
+def ours(folder: Path, channel: str, url: str = "", posts: int = POSTS) -> float:
+    settings = bench_settings(folder, ACCOUNTS, url=url, batch_size=BATCH, threads=4)
+    db = Database(settings.database_url)
+    db.ensure_schema()
+    seed_due_posts(db, posts, ACCOUNTS)
+    clock = FakeClock(T0 + timedelta(seconds=1))
+    outbox = OutboxChannel(folder / "outbox.jsonl")
+    noop = NoOpChannel()
+    dispatcher = Dispatcher(db, settings, lambda a: outbox if channel == "outbox" else noop,
+                            clock, owner="bench")
+    start = time.perf_counter()
+    while dispatcher.published < posts:
+        dispatcher.run_round()
+        dispatcher.wait()
+    elapsed = time.perf_counter() - start
+    dispatcher.shutdown()
+    db.dispose()
+    return posts / elapsed
+
+
+def raw_sqlite(folder: Path, posts: int = POSTS) -> float:
+    settings = bench_settings(folder, ACCOUNTS)
+    db = Database(settings.database_url)
+    db.ensure_schema()
+    seed_due_posts(db, posts, ACCOUNTS)
+    db.dispose()
+    conn = sqlite3.connect(settings.database_url.removeprefix("sqlite:///"), isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    now = (T0 + timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    done = 0
+    start = time.perf_counter()
+    while done < posts:
+        conn.execute("BEGIN IMMEDIATE")
+        ids = conn.execute(
+            "UPDATE posts SET state='sending', lease_owner='raw', attempt=attempt+1 "
+            "WHERE id IN (SELECT id FROM posts WHERE state='approved' AND due_at <= ? "
+            "ORDER BY due_at, id LIMIT ?) RETURNING id", (now, BATCH)).fetchall()
+        conn.execute("COMMIT")
+        for (post_id,) in ids:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("UPDATE posts SET state='published', remote_id=?, lease_owner=NULL "
+                         "WHERE id=? AND state='sending'", (f"raw-{post_id}", post_id))
+            conn.execute("COMMIT")
+        done += len(ids)
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return posts / elapsed
+
+
+def run() -> None:
+    print(f"Claim path: {POSTS:,} due posts over {ACCOUNTS} accounts, SQLite file, batches of {BATCH}")
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = raw_sqlite(Path(tmp) / "raw")
+        to_outbox = ours(Path(tmp) / "outbox", "outbox")
+        to_noop = ours(Path(tmp) / "noop", "noop")
+    row("raw sqlite3 UPDATE … RETURNING loop", f"{raw:,.0f} posts/s", "baseline")
+    row("ours → no-op channel", f"{to_noop:,.0f} posts/s", f"{to_noop / raw:.0%} of raw")
+    row("ours → outbox (dry run, fsync per post)", f"{to_outbox:,.0f} posts/s",
+        f"{to_outbox / raw:.0%} of raw")
