@@ -15,7 +15,7 @@ In a test (see ``tests/channels/conftest.py``)::
 
 From another process (a worker subprocess test)::
 
-    python tests/fakeplatform.py --port 0     # prints "fake platform on http://127.0.0.1:N"
+    python -m tests.fakeplatform --port 0     # prints "fake platform on http://127.0.0.1:N"
     GET  /_fake/state                          # everything it holds, as JSON
     POST /_fake/control {"action": "fail_next", "kind": "5xx", "count": 2, "path": "/2/tweets"}
     POST /_fake/control {"action": "reset"}
@@ -462,8 +462,8 @@ class FakePlatform:
         path, method = request.path, request.method
         headers = {"x-access-level": account.access_level}
         if path == "/2/users/me" and method == "GET":
-            data = {"id": account.id, "name": account.username, "username": account.username}
-            return _json(200, {"data": data}, headers)
+            user = {"id": account.id, "name": account.username, "username": account.username}
+            return _json(200, {"data": user}, headers)
         if path == "/2/tweets" and method == "POST":
             return self._x_create(account, request, headers)
         if path == "/2/media/upload" and method == "POST":
@@ -483,7 +483,7 @@ class FakePlatform:
             data = {
                 "id": media_id,
                 "media_key": f"3_{media_id}",
-                "size": 0,
+                "size": len(self._x_media[media_id]["bytes"]),
                 "expires_after_secs": 86400,
             }
             return _json(200, {"data": data}, headers)
@@ -647,6 +647,7 @@ class FakePlatform:
         method = request.method
 
         if parts == ["me"] and method == "GET":
+            me: dict[str, Any]
             if page is not None:
                 me = {"id": page.id, "name": page.name}
                 kind = "page"

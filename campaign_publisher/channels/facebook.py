@@ -4,7 +4,8 @@ Why not ``facebook-sdk``: its last release (3.1.0, 2018) accepts only API versio
 3.1, its errors carry no HTTP status or headers (so no ``Retry-After``, no usage
 headers), and it has no timeout. Four endpoints do not need a library.
 
-- Text (and link) post: ``POST /{page-id}/feed`` with ``message`` (+ ``link``).
+- Text (and link) post: ``POST /{page-id}/feed`` with ``message`` (+ ``link``, the preview
+  card, from ``post.link``; a post with images takes no ``link``, its text carries it).
 - One image: ``POST /{page-id}/photos`` (multipart ``source``, ``caption``,
   ``alt_text_custom``): the photo is the post.
 - Several images: each uploaded with ``published=false`` (nothing public yet), then
@@ -45,7 +46,7 @@ from ..errors import (
 from ..settings import AccountSettings, Settings
 from .base import Channel, Media, OutgoingPost, Receipt
 from .credentials import Secret, load_credentials, redact
-from .transport import ChannelSession, transport_error
+from .transport import ChannelSession, identify_duplicate, transport_error
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,12 @@ class FacebookChannel(Channel):
     # -- the contract -------------------------------------------------------------------
 
     def publish(self, post: OutgoingPost) -> Receipt:
+        try:
+            return self._publish(post)
+        except AlreadyPublished as duplicate:
+            raise identify_duplicate(duplicate, self, post) from None
+
+    def _publish(self, post: OutgoingPost) -> Receipt:
         images = _read_images(post.media)
         if len(images) == 1:
             ((media, data),) = images
@@ -175,8 +182,13 @@ class FacebookChannel(Channel):
                 f"facebook: cannot look the post up ({exc})", retry_after=exc.retry_after
             ) from None
         wanted = _normal(post.text)
-        for item in body.get("data") or []:
-            if isinstance(item, dict) and _normal(str(item.get("message", ""))) == wanted:
+        items = body.get("data")
+        if not isinstance(items, list):
+            raise AmbiguousError("facebook: cannot look the post up: the feed had no list of posts")
+        for item in items:
+            if not isinstance(item, dict) or not item.get("id"):
+                continue
+            if _normal(str(item.get("message", ""))) == wanted:
                 return Receipt(remote_id=str(item["id"]), url=_url(str(item["id"])))
         return None
 

@@ -8,6 +8,8 @@
 - ``transport_error``: the one rule turning a failure to talk to the network into an
   outcome. Rows ``*-refused``, ``*-connect-timeout``, ``*-read-timeout`` and ``*-dropped``
   of ``docs/error-outcomes.md``.
+- ``identify_duplicate``: a duplicate-content refusal, with the existing post's id when
+  the network's recent posts show it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProxyError
 
-from ..errors import AmbiguousError, ChannelError, RetryableError
+from ..errors import AlreadyPublished, AmbiguousError, ChannelError, RetryableError
+from .base import Channel, OutgoingPost
 
 
 class TimeoutAdapter(HTTPAdapter):
@@ -124,3 +127,20 @@ def _reason(exc: requests.RequestException) -> str:
     if isinstance(inner, Exception):
         name += f": {type(inner).__name__}"
     return name
+
+
+def identify_duplicate(
+    duplicate: AlreadyPublished, channel: Channel, post: OutgoingPost
+) -> AlreadyPublished:
+    """``duplicate`` with the existing post's id and URL if ``find`` can tell (best effort).
+
+    Neither X nor Facebook says which post already holds the content; their recent posts
+    may. A failure to look is not an error here: the duplicate answer stands on its own.
+    """
+    try:
+        found = channel.find(post)
+    except ChannelError:
+        found = None
+    if found is None:
+        return duplicate
+    return AlreadyPublished(str(duplicate), remote_id=found.remote_id, url=found.url)

@@ -45,7 +45,7 @@ from ..errors import (
 from ..settings import AccountSettings, Settings
 from .base import Channel, Media, OutgoingPost, Receipt
 from .credentials import Secret, load_credentials, redact
-from .transport import ChannelSession, transport_error
+from .transport import ChannelSession, identify_duplicate, transport_error
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,8 @@ class XChannel(Channel):
         self.account = account
         self.username = account.handle.lstrip("@")
         self._clock = clock
-        # Secrets live only inside Secret wrappers and the tweepy objects below.
+        # Wrapped so they are registered for redaction (urllib3 and oauthlib log at DEBUG);
+        # the raw values live only in the tweepy objects below.
         self._secrets = {name: Secret(credentials[name]) for name in CREDENTIALS}
         base = (account.api_base_url or "").rstrip("/")
         routes = {TWEEPY_HOST: base, MEDIA_HOST: base} if base else {}
@@ -138,11 +139,14 @@ class XChannel(Channel):
     def publish(self, post: OutgoingPost) -> Receipt:
         images = _read_images(post.media)
         media_ids = [self._upload(media, data) for media, data in images]
-        response = self._call(
-            "publish the post",
-            lambda: self._client.create_tweet(text=post.text, media_ids=media_ids or None),
-            creates_post=True,
-        )
+        try:
+            response = self._call(
+                "publish the post",
+                lambda: self._client.create_tweet(text=post.text, media_ids=media_ids or None),
+                creates_post=True,
+            )
+        except AlreadyPublished as duplicate:
+            raise identify_duplicate(duplicate, self, post) from None
         try:
             remote_id = str(response.json()["data"]["id"])
         except (ValueError, KeyError, TypeError):
@@ -168,7 +172,8 @@ class XChannel(Channel):
                 ),
                 creates_post=False,
             )
-            tweets = response.json().get("data") or []
+            body = response.json()
+            tweets = (body.get("data") or []) if isinstance(body, dict) else None
         except AuthenticationError:
             raise
         except ChannelError as exc:
@@ -178,10 +183,12 @@ class XChannel(Channel):
                 retry_after=exc.retry_after,
             ) from None
         except ValueError:
-            raise AmbiguousError("x: cannot look the post up: X's answer was not JSON") from None
+            tweets = None
+        if not isinstance(tweets, list):
+            raise AmbiguousError("x: cannot look the post up: X's answer had no list of posts")
         wanted = _normal(post.text)
         for tweet in tweets:
-            if _normal(_as_posted(tweet)) == wanted:
+            if isinstance(tweet, dict) and tweet.get("id") and _normal(_as_posted(tweet)) == wanted:
                 return Receipt(remote_id=str(tweet["id"]), url=self._url(str(tweet["id"])))
         return None
 

@@ -2,30 +2,26 @@
 
 The real tweepy and requests code runs over real HTTP on 127.0.0.1; nothing of ours is
 patched. Client timeouts are short (``TIMEOUT``) so "slow reply" tests stay fast.
-Test modules import ``fakeplatform`` (in ``tests/``) and use these fixtures; they do not
-import this file.
+Test modules import ``tests.fakeplatform`` and use these fixtures; they do not import
+this file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import socket
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-# fakeplatform.py lives in tests/, which is not a package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from fakeplatform import FakeConfig, FakePlatform  # noqa: E402
-
-from campaign_publisher.channels.base import Media, OutgoingPost  # noqa: E402
-from campaign_publisher.channels.facebook import FacebookChannel  # noqa: E402
-from campaign_publisher.channels.x import XChannel  # noqa: E402
-from campaign_publisher.settings import AccountSettings  # noqa: E402
+from campaign_publisher.channels.base import Media, OutgoingPost
+from campaign_publisher.channels.facebook import FacebookChannel
+from campaign_publisher.channels.x import XChannel
+from campaign_publisher.settings import AccountSettings
+from tests.fakeplatform import FakeConfig, FakePlatform
 
 TIMEOUT = 0.5  # client timeout in tests; the fake's "slow" answers take 2 s
 # A 1x1 PNG: the bytes are compared end to end.
@@ -69,12 +65,19 @@ def x_channel_for(
     """Build an ``XChannel``: ``x_channel_for(base_url=…, handle=…, credentials=…)``."""
     made: list[XChannel] = []
 
-    def build(*, base_url: str | None = None, handle: str = "@GwentPolice",
-              credentials: dict[str, str] | None = None, timeout: float = TIMEOUT) -> XChannel:
-        account = AccountSettings(network="x", handle=handle, dry_run=False,
-                                  api_base_url=base_url or platform.url)
-        channel = XChannel("gwent-x", account, credentials or fake_config.x_credentials(handle),
-                           timeout=timeout)
+    def build(
+        *,
+        base_url: str | None = None,
+        handle: str = "@GwentPolice",
+        credentials: dict[str, str] | None = None,
+        timeout: float = TIMEOUT,
+    ) -> XChannel:
+        account = AccountSettings(
+            network="x", handle=handle, dry_run=False, api_base_url=base_url or platform.url
+        )
+        channel = XChannel(
+            "gwent-x", account, credentials or fake_config.x_credentials(handle), timeout=timeout
+        )
         made.append(channel)
         return channel
 
@@ -95,10 +98,16 @@ def fb_channel_for(
     """Build a ``FacebookChannel``: ``fb_channel_for(base_url=…, page=…, token=…)``."""
     made: list[FacebookChannel] = []
 
-    def build(*, base_url: str | None = None, page: str = "104857600000001",
-              token: str | None = None, timeout: float = TIMEOUT) -> FacebookChannel:
-        account = AccountSettings(network="facebook", handle=page, dry_run=False,
-                                  api_base_url=base_url or platform.url)
+    def build(
+        *,
+        base_url: str | None = None,
+        page: str = "104857600000001",
+        token: str | None = None,
+        timeout: float = TIMEOUT,
+    ) -> FacebookChannel:
+        account = AccountSettings(
+            network="facebook", handle=page, dry_run=False, api_base_url=base_url or platform.url
+        )
         credentials = {"page_token": token} if token else fake_config.fb_credentials(page)
         channel = FacebookChannel("gwent-facebook", account, credentials, timeout=timeout)
         made.append(channel)
@@ -118,8 +127,9 @@ def fb_channel(fb_channel_for: Callable[..., FacebookChannel]) -> FacebookChanne
 def image(tmp_path: Path) -> Callable[..., Media]:
     """Make an image file: ``image("a.png", alt="…")``."""
 
-    def make(name: str = "tip.png", alt: str = "A parent and child looking at a phone",
-             data: bytes = PNG) -> Media:
+    def make(
+        name: str = "tip.png", alt: str = "A parent and child looking at a phone", data: bytes = PNG
+    ) -> Media:
         path = tmp_path / name
         path.write_bytes(data)
         return Media(path=path, alt_text=alt, sha256="0" * 64)
@@ -131,14 +141,26 @@ def image(tmp_path: Path) -> Callable[..., Media]:
 def make_post() -> Callable[..., OutgoingPost]:
     """``make_post(channel_or_account, text, media=(), link=None)``: a fresh post id each call."""
 
-    def make(target: Any, text: str, *, media: tuple[Media, ...] = (),
-             link: str | None = None, language: str = "en") -> OutgoingPost:
+    def make(
+        target: Any,
+        text: str,
+        *,
+        media: tuple[Media, ...] = (),
+        link: str | None = None,
+        language: str = "en",
+    ) -> OutgoingPost:
         account: AccountSettings = getattr(target, "account", target)
         name = getattr(target, "account_name", "gwent")
         post_id = next(_post_ids)
         return OutgoingPost(
-            post_id=post_id, attempt=1, account_name=name, account=account,
-            language=language, text=text, media=media, link=link,
+            post_id=post_id,
+            attempt=1,
+            account_name=name,
+            account=account,
+            language=language,
+            text=text,
+            media=media,
+            link=link,
             content_hash=f"{post_id:064x}",
         )
 
@@ -169,10 +191,8 @@ def unreachable_url() -> Iterator[str]:
     for _ in range(3):
         filler = socket.socket()
         filler.setblocking(False)
-        try:
+        with contextlib.suppress(BlockingIOError):  # connecting in the background
             filler.connect(("127.0.0.1", port))
-        except BlockingIOError:
-            pass
         fillers.append(filler)
     try:
         yield f"http://127.0.0.1:{port}"

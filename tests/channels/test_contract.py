@@ -1,0 +1,428 @@
+"""The ``Channel`` contract (``channels/base.py``), checked against every channel.
+
+A channel joins the suite with one factory: a function decorated ``@channel_case("name")``
+that builds a ``ChannelCase`` (the channel, how to read what the network received, how to
+make its next publish fail, and which secrets must never show). Bluesky and Mastodon add
+one factory each.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import select
+import subprocess
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from campaign_publisher.channels.base import Channel, Media, OutgoingPost, Receipt
+from campaign_publisher.channels.facebook import FacebookChannel
+from campaign_publisher.channels.fake import FakeChannel
+from campaign_publisher.channels.outbox import OutboxChannel, read_outbox
+from campaign_publisher.channels.registry import channel_for
+from campaign_publisher.channels.x import XChannel
+from campaign_publisher.errors import (
+    AmbiguousError,
+    ChannelError,
+    PermanentError,
+    RetryableError,
+    SettingsError,
+)
+from campaign_publisher.settings import AccountSettings, Settings
+from tests.fakeplatform import FakeConfig, FakePlatform
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 0.5
+WELSH = (
+    "Siaradwch â'ch plant am eu bywyd ar-lein: pwy maen nhw'n ei ddilyn, beth maen nhw'n "
+    "ei rannu. Dŵr, tŷ, ŵyn, ŷd 👨‍👩‍👧 #StopSiaradAmddiffyn"
+)
+
+
+@dataclass
+class ChannelCase:
+    channel: Channel
+    account_name: str
+    account: AccountSettings
+    #: the texts the network now holds for this account, oldest first
+    delivered: Callable[[], list[str]]
+    #: make the channel's next publish fail (each channel in its own way)
+    provoke_failure: Callable[[], None]
+    secrets: list[str] = field(default_factory=list)
+    #: whether find() can prove a post absent (returns None) rather than raise
+    tells_absent: bool = True
+
+
+@dataclass
+class Env:
+    tmp_path: Path
+    platform: FakePlatform
+    config: FakeConfig
+
+
+FACTORIES: dict[str, Callable[[Env], ChannelCase]] = {}
+
+
+def channel_case(
+    name: str,
+) -> Callable[[Callable[[Env], ChannelCase]], Callable[[Env], ChannelCase]]:
+    def register(factory: Callable[[Env], ChannelCase]) -> Callable[[Env], ChannelCase]:
+        FACTORIES[name] = factory
+        return factory
+
+    return register
+
+
+@channel_case("outbox")
+def _outbox(env: Env) -> ChannelCase:
+    account = AccountSettings(network="x", handle="@GwentPolice")
+    channel = OutboxChannel(env.tmp_path / "state" / "outbox.jsonl", network="x")
+
+    def provoke() -> None:
+        # The outbox's directory cannot be made: a file stands where it should be.
+        (env.tmp_path / "blocked").write_text("")
+        channel.path = env.tmp_path / "blocked" / "outbox.jsonl"
+
+    return ChannelCase(
+        channel,
+        "gwent-x",
+        account,
+        lambda: [line["text"] for line in read_outbox(channel.path)],
+        provoke,
+    )
+
+
+@channel_case("fake")
+def _fake(env: Env) -> ChannelCase:
+    channel = FakeChannel("GwentPolice")
+    account = AccountSettings(network="x", handle="@GwentPolice")
+    return ChannelCase(
+        channel,
+        "gwent-x",
+        account,
+        channel.texts,
+        lambda: channel.fail_next(RetryableError("fake: try later")),
+    )
+
+
+@channel_case("x")
+def _x(env: Env) -> ChannelCase:
+    account = AccountSettings(
+        network="x", handle="@GwentPolice", dry_run=False, api_base_url=env.platform.url
+    )
+    credentials = env.config.x_credentials("GwentPolice")
+    channel = XChannel("gwent-x", account, credentials, timeout=TIMEOUT)
+    return ChannelCase(
+        channel,
+        "gwent-x",
+        account,
+        lambda: [p["text"] for p in env.platform.x_posts("GwentPolice")],
+        lambda: env.platform.fail_next("5xx", path="/2/tweets"),
+        secrets=list(credentials.values()),
+    )
+
+
+@channel_case("facebook")
+def _facebook(env: Env) -> ChannelCase:
+    page = env.config.facebook_pages[0]
+    account = AccountSettings(
+        network="facebook", handle=page.id, dry_run=False, api_base_url=env.platform.url
+    )
+    channel = FacebookChannel(
+        "gwent-facebook", account, {"page_token": page.token}, timeout=TIMEOUT
+    )
+    return ChannelCase(
+        channel,
+        "gwent-facebook",
+        account,
+        lambda: [p["message"] for p in env.platform.fb_posts(page.id)],
+        lambda: env.platform.fail_next("expired_token"),
+        secrets=[page.token],
+    )
+
+
+@pytest.fixture(params=sorted(FACTORIES))
+def case(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    platform: FakePlatform,
+    fake_config: FakeConfig,
+) -> Iterator[ChannelCase]:
+    built = FACTORIES[request.param](Env(tmp_path, platform, fake_config))
+    yield built
+    built.channel.close()
+
+
+_ids = iter(range(50_000, 10**9))
+
+
+def post_for(case: ChannelCase, text: str, media: tuple[Media, ...] = ()) -> OutgoingPost:
+    post_id = next(_ids)
+    return OutgoingPost(
+        post_id=post_id,
+        attempt=1,
+        account_name=case.account_name,
+        account=case.account,
+        language="cy",
+        text=text,
+        media=media,
+        content_hash=f"{post_id:064x}",
+    )
+
+
+def assert_no_secret(case: ChannelCase, error: BaseException) -> None:
+    shown = "".join(traceback.format_exception(error)) + repr(error) + str(error)
+    for secret in case.secrets:
+        assert secret not in shown
+
+
+# -- the contract --------------------------------------------------------------------------
+
+
+def test_publish_returns_a_receipt_that_find_finds(case: ChannelCase) -> None:
+    post = post_for(case, "Stop, talk, protect: ask your child who they talk to online.")
+    receipt = case.channel.publish(post)
+    assert isinstance(receipt, Receipt) and receipt.remote_id
+    found = case.channel.find(post)
+    assert found is not None and found.remote_id == receipt.remote_id
+
+
+def test_find_of_an_unsent_post_is_none(case: ChannelCase) -> None:
+    case.channel.publish(post_for(case, "A post that was sent"))
+    if not case.tells_absent:
+        pytest.skip("this network cannot prove a post absent")
+    assert case.channel.find(post_for(case, "A post that was never sent")) is None
+
+
+def test_text_arrives_byte_for_byte(case: ChannelCase) -> None:
+    case.channel.publish(post_for(case, WELSH))
+    assert case.delivered()[-1].encode("utf-8") == WELSH.encode("utf-8")
+
+
+def test_failures_are_channel_errors_without_secrets(case: ChannelCase) -> None:
+    case.provoke_failure()
+    with pytest.raises(ChannelError) as caught:
+        case.channel.publish(post_for(case, "This one fails"))
+    assert_no_secret(case, caught.value)
+    assert case.delivered() == []
+
+
+def test_a_missing_image_is_a_channel_error_or_nothing(case: ChannelCase, tmp_path: Path) -> None:
+    missing = Media(path=tmp_path / "missing.png", alt_text="missing", sha256="0" * 64)
+    try:
+        case.channel.publish(post_for(case, "With a missing image", media=(missing,)))
+    except ChannelError as error:  # anything else escaping fails the test
+        assert isinstance(error, PermanentError)
+        assert_no_secret(case, error)
+
+
+def test_check_and_repr_show_no_secret(case: ChannelCase) -> None:
+    described = case.channel.check()
+    assert described
+    for secret in case.secrets:
+        assert secret not in described
+        assert secret not in repr(case.channel) and secret not in str(case.channel)
+
+
+# -- secrets through a whole publish/fail cycle ----------------------------------------------
+
+
+@pytest.mark.parametrize("network", ["x", "facebook"])
+def test_no_token_in_any_message_repr_or_log(
+    network: str,
+    platform: FakePlatform,
+    fake_config: FakeConfig,
+    tmp_path: Path,
+    refused_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    env = Env(tmp_path, platform, fake_config)
+    errors: list[BaseException] = []
+    channels: list[Channel] = []
+
+    def attempt(call: Callable[..., Any], *args: Any) -> None:
+        try:
+            call(*args)
+        except ChannelError as error:
+            errors.append(error)
+
+    with caplog.at_level(logging.DEBUG):  # every library's DEBUG output, urllib3's included
+        case = FACTORIES[network](env)
+        channels.append(case.channel)
+        image = tmp_path / "poster.png"
+        image.write_bytes(b"\x89PNG poster")
+        post = post_for(case, "Poster", media=(Media(image, "A poster", "0" * 64),))
+        attempt(case.channel.check)
+        attempt(case.channel.publish, post)
+        attempt(case.channel.publish, post)  # duplicate
+        attempt(case.channel.find, post)
+        for kind in ("expired_token", "5xx", "slow", "drop", "rate_limit", "fail_after_create"):
+            platform.fail_next(kind)
+            attempt(case.channel.publish, post_for(case, f"Failing with {kind}"))
+        platform.fail_next("expired_token")
+        attempt(case.channel.find, post)
+        # A user token on Facebook, a wrong secret on X.
+        bad = {**fake_config.x_credentials(), "consumer_secret": "wrong-consumer-secret-1"}
+        other: Channel = (
+            XChannel("gwent-x", case.account, bad, timeout=TIMEOUT)
+            if network == "x"
+            else FacebookChannel(
+                "gwent-facebook",
+                case.account,
+                {"page_token": fake_config.facebook_users[0].token},
+                timeout=TIMEOUT,
+            )
+        )
+        channels.append(other)
+        attempt(other.check)
+        attempt(other.publish, post_for(case, "With bad credentials"))
+        # Nothing listening: requests' own exception quotes the URL (a GET's token).
+        unreachable = case.account.model_copy(update={"api_base_url": refused_url})
+        gone: Channel = (
+            XChannel("gwent-x", unreachable, fake_config.x_credentials(), timeout=TIMEOUT)
+            if network == "x"
+            else FacebookChannel(
+                "gwent-facebook", unreachable, fake_config.fb_credentials(), timeout=TIMEOUT
+            )
+        )
+        channels.append(gone)
+        attempt(gone.check)
+        attempt(gone.find, post)
+
+    assert len(errors) >= 10
+    assert any(r.name.startswith("urllib3") for r in caplog.records)  # DEBUG really was on
+    secrets = [*fake_config.secrets(), "wrong-consumer-secret-1"]
+    shown = ["".join(traceback.format_exception(e)) + repr(e) + repr(e.__context__) for e in errors]
+    shown += [repr(c) + str(c) for c in channels]
+    shown += [r.getMessage() + (r.exc_text or "") for r in caplog.records]
+    shown += [caplog.text]
+    for text in shown:
+        for secret in secrets:
+            assert secret not in text
+
+
+# -- the error table and the registry --------------------------------------------------------
+
+
+def test_every_error_table_row_has_a_test() -> None:
+    table = (ROOT / "docs" / "error-outcomes.md").read_text("utf-8")
+    ids = re.findall(r"^\| `([A-Z]+-[\w-]+)` \|", table, flags=re.M)
+    assert len(ids) > 40
+    sources = "".join(
+        (Path(__file__).parent / name).read_text("utf-8")
+        for name in ("test_x.py", "test_facebook.py", "test_credentials.py", "test_contract.py")
+    )
+    untested = [i for i in ids if f"def test_{i.replace('-', '_')}" not in sources]
+    assert untested == []
+
+
+def test_ANY_unsupported(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path)
+    for network in ("bluesky", "mastodon"):
+        account = AccountSettings(network=network, handle="@gwent", dry_run=False)
+        with pytest.raises(SettingsError, match="not supported yet"):
+            channel_for("gwent", account, settings, environ={})
+
+
+def test_registry_dry_run_is_the_outbox(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path)
+    for network in ("x", "facebook", "bluesky", "mastodon"):
+        account = AccountSettings(network=network, handle="@gwent")
+        channel = channel_for("gwent", account, settings, environ={})
+        assert isinstance(channel, OutboxChannel)
+        assert channel.path == settings.outbox_path and channel.network == network
+
+
+def test_registry_builds_real_channels_from_the_environment(tmp_path: Path) -> None:
+    settings = Settings(
+        state_dir=tmp_path, graph_api_version="v24.0", worker={"request_timeout_seconds": 7}
+    )
+    env = {
+        "X_KEY": "k-123456",
+        "X_SECRET": "s-123456",
+        "X_TOKEN": "t-123456",
+        "X_TOKEN_SECRET": "ts-123456",
+        "FB_TOKEN": "EAA-123456",
+    }
+    x_account = AccountSettings(
+        network="x",
+        handle="@GwentPolice",
+        dry_run=False,
+        credentials={
+            "consumer_key": "X_KEY",
+            "consumer_secret": "X_SECRET",
+            "access_token": "X_TOKEN",
+            "access_token_secret": "X_TOKEN_SECRET",
+        },
+    )
+    fb_account = AccountSettings(
+        network="facebook", handle="1048576", dry_run=False, credentials={"page_token": "FB_TOKEN"}
+    )
+    x = channel_for("gwent-x", x_account, settings, environ=env)
+    fb = channel_for("gwent-facebook", fb_account, settings, environ=env)
+    assert isinstance(x, XChannel) and isinstance(fb, FacebookChannel)
+    assert fb.base_url == "https://graph.facebook.com/v24.0"
+    with pytest.raises(SettingsError, match="FB_TOKEN"):
+        channel_for("gwent-facebook", fb_account, settings, environ={})
+
+
+def test_registry_imports_no_network_module_until_needed() -> None:
+    code = (
+        "import sys, campaign_publisher.channels.registry as r;"
+        "print(sorted(m for m in ('tweepy', 'campaign_publisher.channels.x',"
+        " 'campaign_publisher.channels.facebook') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_an_ambiguous_error_keeps_retry_after_through_find(
+    platform: FakePlatform, fake_config: FakeConfig, tmp_path: Path
+) -> None:
+    case = FACTORIES["x"](Env(tmp_path, platform, fake_config))
+    case.channel.check()
+    platform.fail_next("rate_limit", path="/tweets", reset_in=120)
+    with pytest.raises(AmbiguousError) as caught:
+        case.channel.find(post_for(case, "Looked up while rate limited"))
+    assert caught.value.retry_after == pytest.approx(120, abs=2)
+
+
+def test_the_fake_platform_serves_another_process(fake_config: FakeConfig) -> None:
+    """``python -m tests.fakeplatform``: a worker subprocess test drives it over HTTP."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakeplatform", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        ready, _, _ = select.select([server.stdout], [], [], 20)
+        assert ready, "the fake platform did not start"
+        url = server.stdout.readline().split()[-1]
+        order = {"action": "fail_next", "kind": "5xx", "path": "/2/tweets"}
+        assert requests.post(f"{url}/_fake/control", json=order, timeout=5).ok
+        account = AccountSettings(
+            network="x", handle="@GwentPolice", dry_run=False, api_base_url=url
+        )
+        channel = XChannel("gwent-x", account, fake_config.x_credentials(), timeout=5)
+        case = ChannelCase(channel, "gwent-x", account, list, lambda: None)
+        with pytest.raises(AmbiguousError):
+            channel.publish(post_for(case, "First try fails"))
+        channel.publish(post_for(case, WELSH))
+        state = requests.get(f"{url}/_fake/state", timeout=5).json()
+        assert [p["text"] for p in state["x"]["posts"]["GwentPolice"]] == [WELSH]
+        assert state["failures_pending"] == []
+        channel.close()
+    finally:
+        server.terminate()
+        server.wait(10)
