@@ -225,6 +225,7 @@ class FakePlatform:
 
     def __init__(self, config: FakeConfig | None = None) -> None:
         self.config = config or FakeConfig()
+        self.latency = 0.0  # seconds every successful POST waits before answering
         self._lock = threading.RLock()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -363,7 +364,10 @@ class FakePlatform:
         handler = self._x if network == "x" else self._graph
 
         if failure is None:
-            return handler(request)
+            answer = handler(request)
+            if self.latency and method == "POST":
+                time.sleep(self.latency)  # created; the answer takes a while (crash tests)
+            return answer
         if failure.kind in ("5xx", "answer", "rate_limit", "expired_token"):
             return self._failure_answer(failure, network)
         if failure.kind == "slow":
