@@ -11,8 +11,10 @@ from . import claim_path, planning
 
 
 def main() -> None:
-    print(f"Machine: {platform.machine()} {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-          f"SQLite {sqlite3.sqlite_version}\n")
+    print(
+        f"Machine: {platform.machine()} {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+        f"SQLite {sqlite3.sqlite_version}\n"
+    )
     planning.run()
     print()
     claim_path.run()

@@ -48,8 +48,9 @@ def ours(folder: Path, channel: str, url: str = "", posts: int = POSTS) -> float
     clock = FakeClock(T0 + timedelta(seconds=1))
     outbox = OutboxChannel(folder / "outbox.jsonl")
     noop = NoOpChannel()
-    dispatcher = Dispatcher(db, settings, lambda a: outbox if channel == "outbox" else noop,
-                            clock, owner="bench")
+    dispatcher = Dispatcher(
+        db, settings, lambda a: outbox if channel == "outbox" else noop, clock, owner="bench"
+    )
     start = time.perf_counter()
     while dispatcher.published < posts:
         dispatcher.run_round()
@@ -77,12 +78,17 @@ def raw_sqlite(folder: Path, posts: int = POSTS) -> float:
         ids = conn.execute(
             "UPDATE posts SET state='sending', lease_owner='raw', attempt=attempt+1 "
             "WHERE id IN (SELECT id FROM posts WHERE state='approved' AND due_at <= ? "
-            "ORDER BY due_at, id LIMIT ?) RETURNING id", (now, BATCH)).fetchall()
+            "ORDER BY due_at, id LIMIT ?) RETURNING id",
+            (now, BATCH),
+        ).fetchall()
         conn.execute("COMMIT")
         for (post_id,) in ids:
             conn.execute("BEGIN IMMEDIATE")
-            conn.execute("UPDATE posts SET state='published', remote_id=?, lease_owner=NULL "
-                         "WHERE id=? AND state='sending'", (f"raw-{post_id}", post_id))
+            conn.execute(
+                "UPDATE posts SET state='published', remote_id=?, lease_owner=NULL "
+                "WHERE id=? AND state='sending'",
+                (f"raw-{post_id}", post_id),
+            )
             conn.execute("COMMIT")
         done += len(ids)
     elapsed = time.perf_counter() - start
@@ -91,12 +97,17 @@ def raw_sqlite(folder: Path, posts: int = POSTS) -> float:
 
 
 def run() -> None:
-    print(f"Claim path: {POSTS:,} due posts over {ACCOUNTS} accounts, SQLite file, batches of {BATCH}")
+    print(
+        f"Claim path: {POSTS:,} due posts over {ACCOUNTS} accounts, SQLite file, batches of {BATCH}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         raw = raw_sqlite(Path(tmp) / "raw")
         to_outbox = ours(Path(tmp) / "outbox", "outbox")
         to_noop = ours(Path(tmp) / "noop", "noop")
     row("raw sqlite3 UPDATE … RETURNING loop", f"{raw:,.0f} posts/s", "baseline")
     row("ours → no-op channel", f"{to_noop:,.0f} posts/s", f"{to_noop / raw:.0%} of raw")
-    row("ours → outbox (dry run, fsync per post)", f"{to_outbox:,.0f} posts/s",
-        f"{to_outbox / raw:.0%} of raw")
+    row(
+        "ours → outbox (dry run, fsync per post)",
+        f"{to_outbox:,.0f} posts/s",
+        f"{to_outbox / raw:.0%} of raw",
+    )

@@ -27,8 +27,9 @@ def bench_settings(folder: Path, accounts: int = 2, url: str = "", **worker: obj
     return load_settings(folder / "config.toml", environ={})
 
 
-def seed_due_posts(db: Database, count: int, accounts: int, due: datetime = T0,
-                   spread: timedelta = timedelta(0)) -> None:
+def seed_due_posts(
+    db: Database, count: int, accounts: int, due: datetime = T0, spread: timedelta = timedelta(0)
+) -> None:
     """``count`` approved posts, round-robin over accounts, due from ``due`` over ``spread``."""
     rows = []
     for n in range(count):
@@ -36,16 +37,34 @@ def seed_due_posts(db: Database, count: int, accounts: int, due: datetime = T0,
         at = due + spread * (n / max(1, count))
         text = f"Benchmark post {n}: stop, talk, protect. Call 101 or 999."
         digest = content_hash(text=text, media=[], account=account, language="en", due_at=at)
-        rows.append(dict(
-            campaign="bench", occasion=f"b/{n}", account=account, language="en", title="b",
-            network="x", due_at=at, text=text, media=[], tags=[], problems=[],
-            content_hash=digest, state="approved", author="a", approved_by="b",
-            approved_hash=digest, approved_at=due, urgent=False, attempt=0,
-            created_at=due, updated_at=due,
-        ))
+        rows.append(
+            dict(
+                campaign="bench",
+                occasion=f"b/{n}",
+                account=account,
+                language="en",
+                title="b",
+                network="x",
+                due_at=at,
+                text=text,
+                media=[],
+                tags=[],
+                problems=[],
+                content_hash=digest,
+                state="approved",
+                author="a",
+                approved_by="b",
+                approved_hash=digest,
+                approved_at=due,
+                urgent=False,
+                attempt=0,
+                created_at=due,
+                updated_at=due,
+            )
+        )
     with db.transaction() as session:
         for start in range(0, len(rows), 1000):
-            session.execute(insert(Post), rows[start:start + 1000])
+            session.execute(insert(Post), rows[start : start + 1000])
 
 
 def timed(func: Callable[[], object]) -> float:
@@ -60,7 +79,7 @@ def median(values: list[float]) -> float:
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def row(name: str, value: str, note: str = "") -> None:

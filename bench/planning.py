@@ -29,8 +29,11 @@ def run(repeats: int = 3) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             db = Database(f"sqlite:///{tmp}/bench.db")
             db.ensure_schema()
-            store_times.append(timed(lambda db=db: store_drafts(
-                db, drafts, actor="bench", now=SystemClock().now())))
+            store_times.append(
+                timed(
+                    lambda db=db: store_drafts(db, drafts, actor="bench", now=SystemClock().now())
+                )
+            )
             db.dispose()
     n = len(drafts)
     row("posts in a year", f"{n}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hypothesis import HealthCheck, settings
@@ -44,8 +44,9 @@ def _template() -> Path:
     if "db" not in _TEMPLATE:
         folder = Path(tempfile.mkdtemp(prefix="model-"))
         (folder / "config.toml").write_text(
-            '[worker]\nmax_attempts = 3\nlease_seconds = 60\n'
-            '[accounts.gwent-x]\nnetwork = "x"\nhandle = "@g"\nlanguages = ["en", "cy"]\n')
+            "[worker]\nmax_attempts = 3\nlease_seconds = 60\n"
+            '[accounts.gwent-x]\nnetwork = "x"\nhandle = "@g"\nlanguages = ["en", "cy"]\n'
+        )
         settings = load_settings(folder / "config.toml", environ={})
         db = Database(settings.database_url)
         db.ensure_schema()
@@ -57,11 +58,16 @@ def _template() -> Path:
     return _TEMPLATE["db"]
 
 
-ERRORS = st.sampled_from([
-    RetryableError("429", retry_after=30), RetryableError("503 before sending"),
-    PermanentError("400"), AuthenticationError("401"), AmbiguousError("timeout"),
-    AlreadyPublished("duplicate"),
-])
+ERRORS = st.sampled_from(
+    [
+        RetryableError("429", retry_after=30),
+        RetryableError("503 before sending"),
+        PermanentError("400"),
+        AuthenticationError("401"),
+        AmbiguousError("timeout"),
+        AlreadyPublished("duplicate"),
+    ]
+)
 
 
 class ExactlyOnce(RuleBasedStateMachine):
@@ -71,12 +77,14 @@ class ExactlyOnce(RuleBasedStateMachine):
         self.folder = Path(tempfile.mkdtemp(prefix="model-run-"))
         shutil.copy(template, self.folder / "publisher.db")
         self.settings = load_settings(_TEMPLATE["config"], environ={}).model_copy(
-            update={"state_dir": self.folder})
+            update={"state_dir": self.folder}
+        )
         self.db = Database(f"sqlite:///{self.folder / 'publisher.db'}")
         self.clock = FakeClock(START)
         self.fake = FakeChannel()
-        self.dispatcher = Dispatcher(self.db, self.settings, lambda a: self.fake, self.clock,
-                                     owner="model")
+        self.dispatcher = Dispatcher(
+            self.db, self.settings, lambda a: self.fake, self.clock, owner="model"
+        )
         self.in_flight: list[claims.Claimed] = []
         # What the network really has, per post: the model's ground truth.
         self.on_network: dict[int, int] = {}
@@ -113,7 +121,8 @@ class ExactlyOnce(RuleBasedStateMachine):
     def claim(self) -> None:
         claims.mark_stale(self.db, now=self.clock.now(), default_minutes=120)
         self.in_flight += claims.claim_due_posts(
-            self.db, owner="model", now=self.clock.now(), limit=10, lease_seconds=60)
+            self.db, owner="model", now=self.clock.now(), limit=10, lease_seconds=60
+        )
 
     @precondition(lambda self: self.in_flight)
     @rule(data=st.data())
@@ -121,20 +130,24 @@ class ExactlyOnce(RuleBasedStateMachine):
         post = self.in_flight.pop(data.draw(st.integers(0, len(self.in_flight) - 1)))
         self.on_network[post.id] = self.on_network.get(post.id, 0) + 1
         self.fake.publish(self.dispatcher._outgoing(post))
-        claims.record_published(self.db, post, self.fake.find(self.dispatcher._outgoing(post)),
-                                now=self.clock.now())
+        claims.record_published(
+            self.db, post, self.fake.find(self.dispatcher._outgoing(post)), now=self.clock.now()
+        )
 
     @precondition(lambda self: self.in_flight)
     @rule(data=st.data(), error=ERRORS, created=st.booleans())
     def fail(self, data: st.DataObject, error: Exception, created: bool) -> None:
         post = self.in_flight.pop(data.draw(st.integers(0, len(self.in_flight) - 1)))
         # Only an ambiguous or duplicate answer may hide a created post.
-        if isinstance(error, AlreadyPublished) or (isinstance(error, AmbiguousError) and created):
-            if post.id not in self.on_network:
-                self.on_network[post.id] = 1
-                self.fake.publish(self.dispatcher._outgoing(post))
-        claims.record_failure(self.db, post, error, now=self.clock.now(),
-                              policy=self.settings.worker)
+        hidden = isinstance(error, AlreadyPublished) or (
+            isinstance(error, AmbiguousError) and created
+        )
+        if hidden and post.id not in self.on_network:
+            self.on_network[post.id] = 1
+            self.fake.publish(self.dispatcher._outgoing(post))
+        claims.record_failure(
+            self.db, post, error, now=self.clock.now(), policy=self.settings.worker
+        )
 
     @precondition(lambda self: self.in_flight)
     @rule(created=st.booleans())
@@ -148,22 +161,23 @@ class ExactlyOnce(RuleBasedStateMachine):
     @rule()
     def expire_and_reconcile(self) -> None:
         self.clock.advance(61)
-        for post in claims.take_expired_leases(self.db, owner="model", now=self.clock.now(),
-                                               lease_seconds=60):
+        for post in claims.take_expired_leases(
+            self.db, owner="model", now=self.clock.now(), lease_seconds=60
+        ):
             self.in_flight = [c for c in self.in_flight if c.id != post.id]
             self.dispatcher._reconcile(post)
 
     @rule(account=st.sampled_from([None, "gwent-x"]))
     def hold(self, account: str | None) -> None:
-        holds.set_hold(self.db, actor="chief", reason="incident", now=self.clock.now(),
-                       account=account)
+        holds.set_hold(
+            self.db, actor="chief", reason="incident", now=self.clock.now(), account=account
+        )
 
     @rule()
     def release(self) -> None:
         for account in (None, "gwent-x"):
             holds.release(self.db, actor="chief", now=self.clock.now(), account=account)
-        holds.release(self.db, actor="chief", now=self.clock.now(), account="gwent-x",
-                      kind="pause")
+        holds.release(self.db, actor="chief", now=self.clock.now(), account="gwent-x", kind="pause")
 
     @invariant()
     def never_sent_twice(self) -> None:
@@ -182,22 +196,35 @@ class ExactlyOnce(RuleBasedStateMachine):
     @invariant()
     def only_table_transitions(self) -> None:
         with self.db.transaction() as s:
-            moves = s.execute(select(Event.from_state, Event.action, Event.to_state).where(
-                Event.from_state.is_not(None), Event.from_state != Event.to_state)).all()
+            moves = s.execute(
+                select(Event.from_state, Event.action, Event.to_state).where(
+                    Event.from_state.is_not(None), Event.from_state != Event.to_state
+                )
+            ).all()
         for source, action, target in moves:
             assert TRANSITIONS.get((PostState(source), action)) == PostState(target), (
-                source, action, target)
+                source,
+                action,
+                target,
+            )
 
     @invariant()
     def holds_stop_claims(self) -> None:
         with self.db.transaction() as s:
             active = holds.active_holds(s, self.clock.now())
         if active:
-            assert claims.claim_due_posts(self.db, owner="probe", now=self.clock.now(), limit=10,
-                                          lease_seconds=60) == []
+            assert (
+                claims.claim_due_posts(
+                    self.db, owner="probe", now=self.clock.now(), limit=10, lease_seconds=60
+                )
+                == []
+            )
 
 
 ExactlyOnce.TestCase.settings = settings(
-    max_examples=100, stateful_step_count=25, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow])
+    max_examples=100,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 TestExactlyOnce = ExactlyOnce.TestCase
