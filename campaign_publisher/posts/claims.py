@@ -80,19 +80,28 @@ def claim_due_posts(
     made SQLite sort every due post first)."""
     partner = aliased(Post)
     busy = aliased(Post)
+    earlier = aliased(Post)
     held_partner_account = aliased(Post)
     sendable = and_(
         # Re-checked at claim time: the approval is for exactly this content.
         Post.approved_hash == Post.content_hash,
         not_held(now, blackouts, Post.account, Post.urgent),
-        # One post per account in flight, none while an earlier one waits to retry:
-        # an account's posts go out in their order.
+        # An account's posts go out in their order: one in flight at a time, and only the
+        # account's earliest waiting post. Checked against committed rows, this also holds
+        # across workers on PostgreSQL, where SKIP LOCKED hides rows another worker is
+        # claiming: their earlier post is still visible as waiting, so nobody jumps it.
         ~exists().where(busy.account == Post.account, busy.state == S.SENDING),
-        ~exists().where(
-            busy.account == Post.account,
-            busy.state == S.RETRY_WAIT,
-            busy.due_at <= Post.due_at,
-            busy.id != Post.id,
+        or_(
+            Post.urgent,  # a public-safety post does not queue behind held ones
+            ~exists().where(
+                earlier.account == Post.account,
+                earlier.state.in_([S.APPROVED, S.RETRY_WAIT]),
+                earlier.urgent.is_(False),
+                or_(
+                    earlier.due_at < Post.due_at,
+                    and_(earlier.due_at == Post.due_at, earlier.id < Post.id),
+                ),
+            ),
         ),
         # A Welsh/English pair goes together or not at all.
         or_(
@@ -416,16 +425,19 @@ def mark_stale(db: Database, *, now: datetime, default_minutes: float) -> list[i
 
 
 def next_due_at(db: Database, *, after: datetime) -> datetime | None:
-    """The earliest time after ``after`` that an approved or retrying post falls due."""
+    """The next moment after ``after`` the worker has something to do: an approved post or
+    a retry falls due, or a lease expires (another worker may have died)."""
     with db.transaction() as session:
-        first = session.scalar(
-            select(func.min(Post.due_at)).where(Post.state == S.APPROVED, Post.due_at > after)
-        )
-        retry = session.scalar(
-            select(func.min(Post.retry_at)).where(Post.state == S.RETRY_WAIT, Post.retry_at > after)
-        )
-    times = [_aware(t) for t in (first, retry) if t is not None]
-    return min(times) if times else None
+        times = [
+            session.scalar(select(func.min(column)).where(Post.state == state, column > after))
+            for state, column in (
+                (S.APPROVED, Post.due_at),
+                (S.RETRY_WAIT, Post.retry_at),
+                (S.SENDING, Post.lease_expires_at),
+            )
+        ]
+    found = [_aware(t) for t in times if t is not None]
+    return min(found) if found else None
 
 
 def _fenced(session: Session, claimed: Claimed) -> Post | None:

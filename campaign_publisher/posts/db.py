@@ -13,7 +13,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import SettingsError
@@ -80,6 +80,16 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+CHANNEL = "campaign_publisher"
+
+
+def notify_workers(session: Session) -> None:
+    """Wake every worker when this transaction commits (PostgreSQL LISTEN/NOTIFY): a post
+    was approved, a hold changed. SQLite workers poll, as they share one host."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {CHANNEL}"))
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:

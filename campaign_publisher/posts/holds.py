@@ -16,7 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..errors import QueueError
 from ..settings import Blackout
-from .db import Database
+from .db import Database, notify_workers
 from .journal import record_event
 from .models import Hold, Post
 
@@ -62,6 +62,7 @@ def set_hold(
         )
         session.add(hold)
         session.flush()
+        notify_workers(session)
         record_event(
             session,
             actor=actor,
@@ -97,6 +98,7 @@ def release(
                 Hold.account.is_(None) if account is None else Hold.account == account
             )
         holds = list(session.scalars(query))
+        notify_workers(session)
         for hold in holds:
             hold.released_at, hold.released_by = now, actor
             record_event(

@@ -17,7 +17,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ..errors import NotFound, PermissionDenied, QueueError
-from .db import Database
+from .db import Database, notify_workers
 from .journal import record_event, transition
 from .models import Event, Post, content_hash
 from .states import PostState
@@ -142,6 +142,7 @@ def approve(db: Database, post_ids: Sequence[int], *, actor: str, now: datetime)
             post.approved_by = actor
             post.approved_hash = post.content_hash
             post.approved_at = now
+        notify_workers(session)
         return posts
 
 
@@ -265,6 +266,7 @@ def _each(
         posts = [get_post(session, i) for i in post_ids]
         for post in posts:
             transition(session, post, action, actor=actor, now=now, detail=detail)
+        notify_workers(session)
         return posts
 
 

@@ -13,9 +13,11 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -23,10 +25,20 @@ from ..clock import Clock, SystemClock
 from ..posts import claims
 from ..posts.db import Database
 from ..settings import Settings
-from .dispatch import ChannelFactory, Dispatcher
+from .dispatch import ChannelFactory, Dispatcher, DispatchObserver
+from .wakeups import PostgresWakeups
 
 log = logging.getLogger(__name__)
 JOB_ID = "dispatch"
+
+
+class WorkerService(Protocol):
+    """Runs beside dispatch (health server, daily digest, retention): ``start`` adds its
+    jobs before the scheduler starts; ``stop`` runs once the publishes have drained."""
+
+    def start(self, scheduler: BaseScheduler) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 def worker_identity() -> str:
@@ -41,6 +53,8 @@ class Worker:
         channel_for: ChannelFactory,
         clock: Clock | None = None,
         owner: str | None = None,
+        observers: Sequence[DispatchObserver] = (),
+        services: Sequence[WorkerService] = (),
     ) -> None:
         self.db = db
         self.settings = settings
@@ -48,9 +62,19 @@ class Worker:
         self.owner = owner or worker_identity()
         self.scheduler = BlockingScheduler(timezone=UTC)
         self.dispatcher = Dispatcher(
-            db, settings, channel_for, self.clock, self.owner, on_settled=self.wake_now
+            db,
+            settings,
+            channel_for,
+            self.clock,
+            self.owner,
+            on_settled=self.wake_now,
+            observers=observers,
         )
+        self.services = tuple(services)
         self._stopping = threading.Event()
+        self._wakeups = (
+            PostgresWakeups(db.url, self.wake_now) if db.dialect == "postgresql" else None
+        )
 
     def run(self, stop_after: float | None = None) -> None:
         """Run until SIGTERM/SIGINT (or ``stop_after`` seconds); returns once drained."""
@@ -73,11 +97,19 @@ class Worker:
         }
         log.info("worker %s started (database %s)", self.owner, self.db.dialect)
         try:
+            for service in self.services:
+                service.start(self.scheduler)
+            if self._wakeups:
+                self._wakeups.start()
             self.scheduler.start()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            if self._wakeups:
+                self._wakeups.stop()
             self.dispatcher.shutdown()
+            for service in self.services:
+                service.stop()
             log.info("worker %s stopped; %s published", self.owner, self.dispatcher.published)
 
     def stop(self) -> None:

@@ -1,0 +1,193 @@
+"""Several worker processes over one database, publishing to the fake platform over HTTP.
+
+Used by the multi-worker tests and by the benchmarks (dispatch lateness, morning burst).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from campaign_publisher.clock import SystemClock
+from campaign_publisher.posts.db import Database
+from campaign_publisher.posts.models import Post
+from tests.fakeplatform import FakeConfig, FakePlatform, XAccount
+
+from .common import seed_due_posts
+
+
+def fake_config(accounts: int) -> FakeConfig:
+    return FakeConfig(
+        x_accounts=[
+            XAccount(
+                f"17000000000000{n:05d}",
+                f"acct{n}",
+                f"17000000000000{n:05d}-token{n}x",
+                f"secret-{n}-x",
+            )
+            for n in range(accounts)
+        ]
+    )
+
+
+def write_config(
+    folder: Path, url: str, fake: FakeConfig, database_url: str = "", **worker: object
+) -> dict[str, str]:
+    """config.toml for one X account per fake user; returns the credentials' environment."""
+    lines = ['state_dir = "state"', "[database]", f'url = "{database_url}"', "[worker]"]
+    lines += [f"{k} = {v!r}" for k, v in worker.items()]
+    env = {"FLEET_CK": fake.x_consumer_key, "FLEET_CS": fake.x_consumer_secret}
+    for n, account in enumerate(fake.x_accounts):
+        lines += [
+            f"[accounts.acct-{n}]",
+            'network = "x"',
+            f'handle = "@{account.username}"',
+            "dry_run = false",
+            f'api_base_url = "{url}"',
+            f'credentials = {{ consumer_key = "FLEET_CK", consumer_secret = "FLEET_CS", '
+            f'access_token = "FLEET_AT_{n}", access_token_secret = "FLEET_ATS_{n}" }}',
+        ]
+        env[f"FLEET_AT_{n}"] = account.access_token
+        env[f"FLEET_ATS_{n}"] = account.access_token_secret
+    (folder / "config.toml").write_text("\n".join(lines) + "\n")
+    return env
+
+
+@dataclass
+class FleetResult:
+    posts: int
+    sent: int
+    duplicates: int
+    out_of_order_accounts: list[str]
+    unfinished: Counter[str]
+    seconds: float
+    lateness: list[float] = field(default_factory=list)  # due -> published_at, seconds
+    locked_errors: int = 0
+
+
+class Fleet:
+    """A fake platform, a database with due posts, and N worker processes."""
+
+    def __init__(
+        self, folder: Path, accounts: int, database_url: str, latency: float = 0.0, **worker: object
+    ) -> None:
+        self.folder = folder
+        self.accounts = accounts
+        self.fake = fake_config(accounts)
+        self.platform = FakePlatform(self.fake).start()
+        self.platform.latency = latency
+        self.env = {
+            **os.environ,
+            **write_config(folder, self.platform.url, self.fake, database_url, **worker),
+        }
+        from campaign_publisher.settings import load_settings
+
+        self.settings = load_settings(folder / "config.toml", environ={})
+        self.db = Database(self.settings.database_url)
+        self.db.ensure_schema()
+        self.workers: list[subprocess.Popen[bytes]] = []
+
+    def seed(self, posts: int, due: datetime, spread: timedelta) -> None:
+        seed_due_posts(self.db, posts, self.accounts, due=due, spread=spread)
+
+    def start(self, count: int) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "campaign_publisher.publisher",
+            "--config",
+            str(self.folder / "config.toml"),
+            "worker",
+        ]
+        for n in range(count):
+            log = (self.folder / f"worker-{n}.log").open("ab")
+            self.workers.append(subprocess.Popen(command, env=self.env, stdout=log, stderr=log))
+
+    def wait_until_done(self, posts: int, timeout: float) -> float:
+        """Seconds until every post is published (or the timeout)."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            with self.db.transaction() as s:
+                done = len(s.scalars(select(Post.id).where(Post.state == "published")).all())
+            if done >= posts:
+                break
+            time.sleep(0.1)
+        return time.monotonic() - start
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in self.workers:
+            worker.wait(timeout=60)
+
+    def result(self, posts: int, seconds: float) -> FleetResult:
+        sent = []
+        out_of_order = []
+        with self.db.transaction() as s:
+            rows = s.scalars(select(Post).order_by(Post.due_at, Post.id)).all()
+        by_account: dict[str, list[str]] = {}
+        for post in rows:
+            by_account.setdefault(post.account, []).append(post.text or "")
+        for n, account in enumerate(self.fake.x_accounts):
+            texts = [p["text"] for p in self.platform.x_posts(account.username)]
+            sent += texts
+            expected = [t for t in by_account.get(f"acct-{n}", []) if t in set(texts)]
+            if texts != expected:
+                out_of_order.append(f"acct-{n}")
+        counts = Counter(sent)
+        lateness = [(p.published_at - p.due_at).total_seconds() for p in rows if p.published_at]
+        locked = sum(
+            log.read_text(errors="replace").count("database is locked")
+            for log in self.folder.glob("worker-*.log")
+        )
+        return FleetResult(
+            posts=posts,
+            sent=len(sent),
+            duplicates=sum(c - 1 for c in counts.values() if c > 1),
+            out_of_order_accounts=out_of_order,
+            unfinished=Counter(p.state for p in rows if p.state != "published"),
+            seconds=seconds,
+            lateness=lateness,
+            locked_errors=locked,
+        )
+
+    def close(self) -> None:
+        self.db.dispose()
+        self.platform.stop()
+
+
+def run_fleet(
+    folder: Path,
+    *,
+    workers: int,
+    posts: int,
+    accounts: int,
+    database_url: str,
+    due_in: float = 3.0,
+    spread: float = 30.0,
+    latency: float = 0.0,
+    timeout: float = 180.0,
+    **worker: object,
+) -> FleetResult:
+    fleet = Fleet(folder, accounts, database_url, latency=latency, **worker)
+    try:
+        due = SystemClock().now() + timedelta(seconds=due_in)
+        fleet.seed(posts, due, timedelta(seconds=spread))
+        fleet.start(workers)
+        seconds = fleet.wait_until_done(posts, timeout)
+        fleet.stop()
+        return fleet.result(posts, seconds)
+    finally:
+        for worker in fleet.workers:
+            if worker.poll() is None:
+                worker.kill()
+        fleet.close()

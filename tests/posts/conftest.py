@@ -1,0 +1,26 @@
+"""The queue's contract tests run against SQLite and the real PostgreSQL server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from campaign_publisher.posts.db import Database
+from campaign_publisher.settings import Settings
+from tests import pg
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Database]:
+    if request.param == "sqlite":
+        database = Database(settings.database_url)
+        database.ensure_schema()
+        yield database
+        database.dispose()
+        return
+    with pg.schema_url() as url:
+        database = Database(url)
+        database.ensure_schema()
+        yield database
+        database.dispose()
