@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from ..channels.base import Channel, Media, OutgoingPost
 from ..clock import Clock
@@ -35,6 +37,32 @@ class RoundResult:
     reconciled: int = 0
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one send (or reconciliation), told to the observers."""
+
+    post_id: int
+    account: str
+    network: str
+    outcome: str  # "published", or the ChannelError's outcome ("authentication", ...)
+    state: str | None  # the post's new state; None when the result came too late to record
+    message: str = ""
+    seconds: float = 0.0  # time spent in the network call
+    late_seconds: float = 0.0  # how long after its due time the send started
+    due_at: datetime | None = None
+    text: str = ""
+    reconciled: bool = False  # settled by looking it up after a lost lease
+
+
+class DispatchObserver(Protocol):
+    """Told about every outcome and every round (metrics, notifications). An observer
+    that raises is logged and otherwise ignored: it never stops publishing."""
+
+    def outcome(self, outcome: Outcome) -> None: ...
+
+    def round_done(self, result: RoundResult, at: datetime) -> None: ...
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -44,6 +72,7 @@ class Dispatcher:
         clock: Clock,
         owner: str,
         on_settled: Callable[[], None] | None = None,
+        observers: Sequence[DispatchObserver] = (),
     ) -> None:
         self.db = db
         self.settings = settings
@@ -55,6 +84,7 @@ class Dispatcher:
         self._pool = ThreadPoolExecutor(settings.worker.threads, thread_name_prefix="publish")
         self._in_flight: set[Future[None]] = set()
         self._on_settled = on_settled
+        self._observers = tuple(observers)
         self.published = 0
         self.last_round_at: datetime | None = None
 
@@ -89,6 +119,11 @@ class Dispatcher:
             with self._lock:
                 self._in_flight.add(future)
             future.add_done_callback(self._done)
+        for observer in self._observers:
+            try:
+                observer.round_done(result, now)
+            except Exception:
+                log.exception("observer %r failed after a round", observer)
         return result
 
     def wait(self) -> None:
@@ -126,31 +161,35 @@ class Dispatcher:
             outgoing = self._outgoing(post)
             channel = self._channel(post.account)
         except ChannelError as exc:
-            claims.record_failure(self.db, post, exc, now=self.clock.now(), policy=policy)
+            state = claims.record_failure(self.db, post, exc, now=self.clock.now(), policy=policy)
+            self._observe(post, exc, state)
             return
         except PublisherError as exc:  # e.g. missing credentials: nothing was sent
-            claims.record_failure(
-                self.db, post, PermanentError(str(exc)), now=self.clock.now(), policy=policy
+            error = PermanentError(str(exc))
+            state = claims.record_failure(
+                self.db, post, error, now=self.clock.now(), policy=policy
             )
+            self._observe(post, error, state)
             return
         log.info("post %s: sending to %s (attempt %s)", post.id, post.account, post.attempt)
+        sent_at, started = self.clock.now(), time.monotonic()
         try:
             receipt = channel.publish(outgoing)
         except ChannelError as exc:
             log.warning("post %s: %s: %s", post.id, exc.outcome, exc)
-            claims.record_failure(self.db, post, exc, now=self.clock.now(), policy=policy)
+            state = claims.record_failure(self.db, post, exc, now=self.clock.now(), policy=policy)
+            self._observe(post, exc, state, sent_at, started)
             return
         except Exception as exc:  # a channel bug after the call may have sent it: ambiguous
             log.exception("post %s: channel raised unexpectedly", post.id)
-            claims.record_failure(
-                self.db,
-                post,
-                AmbiguousError(f"unexpected error: {exc!r}"),
-                now=self.clock.now(),
-                policy=policy,
+            unexpected = AmbiguousError(f"unexpected error: {exc!r}")
+            state = claims.record_failure(
+                self.db, post, unexpected, now=self.clock.now(), policy=policy
             )
+            self._observe(post, unexpected, state, sent_at, started)
             return
-        claims.record_published(self.db, post, receipt, now=self.clock.now())
+        recorded = claims.record_published(self.db, post, receipt, now=self.clock.now())
+        self._observe(post, None, "published" if recorded else None, sent_at, started)
         self.published += 1
         log.info("post %s: published as %s", post.id, receipt.remote_id)
 
@@ -161,31 +200,61 @@ class Dispatcher:
         try:
             found = self._channel(post.account).find(self._outgoing(post))
         except ChannelError as exc:
-            claims.record_failure(
-                self.db,
-                post,
-                AmbiguousError(
-                    f"lease expired and the network cannot tell whether it was sent: {exc}"
-                ),
-                now=now,
-                policy=policy,
+            error = AmbiguousError(
+                f"lease expired and the network cannot tell whether it was sent: {exc}"
             )
+            state = claims.record_failure(self.db, post, error, now=now, policy=policy)
+            self._observe(post, error, state, reconciled=True)
             return
         except PublisherError as exc:
-            claims.record_failure(self.db, post, AmbiguousError(str(exc)), now=now, policy=policy)
+            error = AmbiguousError(str(exc))
+            state = claims.record_failure(self.db, post, error, now=now, policy=policy)
+            self._observe(post, error, state, reconciled=True)
             return
         if found is not None:
-            claims.record_published(
+            recorded = claims.record_published(
                 self.db,
                 post,
                 found,
                 now=now,
                 detail=f"lease expired; found on the network as {found.remote_id}",
             )
+            self._observe(post, None, "published" if recorded else None, reconciled=True)
         else:
             claims.release_unsent(
                 self.db, post, now=now, reason="lease expired; the network shows it was not sent"
             )
+
+    def _observe(
+        self,
+        post: claims.Claimed,
+        error: ChannelError | None,
+        state: str | None,
+        sent_at: datetime | None = None,
+        started: float | None = None,
+        *,
+        reconciled: bool = False,
+    ) -> None:
+        if not self._observers:
+            return
+        outcome = Outcome(
+            post_id=post.id,
+            account=post.account,
+            network=post.network,
+            outcome=error.outcome if error is not None else "published",
+            state=str(state) if state is not None else None,
+            message=str(error) if error is not None else "",
+            seconds=time.monotonic() - started if started is not None else 0.0,
+            late_seconds=((sent_at or self.clock.now()) - post.due_at).total_seconds(),
+            due_at=post.due_at,
+            text=post.text,
+            reconciled=reconciled,
+        )
+        for observer in self._observers:
+            try:
+                observer.outcome(outcome)
+            except Exception:
+                log.exception("observer %r failed on post %s", observer, post.id)
 
     def _channel(self, account: str) -> Channel:
         with self._lock:
