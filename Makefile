@@ -8,7 +8,10 @@ BIN := $(VENV)/bin
 demo: $(VENV)/.installed
 	$(BIN)/publisher demo
 
+# Also installs what the browser and Bluesky tests need: Debian's chromium, and npm
+# packages cached outside the repository (scripts/install-test-deps.sh).
 test: $(VENV)/.installed
+	bash scripts/install-test-deps.sh
 	$(BIN)/ruff check campaign_publisher tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest

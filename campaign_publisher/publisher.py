@@ -37,6 +37,9 @@ class App:
             from .settings import load_settings
 
             self._settings = load_settings(self.config)
+            from .ops.logs import register_configured_secrets
+
+            register_configured_secrets(self._settings)  # redacted from every log line
         return self._settings
 
     @property
@@ -163,17 +166,19 @@ def friendly_errors(func: F) -> F:
     help="Settings file (default: ./config.toml, then the built-in default).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Logs: one line per event, for people (text) or machines (json). Secrets redacted.",
+)
 @click.pass_context
-def cli(ctx: click.Context, config: Path | None, verbose: bool) -> None:
+def cli(ctx: click.Context, config: Path | None, verbose: bool, log_format: str) -> None:
     """Campaign Publisher: plan, review and publish online-safety campaigns, exactly once."""
-    import logging
+    from .ops.logs import configure_logging
 
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("alembic", "apscheduler.scheduler", "apscheduler.executors"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    configure_logging(log_format, verbose=verbose)
     ctx.obj = App(config)
 
 
@@ -344,9 +349,13 @@ def edit(app: App, post_id: int, text: str | None, text_file: Any, actor: str) -
 @friendly_errors
 def worker(app: App, stop_after: float | None) -> None:
     """Run the publishing service until SIGTERM (finishes what is in flight, exits 0)."""
+    from .ops.service import Operations
     from .schedules.worker import Worker
 
-    Worker(app.db, app.settings, app.channel_for).run(stop_after=stop_after)
+    ops = Operations.from_settings(app.db, app.settings)
+    Worker(app.db, app.settings, app.channel_for, observers=[ops], services=[ops]).run(
+        stop_after=stop_after
+    )
 
 
 @cli.command()
@@ -428,9 +437,215 @@ def log(app: App, post_id: int | None, as_csv: bool) -> None:
         click.echo(textviews.events(rows, app.zone))
 
 
+@cli.command()
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8080,
+    show_default=True,
+    help="Port to serve on, at 127.0.0.1 (put a reverse proxy with HTTPS in front).",
+)
+@click.option(
+    "--secure-cookies",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Mark the session cookie Secure: auto means when the request came over HTTPS.",
+)
+@click.option(
+    "--behind-proxy",
+    is_flag=True,
+    help="Trust one reverse proxy's X-Forwarded-Proto and X-Forwarded-For headers.",
+)
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True)
+@pass_app
+@friendly_errors
+def web(app: App, port: int, secure_cookies: str, behind_proxy: bool, threads: int) -> None:
+    """Serve the reviewers' web app on 127.0.0.1:PORT until Ctrl+C."""
+    from waitress import serve
+
+    from .web.app import create_app
+    from .web.users import list_users
+
+    if not list_users(app.db):
+        click.echo(
+            "warning: no users yet; add one with `publisher users add NAME --role administrator`",
+            err=True,
+        )
+    secure = {"auto": None, "always": True, "never": False}[secure_cookies]
+    wsgi = create_app(
+        app.settings, app.db, app.clock, secure_cookies=secure, behind_proxy=behind_proxy
+    )
+    click.echo(f"Serving the web app on http://127.0.0.1:{port}/ (Ctrl+C to stop).")
+    serve(wsgi, host="127.0.0.1", port=port, threads=threads, ident="campaign-publisher")
+
+
+@cli.group()
+def users() -> None:
+    """People who use the web app: roles (author, reviewer, administrator) and the
+    accounts they may act on. Passwords come from a prompt or PUBLISHER_NEW_PASSWORD."""
+
+
+ROLE_CHOICE = click.Choice(["author", "reviewer", "administrator"])
+
+
+def _new_password() -> str:
+    import os
+
+    from_env = os.environ.get("PUBLISHER_NEW_PASSWORD")
+    if from_env:
+        return from_env
+    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+def _by(actor: str | None) -> str:
+    import getpass
+
+    return actor or getpass.getuser()
+
+
+def _describe_user(person: Any) -> str:
+    state = " (disabled)" if person.disabled else ""
+    return f"{person.username}: {person.role.value} on {person.accounts_label()}{state}"
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=ROLE_CHOICE, required=True, help="What the user may do.")
+@click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    help="An account the user may act on (repeatable; none given: every account).",
+)
+@click.option("--name", "display_name", default="", help="Full name shown in the app.")
+@actor_option(required=False)
+@pass_app
+@friendly_errors
+def users_add(
+    app: App,
+    username: str,
+    role: str,
+    accounts: tuple[str, ...],
+    display_name: str,
+    actor: str | None,
+) -> None:
+    """Add a web app user."""
+    from .web.users import add_user
+
+    person = add_user(
+        app.db,
+        username,
+        _new_password(),
+        role=role,
+        accounts=accounts,
+        display_name=display_name,
+        actor=_by(actor),
+        now=app.now(),
+        known_accounts=app.settings.accounts,
+    )
+    click.echo("Added " + _describe_user(person))
+
+
+@users.command("disable")
+@click.argument("username")
+@click.option("--enable", is_flag=True, help="Enable the user again instead.")
+@actor_option(required=False)
+@pass_app
+@friendly_errors
+def users_disable(app: App, username: str, enable: bool, actor: str | None) -> None:
+    """Stop a user signing in (their open sessions end at once)."""
+    from .web.users import set_disabled
+
+    person = set_disabled(app.db, username, not enable, actor=_by(actor), now=app.now())
+    click.echo(("Enabled " if enable else "Disabled ") + _describe_user(person))
+
+
+@users.command("set-role")
+@click.argument("username")
+@click.argument("role", type=ROLE_CHOICE)
+@actor_option(required=False)
+@pass_app
+@friendly_errors
+def users_set_role(app: App, username: str, role: str, actor: str | None) -> None:
+    """Change a user's role."""
+    from .web.users import set_role
+
+    person = set_role(app.db, username, role, actor=_by(actor), now=app.now())
+    click.echo("Now " + _describe_user(person))
+
+
+@users.command("set-accounts")
+@click.argument("username")
+@click.option(
+    "--account", "accounts", multiple=True, help="An account (repeatable; none: every account)."
+)
+@actor_option(required=False)
+@pass_app
+@friendly_errors
+def users_set_accounts(
+    app: App, username: str, accounts: tuple[str, ...], actor: str | None
+) -> None:
+    """Set the accounts a user may act on."""
+    from .web.users import set_accounts
+
+    person = set_accounts(
+        app.db,
+        username,
+        accounts,
+        actor=_by(actor),
+        now=app.now(),
+        known_accounts=app.settings.accounts,
+    )
+    click.echo("Now " + _describe_user(person))
+
+
+@users.command("set-password")
+@click.argument("username")
+@actor_option(required=False)
+@pass_app
+@friendly_errors
+def users_set_password(app: App, username: str, actor: str | None) -> None:
+    """Give a user a new password (their open sessions end; any lock-out too)."""
+    from .web.users import set_password
+
+    set_password(app.db, username, _new_password(), actor=_by(actor), now=app.now())
+    click.echo(f"New password set for {username}.")
+
+
+@users.command("list")
+@pass_app
+@friendly_errors
+def users_list(app: App) -> None:
+    """List the web app's users."""
+    from .web.users import list_users
+
+    people = list_users(app.db)
+    for person in people:
+        click.echo(_describe_user(person))
+    if not people:
+        click.echo("No users yet.")
+
+
 @cli.group()
 def db() -> None:
     """Database maintenance."""
+
+
+@db.command("copy")
+@click.argument("source_url")
+@click.argument("target_url")
+@friendly_errors
+def db_copy(source_url: str, target_url: str) -> None:
+    """Copy the whole queue from SOURCE_URL (e.g. sqlite:///state/publisher.db) into an
+    empty TARGET_URL (e.g. postgresql://db-host/publisher): posts, approvals, holds and the
+    audit log, ids unchanged."""
+    from .posts.copy import copy_queue
+    from .posts.db import Database
+
+    counts = copy_queue(Database(source_url), Database(target_url))
+    click.echo("Copied " + ", ".join(f"{n} {table}" for table, n in counts.items()) + ".")
 
 
 @db.command("upgrade")
@@ -617,6 +832,89 @@ def status(app: App) -> None:
     from . import textviews
 
     click.echo(textviews.status(app.db, app.settings, app.now()))
+
+
+@cli.command()
+@pass_app
+def doctor(app: App) -> None:
+    """Check this installation: settings, database, credentials, clock, disk, state dir.
+
+    One line per check; exits 1 if any check FAILs (docs/service.md explains each)."""
+    from .ops.doctor import run_doctor
+
+    checks = run_doctor(app.config)
+    for check in checks:
+        click.echo(check.line())
+    failed = [c for c in checks if c.failed]
+    warned = [c for c in checks if c.status == "warn"]
+    if failed:
+        click.echo(f"{len(failed)} of {len(checks)} checks failed.")
+        sys.exit(1)
+    click.echo(f"All {len(checks)} checks passed" + (f" ({len(warned)} warning(s))." if warned else "."))
+
+
+@cli.command()
+@click.option(
+    "--ics",
+    "ics_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Write the iCalendar file here (opens in Outlook, Google, Apple Calendar).",
+)
+@filter_options
+@click.option("--include-cancelled", is_flag=True, help="Include cancelled posts.")
+@pass_app
+@friendly_errors
+def calendar(app: App, ics_path: Path, include_cancelled: bool, **filters: Any) -> None:
+    """Export the planned posts as an iCalendar file."""
+    from .ops.calendar_export import calendar_for
+    from .posts.review import find_posts
+
+    posts = find_posts(app.db, make_filter(**filters), app.zone)
+    if not include_cancelled:
+        posts = [p for p in posts if p.state != "cancelled"]
+    ics_path.write_bytes(calendar_for(posts, app.settings, app.now()))
+    click.echo(f"Wrote {len(posts)} post(s) to {ics_path}.")
+
+
+@cli.command()
+@click.argument("target", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--overwrite", is_flag=True, help="Replace TARGET if it exists.")
+@pass_app
+@friendly_errors
+def backup(app: App, target: Path, overwrite: bool) -> None:
+    """Take a consistent copy of the SQLite database, safe while the worker runs.
+
+    For PostgreSQL use pg_dump (docs/service.md)."""
+    from .ops.backup import backup_sqlite
+
+    click.echo(backup_sqlite(app.settings.database_url, target, overwrite=overwrite).summary())
+
+
+@cli.command()
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    help="Override [retention] delete_text_after_days for this run.",
+)
+@actor_option(required=False)
+@pass_app
+@friendly_errors
+def retention(app: App, days: int | None, actor: str | None) -> None:
+    """Delete the text of posts published more than N days ago; keep their audit record.
+
+    The worker does this every day at [retention] run_time when the setting is on."""
+    from .ops.retention import delete_published_text
+
+    days = days or app.settings.retention.delete_text_after_days
+    if not days:
+        click.echo(
+            "Retention is off ([retention] delete_text_after_days = 0); give --days N "
+            "to apply it once."
+        )
+        return
+    report = delete_published_text(app.db, days=days, now=app.now(), actor=actor or "retention")
+    click.echo(report.summary())
 
 
 def main() -> None:

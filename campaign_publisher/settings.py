@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from datetime import datetime
+from datetime import datetime, time
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -25,7 +25,7 @@ from .errors import SettingsError
 
 Network = Literal["x", "facebook", "bluesky", "mastodon"]
 # Environment variables with this prefix that are not settings.
-_NOT_SETTINGS = {"PUBLISHER_USER", "PUBLISHER_CONFIG"}
+_NOT_SETTINGS = {"PUBLISHER_USER", "PUBLISHER_CONFIG", "PUBLISHER_NEW_PASSWORD"}
 
 
 class _Frozen(BaseModel):
@@ -83,6 +83,45 @@ class AccountSettings(_Frozen):
     api_base_url: str | None = None
 
 
+class HealthSettings(_Frozen):
+    """The worker's ``/healthz`` and ``/metrics`` (Prometheus)."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(9184, ge=0, le=65535)  # 0: any free port (tests), logged at start
+    # /healthz answers 503 when the last dispatch loop is older than this.
+    max_loop_age_seconds: float = Field(120.0, gt=0)
+
+
+class NotifySettings(_Frozen):
+    """Who is told when something needs a person: email (SMTP) and/or a webhook.
+
+    Secrets are named, never written here: ``smtp_password_env`` and ``webhook_url_env``
+    name environment variables (an incoming-webhook URL is itself a secret)."""
+
+    email_to: tuple[str, ...] = ()
+    email_from: str = ""
+    smtp_host: str = ""
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password_env: str = ""
+    smtp_starttls: bool = True
+    # A PEM file of CA certificates to trust for STARTTLS (a private mail relay).
+    smtp_ca_file: Path | None = None
+    webhook_url_env: str = ""
+    timeout_seconds: float = Field(10.0, gt=0)
+    # The daily digest of tomorrow's posts still awaiting approval, at this local time.
+    daily_digest: bool = True
+    digest_time: time = time(16, 0)
+
+
+class RetentionSettings(_Frozen):
+    """Published posts' text is deleted after this many days; the audit record stays."""
+
+    delete_text_after_days: int = Field(0, ge=0)  # 0: keep the text for ever
+    run_time: time = time(3, 30)  # local time the worker applies it each day
+
+
 class Settings(_Frozen):
     config_path: Path | None = None
     state_dir: Path = Path("state")
@@ -92,6 +131,9 @@ class Settings(_Frozen):
     worker: WorkerSettings = WorkerSettings()
     accounts: dict[str, AccountSettings] = Field(default_factory=dict)
     blackouts: tuple[Blackout, ...] = ()
+    health: HealthSettings = HealthSettings()
+    notify: NotifySettings = NotifySettings()
+    retention: RetentionSettings = RetentionSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -153,7 +195,13 @@ def load_settings(path: Path | None = None, environ: dict[str, str] | None = Non
 
 
 def _apply_environment(raw: dict[str, Any], env: dict[str, str]) -> None:
-    sections: dict[str, type[BaseModel]] = {"database": DatabaseSettings, "worker": WorkerSettings}
+    sections: dict[str, type[BaseModel]] = {
+        "database": DatabaseSettings,
+        "worker": WorkerSettings,
+        "health": HealthSettings,
+        "notify": NotifySettings,
+        "retention": RetentionSettings,
+    }
     for name, value in env.items():
         if not name.startswith("PUBLISHER_") or name in _NOT_SETTINGS:
             continue
@@ -189,6 +237,9 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
             "state_dir": state_dir,
             "accounts": accounts,
             "database": settings.database.model_copy(update={"url": url}),
+            "notify": settings.notify.model_copy(update={"smtp_ca_file": base / ca})
+            if (ca := settings.notify.smtp_ca_file) and not ca.is_absolute()
+            else settings.notify,
         }
     )
 

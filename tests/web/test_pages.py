@@ -1,0 +1,383 @@
+"""The pages: post text shown as text everywhere, previews, queue, calendar, day review,
+edits that void approval, holds and the posts waiting for a person, the audit log."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from campaign_publisher.clock import FakeClock
+from campaign_publisher.posts import review
+from campaign_publisher.posts.db import Database
+from campaign_publisher.posts.holds import set_hold
+from campaign_publisher.posts.models import Event, Post
+from campaign_publisher.web.preview import highlight
+from tests.web.conftest import (
+    DAY,
+    NASTY,
+    NASTY_ESCAPED,
+    all_posts,
+    form_ids,
+    fresh,
+    login,
+    nasty_post,
+    post,
+    post_where,
+    text_of,
+)
+
+CEA = f"cea-day/{DAY}"
+RAW = "<script>alert(1)</script>"
+NASTY_TITLE = "<script>alert(1)</script> {{ 7*7 }} Awareness Day"
+
+
+def _make_everything_nasty(world: Database, clock: FakeClock) -> tuple[Post, Post]:
+    """The text, a title, a hold reason, a rejection and a waiting post, all hostile."""
+    own = nasty_post(world)
+    partner = post_where(world, pair_key=own.pair_key, language="cy")
+    with world.transaction() as session:
+        row = session.get(Post, own.id)
+        assert row is not None
+        row.title = NASTY_TITLE
+        other = session.get(Post, partner.id)
+        assert other is not None
+        other.text, other.state = NASTY, "unknown"
+    set_hold(world, actor="carol", reason=f"Incident {RAW} {{{{ 7*7 }}}}", now=clock.now())
+    rejected = post_where(world, occasion=CEA, account="gwent-x", language="cy")
+    review.record_previews(world, [rejected.id], actor="bob", now=clock.now())
+    review.reject(
+        world, [rejected.id], actor="bob", reason=f"No {RAW} {{{{ 7*7 }}}}", now=clock.now()
+    )
+    return own, partner
+
+
+def test_hostile_text_displays_literally_on_every_page(
+    client: FlaskClient, world: Database, clock: FakeClock
+) -> None:
+    own, partner = _make_everything_nasty(world, clock)
+    login(client, "carol")
+    day = own.due_at.date().isoformat()
+    pages = [
+        "/queue",
+        f"/queue?day={day}",
+        "/queue?state=unknown",
+        "/calendar?month=2027-03",
+        f"/day/{day}",
+        f"/posts/{own.id}",
+        f"/posts/{partner.id}",
+        "/holds",
+        "/audit",
+        "/audit?words=script",
+    ]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = text_of(response)
+        assert "<script" not in html.lower(), url
+        assert NASTY_ESCAPED in html, url
+        assert "{{ 7*7 }}" in html, url
+        assert "49" not in re.sub(r"\d{3,}", "", html.replace("2027", "")), url
+    for url in (f"/queue?day={day}", f"/day/{day}", f"/posts/{own.id}", "/holds"):
+        assert "Stay safe &lt;script&gt;alert(1)&lt;/script&gt; and {{ 7*7 }} online." in text_of(
+            client.get(url)
+        ), url
+
+
+def test_highlight_escapes_first_and_marks_links_hashtags_and_mentions() -> None:
+    html = str(
+        highlight(
+            'Call 101 <b>now</b> "quoted" & see https://example.org/a?b=1&c=<x> '
+            "or gwent.police.uk #StopTalkProtect @GwentPolice"
+        )
+    )
+    assert "<b>" not in html and "&lt;b&gt;now&lt;/b&gt;" in html
+    assert "&#34;quoted&#34; &amp; see" in html
+    assert (
+        '<a class="pv-link" href="https://example.org/a?b=1&amp;c=" rel="noopener noreferrer nofollow">'
+        in html
+    )
+    assert '<span class="pv-link">gwent.police.uk</span>' in html
+    assert '<span class="pv-hashtag">#StopTalkProtect</span>' in html
+    assert '<span class="pv-mention">@GwentPolice</span>' in html
+    assert str(highlight("javascript:alert(1) #999")) == "javascript:alert(1) #999"
+
+
+def test_post_page_previews_like_the_network_with_counterpart_and_history(
+    client: FlaskClient, world: Database
+) -> None:
+    x_post = post_where(world, occasion=CEA, account="gwent-x", language="en")
+    login(client, "bob")
+    html = text_of(client.get(f"/posts/{x_post.id}"))
+    assert 'class="pv pv-x"' in html
+    assert "Gwent Police" in html and "@GwentPolice" in html
+    assert re.search(r"X length: \d+ / 280", html)
+    assert f'src="/posts/{x_post.id}/media/0"' in html
+    assert 'alt="Campaign banner: a white heart' in html and "<strong>Alt text:</strong>" in html
+    assert '<span class="pv-hashtag">#HelpingHands</span>' in html
+    partner = post_where(world, occasion=CEA, account="gwent-x", language="cy")
+    assert f'Counterpart: <a href="/posts/{partner.id}">post {partner.id}</a> (cy)' in html
+    assert 'lang="cy"' in html
+    assert "History" in html and ">submit<" in html
+    assert "No lint problems were found" in html
+    fb = text_of(
+        client.get(f"/posts/{post_where(world, occasion=CEA, account='gwent-facebook').id}")
+    )
+    assert 'class="pv pv-facebook"' in fb and re.search(r"Facebook length: \d+ / 63206", fb)
+
+
+def test_viewing_records_one_preview_per_content_for_reviewers_only(
+    client: FlaskClient, app: Flask, world: Database
+) -> None:
+    target = post_where(world, occasion=CEA, account="gwent-x", language="en")
+    author = app.test_client()
+    login(author, "alice")
+    author.get(f"/posts/{target.id}")
+    login(client, "bob")
+    client.get(f"/posts/{target.id}")
+    client.get(f"/posts/{target.id}")
+    with world.transaction() as session:
+        previews = session.query(Event).filter_by(action="preview", post_id=target.id).all()
+    assert [e.actor for e in previews] == ["bob"]
+
+
+def test_media_is_served_only_while_its_bytes_are_the_approved_ones(
+    client: FlaskClient, world: Database
+) -> None:
+    target = post_where(world, occasion=CEA, account="gwent-x", language="en")
+    login(client, "bob")
+    response = client.get(f"/posts/{target.id}/media/0")
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert client.get(f"/posts/{target.id}/media/1").status_code == 404
+    with world.transaction() as session:
+        row = session.get(Post, target.id)
+        assert row is not None
+        row.media = [{**row.media[0], "sha256": "0" * 64}]
+    assert client.get(f"/posts/{target.id}/media/0").status_code == 409
+
+
+def test_queue_filters_and_counts(client: FlaskClient, world: Database, clock) -> None:
+    first = post_where(world, occasion=CEA, account="gwent-x", language="en")
+    review.record_previews(world, [first.id], actor="bob", now=clock.now())
+    review.approve(world, [first.id], actor="bob", now=clock.now())
+    login(client, "alice")
+    html = text_of(client.get("/queue"))
+    assert "16 posts from 01 March 2027 on" in html
+    assert re.search(r"in review</span> 15<", html) and re.search(r"approved</span> 1<", html)
+    html = text_of(client.get("/queue?state=approved"))
+    assert "1 post from" in html and f'href="/posts/{first.id}"' in html
+    html = text_of(client.get(f"/queue?day={DAY}&account=gwent-x&language=cy"))
+    assert "2 posts on Thursday 18 March 2027" in html
+    html = text_of(client.get("/queue?campaign=nothing-like-it"))
+    assert "No posts match." in html
+    clock.advance(timedelta(days=30))  # today is after the campaign: nothing upcoming
+    assert "0 posts from" in text_of(client.get("/queue"))
+
+
+def test_calendar_colours_states_and_marks_the_awareness_day(
+    client: FlaskClient, world: Database
+) -> None:
+    login(client, "alice")
+    html = text_of(client.get("/calendar"))  # the clock says March 2027
+    assert "Calendar: March 2027" in html
+    cells = re.findall(r"<td class=\"([^\"]*)\">(.*?)</td>", html, re.S)
+    aware = [body for cls, body in cells if "aware" in cls.split()]
+    assert len(aware) == 1 and "Child Exploitation Awareness Day" in aware[0]
+    assert f'href="/day/{DAY}' in aware[0] and aware[0].count('class="chip st-in_review"') == 8
+    assert 'href="/calendar?month=2027-04' in html and 'href="/calendar?month=2027-02' in html
+    assert "Calendar: December 2026" in text_of(client.get("/calendar?month=2026-12"))
+    assert "Calendar: March 2027" in text_of(client.get("/calendar?month=rubbish"))
+
+
+def test_day_review_approves_exactly_the_posts_shown(
+    client: FlaskClient, world: Database, clock: FakeClock
+) -> None:
+    login(client, "bob")
+    html = text_of(client.get(f"/day/{DAY}"))
+    ids = form_ids(html)
+    on_day = [p for p in all_posts(world) if p.occasion.endswith(DAY.isoformat())]
+    assert sorted(ids) == sorted(p.id for p in on_day) and len(ids) == 8
+    assert html.count('class="pv pv-') == 8
+    # One post changes after the page was shown: the whole approval is refused.
+    changed = on_day[0]
+    review.edit(world, changed.id, actor="alice", now=clock.now(), text=changed.text + " Diolch.")
+    review.submit(world, [changed.id], actor="alice", now=clock.now())
+    response = post(client, f"/day/{DAY}/approve", {"ids": ids})
+    assert response.status_code == 403 and "has not previewed its current content" in text_of(
+        response
+    )
+    assert {fresh(world, i).state for i in ids} == {"in_review"}
+    # Shown again: approved together.
+    ids = form_ids(text_of(client.get(f"/day/{DAY}")))
+    response = post(client, f"/day/{DAY}/approve", {"ids": ids})
+    assert response.status_code == 303
+    assert "Approved 8 post(s)" in text_of(client.get(f"/day/{DAY}"))
+    assert {fresh(world, i).state for i in ids} == {"approved"}
+
+
+def test_day_approval_refuses_posts_of_another_day(client: FlaskClient, world: Database) -> None:
+    other = post_where(world, occasion="daily-tip/2027-03-17", account="gwent-x", language="cy")
+    login(client, "bob")
+    client.get(f"/posts/{other.id}")
+    response = post(client, f"/day/{DAY}/approve", {"ids": [other.id]})
+    assert response.status_code == 303
+    assert "is not on 18 March 2027" in text_of(client.get(response.headers["Location"]))
+    assert fresh(world, other.id).state == "in_review"
+
+
+def test_editing_voids_the_approval_and_says_so(
+    client: FlaskClient, app: Flask, world: Database, clock: FakeClock
+) -> None:
+    target = post_where(world, occasion=CEA, account="gwent-facebook", language="en")
+    review.record_previews(world, [target.id], actor="bob", now=clock.now())
+    review.approve(world, [target.id], actor="bob", now=clock.now())
+    login(client, "alice")
+    html = text_of(client.get(f"/posts/{target.id}"))
+    assert "voids its approval" in html
+    new_text = "Line one.\r\n\r\nCall 101, or 999.\r\n#HelpingHands"
+    response = post(
+        client,
+        f"/posts/{target.id}/edit",
+        {"text": new_text, "content_hash": target.content_hash},
+    )
+    assert response.status_code == 303
+    html = text_of(client.get(response.headers["Location"]))
+    assert f"Post {target.id} edited. Its approval is void." in html
+    after = fresh(world, target.id)
+    assert after.text == "Line one.\n\nCall 101, or 999.\n#HelpingHands"
+    assert after.state == "draft" and after.approved_by is None and after.author == "alice"
+    # A second edit from the stale page is refused: the content changed.
+    response = post(
+        client, f"/posts/{target.id}/edit", {"text": "Other", "content_hash": target.content_hash}
+    )
+    assert "changed since you opened it" in text_of(client.get(response.headers["Location"]))
+    assert fresh(world, target.id).text == after.text
+    # The author sends it for review again.
+    assert post(client, f"/posts/{target.id}/submit").status_code == 303
+    assert fresh(world, target.id).state == "in_review"
+
+
+def test_reject_needs_a_comment_and_cancel_a_reason(client: FlaskClient, world: Database) -> None:
+    target = post_where(world, occasion=CEA, account="gwent-x", language="cy")
+    login(client, "bob")
+    client.get(f"/posts/{target.id}")
+    response = post(client, f"/posts/{target.id}/reject", {"comment": "  "})
+    assert "needs a reason" in text_of(client.get(response.headers["Location"]))
+    assert fresh(world, target.id).state == "in_review"
+    post(client, f"/posts/{target.id}/reject", {"comment": "Use the NSPCC number"})
+    assert fresh(world, target.id).state == "draft"
+    post(client, f"/posts/{target.id}/cancel", {"reason": "Replaced by a partner post"})
+    assert fresh(world, target.id).state == "cancelled"
+    html = text_of(client.get(f"/audit?post={target.id}"))
+    assert "Use the NSPCC number" in html and "Replaced by a partner post" in html
+
+
+def test_hold_banner_on_every_page_with_who_when_and_why(
+    client: FlaskClient, world: Database
+) -> None:
+    login(client, "bob")
+    assert "Publishing is on hold" not in text_of(client.get("/queue"))
+    response = post(client, "/holds", {"scope": "all", "reason": "Major incident in Cwmbran"})
+    assert response.status_code == 303
+    for url in [
+        "/queue",
+        "/calendar",
+        f"/day/{DAY}",
+        "/holds",
+        "/audit",
+        f"/posts/{nasty_post(world).id}",
+    ]:
+        html = text_of(client.get(url))
+        banner = html.split('class="hold-banner"', 1)[1].split("</section>", 1)[0]
+        assert "Every account" in banner and "set by bob on Mon 01 Mar 2027 09:00 GMT" in banner
+        assert "Major incident in Cwmbran" in banner, url
+    assert "needs a reason" in text_of(
+        client.get(post(client, "/holds", {"scope": "gwent-x", "reason": " "}).headers["Location"])
+    )
+
+
+def test_posts_waiting_for_a_person_are_listed_with_their_actions(
+    client: FlaskClient, world: Database
+) -> None:
+    unknown = post_where(world, occasion=CEA, account="gwent-x", language="en")
+    stale = post_where(world, occasion=CEA, account="gwent-x", language="cy")
+    failed = post_where(world, occasion=CEA, account="gwent-facebook", language="en")
+    with world.transaction() as session:
+        for post_id, state in ((unknown.id, "unknown"), (stale.id, "stale"), (failed.id, "failed")):
+            row = session.get(Post, post_id)
+            assert row is not None
+            row.state = state
+    login(client, "bob")
+    html = text_of(client.get("/holds"))
+    for p in (unknown, stale, failed):
+        assert f'id="waiting-{p.id}"' in html
+    assert f'action="/posts/{unknown.id}/resolve"' in html
+    assert f'action="/posts/{stale.id}/confirm"' in html
+    response = post(
+        client,
+        f"/posts/{unknown.id}/resolve",
+        {
+            "outcome": "published",
+            "published_url": "https://x.com/GwentPolice/status/1",
+            "reason": "Seen on the timeline",
+            "return_to": "/holds",
+        },
+    )
+    assert response.headers["Location"] == "/holds"
+    assert fresh(world, unknown.id).state == "published"
+    post(client, f"/posts/{stale.id}/confirm", {"reason": "Still relevant today"})
+    assert fresh(world, stale.id).state == "approved"
+    post(client, f"/posts/{failed.id}/resolve", {"outcome": "resend", "reason": "Fixed the token"})
+    assert fresh(world, failed.id).state == "approved"
+    # return_to cannot send anyone off the site
+    response = post(
+        client, f"/posts/{stale.id}/cancel", {"reason": "x", "return_to": "//evil.example/"}
+    )
+    assert response.headers["Location"] == f"/posts/{stale.id}"
+
+
+def test_audit_log_is_searchable_and_exports_csv(
+    client: FlaskClient, world: Database, clock: FakeClock
+) -> None:
+    target = post_where(world, occasion=CEA, account="gwent-x", language="cy")
+    review.record_previews(world, [target.id], actor="bob", now=clock.now())
+    clock.advance(timedelta(days=2))
+    review.reject(world, [target.id], actor="bob", reason='=HYPERLINK("x") please', now=clock.now())
+    login(client, "carol")
+    html = text_of(client.get("/audit?person=bo&action=reject"))
+    assert html.count("<tr>") == 2  # header and one row
+    assert "=HYPERLINK" in html
+    assert f"/posts/{target.id}" in text_of(client.get(f"/audit?post={target.id}"))
+    on_day = text_of(client.get("/audit?from=2027-03-03&to=2027-03-03"))
+    assert "<td>reject</td>" in on_day and "<td>submit</td>" not in on_day
+    assert "No events match." in text_of(client.get("/audit?words=nothing-like-this"))
+    response = client.get("/audit.csv?action=reject")
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(text_of(response))))
+    assert rows[0][:4] == ["id", "at_utc", "actor", "action"]
+    assert len(rows) == 2 and rows[1][2:5] == ["bob", "reject", str(target.id)]
+    assert rows[1][-1] == '\'=HYPERLINK("x") please'  # a spreadsheet will not run it
+    everything = list(csv.reader(io.StringIO(text_of(client.get("/audit.csv")))))
+    assert len(everything) > 30
+
+
+def test_pages_send_security_headers(client: FlaskClient, world: Database) -> None:
+    login(client, "bob")
+    response = client.get("/queue")
+    assert "script-src" not in response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_unknown_things_are_404(client: FlaskClient, world: Database) -> None:
+    login(client, "bob")
+    assert client.get("/posts/9999").status_code == 404
+    assert client.get("/day/not-a-day").status_code == 404
+    assert post(client, "/holds/9999/release").status_code == 404
+    assert "no post with id 9999" in text_of(client.get("/posts/9999"))
