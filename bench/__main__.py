@@ -7,7 +7,7 @@ import platform
 import sqlite3
 import sys
 
-from . import claim_path, planning
+from . import claim_path, planning, service
 
 
 def main() -> None:
@@ -15,9 +15,16 @@ def main() -> None:
         f"Machine: {platform.machine()} {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
         f"SQLite {sqlite3.sqlite_version}\n"
     )
-    planning.run()
-    print()
-    claim_path.run()
+    for step in (
+        planning.run,
+        claim_path.run,
+        service.lateness,
+        service.morning_burst,
+        service.idle_worker,
+        service.cli_startup,
+    ):
+        step()
+        print()
 
 
 if __name__ == "__main__":

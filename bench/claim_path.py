@@ -96,6 +96,39 @@ def raw_sqlite(folder: Path, posts: int = POSTS) -> float:
     return posts / elapsed
 
 
+def raw_postgres(url: str, folder: Path, posts: int = POSTS) -> float:
+    """The same claim and update as raw SQL through psycopg, on the same table."""
+    import psycopg
+
+    settings = bench_settings(folder, ACCOUNTS, url=url)
+    db = Database(settings.database_url)
+    db.ensure_schema()
+    seed_due_posts(db, posts, ACCOUNTS)
+    db.dispose()
+    now = T0 + timedelta(seconds=1)
+    done = 0
+    with psycopg.connect(url, autocommit=False) as conn:
+        start = time.perf_counter()
+        while done < posts:
+            ids = conn.execute(
+                "UPDATE posts SET state='sending', lease_owner='raw', attempt=attempt+1 "
+                "WHERE id IN (SELECT id FROM posts WHERE state='approved' AND due_at <= %s "
+                "ORDER BY due_at, id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id",
+                (now, BATCH),
+            ).fetchall()
+            conn.commit()
+            for (post_id,) in ids:
+                conn.execute(
+                    "UPDATE posts SET state='published', remote_id=%s, "
+                    "lease_owner=NULL WHERE id=%s AND state='sending'",
+                    (f"raw-{post_id}", post_id),
+                )
+                conn.commit()
+            done += len(ids)
+        elapsed = time.perf_counter() - start
+    return posts / elapsed
+
+
 def run() -> None:
     print(
         f"Claim path: {POSTS:,} due posts over {ACCOUNTS} accounts, SQLite file, batches of {BATCH}"

@@ -72,6 +72,10 @@ class Worker:
         )
         self.services = tuple(services)
         self._stopping = threading.Event()
+        # Held while a round runs: shutdown waits for it, and a wake-up asked for during
+        # a round is remembered (``_again``) instead of making APScheduler skip a run.
+        self._round_lock = threading.Lock()
+        self._again = threading.Event()
         self._wakeups = (
             PostgresWakeups(db.url, self.wake_now) if db.dialect == "postgresql" else None
         )
@@ -107,7 +111,8 @@ class Worker:
                 signal.signal(sig, handler)
             if self._wakeups:
                 self._wakeups.stop()
-            self.dispatcher.shutdown()
+            with self._round_lock:  # a round still claiming finishes and hands over first
+                self.dispatcher.shutdown()
             for service in self.services:
                 service.stop()
             log.info("worker %s stopped; %s published", self.owner, self.dispatcher.published)
@@ -116,30 +121,38 @@ class Worker:
         if self._stopping.is_set():
             return
         self._stopping.set()
-        # Stop the scheduler's loop without waiting here (this may run inside a job);
-        # ``run`` then drains the publishes in flight.
-        threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+        # Stop the scheduler's loop without waiting for its jobs: APScheduler holds its job
+        # store lock while it waits, and a running round needs that lock to re-arm (a
+        # deadlock). ``run`` then waits for the round and drains the publishes in flight.
+        threading.Thread(
+            target=self.scheduler.shutdown, kwargs={"wait": False}, daemon=True
+        ).start()
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
         log.info("signal %s: finishing what is in flight, claiming nothing new", signum)
         self.stop()
 
     def _round(self) -> None:
-        if self._stopping.is_set():
-            return
-        try:
-            result = self.dispatcher.run_round()
-            if result.claimed or result.stale or result.reconciled:
-                log.info(
-                    "round: %s claimed, %s stale, %s reconciled",
-                    result.claimed,
-                    len(result.stale),
-                    result.reconciled,
-                )
-        except Exception:
-            # The database may be briefly unreachable: log and try at the next wake.
-            log.exception("dispatch round failed")
-        self.rearm()
+        with self._round_lock:
+            if self._stopping.is_set():
+                return
+            self._again.clear()
+            try:
+                result = self.dispatcher.run_round()
+                if result.claimed or result.stale or result.reconciled:
+                    log.info(
+                        "round: %s claimed, %s stale, %s reconciled",
+                        result.claimed,
+                        len(result.stale),
+                        result.reconciled,
+                    )
+            except Exception:
+                # The database may be briefly unreachable: log and try at the next wake.
+                log.exception("dispatch round failed")
+        if self._again.is_set():
+            self.wake_now()
+        else:
+            self.rearm()
 
     def rearm(self) -> None:
         """Wake at the next post falling due if that is sooner than the fallback poll.
@@ -155,7 +168,10 @@ class Worker:
         self._wake_at(due)
 
     def wake_now(self) -> None:
-        """A publish settled: its account may have more posts waiting; look again now."""
+        """Something changed (a publish settled, a post approved): look again now."""
+        if self._round_lock.locked():
+            self._again.set()  # the running round looks again when it ends
+            return
         if not self._stopping.is_set() and self.scheduler.running:
             self._wake_at(datetime.now(UTC))
 

@@ -1,0 +1,145 @@
+"""Service figures: dispatch lateness, the morning burst, an idle worker, CLI start-up."""
+
+from __future__ import annotations
+
+import os
+
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from campaign_publisher.clock import SystemClock
+
+from .common import median, percentile, row
+from .fleet import Fleet, run_fleet
+
+
+def lateness() -> None:
+    print("Dispatch lateness: due → published (recorded after the network call), 50 accounts")
+    from tests import pg
+
+    cases = [("1 worker, SQLite", 1, "")]
+    contexts = []
+    if pg.available():
+        ctx = pg.schema_url()
+        cases.append(("4 workers, PostgreSQL", 4, ctx.__enter__()))
+        contexts.append(ctx)
+    try:
+        for name, workers, url in cases:
+            with tempfile.TemporaryDirectory() as tmp:
+                result = run_fleet(
+                    Path(tmp),
+                    workers=workers,
+                    posts=300,
+                    accounts=50,
+                    database_url=url,
+                    due_in=6.0,
+                    spread=30.0,
+                    fallback_poll_seconds=5,
+                    threads=8,
+                )
+            late = [x * 1000 for x in result.lateness]
+            row(
+                name,
+                f"p50 {percentile(late, 50):.0f} ms · p99 {percentile(late, 99):.0f} ms",
+                f"{result.sent} sent, {result.duplicates} duplicates",
+            )
+    finally:
+        for ctx in contexts:
+            ctx.__exit__(None, None, None)
+
+
+def morning_burst() -> None:
+    print(
+        "Morning burst: 1,000 posts due in the same minute to 50 accounts, the fake "
+        "platform answering in 200 ms"
+    )
+    from tests import pg
+
+    cases = [("1 worker, SQLite, 16 threads", 1, "")]
+    contexts = []
+    if pg.available():
+        ctx = pg.schema_url()
+        cases.append(("4 workers, PostgreSQL, 16 threads each", 4, ctx.__enter__()))
+        contexts.append(ctx)
+    try:
+        for name, workers, url in cases:
+            with tempfile.TemporaryDirectory() as tmp:
+                result = run_fleet(
+                    Path(tmp),
+                    workers=workers,
+                    posts=1000,
+                    accounts=50,
+                    database_url=url,
+                    due_in=6.0,
+                    spread=0.0,
+                    latency=0.2,
+                    threads=16,
+                    fallback_poll_seconds=5,
+                )
+            last = max(result.lateness)
+            row(
+                name,
+                f"all sent in {last:.1f} s",
+                f"{result.sent} sent, "
+                f"{result.duplicates} duplicates, {len(result.out_of_order_accounts)} "
+                "accounts out of order",
+            )
+    finally:
+        for ctx in contexts:
+            ctx.__exit__(None, None, None)
+
+
+def idle_worker(seconds: float = 60.0) -> None:
+    print(f"Idle worker: 10,000 future posts queued, measured over {seconds:.0f} s")
+    with tempfile.TemporaryDirectory() as tmp:
+        fleet = Fleet(Path(tmp), 50, "", fallback_poll_seconds=5)
+        try:
+            fleet.seed(10_000, SystemClock().now() + timedelta(days=1), timedelta(days=300))
+            fleet.start(1)
+            worker = fleet.workers[0]
+            time.sleep(5)  # start-up is not idling
+            before = _cpu_seconds(worker.pid)
+            time.sleep(seconds)
+            used = _cpu_seconds(worker.pid) - before
+            rss = _rss_mb(worker.pid)
+            fleet.stop()
+        finally:
+            fleet.close()
+    row("CPU share", f"{used / seconds:.2%} of a core")
+    row("resident memory", f"{rss:.0f} MB")
+
+
+def cli_startup(runs: int = 15) -> None:
+    print("Command line: `publisher --help` start-up")
+    exe = Path(sys.executable).with_name("publisher")
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([str(exe), "--help"], stdout=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - start)
+    baseline = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        baseline.append(time.perf_counter() - start)
+    row(
+        "publisher --help (median)",
+        f"{median(times) * 1000:.0f} ms",
+        f"bare `python -c pass`: {median(baseline) * 1000:.0f} ms",
+    )
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
