@@ -6,6 +6,7 @@ commands so ``publisher --help`` starts fast.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
@@ -628,6 +629,52 @@ def users_list(app: App) -> None:
         click.echo("No users yet.")
 
 
+@cli.command("lint")
+@click.argument("campaign", type=click.Path(path_type=Path))
+@click.option("--warnings/--no-warnings", default=True, help="Show warnings too.")
+@pass_app
+@friendly_errors
+def lint_command(app: App, campaign: Path, warnings: bool) -> None:
+    """Check every post of CAMPAIGN against the content rules (for CI): exit 1 on errors."""
+    from .campaign.expand import expand
+    from .campaign.loader import load_campaign
+
+    loaded = load_campaign(campaign)
+    drafts = expand(loaded, app.settings)
+    errors = 0
+    for draft in drafts:
+        template = f"{loaded.folder}/templates/{draft.template}.{draft.language.split('+')[0]}.j2"
+        for problem in draft.problems:
+            errors += problem["level"] == "error"
+            if problem["level"] == "error" or warnings:
+                click.echo(
+                    f"{template} ({draft.occasion}, {draft.account}, {draft.language}): "
+                    f"{problem['level']} [{problem['rule']}] {problem['message']}"
+                )
+    click.echo(f"{loaded.file}: {len(drafts)} posts checked, {errors} error(s).")
+    if errors:
+        sys.exit(1)
+
+
+@cli.group()
+def accounts() -> None:
+    """The force's social media accounts."""
+
+
+@accounts.command("check")
+@pass_app
+@friendly_errors
+def accounts_check(app: App) -> None:
+    """Can each account's credentials post? One line per account; exit 1 if any fails."""
+    from .ops.doctor import check_accounts
+
+    checks = check_accounts(app.settings, os.environ, None)
+    for check in checks:
+        click.echo(check.line())
+    if any(check.failed for check in checks):
+        sys.exit(1)
+
+
 @cli.group()
 def db() -> None:
     """Database maintenance."""
@@ -850,7 +897,9 @@ def doctor(app: App) -> None:
     if failed:
         click.echo(f"{len(failed)} of {len(checks)} checks failed.")
         sys.exit(1)
-    click.echo(f"All {len(checks)} checks passed" + (f" ({len(warned)} warning(s))." if warned else "."))
+    click.echo(
+        f"All {len(checks)} checks passed" + (f" ({len(warned)} warning(s))." if warned else ".")
+    )
 
 
 @cli.command()

@@ -107,3 +107,37 @@ def test_hold_release_status_resolve(run, db, tmp_path: Path) -> None:
     assert result.exit_code == 0 and "published" in result.output
     unknown_account = run("hold", "--reason", "x", "--account", "nope")
     assert unknown_account.exit_code == 1 and "unknown account 'nope'" in unknown_account.output
+
+
+def test_lint_command(run, tmp_path: Path) -> None:
+    folder = write_campaign(tmp_path / "c", languages='["en", "cy"]')
+    clean = run("lint", str(folder))
+    assert clean.exit_code == 0 and "0 error(s)" in clean.output
+    tip = folder / "templates" / "tip.cy.j2"
+    tip.write_text(tip.read_text().replace("{{ hashtag }}", "#stopio #siarad #amddiffyn"))
+    broken = run("lint", str(folder))
+    assert broken.exit_code == 1
+    assert "tip.cy.j2 (tip/2027-01-04, gwent-x, cy): error [hashtags]" in broken.output
+    tip.write_text("{{ item }\n")
+    syntax = run("lint", str(folder))
+    assert syntax.exit_code == 1 and "tip.cy.j2, line 1" in syntax.output
+
+
+def test_missing_welsh_counterpart(run, tmp_path: Path, settings) -> None:
+    from campaign_publisher.campaign.expand import expand
+    from campaign_publisher.campaign.loader import load_campaign
+
+    folder = write_campaign(tmp_path / "c", languages='["en", "cy"]')
+    only_english = settings.model_copy(update={"accounts": {
+        "gwent-x": settings.accounts["gwent-x"].model_copy(update={"languages": ("en",)})}})
+    drafts = expand(load_campaign(folder), only_english)
+    assert drafts and all(
+        any(p["rule"] == "welsh-counterpart" for p in d.problems) for d in drafts)
+    assert not any(p["rule"] == "welsh-counterpart"
+                   for d in expand(load_campaign(folder), settings) for p in d.problems)
+
+
+def test_accounts_check(run) -> None:
+    result = run("accounts", "check")
+    assert result.exit_code == 0
+    assert "account gwent-x" in result.output and "dry run" in result.output

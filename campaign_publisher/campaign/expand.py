@@ -32,6 +32,7 @@ class Draft:
     campaign: str
     occasion: str  # e.g. "daily-tip/2027-01-04": with account and language, the natural key
     title: str
+    template: str
     account: str
     network: str
     language: str
@@ -75,8 +76,32 @@ def expand(
                 config=rules,
             )
             drafts.append(replace(draft, problems=tuple(asdict(p) for p in found)))
+    drafts = _check_welsh_counterparts(drafts, info.languages)
     drafts.sort(key=lambda d: (d.due_at, d.account, d.language))
     return drafts
+
+
+def _check_welsh_counterparts(drafts: list[Draft], languages: list[str]) -> list[Draft]:
+    """Welsh must not be treated less favourably: where the campaign is in Welsh and
+    English, an English post on a network needs its Welsh counterpart on that network."""
+    if not {"cy", "en"} <= set(languages):
+        return drafts
+    present: dict[tuple[str, str], set[str]] = {}
+    for d in drafts:
+        present.setdefault((d.occasion, d.network), set()).update(d.language.split("+"))
+    problem = {
+        "rule": "welsh-counterpart",
+        "level": "error",
+        "network": None,
+        "message": "No Welsh version of this post on this network: give an account for this "
+        "network the language 'cy' (Welsh Language Standards).",
+    }
+    return [
+        replace(d, problems=(*d.problems, problem))
+        if d.language == "en" and "cy" not in present[(d.occasion, d.network)]
+        else d
+        for d in drafts
+    ]
 
 
 def _slots(
@@ -145,6 +170,7 @@ def _drafts_for(
                 campaign=info.name,
                 occasion=occasion_key,
                 title=entry.title or entry.id,
+                template=entry.template,
                 account=account_name,
                 network=account.network,
                 language=language,

@@ -110,3 +110,16 @@ def test_stale_posts_wait_for_a_person(db, settings, clock, tmp_path) -> None:
     assert claims.mark_stale(db, now=clock.now(), default_minutes=120) == []
     with db.transaction() as s:
         assert s.get(Post, posts[0].id).state == "approved"
+
+
+def test_rejected_half_holds_back_the_other(db, settings, clock, tmp_path) -> None:
+    folder = write_campaign(tmp_path / "c", languages='["cy", "en"]')
+    store_drafts(db, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
+    with db.transaction() as s:
+        welsh, english = s.scalars(select(Post).order_by(Post.id).limit(2)).all()
+    review.submit(db, [welsh.id, english.id], actor="alice", now=clock.now())
+    review.record_previews(db, [welsh.id, english.id], actor="bob", now=clock.now())
+    review.approve(db, [english.id], actor="bob", now=clock.now())
+    review.reject(db, [welsh.id], actor="bob", reason="Cywirwch y treiglad", now=clock.now())
+    clock.set(english.due_at)
+    assert _claim(db, clock) == []  # the English half waits for its Welsh half
