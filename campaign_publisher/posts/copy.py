@@ -19,11 +19,14 @@ def copy_queue(source: Database, target: Database) -> dict[str, int]:
     source.ensure_schema()
     target.ensure_schema()
     with source.transaction() as s:
-        sending = s.scalar(select(func.count()).select_from(Post).where(
-            Post.state == PostState.SENDING))
+        sending = s.scalar(
+            select(func.count()).select_from(Post).where(Post.state == PostState.SENDING)
+        )
     if sending:
-        raise QueueError(f"{sending} post(s) are being sent from the source: stop its worker "
-                         "first (`systemctl stop campaign-publisher-worker`), then copy")
+        raise QueueError(
+            f"{sending} post(s) are being sent from the source: stop its worker "
+            "first (`systemctl stop campaign-publisher-worker`), then copy"
+        )
     with target.transaction() as t:
         if t.scalar(select(func.count()).select_from(Post)):
             raise QueueError("the target database already has posts: copy into an empty one")
@@ -33,10 +36,14 @@ def copy_queue(source: Database, target: Database) -> dict[str, int]:
         for table in tables:
             rows = [dict(r._mapping) for r in src.execute(select(table))]
             for start in range(0, len(rows), CHUNK):
-                dst.execute(table.insert(), rows[start:start + CHUNK])
+                dst.execute(table.insert(), rows[start : start + CHUNK])
             counts[table.name] = len(rows)
             if target.dialect == "postgresql" and rows and "id" in table.c:
                 # Rows came with their ids: move the sequence past them.
-                dst.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                                 f"(SELECT max(id) FROM {table.name}))"))
+                dst.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                        f"(SELECT max(id) FROM {table.name}))"
+                    )
+                )
     return counts

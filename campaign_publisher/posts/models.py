@@ -56,7 +56,7 @@ class Post(Base):
             "campaign", "occasion", "account", "language", name="uq_posts_natural_key"
         ),
         Index("ix_posts_due", "state", "due_at"),
-        Index("ix_posts_account_state", "account", "state"),
+        Index("ix_posts_account_queue", "account", "state", "due_at"),
         Index("ix_posts_pair", "pair_key"),
     )
 

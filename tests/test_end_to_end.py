@@ -1,0 +1,123 @@
+"""The example campaign end to end: planned with its X and Facebook accounts pointed at
+the fake platform, approved, published by the worker's dispatcher through the real
+channels over HTTP — and exactly the approved posts arrive, with images and alt text."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from campaign_publisher.campaign.expand import expand
+from campaign_publisher.campaign.loader import load_campaign
+from campaign_publisher.channels.registry import channel_for
+from campaign_publisher.clock import FakeClock
+from campaign_publisher.posts import review
+from campaign_publisher.posts.db import Database
+from campaign_publisher.posts.models import Post
+from campaign_publisher.posts.planning import store_drafts
+from campaign_publisher.schedules.dispatch import Dispatcher
+from campaign_publisher.settings import load_settings
+from tests.conftest import EXAMPLE
+from tests.fakeplatform import FakeConfig, FakePlatform
+
+
+def test_example_campaign_reaches_x_and_facebook(tmp_path: Path) -> None:
+    fake = FakeConfig()
+    x, page = fake.x_accounts[0], fake.facebook_pages[0]
+    with FakePlatform(fake) as platform:
+        (tmp_path / "config.toml").write_text(f"""
+[accounts.gwent-x]
+network = "x"
+handle = "@{x.username}"
+languages = ["en", "cy"]
+dry_run = false
+api_base_url = "{platform.url}"
+credentials = {{ consumer_key = "E2E_CK", consumer_secret = "E2E_CS", access_token = "E2E_AT", access_token_secret = "E2E_ATS" }}
+[accounts.gwent-facebook]
+network = "facebook"
+handle = "{page.id}"
+languages = ["en", "cy"]
+dry_run = false
+api_base_url = "{platform.url}"
+credentials = {{ page_token = "E2E_FB" }}
+[accounts.gwent-bluesky]
+network = "bluesky"
+handle = "gwentpolice.bsky.social"
+languages = ["en", "cy"]
+[accounts.gwent-mastodon]
+network = "mastodon"
+handle = "@GwentPolice@mastodon.social"
+languages = ["en", "cy"]
+""")
+        environ = {
+            "E2E_CK": fake.x_consumer_key,
+            "E2E_CS": fake.x_consumer_secret,
+            "E2E_AT": x.access_token,
+            "E2E_ATS": x.access_token_secret,
+            "E2E_FB": page.token,
+        }
+        settings = load_settings(tmp_path / "config.toml", environ={})
+        db = Database(settings.database_url)
+        db.ensure_schema()
+        campaign = load_campaign(EXAMPLE)
+        clock = FakeClock(datetime(2027, 3, 1, tzinfo=UTC))
+        store_drafts(
+            db,
+            expand(campaign, settings, date(2027, 3, 17), date(2027, 3, 18)),
+            actor="author",
+            now=clock.now(),
+        )
+        with db.transaction() as s:
+            posts = list(s.scalars(select(Post).order_by(Post.due_at, Post.id)))
+        chosen = [
+            p
+            for p in posts
+            if p.occasion.endswith("2027-03-18") and p.account in ("gwent-x", "gwent-facebook")
+        ]
+        ids = [p.id for p in chosen]
+        review.submit(db, ids, actor="author", now=clock.now())
+        review.record_previews(db, ids, actor="reviewer", now=clock.now())
+        review.approve(db, ids, actor="reviewer", now=clock.now())
+
+        dispatcher = Dispatcher(
+            db,
+            settings,
+            lambda name: channel_for(name, settings.account(name), settings, environ),
+            clock,
+            owner="e2e",
+        )
+        try:
+            for post in posts:  # walk through the two days at each post's time
+                clock.set(max(clock.now(), post.due_at))
+                for _ in range(3):
+                    dispatcher.run_round()
+                    dispatcher.wait()
+        finally:
+            dispatcher.shutdown()
+
+        on_x = platform.x_posts(x.username)
+        on_facebook = platform.fb_posts(page.id)
+        expected_x = [p.text for p in chosen if p.account == "gwent-x"]
+        expected_fb = [p.text for p in chosen if p.account == "gwent-facebook"]
+        assert sorted(p["text"] for p in on_x) == sorted(expected_x)
+        assert sorted(p["message"] for p in on_facebook) == sorted(expected_fb)
+        # Child Exploitation Awareness Day carries its image and alt text on both networks.
+        cea = [p for p in chosen if p.occasion.startswith("cea-day")]
+        assert cea and all(p.media for p in cea)
+        image = Path(cea[0].media[0]["path"]).read_bytes()
+        x_media = [platform.x_media(m) for p in on_x for m in p.get("media_ids") or []]
+        assert {m["alt_text"] for m in x_media} == {
+            p.media[0]["alt_text"] for p in cea if p.account == "gwent-x"
+        }
+        assert all(m["bytes"] == image for m in x_media)
+        photos = platform.fb_photos(page.id)
+        assert {ph["alt_text"] for ph in photos} == {
+            p.media[0]["alt_text"] for p in cea if p.account == "gwent-facebook"
+        }
+        with db.transaction() as s:
+            states = {p.id: p.state for p in s.scalars(select(Post))}
+        assert all(states[i] == "published" for i in ids)
+        assert all(state == "draft" for i, state in states.items() if i not in ids)
+        db.dispose()
