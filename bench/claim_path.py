@@ -144,3 +144,16 @@ def run() -> None:
         f"{to_outbox:,.0f} posts/s",
         f"{to_outbox / raw:.0%} of raw",
     )
+    from tests import pg
+
+    if not pg.available():
+        print("  (PostgreSQL not reachable: its claim-path figures are skipped)")
+        return
+    print(f"Claim path: the same on PostgreSQL ({pg.SERVER})")
+    with tempfile.TemporaryDirectory() as tmp:
+        with pg.schema_url() as url:
+            raw = raw_postgres(url, Path(tmp) / "r")
+        with pg.schema_url() as url:
+            to_noop = ours(Path(tmp) / "n", "noop", url=url)
+    row("raw psycopg UPDATE … SKIP LOCKED loop", f"{raw:,.0f} posts/s", "baseline")
+    row("ours → no-op channel", f"{to_noop:,.0f} posts/s", f"{to_noop / raw:.0%} of raw")
