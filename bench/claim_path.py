@@ -40,8 +40,8 @@ class NoOpChannel(Channel):
         return "no-op"
 
 
-def ours(folder: Path, channel: str, url: str = "", posts: int = POSTS) -> float:
-    settings = bench_settings(folder, ACCOUNTS, url=url, batch_size=BATCH, threads=4)
+def ours(folder: Path, channel: str, url: str = "", posts: int = POSTS, threads: int = 4) -> float:
+    settings = bench_settings(folder, ACCOUNTS, url=url, batch_size=BATCH, threads=threads)
     db = Database(settings.database_url)
     db.ensure_schema()
     seed_due_posts(db, posts, ACCOUNTS)
