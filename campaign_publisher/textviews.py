@@ -126,6 +126,13 @@ def status(db: Database, settings: Settings, now: datetime) -> str:
             f"  post {p.id:<5} {p.state:8} {p.account:16} {when(p, zone)}  "
             f"{p.last_error or ''}  → {hint}"
         )
+    for post, partner in held_back_pairs(db, now):
+        waiting.append(post)
+        out.append(
+            f"  post {post.id:<5} waits    {post.account:16} {when(post, zone)}  its "
+            f"{partner.language} half (post {partner.id}) is {partner.state.replace('_', ' ')}"
+            f"  → approve post {partner.id}, or cancel both"
+        )
     if not waiting:
         out.append("  nothing")
     upcoming = [
@@ -138,3 +145,22 @@ def status(db: Database, settings: Settings, now: datetime) -> str:
     if not upcoming:
         out.append("  nothing approved is waiting")
     return "\n".join(out)
+
+
+def held_back_pairs(db: Database, now: datetime) -> list[tuple[Post, Post]]:
+    """Due posts held back because the other half of their Welsh/English pair cannot go."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import aliased
+
+    partner = aliased(Post)
+    with db.transaction() as session:
+        rows = session.execute(
+            select(Post, partner)
+            .join(partner, (partner.pair_key == Post.pair_key) & (partner.id != Post.id))
+            .where(
+                Post.state == "approved",
+                Post.due_at <= now,
+                partner.state.not_in(["approved", "retry_wait", "sending", "published"]),
+            )
+        ).all()
+    return [(row[0], row[1]) for row in rows]

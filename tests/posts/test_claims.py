@@ -123,3 +123,7 @@ def test_rejected_half_holds_back_the_other(db, settings, clock, tmp_path) -> No
     review.reject(db, [welsh.id], actor="bob", reason="Cywirwch y treiglad", now=clock.now())
     clock.set(english.due_at)
     assert _claim(db, clock) == []  # the English half waits for its Welsh half
+    from campaign_publisher.textviews import held_back_pairs
+
+    [(waiting, other)] = held_back_pairs(db, clock.now())  # and `publisher status` says so
+    assert (waiting.id, other.id, other.state) == (english.id, welsh.id, "draft")
