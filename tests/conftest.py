@@ -26,6 +26,8 @@ threads = 2
 lease_seconds = 60
 max_attempts = 3
 backoff_base_seconds = 10
+[health]
+port = 0  # any free port: tests never bind a fixed one
 [accounts.gwent-x]
 network = "x"
 handle = "@GwentPolice"

@@ -181,7 +181,9 @@ def _hold_notice(event: Event, settings: Settings) -> Notice:
         body = (
             f"{word} {detail.get('hold', '')} set on {scope_text}{until} by {event.actor} at "
             f"{local(event.at, settings)}.\nReason: {detail.get('reason', '')}\n\n"
-            "Nothing it covers will be sent (urgent posts excepted) until it is released."
+            "Nothing it covers will be sent (urgent posts excepted) until it "
+            + ("ends or " if until else "")
+            + "is released."
         )
     else:
         subject = f"{word} released on {scope_text} by {event.actor}"
@@ -241,9 +243,7 @@ def digest_notice(db: Database, settings: Settings, now: datetime) -> Notice:
         body = f"All {len(day)} of tomorrow's post(s) are approved or settled."
     if waiting:
         counts = ", ".join(f"{n} {state}" for state, n in sorted(waiting.items()))
-        body += (
-            f"\n\nAlso waiting for a person: {counts} (see `publisher status`)."
-        )
+        body += f"\n\nAlso waiting for a person: {counts} (see `publisher status`)."
     return Notice(
         kind="daily_digest",
         subject=subject,

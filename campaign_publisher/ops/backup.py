@@ -40,7 +40,7 @@ def sqlite_path(database_url: str) -> Path:
     if not database_url.startswith("sqlite"):
         raise BackupError(
             "the database is not SQLite: back PostgreSQL up with pg_dump, e.g. "
-            "`pg_dump --format=custom --file publisher.dump \"$DATABASE_URL\"` "
+            '`pg_dump --format=custom --file publisher.dump "$DATABASE_URL"` '
             "(see docs/service.md)"
         )
     path = database_url.split("///", 1)[-1]

@@ -168,12 +168,9 @@ def check_database(settings: Settings) -> tuple[Check, datetime | None]:
         return Check(
             "database",
             "FAIL",
-            f"{shown} is at migration {current}, the newest is {head}: "
-            "run `publisher db upgrade`",
+            f"{shown} is at migration {current}, the newest is {head}: run `publisher db upgrade`",
         ), newest
-    return Check(
-        "database", "ok", f"{shown} reachable, migration {current} (the newest)"
-    ), newest
+    return Check("database", "ok", f"{shown} reachable, migration {current} (the newest)"), newest
 
 
 def check_accounts(
@@ -208,8 +205,11 @@ def check_accounts(
             checks.append(Check(label, "FAIL", f"{account.network}: {redact(str(exc))}"))
         except Exception as exc:  # a bug must not hide the other lines
             checks.append(
-                Check(label, "FAIL", f"{account.network}: unexpected {type(exc).__name__}: "
-                      f"{redact(str(exc))}")
+                Check(
+                    label,
+                    "FAIL",
+                    f"{account.network}: unexpected {type(exc).__name__}: {redact(str(exc))}",
+                )
             )
         finally:
             if channel is not None:
@@ -276,8 +276,10 @@ def check_timezone(settings: Settings, now: datetime) -> Check:
     year = now.astimezone(zone).year
     winter = datetime(year, 1, 15, 12, tzinfo=UTC).astimezone(zone)
     summer = datetime(year, 7, 15, 12, tzinfo=UTC).astimezone(zone)
-    names = winter.tzname() if winter.tzname() == summer.tzname() else (
-        f"{winter.tzname()}/{summer.tzname()}"
+    names = (
+        winter.tzname()
+        if winter.tzname() == summer.tzname()
+        else (f"{winter.tzname()}/{summer.tzname()}")
     )
     return Check("time zone data", "ok", f"{settings.timezone} ({names}), {_tzdata_version()}")
 

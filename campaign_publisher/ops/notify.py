@@ -264,9 +264,7 @@ class Notifications:
                 log.warning("notice %s after shutdown: not sent", notice.kind)
                 return
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="notifications", daemon=True
-                )
+                self._thread = threading.Thread(target=self._run, name="notifications", daemon=True)
                 self._thread.start()
             self._queue.put(notice)
 

@@ -166,9 +166,7 @@ class Dispatcher:
             return
         except PublisherError as exc:  # e.g. missing credentials: nothing was sent
             error = PermanentError(str(exc))
-            state = claims.record_failure(
-                self.db, post, error, now=self.clock.now(), policy=policy
-            )
+            state = claims.record_failure(self.db, post, error, now=self.clock.now(), policy=policy)
             self._observe(post, error, state)
             return
         log.info("post %s: sending to %s (attempt %s)", post.id, post.account, post.attempt)
