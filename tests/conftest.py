@@ -36,6 +36,14 @@ languages = ["en", "cy"]
 network = "facebook"
 handle = "GwentPolice"
 languages = ["en", "cy"]
+[accounts.gwent-bluesky]
+network = "bluesky"
+handle = "gwentpolice.bsky.social"
+languages = ["en", "cy"]
+[accounts.gwent-mastodon]
+network = "mastodon"
+handle = "@GwentPolice@mastodon.social"
+languages = ["en", "cy"]
 """,
         encoding="utf-8",
     )

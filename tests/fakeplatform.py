@@ -28,6 +28,14 @@ Graph (``/v{N}/...``)
     ``POST /{page}/feed``, ``POST /{page}/photos``, ``GET /{page}/feed``, ``GET /{page}``,
     ``GET /me``. ``access_token`` (query, form, or ``Authorization: Bearer``) must be a
     configured Page token (or a configured user token, which can read but not post).
+Mastodon (``/api/v1/...``, ``/api/v2/...``)
+    ``POST /api/v1/statuses`` (``Idempotency-Key`` honoured as Mastodon does: the same key
+    from the same account within ``mastodon_idempotency_seconds`` answers with the status
+    it already made), ``POST /api/v2/media`` and ``/api/v1/media`` (``description``),
+    ``GET /api/v1/instance``, ``GET /api/v2/instance`` (``max_characters``,
+    ``characters_reserved_per_url`` 23), ``GET /api/v1/accounts/verify_credentials``,
+    ``GET /api/v1/accounts/{id}/statuses``. ``Authorization: Bearer`` a configured token.
+    ``content`` is HTML the way Mastodon renders plain text; ``X-RateLimit-*`` on answers.
 
 Failure kinds for ``fail_next`` (each applies to the next request whose path contains
 ``path``, and whose method is ``method`` if given):
@@ -67,6 +75,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import grapheme
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -102,6 +111,15 @@ class FacebookUser:
 
     id: str
     name: str
+    token: str
+
+
+@dataclass
+class MastodonAccount:
+    """A local account of the fake Mastodon instance, with its access token."""
+
+    id: str
+    username: str
     token: str
 
 
@@ -142,6 +160,18 @@ class FakeConfig:
     )
     # Posts a user may create per 24 hours (X's per-user posting limit); None: no limit.
     x_daily_limit: int | None = None
+    mastodon_accounts: list[MastodonAccount] = field(
+        default_factory=lambda: [
+            MastodonAccount("109000000000000001", "GwentPolice", "fake-masto-token-Qw3rTy7u"),
+            MastodonAccount("109000000000000002", "HeddluGwent", "fake-masto-token-As9dF0gh"),
+        ]
+    )
+    mastodon_domain: str = "mastodon.social"
+    mastodon_max_characters: int = 500
+    # How long Mastodon remembers an Idempotency-Key (an hour).
+    mastodon_idempotency_seconds: float = 3600.0
+    # Statuses an account may post per 3 hours (Mastodon's default is 300); None: no limit.
+    mastodon_status_limit: int | None = None
 
     def x_credentials(self, username: str = "") -> dict[str, str]:
         """The four OAuth 1.0a values this fake accepts for an X user (default: the first)."""
@@ -167,12 +197,22 @@ class FakeConfig:
         )
         return {"page_token": found.token}
 
+    def masto_credentials(self, username: str = "") -> dict[str, str]:
+        """``access_token`` of a Mastodon account (by username; default: the first)."""
+        name = username.lstrip("@").split("@")[0].casefold()
+        found = next(
+            (a for a in self.mastodon_accounts if a.username.casefold() == name),
+            self.mastodon_accounts[0],
+        )
+        return {"access_token": found.token}
+
     def secrets(self) -> list[str]:
         """Every credential value this fake knows: none may ever show in a message or log."""
         values = [self.x_consumer_key, self.x_consumer_secret]
         values += [v for a in self.x_accounts for v in (a.access_token, a.access_token_secret)]
         values += [p.token for p in self.facebook_pages]
         values += [u.token for u in self.facebook_users]
+        values += [a.token for a in self.mastodon_accounts]
         return values
 
     @classmethod
@@ -184,6 +224,8 @@ class FakeConfig:
             raw["facebook_pages"] = [FacebookPage(**p) for p in raw["facebook_pages"]]
         if "facebook_users" in raw:
             raw["facebook_users"] = [FacebookUser(**u) for u in raw["facebook_users"]]
+        if "mastodon_accounts" in raw:
+            raw["mastodon_accounts"] = [MastodonAccount(**a) for a in raw["mastodon_accounts"]]
         return cls(**raw)
 
 
@@ -281,6 +323,11 @@ class FakePlatform:
                 p.id: [] for p in self.config.facebook_pages
             }
             self._fb_calls = 0
+            self._md_statuses: dict[str, list[dict[str, Any]]] = {
+                a.id: [] for a in self.config.mastodon_accounts
+            }
+            self._md_media: dict[str, dict[str, Any]] = {}
+            self._md_keys: dict[tuple[str, str], tuple[str, float]] = {}
 
     def fail_next(self, kind: str, count: int = 1, **options: Any) -> None:
         """Answer the next ``count`` matching requests with failure ``kind`` (see module doc)."""
@@ -312,6 +359,18 @@ class FakePlatform:
         with self._lock:
             return [dict(p) for p in self._fb_photos[page_id]]
 
+    def md_statuses(self, username: str) -> list[dict[str, Any]]:
+        """A Mastodon account's statuses, oldest first: ``id``, ``text``, ``content`` (HTML),
+        ``language``, ``media_ids``, ``idempotency_key``."""
+        account = self._md_by_username(username)
+        with self._lock:
+            return [dict(s) for s in self._md_statuses[account.id]]
+
+    def md_media(self, media_id: str) -> dict[str, Any]:
+        """An uploaded Mastodon attachment: ``bytes``, ``description``, ``owner``, ``status_id``."""
+        with self._lock:
+            return dict(self._md_media[media_id])
+
     def state(self) -> dict[str, Any]:
         """Everything held, JSON-ready (image bytes as base64)."""
 
@@ -340,6 +399,13 @@ class FakePlatform:
                         p.id: clean(self._fb_photos[p.id]) for p in self.config.facebook_pages
                     },
                 },
+                "mastodon": {
+                    "statuses": {
+                        a.username: clean(self._md_statuses[a.id])
+                        for a in self.config.mastodon_accounts
+                    },
+                    "media": {k: clean([v])[0] for k, v in self._md_media.items()},
+                },
                 "requests": list(self.requests),
                 "failures_pending": [asdict(f) for f in self.failures],
             }
@@ -361,7 +427,9 @@ class FakePlatform:
             if failure is not None:
                 self.failures.remove(failure)
         network = "x" if path.startswith("/2/") else "facebook"
-        handler = self._x if network == "x" else self._graph
+        if path.startswith(("/api/v1/", "/api/v2/")):
+            network = "mastodon"
+        handler = {"x": self._x, "facebook": self._graph, "mastodon": self._mastodon}[network]
 
         if failure is None:
             answer = handler(request)
@@ -383,6 +451,8 @@ class FakePlatform:
             raise _Dropped("dropped on purpose")
         # fail_after_create
         handler(request)
+        if network == "mastodon":
+            return _json(500, {"error": "We're sorry, but something went wrong on our end."})
         if network == "x":
             return _json(500, _x_problem(500, "Internal Server Error", "Internal Server Error"))
         return _json(
@@ -397,6 +467,8 @@ class FakePlatform:
     def _failure_answer(self, failure: Failure, network: str) -> Response:
         if failure.kind == "answer":
             return _json(failure.status or 500, failure.body, failure.headers)
+        if network == "mastodon":
+            return self._md_failure(failure)
         if failure.kind == "5xx":
             status = failure.status or 503
             if network == "x":
@@ -783,8 +855,280 @@ class FakePlatform:
             raise KeyError(key)
         return page
 
+    # -- Mastodon -----------------------------------------------------------------------
+
+    def _md_failure(self, failure: Failure) -> Response:
+        if failure.kind == "5xx":
+            status = failure.status or 503
+            return _json(status, {"error": "Service Unavailable"}, failure.headers)
+        if failure.kind == "expired_token":
+            return _json(401, {"error": "The access token is invalid"})
+        # rate_limit: Mastodon's headers, the reset as an ISO 8601 time
+        headers = {**failure.headers, **_md_limit_headers(300, 0, time.time() + failure.reset_in)}
+        if failure.retry_after is not None:
+            headers["Retry-After"] = str(failure.retry_after)
+        return _json(429, {"error": "Too many requests"}, headers)
+
+    def _mastodon(self, request: Request) -> Response:
+        path, method = request.path.rstrip("/"), request.method
+        headers = _md_limit_headers(300, 299, time.time() + 300)
+        if path in ("/api/v1/instance", "/api/v2/instance") and method == "GET":
+            return _json(200, self._md_instance(v2=path.startswith("/api/v2")), headers)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        account = next((a for a in self.config.mastodon_accounts if a.token == token), None)
+        if account is None:
+            return _json(401, {"error": "The access token is invalid"})
+        if path == "/api/v1/accounts/verify_credentials" and method == "GET":
+            return _json(200, {**self._md_account(account), "source": {"note": ""}}, headers)
+        if path == "/api/v1/statuses" and method == "POST":
+            return self._md_post(account, request, headers)
+        if path in ("/api/v1/media", "/api/v2/media") and method == "POST":
+            return self._md_upload(account, request, headers)
+        listing = re.fullmatch(r"/api/v1/accounts/(\d+)/statuses", path)
+        if listing and method == "GET":
+            return self._md_list(listing.group(1), request, headers)
+        return _json(404, {"error": "Record not found"})
+
+    def _md_instance(self, v2: bool) -> dict[str, Any]:
+        statuses = {
+            "max_characters": self.config.mastodon_max_characters,
+            "max_media_attachments": 4,
+            "characters_reserved_per_url": 23,
+        }
+        media = {"image_size_limit": 16777216, "description_limit": 1500}
+        common = {"title": "Mastodon", "version": "4.3.0", "languages": ["en", "cy"]}
+        if v2:
+            return {
+                **common,
+                "domain": self.config.mastodon_domain,
+                "api_versions": {"mastodon": 2},
+                "configuration": {"statuses": statuses, "media_attachments": media},
+            }
+        return {
+            **common,
+            "uri": self.config.mastodon_domain,
+            "configuration": {"statuses": statuses, "media_attachments": media},
+        }
+
+    def _md_account(self, account: MastodonAccount) -> dict[str, Any]:
+        return {
+            "id": account.id,
+            "username": account.username,
+            "acct": account.username,
+            "display_name": account.username,
+            "url": f"https://{self.config.mastodon_domain}/@{account.username}",
+            "created_at": "2023-01-01T00:00:00.000Z",
+        }
+
+    def _md_post(
+        self, account: MastodonAccount, request: Request, headers: dict[str, str]
+    ) -> Response:
+        body = request.get_json(silent=True) if request.is_json else None
+        values: Any = body if isinstance(body, dict) else request.form
+        text = str(values.get("status") or "")
+        if isinstance(body, dict):
+            media_ids = [str(m) for m in body.get("media_ids") or []]
+        else:
+            media_ids = request.form.getlist("media_ids[]") or request.form.getlist("media_ids")
+        key = request.headers.get("Idempotency-Key", "")
+        with self._lock:
+            if key:
+                # Mastodon: the same key from the same account within the hour answers with
+                # the status it already made; nothing is created.
+                known = self._md_keys.get((account.id, key))
+                if known and time.time() - known[1] < self.config.mastodon_idempotency_seconds:
+                    status = next(s for s in self._md_statuses[account.id] if s["id"] == known[0])
+                    return _json(200, self._md_served(account, status), headers)
+            recent = [
+                s for s in self._md_statuses[account.id] if s["created"] > time.time() - 3 * 3600
+            ]
+            limit = self.config.mastodon_status_limit
+            if limit is not None:
+                reset = (recent[0]["created"] if recent else time.time()) + 3 * 3600
+                headers = _md_limit_headers(limit, max(0, limit - len(recent) - 1), reset)
+                if len(recent) >= limit:
+                    headers["X-RateLimit-Remaining"] = "0"
+                    return _json(429, {"error": "Too many requests"}, headers)
+            if not text and not media_ids:
+                return _json(422, {"error": "Validation failed: Text can't be blank"})
+            length = _md_length(text)
+            if length > self.config.mastodon_max_characters:
+                return _json(
+                    422,
+                    {
+                        "error": "Validation failed: Text character limit of "
+                        f"{self.config.mastodon_max_characters} exceeded"
+                    },
+                )
+            if len(media_ids) > 4:
+                return _json(
+                    422, {"error": "Validation failed: You cannot attach more than 4 images."}
+                )
+            for media_id in media_ids:
+                media = self._md_media.get(media_id)
+                if media is None or media["owner"] != account.id or media["status_id"]:
+                    return _json(422, {"error": f"Validation failed: media {media_id} not found"})
+            status_id = str(113_000_000_000_000_000 + next(self._ids))
+            status = {
+                "id": status_id,
+                "text": text,
+                "content": _md_html(text, self.config.mastodon_domain),
+                "language": values.get("language") or None,
+                "visibility": values.get("visibility") or "public",
+                "media_ids": media_ids,
+                "idempotency_key": key or None,
+                "created": time.time(),
+            }
+            self._md_statuses[account.id].append(status)
+            for media_id in media_ids:
+                self._md_media[media_id]["status_id"] = status_id
+            if key:
+                self._md_keys[(account.id, key)] = (status_id, time.time())
+        return _json(200, self._md_served(account, status), headers)
+
+    def _md_upload(
+        self, account: MastodonAccount, request: Request, headers: dict[str, str]
+    ) -> Response:
+        upload = request.files.get("file")
+        if upload is None:
+            return _json(422, {"error": "Validation failed: File can't be blank"})
+        description = request.form.get("description")
+        if description and len(description) > 1500:
+            return _json(
+                422,
+                {
+                    "error": "Validation failed: Description is too long (maximum is 1500 characters)"
+                },
+            )
+        with self._lock:
+            media_id = str(112_000_000_000_000_000 + next(self._ids))
+            self._md_media[media_id] = {
+                "bytes": upload.read(),
+                "description": description,
+                "owner": account.id,
+                "status_id": None,
+                "mimetype": upload.mimetype,
+                "filename": upload.filename,
+            }
+        return _json(200, self._md_attachment(media_id), headers)
+
+    def _md_attachment(self, media_id: str) -> dict[str, Any]:
+        media = self._md_media[media_id]
+        url = f"https://files.{self.config.mastodon_domain}/media_attachments/{media_id}.png"
+        return {
+            "id": media_id,
+            "type": "image",
+            "url": url,
+            "preview_url": url,
+            "remote_url": None,
+            "description": media["description"],
+            "blurhash": None,
+            "meta": {},
+        }
+
+    def _md_list(self, account_id: str, request: Request, headers: dict[str, str]) -> Response:
+        account = next((a for a in self.config.mastodon_accounts if a.id == account_id), None)
+        if account is None:
+            return _json(404, {"error": "Record not found"})
+        limit = min(int(request.args.get("limit", "20")), 40)
+        with self._lock:
+            statuses = list(reversed(self._md_statuses[account_id]))[:limit]
+            return _json(200, [self._md_served(account, s) for s in statuses], headers)
+
+    def _md_served(self, account: MastodonAccount, status: dict[str, Any]) -> dict[str, Any]:
+        """A status as Mastodon's API shows it (HTML content, no plain text)."""
+        url = f"https://{self.config.mastodon_domain}/@{account.username}/{status['id']}"
+        return {
+            "id": status["id"],
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(status["created"])),
+            "in_reply_to_id": None,
+            "in_reply_to_account_id": None,
+            "sensitive": False,
+            "spoiler_text": "",
+            "visibility": status["visibility"],
+            "language": status["language"],
+            "uri": f"https://{self.config.mastodon_domain}/users/{account.username}/statuses/"
+            f"{status['id']}",
+            "url": url,
+            "replies_count": 0,
+            "reblogs_count": 0,
+            "favourites_count": 0,
+            "content": status["content"],
+            "reblog": None,
+            "account": self._md_account(account),
+            "media_attachments": [self._md_attachment(m) for m in status["media_ids"]],
+            "mentions": [],
+            "tags": [],
+            "emojis": [],
+            "card": None,
+            "poll": None,
+        }
+
+    def _md_by_username(self, username: str) -> MastodonAccount:
+        name = username.lstrip("@").split("@")[0].casefold()
+        return next(a for a in self.config.mastodon_accounts if a.username.casefold() == name)
+
 
 # -- answers in each network's shape ---------------------------------------------------
+
+
+def _md_limit_headers(limit: int, remaining: int, reset: float) -> dict[str, str]:
+    """Mastodon's rate-limit headers: the reset is an ISO 8601 time, not Unix seconds."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(reset))
+    return {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": f"{stamp}.{int(reset % 1 * 1_000_000):06d}Z",
+    }
+
+
+_MD_HASHTAG = re.compile(r"(?<![\w/&])#(\w*[^\W\d_]\w*)")
+
+
+def _md_length(text: str) -> int:
+    """Mastodon's count: every link 23 characters, the rest by grapheme."""
+    return int(grapheme.length(URL.sub("x" * 23, text)))
+
+
+def _md_html(text: str, domain: str) -> str:
+    """Plain text as Mastodon renders it: paragraphs, ``<br />``, links shortened with
+    invisible spans, hashtags as links."""
+
+    def link(match: re.Match[str]) -> str:
+        url = match.group(0)
+        scheme, _, rest = url.partition("://")
+        prefix = f"{scheme}://" + ("www." if rest.startswith("www.") else "")
+        shown = url[len(prefix) :]
+        visible, hidden = shown[:30], shown[30:]
+        return (
+            f'<a href="{html.escape(url)}" target="_blank" rel="nofollow noopener" translate="no">'
+            f'<span class="invisible">{html.escape(prefix)}</span>'
+            f'<span class="{"ellipsis" if hidden else ""}">{html.escape(visible)}</span>'
+            f'<span class="invisible">{html.escape(hidden)}</span></a>'
+        )
+
+    def piece(chunk: str) -> str:
+        out = []
+        position = 0
+        for match in URL.finditer(chunk):
+            out.append(_md_tags(html.escape(chunk[position : match.start()]), domain))
+            out.append(link(match))
+            position = match.end()
+        out.append(_md_tags(html.escape(chunk[position:]), domain))
+        return "".join(out)
+
+    paragraphs = re.split(r"\n\n+", text.replace("\r\n", "\n").strip())
+    return "".join("<p>" + piece(p).replace("\n", "<br />") + "</p>" for p in paragraphs)
+
+
+def _md_tags(escaped: str, domain: str) -> str:
+    return _MD_HASHTAG.sub(
+        lambda m: (
+            f'<a href="https://{domain}/tags/{m.group(1)}" class="mention hashtag" '
+            f'rel="tag">#<span>{m.group(1)}</span></a>'
+        ),
+        escaped,
+    )
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:

@@ -1,7 +1,8 @@
 """Which ``Channel`` serves an account: the outbox for a dry run, else the network's module.
 
-Network modules are imported only when an account needs them: tweepy alone takes a
-noticeable part of a second to import, and the command line must start fast.
+Network modules are imported only when an account needs them: tweepy, atproto and
+Mastodon.py each take a noticeable part of a second to import, and the command line must
+start fast.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from ..errors import SettingsError
 from ..settings import AccountSettings, Settings
 from .base import Channel
 
-SUPPORTED = ("x", "facebook")
+SUPPORTED = ("x", "facebook", "bluesky", "mastodon")
 
 
 def channel_for(
@@ -37,6 +38,14 @@ def channel_for(
         from .facebook import FacebookChannel
 
         return FacebookChannel.from_settings(account_name, account, settings, env)
+    if account.network == "bluesky":
+        from .bluesky import BlueskyChannel
+
+        return BlueskyChannel.from_settings(account_name, account, settings, env)
+    if account.network == "mastodon":
+        from .mastodon import MastodonChannel
+
+        return MastodonChannel.from_settings(account_name, account, settings, env)
     raise SettingsError(
         f"account {account_name!r}: publishing to {account.network} is not supported yet "
         f"(supported: {', '.join(SUPPORTED)}); keep dry_run = true for this account"

@@ -200,3 +200,100 @@ def unreachable_url() -> Iterator[str]:
         for filler in fillers:
             filler.close()
         listener.close()
+
+
+# -- Bluesky (a real PDS) and Mastodon (the fake platform) ---------------------------------
+
+
+@pytest.fixture(scope="session")
+def bluesky_pds() -> Iterator[Any]:
+    """A real Bluesky PDS on 127.0.0.1 (``tests/bluesky/pds.mjs``) for the whole session.
+
+    Skips, saying how to install it (``scripts/install-test-deps.sh``), without Node or
+    ``@atproto/dev-env``."""
+    from tests.bluesky.pds import BlueskyPds, unavailable
+
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
+    server = BlueskyPds.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bluesky_account(bluesky_pds: Any) -> Any:
+    """A new account (``handle``, ``did``, ``app_password``) with an empty repository."""
+    return bluesky_pds.create_account()
+
+
+@pytest.fixture
+def bluesky_channel_for(
+    bluesky_pds: Any, bluesky_account: Any, tmp_path: Path
+) -> Iterator[Callable[..., Any]]:
+    """Build a ``BlueskyChannel`` on the PDS: ``bluesky_channel_for(account=…, transport=…,
+    app_password=…, session_file=…, base_url=…)`` (default: the test's fresh account)."""
+    from campaign_publisher.channels.bluesky import BlueskyChannel
+
+    made: list[BlueskyChannel] = []
+
+    def build(
+        *,
+        account: Any = None,
+        app_password: str | None = None,
+        transport: Any = None,
+        session_file: Path | None = None,
+        base_url: str | None = None,
+        timeout: float = 10.0,
+    ) -> BlueskyChannel:
+        owner = account or bluesky_account
+        settings = AccountSettings(
+            network="bluesky",
+            handle=owner.handle,
+            dry_run=False,
+            api_base_url=base_url or bluesky_pds.url,
+        )
+        channel = BlueskyChannel(
+            "gwent-bluesky",
+            settings,
+            {"app_password": app_password or owner.app_password},
+            timeout=timeout,
+            session_file=session_file,
+            transport=transport,
+        )
+        made.append(channel)
+        return channel
+
+    yield build
+    for channel in made:
+        channel.close()
+
+
+@pytest.fixture
+def masto_channel_for(
+    platform: FakePlatform, fake_config: FakeConfig
+) -> Iterator[Callable[..., Any]]:
+    """Build a ``MastodonChannel`` on the fake: ``masto_channel_for(base_url=…, handle=…,
+    token=…)``."""
+    from campaign_publisher.channels.mastodon import MastodonChannel
+
+    made: list[MastodonChannel] = []
+
+    def build(
+        *,
+        base_url: str | None = None,
+        handle: str = "@GwentPolice@mastodon.social",
+        token: str | None = None,
+        timeout: float = TIMEOUT,
+    ) -> MastodonChannel:
+        account = AccountSettings(
+            network="mastodon", handle=handle, dry_run=False, api_base_url=base_url or platform.url
+        )
+        credentials = {"access_token": token} if token else fake_config.masto_credentials(handle)
+        channel = MastodonChannel("gwent-mastodon", account, credentials, timeout=timeout)
+        made.append(channel)
+        return channel
+
+    yield build
+    for channel in made:
+        channel.close()

@@ -65,6 +65,8 @@ class Env:
     tmp_path: Path
     platform: FakePlatform
     config: FakeConfig
+    #: for factories that need another fixture (Bluesky: the real PDS)
+    request: pytest.FixtureRequest | None = None
 
 
 FACTORIES: dict[str, Callable[[Env], ChannelCase]] = {}
@@ -148,6 +150,54 @@ def _facebook(env: Env) -> ChannelCase:
     )
 
 
+@channel_case("bluesky")
+def _bluesky(env: Env) -> ChannelCase:
+    """A real PDS (skips without Node, see tests/bluesky/pds.py), a fresh account each time."""
+    from campaign_publisher.channels.bluesky import BlueskyChannel
+    from tests.bluesky.pds import FlakyTransport
+
+    assert env.request is not None
+    pds = env.request.getfixturevalue("bluesky_pds")
+    owner = pds.create_account()
+    account = AccountSettings(
+        network="bluesky", handle=owner.handle, dry_run=False, api_base_url=pds.url
+    )
+    transport = FlakyTransport()
+    channel = BlueskyChannel(
+        "gwent-bluesky", account, {"app_password": owner.app_password}, transport=transport
+    )
+    return ChannelCase(
+        channel,
+        "gwent-bluesky",
+        account,
+        lambda: [r["value"]["text"] for r in pds.records(owner.did)],
+        lambda: transport.fail_next("5xx", path="createRecord"),
+        secrets=[owner.app_password, owner.password],
+    )
+
+
+@channel_case("mastodon")
+def _mastodon(env: Env) -> ChannelCase:
+    from campaign_publisher.channels.mastodon import MastodonChannel
+
+    account = AccountSettings(
+        network="mastodon",
+        handle="@GwentPolice@mastodon.social",
+        dry_run=False,
+        api_base_url=env.platform.url,
+    )
+    credentials = env.config.masto_credentials("GwentPolice")
+    channel = MastodonChannel("gwent-mastodon", account, credentials, timeout=TIMEOUT)
+    return ChannelCase(
+        channel,
+        "gwent-mastodon",
+        account,
+        lambda: [s["text"] for s in env.platform.md_statuses("GwentPolice")],
+        lambda: env.platform.fail_next("expired_token"),
+        secrets=list(credentials.values()),
+    )
+
+
 @pytest.fixture(params=sorted(FACTORIES))
 def case(
     request: pytest.FixtureRequest,
@@ -155,7 +205,7 @@ def case(
     platform: FakePlatform,
     fake_config: FakeConfig,
 ) -> Iterator[ChannelCase]:
-    built = FACTORIES[request.param](Env(tmp_path, platform, fake_config))
+    built = FACTORIES[request.param](Env(tmp_path, platform, fake_config, request))
     yield built
     built.channel.close()
 
@@ -317,7 +367,14 @@ def test_every_error_table_row_has_a_test() -> None:
     assert len(ids) > 40
     sources = "".join(
         (Path(__file__).parent / name).read_text("utf-8")
-        for name in ("test_x.py", "test_facebook.py", "test_credentials.py", "test_contract.py")
+        for name in (
+            "test_x.py",
+            "test_facebook.py",
+            "test_bluesky.py",
+            "test_mastodon.py",
+            "test_credentials.py",
+            "test_contract.py",
+        )
     )
     untested = [i for i in ids if f"def test_{i.replace('-', '_')}" not in sources]
     assert untested == []
@@ -325,10 +382,12 @@ def test_every_error_table_row_has_a_test() -> None:
 
 def test_ANY_unsupported(tmp_path: Path) -> None:
     settings = Settings(state_dir=tmp_path)
-    for network in ("bluesky", "mastodon"):
-        account = AccountSettings(network=network, handle="@gwent", dry_run=False)
-        with pytest.raises(SettingsError, match="not supported yet"):
-            channel_for("gwent", account, settings, environ={})
+    # Settings only know networks with a channel; one that slipped past them is refused.
+    account = AccountSettings.model_construct(
+        network="threads", handle="@gwent", dry_run=False, credentials={}
+    )
+    with pytest.raises(SettingsError, match="not supported yet"):
+        channel_for("gwent", account, settings, environ={})
 
 
 def test_registry_dry_run_is_the_outbox(tmp_path: Path) -> None:
@@ -350,6 +409,8 @@ def test_registry_builds_real_channels_from_the_environment(tmp_path: Path) -> N
         "X_TOKEN": "t-123456",
         "X_TOKEN_SECRET": "ts-123456",
         "FB_TOKEN": "EAA-123456",
+        "BSKY_APP_PASSWORD": "abcd-efgh-ijkl-mnop",
+        "MASTO_TOKEN": "masto-token-123456",
     }
     x_account = AccountSettings(
         network="x",
@@ -371,13 +432,42 @@ def test_registry_builds_real_channels_from_the_environment(tmp_path: Path) -> N
     assert fb.base_url == "https://graph.facebook.com/v24.0"
     with pytest.raises(SettingsError, match="FB_TOKEN"):
         channel_for("gwent-facebook", fb_account, settings, environ={})
+    from campaign_publisher.channels.bluesky import BlueskyChannel
+    from campaign_publisher.channels.mastodon import MastodonChannel
+
+    bsky_account = AccountSettings(
+        network="bluesky",
+        handle="gwentpolice.bsky.social",
+        dry_run=False,
+        credentials={"app_password": "BSKY_APP_PASSWORD"},
+    )
+    masto_account = AccountSettings(
+        network="mastodon",
+        handle="@GwentPolice@mastodon.social",
+        dry_run=False,
+        credentials={"access_token": "MASTO_TOKEN"},
+    )
+    bsky = channel_for("gwent-bluesky", bsky_account, settings, environ=env)
+    masto = channel_for("gwent-mastodon", masto_account, settings, environ=env)
+    assert isinstance(bsky, BlueskyChannel) and isinstance(masto, MastodonChannel)
+    assert bsky.service == "https://bsky.social/xrpc"
+    assert bsky.session_file == tmp_path / "sessions" / "gwent-bluesky.bluesky.json"
+    assert masto.base_url == "https://mastodon.social"
+    for name, account, variable in (
+        ("gwent-bluesky", bsky_account, "BSKY_APP_PASSWORD"),
+        ("gwent-mastodon", masto_account, "MASTO_TOKEN"),
+    ):
+        with pytest.raises(SettingsError, match=variable):
+            channel_for(name, account, settings, environ={})
 
 
 def test_registry_imports_no_network_module_until_needed() -> None:
     code = (
         "import sys, campaign_publisher.channels.registry as r;"
         "print(sorted(m for m in ('tweepy', 'campaign_publisher.channels.x',"
-        " 'campaign_publisher.channels.facebook') if m in sys.modules))"
+        " 'campaign_publisher.channels.facebook', 'atproto', 'mastodon',"
+        " 'campaign_publisher.channels.bluesky', 'campaign_publisher.channels.mastodon')"
+        " if m in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
