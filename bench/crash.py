@@ -60,7 +60,7 @@ class CrashReport:
 
 
 def _config(folder: Path, url: str, fake: FakeConfig) -> tuple[Settings, dict[str, str]]:
-    x, page = fake.x_accounts[0], fake.facebook_pages[0]
+    x, page, masto = fake.x_accounts[0], fake.facebook_pages[0], fake.mastodon_accounts[0]
     (folder / "config.toml").write_text(f"""
 state_dir = "state"
 [worker]
@@ -80,6 +80,12 @@ handle = "{page.id}"
 dry_run = false
 api_base_url = "{url}"
 credentials = {{ page_token = "CRASH_FB_TOKEN" }}
+[accounts.gwent-mastodon]
+network = "mastodon"
+handle = "@{masto.username}@{fake.mastodon_domain}"
+dry_run = false
+api_base_url = "{url}"
+credentials = {{ access_token = "CRASH_MASTO_TOKEN" }}
 """)
     env = {
         "CRASH_X_CK": fake.x_consumer_key,
@@ -87,6 +93,7 @@ credentials = {{ page_token = "CRASH_FB_TOKEN" }}
         "CRASH_X_AT": x.access_token,
         "CRASH_X_ATS": x.access_token_secret,
         "CRASH_FB_TOKEN": page.token,
+        "CRASH_MASTO_TOKEN": masto.token,
     }
     return load_settings(folder / "config.toml", environ={}), env
 
@@ -97,7 +104,7 @@ def _plan(settings: Settings, folder: Path, days: int, spread: float) -> list[in
     end = f"2027-{1 + (days - 1) // 28:02d}-{1 + (days - 1) % 28:02d}"
     campaign = write_campaign(
         folder / "campaign",
-        accounts='["gwent-x", "gwent-facebook"]',
+        accounts='["gwent-x", "gwent-facebook", "gwent-mastodon"]',
         start="2027-01-01",
         end=end,
         templates={"tip.en.j2": TEMPLATE, "tip.cy.j2": TEMPLATE},
@@ -160,9 +167,14 @@ def run(
             time.sleep(0.2)
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=60)
-        texts = [("x", p["text"]) for p in platform.x_posts(fake.x_accounts[0].username)] + [
-            ("facebook", p["message"]) for p in platform.fb_posts(fake.facebook_pages[0].id)
-        ]
+        texts = (
+            [("x", p["text"]) for p in platform.x_posts(fake.x_accounts[0].username)]
+            + [("facebook", p["message"]) for p in platform.fb_posts(fake.facebook_pages[0].id)]
+            + [
+                ("mastodon", p["text"])
+                for p in platform.md_statuses(fake.mastodon_accounts[0].username)
+            ]
+        )
         report.on_platform = len(texts)
         counts = Counter(texts)
         report.duplicates = [t for t, c in counts.items() if c > 1]

@@ -8,5 +8,5 @@ def test_sigkill_again_and_again_sends_each_post_once() -> None:
     report = run(kills=6, days=14, seed=7)
     assert report.duplicates == []
     assert report.lost == []
-    assert report.published + len(report.unknown) == report.posts == 28
+    assert report.published + len(report.unknown) == report.posts == 42
     assert all(report.unknown.values())  # every unknown post says why
