@@ -7,11 +7,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from .channels.base import NETWORK_NAMES
 from .posts.db import Database
 from .posts.models import Event, Post
 from .settings import Settings
-
-NETWORK_NAMES = {"x": "X", "facebook": "Facebook", "bluesky": "Bluesky", "mastodon": "Mastodon"}
 
 
 def when(post: Post, zone: ZoneInfo) -> str:

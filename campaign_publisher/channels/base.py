@@ -70,6 +70,48 @@ class Receipt:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+def read_images(
+    network: str,
+    media: tuple[Media, ...],
+    *,
+    max_images: int | None = None,
+    max_alt_text: int | None = None,
+    max_bytes: int | None = None,
+) -> list[tuple[Media, bytes]]:
+    """Every image's bytes, checked against the network's limits before any request:
+    a bad image sends nothing (a ``PermanentError`` naming the file)."""
+    from ..errors import PermanentError
+
+    name = NETWORK_NAMES.get(network, network)
+    if max_images is not None and len(media) > max_images:
+        raise PermanentError(
+            f"{network}: a post takes at most {max_images} images, not {len(media)}"
+        )
+    images = []
+    for item in media:
+        if max_alt_text is not None and len(item.alt_text) > max_alt_text:
+            raise PermanentError(
+                f"{network}: alt text of {item.path.name} is {len(item.alt_text)} characters; "
+                f"{name} takes at most {max_alt_text}"
+            )
+        try:
+            data = item.path.read_bytes()
+        except OSError as exc:
+            raise PermanentError(
+                f"{network}: cannot read image {item.path}: {exc.strerror}"
+            ) from None
+        if max_bytes is not None and len(data) > max_bytes:
+            raise PermanentError(
+                f"{network}: image {item.path.name} is {len(data):,} bytes; {name} takes at most "
+                f"{max_bytes:,}: make it smaller"
+            )
+        images.append((item, data))
+    return images
+
+
+NETWORK_NAMES = {"x": "X", "facebook": "Facebook", "bluesky": "Bluesky", "mastodon": "Mastodon"}
+
+
 class Channel(abc.ABC):
     """A network account we can publish to. See the module docstring for the contract."""
 

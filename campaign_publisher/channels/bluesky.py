@@ -68,7 +68,7 @@ from ..errors import (
     SettingsError,
 )
 from ..settings import AccountSettings, Settings
-from .base import Channel, Media, OutgoingPost, Receipt
+from .base import Channel, Media, OutgoingPost, Receipt, read_images
 from .credentials import Secret, load_credentials, redact, register_secret
 
 log = logging.getLogger(__name__)
@@ -184,7 +184,9 @@ class BlueskyChannel(Channel):
                 f"bluesky: the text is {grapheme.length(post.text)} characters (graphemes); "
                 f"Bluesky takes at most {MAX_GRAPHEMES}"
             )
-        images = _read_images(post.media)
+        images = read_images(
+            "bluesky", post.media, max_images=MAX_IMAGES, max_bytes=MAX_IMAGE_BYTES
+        )
         rkey = record_key(post)
         return self._with_session(
             lambda client, did: self._publish(client, did, post, images, rkey)
@@ -659,27 +661,6 @@ def _languages(language: str) -> list[str] | None:
     """``cy``, ``en`` or ``cy+en`` as BCP-47 tags for the record's ``langs``."""
     tags = [part.strip() for part in language.replace(",", "+").split("+") if part.strip()]
     return tags[:MAX_LANGS] or None
-
-
-def _read_images(media: tuple[Media, ...]) -> list[tuple[Media, bytes]]:
-    """Every image's bytes, checked before any request: a bad image sends nothing."""
-    if len(media) > MAX_IMAGES:
-        raise PermanentError(f"bluesky: a post takes at most {MAX_IMAGES} images, not {len(media)}")
-    images = []
-    for item in media:
-        try:
-            data = item.path.read_bytes()
-        except OSError as exc:
-            raise PermanentError(
-                f"bluesky: cannot read image {item.path}: {exc.strerror}"
-            ) from None
-        if len(data) > MAX_IMAGE_BYTES:
-            raise PermanentError(
-                f"bluesky: image {item.path.name} is {len(data):,} bytes; Bluesky takes at most "
-                f"{MAX_IMAGE_BYTES:,}: make it smaller"
-            )
-        images.append((item, data))
-    return images
 
 
 # JPEG start-of-frame markers (SOF0-3, 5-7, 9-11, 13-15): they carry the dimensions.

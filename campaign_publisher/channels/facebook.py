@@ -44,7 +44,7 @@ from ..errors import (
     SettingsError,
 )
 from ..settings import AccountSettings, Settings
-from .base import Channel, Media, OutgoingPost, Receipt
+from .base import Channel, Media, OutgoingPost, Receipt, read_images
 from .credentials import Secret, load_credentials, redact
 from .transport import ChannelSession, identify_duplicate, transport_error
 
@@ -129,7 +129,7 @@ class FacebookChannel(Channel):
             raise identify_duplicate(duplicate, self, post) from None
 
     def _publish(self, post: OutgoingPost) -> Receipt:
-        images = _read_images(post.media)
+        images = read_images("facebook", post.media)
         if len(images) == 1:
             ((media, data),) = images
             body = self._request(
@@ -374,19 +374,6 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
     longest = max(minutes, default=0.0)
     return longest * 60 if longest > 0 else None
-
-
-def _read_images(media: tuple[Media, ...]) -> list[tuple[Media, bytes]]:
-    """Every image's bytes, read before any request: a missing file sends nothing."""
-    images = []
-    for item in media:
-        try:
-            images.append((item, item.path.read_bytes()))
-        except OSError as exc:
-            raise PermanentError(
-                f"facebook: cannot read image {item.path}: {exc.strerror}"
-            ) from None
-    return images
 
 
 def _file(media: Media, data: bytes) -> tuple[str, bytes, str]:

@@ -64,7 +64,7 @@ from ..errors import (
     SettingsError,
 )
 from ..settings import AccountSettings, Settings
-from .base import Channel, Media, OutgoingPost, Receipt
+from .base import Channel, Media, OutgoingPost, Receipt, read_images
 from .credentials import Secret, load_credentials, redact
 from .transport import ChannelSession, transport_error
 
@@ -136,7 +136,9 @@ class MastodonChannel(Channel):
     # -- the contract -------------------------------------------------------------------
 
     def publish(self, post: OutgoingPost) -> Receipt:
-        images = _read_images(post.media)
+        images = read_images(
+            "mastodon", post.media, max_images=MAX_IMAGES, max_alt_text=MAX_DESCRIPTION
+        )
         media_ids = [self._upload(media, data) for media, data in images]
 
         def send() -> Any:
@@ -425,28 +427,6 @@ def _language(language: str) -> str | None:
     """Mastodon takes one ISO 639 code: a bilingual ``cy+en`` post is tagged by its first."""
     first = language.replace(",", "+").split("+")[0].strip()
     return first or None
-
-
-def _read_images(media: tuple[Media, ...]) -> list[tuple[Media, bytes]]:
-    """Every image's bytes, checked before any request: a bad image sends nothing."""
-    if len(media) > MAX_IMAGES:
-        raise PermanentError(
-            f"mastodon: a post takes at most {MAX_IMAGES} images, not {len(media)}"
-        )
-    images = []
-    for item in media:
-        if len(item.alt_text) > MAX_DESCRIPTION:
-            raise PermanentError(
-                f"mastodon: alt text of {item.path.name} is {len(item.alt_text)} characters; "
-                f"Mastodon takes at most {MAX_DESCRIPTION}"
-            )
-        try:
-            images.append((item, item.path.read_bytes()))
-        except OSError as exc:
-            raise PermanentError(
-                f"mastodon: cannot read image {item.path}: {exc.strerror}"
-            ) from None
-    return images
 
 
 # -- Mastodon's HTML back to text -----------------------------------------------------------

@@ -43,7 +43,7 @@ from ..errors import (
     SettingsError,
 )
 from ..settings import AccountSettings, Settings
-from .base import Channel, Media, OutgoingPost, Receipt
+from .base import Channel, Media, OutgoingPost, Receipt, read_images
 from .credentials import Secret, load_credentials, redact
 from .transport import ChannelSession, identify_duplicate, transport_error
 
@@ -137,7 +137,7 @@ class XChannel(Channel):
     # -- the contract -------------------------------------------------------------------
 
     def publish(self, post: OutgoingPost) -> Receipt:
-        images = _read_images(post.media)
+        images = read_images("x", post.media, max_images=MAX_IMAGES, max_alt_text=MAX_ALT_TEXT)
         media_ids = [self._upload(media, data) for media, data in images]
         try:
             response = self._call(
@@ -363,24 +363,6 @@ class XChannel(Channel):
 
     def _url(self, remote_id: str) -> str:
         return f"https://x.com/{self.username}/status/{remote_id}"
-
-
-def _read_images(media: tuple[Media, ...]) -> list[tuple[Media, bytes]]:
-    """Every image's bytes, read before any request: a missing file sends nothing."""
-    if len(media) > MAX_IMAGES:
-        raise PermanentError(f"x: a post takes at most {MAX_IMAGES} images, not {len(media)}")
-    images = []
-    for item in media:
-        if len(item.alt_text) > MAX_ALT_TEXT:
-            raise PermanentError(
-                f"x: alt text of {item.path.name} is {len(item.alt_text)} characters; "
-                f"X takes at most {MAX_ALT_TEXT}"
-            )
-        try:
-            images.append((item, item.path.read_bytes()))
-        except OSError as exc:
-            raise PermanentError(f"x: cannot read image {item.path}: {exc.strerror}") from None
-    return images
 
 
 def _detail(response: requests.Response) -> str:
