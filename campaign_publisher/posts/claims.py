@@ -63,6 +63,23 @@ class Claimed:
     due_at: datetime
     lease_owner: str
 
+    @classmethod
+    def from_row(cls, r: Any, owner: str) -> Claimed:
+        """From a row with the ``_CLAIMED_COLUMNS``."""
+        media = list(r.media or [])
+        return cls(
+            r.id,
+            r.attempt,
+            r.account,
+            r.network,
+            r.language,
+            r.text or "",
+            media,
+            r.content_hash,
+            _aware(r.due_at),
+            owner,
+        )
+
 
 def claim_due_posts(
     db: Database,
@@ -174,21 +191,7 @@ def claim_due_posts(
                     for r in rows
                 ],
             )
-    claimed = [
-        Claimed(
-            r.id,
-            r.attempt,
-            r.account,
-            r.network,
-            r.language,
-            r.text or "",
-            list(r.media or []),
-            r.content_hash,
-            _aware(r.due_at),
-            owner,
-        )
-        for r in rows
-    ]
+    claimed = [Claimed.from_row(r, owner) for r in rows]
     claimed.sort(key=lambda c: (c.due_at, c.id))
     return claimed
 
@@ -355,17 +358,7 @@ def take_expired_leases(
             update(Post)
             .where(Post.state == S.SENDING, Post.lease_expires_at < now)
             .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds))
-            .returning(
-                Post.id,
-                Post.attempt,
-                Post.account,
-                Post.network,
-                Post.language,
-                Post.text,
-                Post.media,
-                Post.content_hash,
-                Post.due_at,
-            )
+            .returning(*_CLAIMED_COLUMNS)
             .execution_options(synchronize_session=False)
         ).all()
         for r in rows:
@@ -381,21 +374,7 @@ def take_expired_leases(
                     detail=f"attempt {r.attempt}: lease expired, reconciling by {owner}",
                 )
             )
-    return [
-        Claimed(
-            r.id,
-            r.attempt,
-            r.account,
-            r.network,
-            r.language,
-            r.text or "",
-            list(r.media or []),
-            r.content_hash,
-            _aware(r.due_at),
-            owner,
-        )
-        for r in rows
-    ]
+    return [Claimed.from_row(r, owner) for r in rows]
 
 
 def mark_stale(db: Database, *, now: datetime, default_minutes: float) -> list[int]:
