@@ -173,3 +173,38 @@ def test_changed_image_is_not_sent(db, settings, clock, tmp_path, fake, dispatch
     post = _posts(db)[0]
     assert post.state == "failed" and "changed after it was approved" in post.last_error
     assert fake.sent == []
+
+
+@pytest.mark.parametrize("nights", [("2027-03-27", "2027-03-29"), ("2027-10-30", "2027-11-01")])
+def test_worker_through_a_clock_change_sends_each_post_once(
+    db, settings, clock, tmp_path, fake, dispatcher, nights
+):
+    """01:30 and 07:30 daily across a change: one post a day, each at its UTC instant."""
+    start, end = nights
+    folder = write_campaign(tmp_path / "c", series_time="01:30", start=start, end=end)
+    toml = folder / "campaign.toml"
+    toml.write_text(
+        toml.read_text()
+        + """
+[[series]]
+id = "morning"
+rule = "FREQ=DAILY"
+time = "07:30"
+template = "tip"
+tags = ["safeguarding"]
+  [[series.items]]
+  en = "Morning tip."
+  cy = "Awgrym bore."
+"""
+    )
+    posts = _ready(db, settings, clock, tmp_path, folder=folder)
+    assert len(posts) == 6
+    clock.set(posts[0].due_at - timedelta(hours=1))
+    end_at = posts[-1].due_at + timedelta(hours=1)
+    while clock.now() < end_at:  # a worker waking every 15 minutes of the fake nights
+        _round(dispatcher)
+        clock.advance(900)
+    assert sorted(p.post_id for p in fake.sent) == sorted(p.id for p in posts)
+    for post in _posts(db):
+        assert post.state == "published"
+        assert timedelta(0) <= post.published_at - post.due_at < timedelta(minutes=15)
