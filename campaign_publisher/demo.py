@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from .clock import SystemClock
 from .posts.db import Database
@@ -24,7 +25,7 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "stop-talk-prote
 AUTHOR, REVIEWER = "demo-author", "demo-reviewer"
 
 
-def run_demo(*, state_dir: Path, first: int, echo: Callable[[str], None]) -> None:
+def run_demo(*, state_dir: Path, occasions: int, echo: Callable[[str], None]) -> None:
     state_dir = state_dir.resolve()
     if state_dir.exists():
         shutil.rmtree(state_dir)
@@ -42,13 +43,12 @@ def run_demo(*, state_dir: Path, first: int, echo: Callable[[str], None]) -> Non
     # Demo only: bring the first occasions forward so the worker has something to do now.
     settings = load_settings(environ=env)
     db = Database(settings.database_url)
-    zone = settings.timezone
-    posts = find_posts(db, PostFilter(states=("draft",)), __import__("zoneinfo").ZoneInfo(zone))
-    occasions: list[str] = []
+    posts = find_posts(db, PostFilter(states=("draft",)), ZoneInfo(settings.timezone))
+    in_order: list[str] = []
     for post in posts:
-        if post.occasion not in occasions:
-            occasions.append(post.occasion)
-    chosen = occasions[: max(1, first // 4)]
+        if post.occasion not in in_order:
+            in_order.append(post.occasion)
+    chosen = in_order[: max(1, occasions)]
     now = SystemClock().now().replace(microsecond=0)
     moved = []
     for post in posts:

@@ -706,7 +706,11 @@ def db_upgrade(app: App) -> None:
 
 @cli.command()
 @click.option(
-    "--posts", default=4, show_default=True, help="How many of the first posts to publish."
+    "--occasions",
+    default=2,
+    show_default=True,
+    help="How many of the first days to bring forward and publish (each is one post per "
+    "account and language).",
 )
 @click.option(
     "--state-dir",
@@ -716,12 +720,12 @@ def db_upgrade(app: App) -> None:
     help="Where the demo's fresh database and outbox go.",
 )
 @friendly_errors
-def demo(posts: int, state_dir: Path) -> None:
+def demo(occasions: int, state_dir: Path) -> None:
     """Plan the example campaign into a fresh database, preview, approve and let the real
     worker publish the first posts to the dry-run outbox."""
     from .demo import run_demo
 
-    run_demo(state_dir=state_dir, first=posts, echo=click.echo)
+    run_demo(state_dir=state_dir, occasions=occasions, echo=click.echo)
 
 
 @cli.command()
