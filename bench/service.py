@@ -7,89 +7,65 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from pathlib import Path
 
 from campaign_publisher.clock import SystemClock
 
 from .common import median, percentile, row
-from .fleet import Fleet, run_fleet
+from .fleet import Fleet, FleetResult, run_fleet
+
+
+def _fleets(**options: object) -> Iterator[tuple[str, FleetResult]]:
+    """The same run with 1 worker on SQLite, then 4 on PostgreSQL when it is reachable."""
+    from tests import pg
+
+    cases: list[tuple[str, int, AbstractContextManager[str]]] = [
+        ("1 worker, SQLite", 1, nullcontext(""))
+    ]
+    if pg.available():
+        cases.append(("4 workers, PostgreSQL", 4, pg.schema_url()))
+    for name, workers, database in cases:
+        with database as url, tempfile.TemporaryDirectory() as tmp:
+            yield (
+                name,
+                run_fleet(
+                    Path(tmp),
+                    workers=workers,
+                    accounts=50,
+                    database_url=url,
+                    due_in=15.0,
+                    fallback_poll_seconds=5,
+                    **options,
+                ),
+            )
 
 
 def lateness() -> None:
     print("Dispatch lateness: due → published (recorded after the network call), 50 accounts")
-    from tests import pg
-
-    cases = [("1 worker, SQLite", 1, "")]
-    contexts = []
-    if pg.available():
-        ctx = pg.schema_url()
-        cases.append(("4 workers, PostgreSQL", 4, ctx.__enter__()))
-        contexts.append(ctx)
-    try:
-        for name, workers, url in cases:
-            with tempfile.TemporaryDirectory() as tmp:
-                result = run_fleet(
-                    Path(tmp),
-                    workers=workers,
-                    posts=300,
-                    accounts=50,
-                    database_url=url,
-                    due_in=15.0,
-                    spread=30.0,
-                    fallback_poll_seconds=5,
-                    threads=8,
-                )
-            late = [x * 1000 for x in result.lateness]
-            row(
-                name,
-                f"p50 {percentile(late, 50):.0f} ms · p99 {percentile(late, 99):.0f} ms",
-                f"{result.sent} sent, {result.duplicates} duplicates",
-            )
-    finally:
-        for ctx in contexts:
-            ctx.__exit__(None, None, None)
+    for name, result in _fleets(posts=300, spread=30.0, threads=8):
+        late = [x * 1000 for x in result.lateness]
+        row(
+            name,
+            f"p50 {percentile(late, 50):.0f} ms · p99 {percentile(late, 99):.0f} ms",
+            f"{result.sent} sent, {result.duplicates} duplicates",
+        )
 
 
 def morning_burst() -> None:
     print(
         "Morning burst: 1,000 posts due in the same minute to 50 accounts, the fake "
-        "platform answering in 200 ms"
+        "platform answering in 200 ms; 16 threads per worker"
     )
-    from tests import pg
-
-    cases = [("1 worker, SQLite, 16 threads", 1, "")]
-    contexts = []
-    if pg.available():
-        ctx = pg.schema_url()
-        cases.append(("4 workers, PostgreSQL, 16 threads each", 4, ctx.__enter__()))
-        contexts.append(ctx)
-    try:
-        for name, workers, url in cases:
-            with tempfile.TemporaryDirectory() as tmp:
-                result = run_fleet(
-                    Path(tmp),
-                    workers=workers,
-                    posts=1000,
-                    accounts=50,
-                    database_url=url,
-                    due_in=15.0,
-                    spread=0.0,
-                    latency=0.2,
-                    threads=16,
-                    fallback_poll_seconds=5,
-                )
-            last = max(result.lateness)
-            row(
-                name,
-                f"all sent in {last:.1f} s",
-                f"{result.sent} sent, "
-                f"{result.duplicates} duplicates, {len(result.out_of_order_accounts)} "
-                "accounts out of order",
-            )
-    finally:
-        for ctx in contexts:
-            ctx.__exit__(None, None, None)
+    for name, result in _fleets(posts=1000, spread=0.0, latency=0.2, threads=16):
+        row(
+            name,
+            f"all sent in {max(result.lateness):.1f} s",
+            f"{result.sent} sent, {result.duplicates} duplicates, "
+            f"{len(result.out_of_order_accounts)} accounts out of order",
+        )
 
 
 def idle_worker(seconds: float = 60.0) -> None:
