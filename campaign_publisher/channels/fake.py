@@ -19,23 +19,24 @@ class FakeChannel(Channel):
         self.handle = handle
         self.sent: list[OutgoingPost] = []
         self._by_key: dict[str, Receipt] = {}
-        self._failures: list[ChannelError] = []
+        self._failures: list[tuple[ChannelError, bool]] = []
         self._lock = threading.Lock()
         # Called inside publish before recording: lets a test act "during" a network call.
         self.on_publish: Callable[[OutgoingPost], None] | None = None
 
-    def fail_next(self, *errors: ChannelError) -> None:
-        """Raise these errors from the next ``publish`` calls, in order."""
+    def fail_next(self, *errors: ChannelError, created: bool = False) -> None:
+        """Raise these errors from the next ``publish`` calls, in order. With ``created``,
+        an ``AmbiguousError`` is raised after the post was recorded (sent, answer lost)."""
         with self._lock:
-            self._failures.extend(errors)
+            self._failures.extend((error, created) for error in errors)
 
     def publish(self, post: OutgoingPost) -> Receipt:
         if self.on_publish:
             self.on_publish(post)
         with self._lock:
             if self._failures:
-                error = self._failures.pop(0)
-                if isinstance(error, AmbiguousError) and getattr(error, "created", False):
+                error, created = self._failures.pop(0)
+                if created and isinstance(error, AmbiguousError):
                     self._record(post)
                 raise error
             return self._record(post)

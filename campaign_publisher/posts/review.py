@@ -20,7 +20,6 @@ from ..errors import NotFound, PermissionDenied, QueueError
 from .db import Database, notify_workers
 from .journal import record_event, transition
 from .models import Event, Post, content_hash
-from .states import PostState
 
 
 @dataclass(frozen=True)
@@ -248,8 +247,7 @@ def resolve(
             post.remote_url = published_url
             post.published_at = now
         else:
-            action = "resend" if post.state in (PostState.UNKNOWN, PostState.FAILED) else "x"
-            transition(session, post, action, actor=actor, now=now, detail=reason)
+            transition(session, post, "resend", actor=actor, now=now, detail=reason)
         return post
 
 

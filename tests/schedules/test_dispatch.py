@@ -208,3 +208,15 @@ tags = ["safeguarding"]
     for post in _posts(db):
         assert post.state == "published"
         assert timedelta(0) <= post.published_at - post.due_at < timedelta(minutes=15)
+
+
+def test_answer_lost_after_sending_is_never_resent(db, settings, clock, tmp_path, fake, dispatcher):
+    posts = _ready(db, settings, clock, tmp_path)
+    clock.set(posts[0].due_at)
+    fake.fail_next(AmbiguousError("read timeout after sending"), created=True)
+    for _ in range(3):
+        _round(dispatcher)
+        clock.advance(settings.worker.lease_seconds + 1)
+    assert fake.texts() == [posts[0].text]  # once, on the network
+    post = _posts(db)[0]
+    assert post.state == "unknown" and "read timeout" in post.last_error
