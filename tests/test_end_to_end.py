@@ -120,4 +120,17 @@ languages = ["en", "cy"]
             states = {p.id: p.state for p in s.scalars(select(Post))}
         assert all(states[i] == "published" for i in ids)
         assert all(state == "draft" for i, state in states.items() if i not in ids)
+        # No token anywhere a person or a file could see it: settings, database, previews.
+        from campaign_publisher.textviews import preview
+
+        with db.transaction() as s:
+            previews = "\n".join(preview(p, settings) for p in s.scalars(select(Post)))
         db.dispose()
+        database = Path(settings.database_url.removeprefix("sqlite:///"))
+        seen = [
+            (tmp_path / "config.toml").read_bytes(),
+            *(f.read_bytes() for f in database.parent.glob(database.name + "*")),  # and -wal
+            previews.encode(),
+        ]
+        for token in environ.values():
+            assert not any(token.encode() in blob for blob in seen), token
