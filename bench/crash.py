@@ -9,6 +9,8 @@ duplicated, none lost.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import random
 import signal
@@ -31,6 +33,8 @@ from campaign_publisher.posts.db import Database
 from campaign_publisher.posts.models import Event, Post
 from campaign_publisher.posts.planning import store_drafts
 from campaign_publisher.settings import Settings, load_settings
+from tests.bluesky.pds import Account, BlueskyPds
+from tests.bluesky.pds import unavailable as pds_unavailable
 from tests.fakeplatform import FakeConfig, FakePlatform
 from tests.helpers import write_campaign
 
@@ -41,6 +45,7 @@ TEMPLATE = "{{ item }} ({{ date }})\n\nWorried? Call 101, or 999 in an emergency
 class CrashReport:
     kills: int = 0
     posts: int = 0
+    networks: list[str] = field(default_factory=list)
     published: int = 0
     unknown: dict[int, str] = field(default_factory=dict)
     duplicates: list[tuple[str, str]] = field(default_factory=list)
@@ -51,7 +56,8 @@ class CrashReport:
 
     def summary(self) -> str:
         return (
-            f"{self.kills} kills, {self.posts} posts: {self.published} published once, "
+            f"{self.kills} kills, {self.posts} posts on {', '.join(self.networks)}: "
+            f"{self.published} published once, "
             f"{len(self.unknown)} unknown (waiting for a person), "
             f"{len(self.duplicates)} duplicated, {len(self.lost)} lost; "
             f"{self.on_platform} on the fake platform; {self.reconciled} expired leases "
@@ -59,7 +65,9 @@ class CrashReport:
         )
 
 
-def _config(folder: Path, url: str, fake: FakeConfig) -> tuple[Settings, dict[str, str]]:
+def _config(
+    folder: Path, url: str, fake: FakeConfig, bluesky: tuple[str, Account] | None
+) -> tuple[Settings, dict[str, str]]:
     x, page, masto = fake.x_accounts[0], fake.facebook_pages[0], fake.mastodon_accounts[0]
     (folder / "config.toml").write_text(f"""
 state_dir = "state"
@@ -95,6 +103,17 @@ credentials = {{ access_token = "CRASH_MASTO_TOKEN" }}
         "CRASH_FB_TOKEN": page.token,
         "CRASH_MASTO_TOKEN": masto.token,
     }
+    if bluesky:  # a real PDS, when Node and @atproto/dev-env are there
+        pds_url, account = bluesky
+        with (folder / "config.toml").open("a") as config:
+            config.write(f"""[accounts.gwent-bluesky]
+network = "bluesky"
+handle = "{account.handle}"
+dry_run = false
+api_base_url = "{pds_url}"
+credentials = {{ app_password = "CRASH_BSKY_PASSWORD" }}
+""")
+        env["CRASH_BSKY_PASSWORD"] = account.app_password
     return load_settings(folder / "config.toml", environ={}), env
 
 
@@ -104,7 +123,7 @@ def _plan(settings: Settings, folder: Path, days: int, spread: float) -> list[in
     end = f"2027-{1 + (days - 1) // 28:02d}-{1 + (days - 1) % 28:02d}"
     campaign = write_campaign(
         folder / "campaign",
-        accounts='["gwent-x", "gwent-facebook", "gwent-mastodon"]',
+        accounts=json.dumps(sorted(settings.accounts)),
         start="2027-01-01",
         end=end,
         templates={"tip.en.j2": TEMPLATE, "tip.cy.j2": TEMPLATE},
@@ -125,16 +144,29 @@ def _plan(settings: Settings, folder: Path, days: int, spread: float) -> list[in
 
 
 def run(
-    kills: int = 200, days: int = 56, seed: int = 1, latency: float = 0.05, verbose: bool = False
+    kills: int = 200,
+    days: int = 56,
+    seed: int = 1,
+    latency: float = 0.05,
+    verbose: bool = False,
+    with_bluesky: bool = True,
 ) -> CrashReport:
     rng = random.Random(seed)
     report = CrashReport(kills=kills)
     started = time.monotonic()
     fake = FakeConfig()
-    with tempfile.TemporaryDirectory() as tmp, FakePlatform(fake) as platform:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        platform = stack.enter_context(FakePlatform(fake))
         platform.latency = latency
         folder = Path(tmp)
-        settings, secrets = _config(folder, platform.url, fake)
+        pds = None
+        if with_bluesky and pds_unavailable() is None:
+            pds = BlueskyPds.start()
+            stack.callback(pds.stop)
+            bsky = pds.create_account("crash")
+        settings, secrets = _config(folder, platform.url, fake, (pds.url, bsky) if pds else None)
+        report.networks = sorted({a.network for a in settings.accounts.values()})
         # Worker start-up takes ~2 s (imports): kills land from then on, ~2.75 s apart.
         ids = _plan(settings, folder, days, spread=kills * 2.75)
         report.posts = len(ids)
@@ -174,6 +206,7 @@ def run(
                 ("mastodon", p["text"])
                 for p in platform.md_statuses(fake.mastodon_accounts[0].username)
             ]
+            + ([("bluesky", r["value"]["text"]) for r in pds.records(bsky.did)] if pds else [])
         )
         report.on_platform = len(texts)
         counts = Counter(texts)
