@@ -17,8 +17,6 @@ from .loader import Campaign
 from .model import Image, Item, Occasion, Series
 from .render import Renderer
 
-BILINGUAL = "cy+en"
-
 
 @dataclass(frozen=True)
 class DraftMedia:

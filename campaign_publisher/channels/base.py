@@ -30,10 +30,13 @@ A channel is built for one account and may be used from one thread at a time.
 from __future__ import annotations
 
 import abc
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Self
 
-from ..settings import AccountSettings
+from ..settings import AccountSettings, Settings
 
 
 @dataclass(frozen=True)
@@ -133,3 +136,38 @@ class Channel(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. Optional."""
+
+
+class NetworkChannel(Channel):
+    """A channel for one real account of a network, built from the settings and the
+    credentials the account names (``config.toml`` maps each to an environment variable)."""
+
+    #: The credentials the network needs, by name.
+    CREDENTIALS: tuple[str, ...] = ()
+    account_name: str
+    account: AccountSettings
+
+    @classmethod
+    def from_settings(
+        cls,
+        account_name: str,
+        account: AccountSettings,
+        settings: Settings,
+        environ: Mapping[str, str] | None = None,
+    ) -> Self:
+        from .credentials import load_credentials
+
+        credentials = load_credentials(
+            account_name, account, cls.CREDENTIALS, os.environ if environ is None else environ
+        )
+        return cls(account_name, account, credentials, **cls.options(account_name, settings))  # type: ignore[call-arg]
+
+    @classmethod
+    def options(cls, account_name: str, settings: Settings) -> dict[str, Any]:
+        """Keyword arguments taken from the settings; a network adds its own."""
+        return {"timeout": settings.worker.request_timeout_seconds}
+
+    def __repr__(self) -> str:  # never the credentials
+        return (
+            f"{type(self).__name__}(account={self.account_name!r}, handle={self.account.handle!r})"
+        )

@@ -68,14 +68,13 @@ from ..errors import (
     SettingsError,
 )
 from ..settings import AccountSettings, Settings
-from .base import Channel, Media, OutgoingPost, Receipt, read_images
-from .credentials import Secret, load_credentials, redact, register_secret
+from .base import Media, NetworkChannel, OutgoingPost, Receipt, read_images
+from .credentials import Secret, redact, register_secret
 
 log = logging.getLogger(__name__)
 
 CREDENTIALS = ("app_password",)
 DEFAULT_SERVICE = "https://bsky.social/xrpc"
-COLLECTION = "app.bsky.feed.post"
 MAX_GRAPHEMES = 300
 MAX_IMAGES = 4
 MAX_IMAGE_BYTES = 1_000_000  # app.bsky.embed.images: blob maxSize
@@ -123,10 +122,11 @@ def encode_tid(micros: int, clock_id: int) -> str:
 # -- the channel --------------------------------------------------------------------------
 
 
-class BlueskyChannel(Channel):
+class BlueskyChannel(NetworkChannel):
     """One Bluesky account: handle (``account.handle``) and app password."""
 
     name = "bluesky"
+    CREDENTIALS = CREDENTIALS
 
     def __init__(
         self,
@@ -157,24 +157,10 @@ class BlueskyChannel(Channel):
         self._did: str | None = None
 
     @classmethod
-    def from_settings(
-        cls,
-        account_name: str,
-        account: AccountSettings,
-        settings: Settings,
-        environ: Mapping[str, str] = os.environ,
-    ) -> BlueskyChannel:
-        credentials = load_credentials(account_name, account, CREDENTIALS, environ)
-        return cls(
-            account_name,
-            account,
-            credentials,
-            timeout=settings.worker.request_timeout_seconds,
-            session_file=settings.state_dir / "sessions" / f"{account_name}.bluesky.json",
-        )
-
-    def __repr__(self) -> str:
-        return f"BlueskyChannel(account={self.account_name!r}, handle={self.handle!r})"
+    def options(cls, account_name: str, settings: Settings) -> dict[str, Any]:
+        # The session is reused across restarts: session creation is rate limited.
+        session_file = settings.state_dir / "sessions" / f"{account_name}.bluesky.json"
+        return {**super().options(account_name, settings), "session_file": session_file}
 
     # -- the contract -------------------------------------------------------------------
 

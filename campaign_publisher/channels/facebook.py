@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import logging
 import mimetypes
-import os
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
@@ -44,8 +43,8 @@ from ..errors import (
     SettingsError,
 )
 from ..settings import AccountSettings, Settings
-from .base import Channel, Media, OutgoingPost, Receipt, read_images
-from .credentials import Secret, load_credentials, redact
+from .base import Media, NetworkChannel, OutgoingPost, Receipt, read_images
+from .credentials import Secret, redact
 from .transport import ChannelSession, identify_duplicate, transport_error
 
 log = logging.getLogger(__name__)
@@ -72,10 +71,11 @@ TOKEN_SUBCODES = {
 }
 
 
-class FacebookChannel(Channel):
+class FacebookChannel(NetworkChannel):
     """One Facebook Page, through its Page access token (credential ``page_token``)."""
 
     name = "facebook"
+    CREDENTIALS = CREDENTIALS
 
     def __init__(
         self,
@@ -101,21 +101,11 @@ class FacebookChannel(Channel):
         self.usage: dict[str, Any] = {}
 
     @classmethod
-    def from_settings(
-        cls,
-        account_name: str,
-        account: AccountSettings,
-        settings: Settings,
-        environ: Mapping[str, str] = os.environ,
-    ) -> FacebookChannel:
-        credentials = load_credentials(account_name, account, CREDENTIALS, environ)
-        return cls(
-            account_name,
-            account,
-            credentials,
-            graph_api_version=settings.graph_api_version,
-            timeout=settings.worker.request_timeout_seconds,
-        )
+    def options(cls, account_name: str, settings: Settings) -> dict[str, Any]:
+        return {
+            **super().options(account_name, settings),
+            "graph_api_version": settings.graph_api_version,
+        }
 
     def __repr__(self) -> str:
         return f"FacebookChannel(account={self.account_name!r}, page={self.page!r})"

@@ -6,7 +6,6 @@ Tell it how to answer the next calls with ``fail_next``; inspect ``sent``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
 from ..errors import AmbiguousError, ChannelError
 from .base import Channel, OutgoingPost, Receipt
@@ -21,8 +20,6 @@ class FakeChannel(Channel):
         self._by_key: dict[str, Receipt] = {}
         self._failures: list[tuple[ChannelError, bool]] = []
         self._lock = threading.Lock()
-        # Called inside publish before recording: lets a test act "during" a network call.
-        self.on_publish: Callable[[OutgoingPost], None] | None = None
 
     def fail_next(self, *errors: ChannelError, created: bool = False) -> None:
         """Raise these errors from the next ``publish`` calls, in order. With ``created``,
@@ -31,8 +28,6 @@ class FakeChannel(Channel):
             self._failures.extend((error, created) for error in errors)
 
     def publish(self, post: OutgoingPost) -> Receipt:
-        if self.on_publish:
-            self.on_publish(post)
         with self._lock:
             if self._failures:
                 error, created = self._failures.pop(0)

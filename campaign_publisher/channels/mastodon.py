@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-import os
 import re
 import time
 import unicodedata
@@ -63,9 +62,9 @@ from ..errors import (
     RetryableError,
     SettingsError,
 )
-from ..settings import AccountSettings, Settings
-from .base import Channel, Media, OutgoingPost, Receipt, read_images
-from .credentials import Secret, load_credentials, redact
+from ..settings import AccountSettings
+from .base import Media, NetworkChannel, OutgoingPost, Receipt, read_images
+from .credentials import Secret, redact
 from .transport import ChannelSession, transport_error
 
 log = logging.getLogger(__name__)
@@ -80,10 +79,11 @@ DEFAULT_URL_LENGTH = 23
 T = TypeVar("T")
 
 
-class MastodonChannel(Channel):
+class MastodonChannel(NetworkChannel):
     """One Mastodon account: its instance and an access token."""
 
     name = "mastodon"
+    CREDENTIALS = CREDENTIALS
 
     def __init__(
         self,
@@ -116,22 +116,6 @@ class MastodonChannel(Channel):
         self._account_id: str | None = None
         self._limit: int | None = None
         self._url_length: int | None = None
-
-    @classmethod
-    def from_settings(
-        cls,
-        account_name: str,
-        account: AccountSettings,
-        settings: Settings,
-        environ: Mapping[str, str] = os.environ,
-    ) -> MastodonChannel:
-        credentials = load_credentials(account_name, account, CREDENTIALS, environ)
-        return cls(
-            account_name, account, credentials, timeout=settings.worker.request_timeout_seconds
-        )
-
-    def __repr__(self) -> str:
-        return f"MastodonChannel(account={self.account_name!r}, handle={self.account.handle!r})"
 
     # -- the contract -------------------------------------------------------------------
 

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from importlib import import_module
 
 from ..errors import SettingsError
 from ..settings import AccountSettings, Settings
-from .base import Channel
+from .base import Channel, NetworkChannel
 
-SUPPORTED = ("x", "facebook", "bluesky", "mastodon")
+# network -> (module, class), imported on first use.
+NETWORKS = {
+    "x": (".x", "XChannel"),
+    "facebook": (".facebook", "FacebookChannel"),
+    "bluesky": (".bluesky", "BlueskyChannel"),
+    "mastodon": (".mastodon", "MastodonChannel"),
+}
 
 
 def channel_for(
@@ -30,23 +37,11 @@ def channel_for(
         from .outbox import OutboxChannel
 
         return OutboxChannel(settings.outbox_path, network=account.network)
-    if account.network == "x":
-        from .x import XChannel
-
-        return XChannel.from_settings(account_name, account, settings, env)
-    if account.network == "facebook":
-        from .facebook import FacebookChannel
-
-        return FacebookChannel.from_settings(account_name, account, settings, env)
-    if account.network == "bluesky":
-        from .bluesky import BlueskyChannel
-
-        return BlueskyChannel.from_settings(account_name, account, settings, env)
-    if account.network == "mastodon":
-        from .mastodon import MastodonChannel
-
-        return MastodonChannel.from_settings(account_name, account, settings, env)
+    if account.network in NETWORKS:
+        module, name = NETWORKS[account.network]
+        channel: type[NetworkChannel] = getattr(import_module(module, __package__), name)
+        return channel.from_settings(account_name, account, settings, env)
     raise SettingsError(
         f"account {account_name!r}: publishing to {account.network} is not supported yet "
-        f"(supported: {', '.join(SUPPORTED)}); keep dry_run = true for this account"
+        f"(supported: {', '.join(NETWORKS)}); keep dry_run = true for this account"
     )

@@ -24,7 +24,6 @@ from __future__ import annotations
 import html
 import logging
 import mimetypes
-import os
 import time
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -42,9 +41,9 @@ from ..errors import (
     RetryableError,
     SettingsError,
 )
-from ..settings import AccountSettings, Settings
-from .base import Channel, Media, OutgoingPost, Receipt, read_images
-from .credentials import Secret, load_credentials, redact
+from ..settings import AccountSettings
+from .base import Media, NetworkChannel, OutgoingPost, Receipt, read_images
+from .credentials import Secret, redact
 from .transport import ChannelSession, identify_duplicate, transport_error
 
 log = logging.getLogger(__name__)
@@ -69,10 +68,11 @@ _LIMIT_HEADERS = (
 )
 
 
-class XChannel(Channel):
+class XChannel(NetworkChannel):
     """One X account, OAuth 1.0a user context (the four tokens of an app with write access)."""
 
     name = "x"
+    CREDENTIALS = CREDENTIALS
 
     def __init__(
         self,
@@ -117,22 +117,6 @@ class XChannel(Channel):
         self._user_id: str | None = None
         #: The last rate-limit headers X sent (``x-rate-limit-*``, ``x-user-limit-24hour-*``).
         self.limits: dict[str, str] = {}
-
-    @classmethod
-    def from_settings(
-        cls,
-        account_name: str,
-        account: AccountSettings,
-        settings: Settings,
-        environ: Mapping[str, str] = os.environ,
-    ) -> XChannel:
-        credentials = load_credentials(account_name, account, CREDENTIALS, environ)
-        return cls(
-            account_name, account, credentials, timeout=settings.worker.request_timeout_seconds
-        )
-
-    def __repr__(self) -> str:
-        return f"XChannel(account={self.account_name!r}, handle={self.account.handle!r})"
 
     # -- the contract -------------------------------------------------------------------
 

@@ -58,9 +58,8 @@ TRANSITIONS: dict[tuple[PostState, str], PostState] = {
 for _state in (S.DRAFT, S.IN_REVIEW, S.APPROVED, S.RETRY_WAIT, S.STALE, S.FAILED, S.UNKNOWN):
     TRANSITIONS[(_state, "cancel")] = S.CANCELLED
 
-# States the worker may claim from, and states in which a post is finished.
+# States the worker may claim from.
 CLAIMABLE = tuple(src for (src, action) in TRANSITIONS if action == "claim")
-FINAL = (S.PUBLISHED, S.CANCELLED)
 # States in which planning may rewrite a post (voiding any approval, visibly).
 REPLANNABLE = tuple(src for (src, action) in TRANSITIONS if action == "edit")
 

@@ -86,13 +86,11 @@ class Dispatcher:
         self._on_settled = on_settled
         self._observers = tuple(observers)
         self.published = 0
-        self.last_round_at: datetime | None = None
 
     def run_round(self) -> RoundResult:
         """Claim what is due now and hand it to the pool; returns without waiting."""
         policy = self.settings.worker
         now = self.clock.now()
-        self.last_round_at = now
         result = RoundResult()
         result.stale = claims.mark_stale(
             self.db, now=now, default_minutes=policy.stale_after_minutes
