@@ -31,10 +31,12 @@ port = 0  # any free port: tests never bind a fixed one
 [accounts.gwent-x]
 network = "x"
 handle = "@GwentPolice"
+display_name = "Gwent Police"
 languages = ["en", "cy"]
 [accounts.gwent-facebook]
 network = "facebook"
 handle = "GwentPolice"
+display_name = "Gwent Police"
 languages = ["en", "cy"]
 [accounts.gwent-bluesky]
 network = "bluesky"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -22,7 +21,7 @@ from campaign_publisher.posts import review
 from campaign_publisher.posts.db import Database
 from campaign_publisher.posts.models import Post
 from campaign_publisher.posts.planning import store_drafts
-from campaign_publisher.settings import Settings, load_settings
+from campaign_publisher.settings import Settings
 from campaign_publisher.web import users
 from campaign_publisher.web.app import create_app
 from tests.conftest import EXAMPLE
@@ -48,36 +47,6 @@ def cheap_hasher() -> Iterator[None]:
     users.use_hasher(PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
     yield
     users.use_hasher(PasswordHasher())
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    config = tmp_path / "config.toml"
-    config.write_text(
-        """
-state_dir = "state"
-[accounts.gwent-x]
-network = "x"
-handle = "@GwentPolice"
-display_name = "Gwent Police"
-languages = ["en", "cy"]
-[accounts.gwent-facebook]
-network = "facebook"
-handle = "GwentPolice"
-display_name = "Gwent Police"
-languages = ["en", "cy"]
-[accounts.gwent-bluesky]
-network = "bluesky"
-handle = "gwentpolice.bsky.social"
-languages = ["en", "cy"]
-[accounts.gwent-mastodon]
-network = "mastodon"
-handle = "@GwentPolice@mastodon.social"
-languages = ["en", "cy"]
-""",
-        encoding="utf-8",
-    )
-    return load_settings(config, environ={})
 
 
 @pytest.fixture
