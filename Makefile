@@ -12,12 +12,12 @@ demo: $(VENV)/.installed
 # packages cached outside the repository (scripts/install-test-deps.sh).
 test: $(VENV)/.installed
 	bash scripts/install-test-deps.sh
-	$(BIN)/ruff check campaign_publisher tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check campaign_publisher tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 bench: $(VENV)/.installed

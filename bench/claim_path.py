@@ -14,11 +14,11 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from campaign_publisher.channels.base import Channel, OutgoingPost, Receipt
-from campaign_publisher.channels.outbox import OutboxChannel
-from campaign_publisher.clock import FakeClock
-from campaign_publisher.posts.db import Database
-from campaign_publisher.schedules.dispatch import Dispatcher
+from channels.base import Channel, OutgoingPost, Receipt
+from channels.outbox import OutboxChannel
+from core.clock import FakeClock
+from posts.db import Database
+from schedules.dispatch import Dispatcher
 
 from .common import T0, bench_settings, row, seed_due_posts
 

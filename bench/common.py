@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from campaign_publisher.posts.db import Database
-from campaign_publisher.posts.models import Post, content_hash
-from campaign_publisher.settings import Settings, load_settings
+from core.settings import Settings, load_settings
+from posts.db import Database
+from posts.models import Post, content_hash
 
 T0 = datetime(2027, 1, 4, 7, 30, tzinfo=UTC)
 

@@ -25,14 +25,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from campaign_publisher.campaign.expand import expand
-from campaign_publisher.campaign.loader import load_campaign
-from campaign_publisher.clock import SystemClock
-from campaign_publisher.posts import review
-from campaign_publisher.posts.db import Database
-from campaign_publisher.posts.models import Event, Post
-from campaign_publisher.posts.planning import store_drafts
-from campaign_publisher.settings import Settings, load_settings
+from campaign.expand import expand
+from campaign.loader import load_campaign
+from core.clock import SystemClock
+from core.settings import Settings, load_settings
+from posts import review
+from posts.db import Database
+from posts.models import Event, Post
+from posts.planning import store_drafts
 from tests.bluesky.pds import Account, BlueskyPds
 from tests.bluesky.pds import unavailable as pds_unavailable
 from tests.fakeplatform import FakeConfig, FakePlatform
@@ -174,7 +174,7 @@ def run(
         command = [
             sys.executable,
             "-m",
-            "campaign_publisher.publisher",
+            "publisher",
             "--config",
             str(folder / "config.toml"),
             "worker",

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from campaign_publisher.clock import SystemClock
-from campaign_publisher.posts.db import Database
-from campaign_publisher.posts.models import Post
+from core.clock import SystemClock
+from posts.db import Database
+from posts.models import Post
 from tests.fakeplatform import FakeConfig, FakePlatform, XAccount
 
 from .common import seed_due_posts
@@ -89,7 +89,7 @@ class Fleet:
             **os.environ,
             **write_config(folder, self.platform.url, self.fake, database_url, **worker),
         }
-        from campaign_publisher.settings import load_settings
+        from core.settings import load_settings
 
         self.settings = load_settings(folder / "config.toml", environ={})
         self.db = Database(self.settings.database_url)
@@ -103,7 +103,7 @@ class Fleet:
         command = [
             sys.executable,
             "-m",
-            "campaign_publisher.publisher",
+            "publisher",
             "--config",
             str(self.folder / "config.toml"),
             "worker",

@@ -5,16 +5,16 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from campaign_publisher.campaign.expand import expand
-from campaign_publisher.campaign.loader import load_campaign
-from campaign_publisher.clock import SystemClock
-from campaign_publisher.posts.db import Database
-from campaign_publisher.posts.planning import store_drafts
-from campaign_publisher.settings import load_settings
+from campaign.expand import expand
+from campaign.loader import load_campaign
+from core.clock import SystemClock
+from core.settings import load_settings
+from examples import EXAMPLE_CAMPAIGN as EXAMPLE
+from posts.db import Database
+from posts.planning import store_drafts
 
 from .common import median, row, timed
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "stop-talk-protect"
 CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
 
 

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from pathlib import Path
 
-from campaign_publisher.clock import SystemClock
+from core.clock import SystemClock
 
 from .common import median, percentile, row
 from .fleet import Fleet, FleetResult, run_fleet

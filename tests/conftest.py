@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from campaign_publisher.clock import FakeClock
-from campaign_publisher.posts.db import Database
-from campaign_publisher.settings import Settings, load_settings
+from core.clock import FakeClock
+from core.settings import Settings, load_settings
+from posts.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "stop-talk-protect"
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import textwrap
 from datetime import datetime
 from pathlib import Path
 
-from campaign_publisher.posts import review
-from campaign_publisher.posts.db import Database
+from posts import review
+from posts.db import Database
 
 TIP_EN = "{{ item }}\n\nWorried? Call 101, or 999 in an emergency.\n\n{{ hashtag }}"
 TIP_CY = "{{ item }}\n\nYn poeni? Ffoniwch 101, neu 999 mewn argyfwng.\n\n{{ hashtag }}"

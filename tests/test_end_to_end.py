@@ -9,17 +9,17 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from campaign_publisher.campaign.expand import expand
-from campaign_publisher.campaign.loader import load_campaign
-from campaign_publisher.channels.registry import channel_for
-from campaign_publisher.clock import FakeClock
-from campaign_publisher.posts import review
-from campaign_publisher.posts.db import Database
-from campaign_publisher.posts.models import Post
-from campaign_publisher.posts.planning import store_drafts
-from campaign_publisher.schedules.dispatch import Dispatcher
-from campaign_publisher.settings import load_settings
-from tests.conftest import EXAMPLE
+from campaign.expand import expand
+from campaign.loader import load_campaign
+from channels.registry import channel_for
+from core.clock import FakeClock
+from core.settings import load_settings
+from examples import EXAMPLE_CAMPAIGN as EXAMPLE
+from posts import review
+from posts.db import Database
+from posts.models import Post
+from posts.planning import store_drafts
+from schedules.dispatch import Dispatcher
 from tests.fakeplatform import FakeConfig, FakePlatform
 
 
@@ -121,7 +121,7 @@ languages = ["en", "cy"]
         assert all(states[i] == "published" for i in ids)
         assert all(state == "draft" for i, state in states.items() if i not in ids)
         # No token anywhere a person or a file could see it: settings, database, previews.
-        from campaign_publisher.textviews import preview
+        from posts.textviews import preview
 
         with db.transaction() as s:
             previews = "\n".join(preview(p, settings) for p in s.scalars(select(Post)))

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from campaign_publisher.posts.models import Event, Post
-from campaign_publisher.publisher import cli
+from posts.models import Event, Post
+from publisher import cli
 from tests.helpers import write_campaign
 
 
@@ -124,8 +124,8 @@ def test_lint_command(run, tmp_path: Path) -> None:
 
 
 def test_missing_welsh_counterpart(run, tmp_path: Path, settings) -> None:
-    from campaign_publisher.campaign.expand import expand
-    from campaign_publisher.campaign.loader import load_campaign
+    from campaign.expand import expand
+    from campaign.loader import load_campaign
 
     folder = write_campaign(tmp_path / "c", languages='["en", "cy"]')
     only_english = settings.model_copy(update={"accounts": {

@@ -3,8 +3,8 @@ bilingual post, Welsh first by default; an overflowing bilingual post is reporte
 
 from pathlib import Path
 
-from campaign_publisher.campaign.expand import expand
-from campaign_publisher.campaign.loader import load_campaign
+from campaign.expand import expand
+from campaign.loader import load_campaign
 from tests.helpers import TIP_CY, TIP_EN, write_campaign
 
 

@@ -1,7 +1,7 @@
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from campaign_publisher.campaign.dates import expand_rule, local_to_utc, yearly_dates
+from campaign.dates import expand_rule, local_to_utc, yearly_dates
 
 LONDON = ZoneInfo("Europe/London")
 

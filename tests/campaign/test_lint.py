@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from campaign_publisher.campaign.lint import (
+from campaign.lint import (
     NETWORK_LIMITS,
     RULES,
     LintConfig,
@@ -18,7 +18,7 @@ from campaign_publisher.campaign.lint import (
     lint_text,
     measure,
 )
-from campaign_publisher.errors import CampaignError
+from core.errors import CampaignError
 
 ALL_NETWORKS = ("x", "bluesky", "mastodon", "facebook")
 FAMILY = "👨\u200d👩\u200d👧\u200d👦"  # one ZWJ sequence: 7 code points, 1 grapheme

@@ -2,11 +2,11 @@ from pathlib import Path
 
 import pytest
 
-from campaign_publisher.campaign.expand import expand
-from campaign_publisher.campaign.loader import load_campaign
-from campaign_publisher.errors import CampaignError
-from campaign_publisher.settings import Settings
-from tests.conftest import EXAMPLE
+from campaign.expand import expand
+from campaign.loader import load_campaign
+from core.errors import CampaignError
+from core.settings import Settings
+from examples import EXAMPLE_CAMPAIGN as EXAMPLE
 from tests.helpers import write_campaign
 
 

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from campaign_publisher.campaign.render import Renderer
-from campaign_publisher.errors import CampaignError
+from campaign.render import Renderer
+from core.errors import CampaignError
 
 
 def _renderer(tmp_path: Path, body: str) -> Renderer:

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from campaign_publisher.channels.base import Media, OutgoingPost
-from campaign_publisher.channels.facebook import FacebookChannel
-from campaign_publisher.channels.x import XChannel
-from campaign_publisher.settings import AccountSettings
+from channels.base import Media, OutgoingPost
+from channels.facebook import FacebookChannel
+from channels.x import XChannel
+from core.settings import AccountSettings
 from tests.fakeplatform import FakeConfig, FakePlatform
 
 TIMEOUT = 0.5  # client timeout in tests; the fake's "slow" answers take 2 s
@@ -233,7 +233,7 @@ def bluesky_channel_for(
 ) -> Iterator[Callable[..., Any]]:
     """Build a ``BlueskyChannel`` on the PDS: ``bluesky_channel_for(account=…, transport=…,
     app_password=…, session_file=…, base_url=…)`` (default: the test's fresh account)."""
-    from campaign_publisher.channels.bluesky import BlueskyChannel
+    from channels.bluesky import BlueskyChannel
 
     made: list[BlueskyChannel] = []
 
@@ -275,7 +275,7 @@ def masto_channel_for(
 ) -> Iterator[Callable[..., Any]]:
     """Build a ``MastodonChannel`` on the fake: ``masto_channel_for(base_url=…, handle=…,
     token=…)``."""
-    from campaign_publisher.channels.mastodon import MastodonChannel
+    from channels.mastodon import MastodonChannel
 
     made: list[MastodonChannel] = []
 

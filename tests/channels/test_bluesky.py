@@ -29,30 +29,30 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from campaign_publisher.campaign.expand import expand
-from campaign_publisher.campaign.loader import load_campaign
-from campaign_publisher.channels.base import Media, OutgoingPost, Receipt
-from campaign_publisher.channels.bluesky import BlueskyChannel, encode_tid, record_key
-from campaign_publisher.channels.registry import channel_for
-from campaign_publisher.clock import FakeClock
-from campaign_publisher.errors import (
+from campaign.expand import expand
+from campaign.loader import load_campaign
+from channels.base import Media, OutgoingPost, Receipt
+from channels.bluesky import BlueskyChannel, encode_tid, record_key
+from channels.registry import channel_for
+from core.clock import FakeClock
+from core.errors import (
     AmbiguousError,
     AuthenticationError,
     ChannelError,
     PermanentError,
     RetryableError,
 )
-from campaign_publisher.posts.db import Database
-from campaign_publisher.posts.models import Post
-from campaign_publisher.posts.planning import store_drafts
-from campaign_publisher.schedules.dispatch import Dispatcher
-from campaign_publisher.settings import AccountSettings, load_settings
+from core.settings import AccountSettings, load_settings
+from examples import EXAMPLE_CAMPAIGN as EXAMPLE
+from posts.db import Database
+from posts.models import Post
+from posts.planning import store_drafts
+from schedules.dispatch import Dispatcher
 from tests.bluesky.pds import Account, BlueskyPds, FlakyTransport
 from tests.fakeplatform import FakeConfig, FakePlatform
 from tests.helpers import approve_all
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "stop-talk-protect"
 TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
 LINK = "https://www.gwent.police.uk/advice/advice-and-information/caa/child-abuse/"
 TIP = (

@@ -22,20 +22,20 @@ from typing import Any
 import pytest
 import requests
 
-from campaign_publisher.channels.base import Channel, Media, OutgoingPost, Receipt
-from campaign_publisher.channels.facebook import FacebookChannel
-from campaign_publisher.channels.fake import FakeChannel
-from campaign_publisher.channels.outbox import OutboxChannel, read_outbox
-from campaign_publisher.channels.registry import channel_for
-from campaign_publisher.channels.x import XChannel
-from campaign_publisher.errors import (
+from channels.base import Channel, Media, OutgoingPost, Receipt
+from channels.facebook import FacebookChannel
+from channels.fake import FakeChannel
+from channels.outbox import OutboxChannel, read_outbox
+from channels.registry import channel_for
+from channels.x import XChannel
+from core.errors import (
     AmbiguousError,
     ChannelError,
     PermanentError,
     RetryableError,
     SettingsError,
 )
-from campaign_publisher.settings import AccountSettings, Settings
+from core.settings import AccountSettings, Settings
 from tests.fakeplatform import FakeConfig, FakePlatform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,7 +153,7 @@ def _facebook(env: Env) -> ChannelCase:
 @channel_case("bluesky")
 def _bluesky(env: Env) -> ChannelCase:
     """A real PDS (skips without Node, see tests/bluesky/pds.py), a fresh account each time."""
-    from campaign_publisher.channels.bluesky import BlueskyChannel
+    from channels.bluesky import BlueskyChannel
     from tests.bluesky.pds import FlakyTransport
 
     assert env.request is not None
@@ -178,7 +178,7 @@ def _bluesky(env: Env) -> ChannelCase:
 
 @channel_case("mastodon")
 def _mastodon(env: Env) -> ChannelCase:
-    from campaign_publisher.channels.mastodon import MastodonChannel
+    from channels.mastodon import MastodonChannel
 
     account = AccountSettings(
         network="mastodon",
@@ -432,8 +432,8 @@ def test_registry_builds_real_channels_from_the_environment(tmp_path: Path) -> N
     assert fb.base_url == "https://graph.facebook.com/v24.0"
     with pytest.raises(SettingsError, match="FB_TOKEN"):
         channel_for("gwent-facebook", fb_account, settings, environ={})
-    from campaign_publisher.channels.bluesky import BlueskyChannel
-    from campaign_publisher.channels.mastodon import MastodonChannel
+    from channels.bluesky import BlueskyChannel
+    from channels.mastodon import MastodonChannel
 
     bsky_account = AccountSettings(
         network="bluesky",
@@ -463,10 +463,10 @@ def test_registry_builds_real_channels_from_the_environment(tmp_path: Path) -> N
 
 def test_registry_imports_no_network_module_until_needed() -> None:
     code = (
-        "import sys, campaign_publisher.channels.registry as r;"
-        "print(sorted(m for m in ('tweepy', 'campaign_publisher.channels.x',"
-        " 'campaign_publisher.channels.facebook', 'atproto', 'mastodon',"
-        " 'campaign_publisher.channels.bluesky', 'campaign_publisher.channels.mastodon')"
+        "import sys, channels.registry as r;"
+        "print(sorted(m for m in ('tweepy', 'channels.x',"
+        " 'channels.facebook', 'atproto', 'mastodon',"
+        " 'channels.bluesky', 'channels.mastodon')"
         " if m in sys.modules))"
     )
     result = subprocess.run(

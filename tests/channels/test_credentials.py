@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from campaign_publisher.channels.credentials import (
+from channels.credentials import (
     Secret,
     load_credentials,
     redact,
     register_secret,
 )
-from campaign_publisher.errors import SettingsError
-from campaign_publisher.settings import AccountSettings
+from core.errors import SettingsError
+from core.settings import AccountSettings
 
 TOKEN = "EAAtoken-Zq81xWc0VhK3pL"
 NAMES = ("consumer_key", "access_token")

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from campaign_publisher.channels.base import Media, OutgoingPost, Receipt
-from campaign_publisher.channels.facebook import FacebookChannel
-from campaign_publisher.errors import (
+from channels.base import Media, OutgoingPost, Receipt
+from channels.facebook import FacebookChannel
+from core.errors import (
     AlreadyPublished,
     AmbiguousError,
     AuthenticationError,
@@ -100,7 +100,7 @@ def test_FB_200_several_photos_in_one_post(
 def test_FB_200_usage_headers_are_kept_and_logged(
     fb_channel: FacebookChannel, make_post: MakePost, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.DEBUG, logger="campaign_publisher.channels.facebook"):
+    with caplog.at_level(logging.DEBUG, logger="channels.facebook"):
         fb_channel.publish(make_post(fb_channel, "Usage"))
     assert fb_channel.usage["x-app-usage"]["call_count"] >= 1
     assert PAGE in fb_channel.usage["x-business-use-case-usage"]

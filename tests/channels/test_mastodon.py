@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from campaign_publisher.channels.base import Media, OutgoingPost
-from campaign_publisher.channels.mastodon import MastodonChannel, status_text
-from campaign_publisher.errors import (
+from channels.base import Media, OutgoingPost
+from channels.mastodon import MastodonChannel, status_text
+from core.errors import (
     AmbiguousError,
     AuthenticationError,
     ChannelError,
@@ -24,7 +24,7 @@ from campaign_publisher.errors import (
     RetryableError,
     SettingsError,
 )
-from campaign_publisher.settings import AccountSettings
+from core.settings import AccountSettings
 from tests.fakeplatform import FakeConfig, FakePlatform
 
 TIP = (
@@ -387,7 +387,7 @@ def test_the_limit_feeds_the_lint(
     fake_config: FakeConfig,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from campaign_publisher.campaign.lint import lint_text
+    from campaign.lint import lint_text
 
     monkeypatch.setattr(fake_config, "mastodon_max_characters", 600)
     limit = masto_channel_for().limit()

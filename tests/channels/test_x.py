@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from campaign_publisher.channels.base import Media, OutgoingPost, Receipt
-from campaign_publisher.channels.x import XChannel
-from campaign_publisher.errors import (
+from channels.base import Media, OutgoingPost, Receipt
+from channels.x import XChannel
+from core.errors import (
     AlreadyPublished,
     AmbiguousError,
     AuthenticationError,

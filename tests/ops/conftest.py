@@ -21,10 +21,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select
 
-from campaign_publisher.campaign.expand import expand
-from campaign_publisher.campaign.loader import load_campaign
-from campaign_publisher.posts.models import Post
-from campaign_publisher.posts.planning import store_drafts
+from campaign.expand import expand
+from campaign.loader import load_campaign
+from posts.models import Post
+from posts.planning import store_drafts
 from tests.helpers import approve_all, write_campaign
 
 SMTP_USER, SMTP_PASSWORD = "publisher", "smtp-pass-7d1c9e2f"

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from campaign_publisher.channels.fake import FakeChannel
-from campaign_publisher.errors import AmbiguousError, AuthenticationError, PermanentError
-from campaign_publisher.ops.notify import Notice, Notifier
-from campaign_publisher.ops.service import DIGEST_JOB, RETENTION_JOB, Operations, daily_trigger
-from campaign_publisher.posts import holds, review
-from campaign_publisher.schedules.dispatch import Dispatcher
+from channels.fake import FakeChannel
+from core.errors import AmbiguousError, AuthenticationError, PermanentError
+from ops.notify import Notice, Notifier
+from ops.service import DIGEST_JOB, RETENTION_JOB, Operations, daily_trigger
+from posts import holds, review
+from schedules.dispatch import Dispatcher
 from tests.ops.conftest import all_posts, ready_posts
 
 

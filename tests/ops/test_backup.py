@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from campaign_publisher.ops.backup import BackupError, backup_sqlite
-from campaign_publisher.publisher import cli
+from core.errors import BackupError
+from ops.backup import backup_sqlite
+from publisher import cli
 from tests.ops.conftest import ready_posts
 
 MAX_WRITES = 20_000

@@ -7,8 +7,8 @@ from datetime import UTC
 import vobject
 from click.testing import CliRunner
 
-from campaign_publisher.posts import review
-from campaign_publisher.publisher import cli
+from posts import review
+from publisher import cli
 from tests.ops.conftest import all_posts, ready_posts
 
 

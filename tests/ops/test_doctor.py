@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from campaign_publisher.clock import FakeClock
-from campaign_publisher.ops.doctor import run_doctor
-from campaign_publisher.posts.db import Database
-from campaign_publisher.posts.models import Event
-from campaign_publisher.publisher import cli
+from core.clock import FakeClock
+from ops.doctor import run_doctor
+from posts.db import Database
+from posts.models import Event
+from publisher import cli
 from tests.fakeplatform import FakeConfig, FakePlatform
 
 X_ENV = {
@@ -96,6 +96,7 @@ def test_broken_settings_fail_first(tmp_path: Path) -> None:
 
 
 def test_a_database_without_schema_fails(tmp_path: Path, settings) -> None:
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
     Database(settings.database_url).engine.connect().close()  # an empty SQLite file
     code, lines = doctor(settings.config_path)
     assert code == 1

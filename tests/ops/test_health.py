@@ -13,12 +13,12 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from prometheus_client.parser import text_string_to_metric_families
 
-from campaign_publisher.channels.fake import FakeChannel
-from campaign_publisher.errors import AuthenticationError, PermanentError
-from campaign_publisher.ops.service import Operations
-from campaign_publisher.posts import holds
-from campaign_publisher.posts.db import Database
-from campaign_publisher.schedules.dispatch import Dispatcher
+from channels.fake import FakeChannel
+from core.errors import AuthenticationError, PermanentError
+from ops.service import Operations
+from posts import holds
+from posts.db import Database
+from schedules.dispatch import Dispatcher
 from tests.ops.conftest import ready_posts
 
 

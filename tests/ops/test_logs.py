@@ -18,19 +18,19 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
-from campaign_publisher.campaign.expand import expand
-from campaign_publisher.campaign.loader import load_campaign
-from campaign_publisher.clock import SystemClock
-from campaign_publisher.ops.logs import configure_logging, register_configured_secrets
-from campaign_publisher.posts import review
-from campaign_publisher.posts.models import Hold, Post
-from campaign_publisher.posts.planning import store_drafts
-from campaign_publisher.settings import load_settings
+from campaign.expand import expand
+from campaign.loader import load_campaign
+from core.clock import SystemClock
+from core.settings import load_settings
+from ops.logs import configure_logging, register_configured_secrets
+from posts import review
+from posts.models import Hold, Post
+from posts.planning import store_drafts
 from tests.fakeplatform import FakeConfig, FakePlatform
 from tests.helpers import approve_all, write_campaign
 from tests.ops.conftest import SMTP_PASSWORD, SMTP_USER, SmtpServer, WebhookServer
 
-log = logging.getLogger("campaign_publisher.test")
+log = logging.getLogger("publisher.test")
 
 
 def test_text_logs_are_one_line_per_event(restore_logging: None) -> None:
@@ -43,7 +43,7 @@ def test_text_logs_are_one_line_per_event(restore_logging: None) -> None:
         log.exception("round failed")
     lines = out.getvalue().splitlines()
     assert len(lines) == 2
-    assert lines[0].endswith(" INFO test: post 3: published as 17")
+    assert lines[0].endswith(" INFO publisher.test: post 3: published as 17")
     assert lines[0][:24].endswith("Z") and lines[0][10] == "T"
     assert "round failed Traceback" in lines[1] and "ValueError: first line ⏎ second line" in (
         lines[1]
@@ -64,7 +64,7 @@ def test_json_logs(restore_logging: None) -> None:
     assert entries[1] == {
         "time": entries[1]["time"],
         "level": "WARNING",
-        "logger": "campaign_publisher.test",
+        "logger": "publisher.test",
         "message": "post 4: retryable",
         "post_id": 4,
         "account": "gwent-x",
@@ -204,7 +204,7 @@ credentials = {{ page_token = "RUN_FB_TOKEN" }}
             "PUBLISHER_WORKER_FALLBACK_POLL_SECONDS": "0.5",
         }
         settings = load_settings(config, environ={})
-        from campaign_publisher.posts.db import Database
+        from posts.db import Database
 
         db = Database(settings.database_url)
         db.ensure_schema()
@@ -226,7 +226,7 @@ credentials = {{ page_token = "RUN_FB_TOKEN" }}
         log_path = tmp_path / "worker.log"
         with log_path.open("wb") as log_file:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "campaign_publisher.publisher", "--config", str(config),
+                [sys.executable, "-m", "publisher", "--config", str(config),
                  "-v", "--log-format", "json", "worker"],
                 env=env, stdout=log_file, stderr=subprocess.STDOUT,
             )

@@ -9,9 +9,10 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from campaign_publisher.channels.credentials import Secret
-from campaign_publisher.errors import SettingsError
-from campaign_publisher.ops.notify import (
+from channels.credentials import Secret
+from core.errors import SettingsError
+from core.settings import load_settings
+from ops.notify import (
     EmailNotifier,
     Notice,
     Notifications,
@@ -20,7 +21,6 @@ from campaign_publisher.ops.notify import (
     WebhookNotifier,
     build_notifiers,
 )
-from campaign_publisher.settings import load_settings
 from tests.ops.conftest import SMTP_PASSWORD, SMTP_USER, SmtpServer, WebhookServer, free_port
 
 AT = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)

@@ -7,12 +7,12 @@ from datetime import timedelta
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from campaign_publisher.channels.fake import FakeChannel
-from campaign_publisher.ops.retention import ACTION, delete_published_text
-from campaign_publisher.ops.service import Operations
-from campaign_publisher.posts.models import Event
-from campaign_publisher.publisher import cli
-from campaign_publisher.schedules.dispatch import Dispatcher
+from channels.fake import FakeChannel
+from ops.retention import ACTION, delete_published_text
+from ops.service import Operations
+from posts.models import Event
+from publisher import cli
+from schedules.dispatch import Dispatcher
 from tests.ops.conftest import all_posts, ready_posts
 
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from campaign_publisher.posts.db import Database
-from campaign_publisher.settings import Settings
+from core.settings import Settings
+from posts.db import Database
 from tests import pg
 
 

@@ -2,13 +2,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from campaign_publisher.campaign.expand import expand
-from campaign_publisher.campaign.loader import load_campaign
-from campaign_publisher.channels.base import Receipt
-from campaign_publisher.errors import RetryableError
-from campaign_publisher.posts import claims, holds, review
-from campaign_publisher.posts.models import Post
-from campaign_publisher.posts.planning import store_drafts
+from campaign.expand import expand
+from campaign.loader import load_campaign
+from channels.base import Receipt
+from core.errors import RetryableError
+from posts import claims, holds, review
+from posts.models import Post
+from posts.planning import store_drafts
 from tests.helpers import approve_all, write_campaign
 
 
@@ -123,7 +123,7 @@ def test_rejected_half_holds_back_the_other(db, settings, clock, tmp_path) -> No
     review.reject(db, [welsh.id], actor="bob", reason="Cywirwch y treiglad", now=clock.now())
     clock.set(english.due_at)
     assert _claim(db, clock) == []  # the English half waits for its Welsh half
-    from campaign_publisher.textviews import held_back_pairs
+    from posts.textviews import held_back_pairs
 
     [(waiting, other)] = held_back_pairs(db, clock.now())  # and `publisher status` says so
     assert (waiting.id, other.id, other.state) == (english.id, welsh.id, "draft")

@@ -4,13 +4,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from campaign_publisher.campaign.expand import expand
-from campaign_publisher.campaign.loader import load_campaign
-from campaign_publisher.posts import holds
-from campaign_publisher.posts.db import Database
-from campaign_publisher.posts.models import Event, Post
-from campaign_publisher.posts.planning import store_drafts
-from campaign_publisher.publisher import cli
+from campaign.expand import expand
+from campaign.loader import load_campaign
+from posts import holds
+from posts.db import Database
+from posts.models import Event, Post
+from posts.planning import store_drafts
+from publisher import cli
 from tests import pg
 from tests.helpers import approve_all, write_campaign
 
@@ -47,8 +47,8 @@ def test_db_copy_sqlite_into_postgresql(settings, clock, tmp_path: Path) -> None
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 def test_copy_refuses_while_sending(db, settings, clock, tmp_path: Path) -> None:
-    from campaign_publisher.errors import QueueError
-    from campaign_publisher.posts.copy import copy_queue
+    from core.errors import QueueError
+    from posts.copy import copy_queue
 
     folder = write_campaign(tmp_path / "c")
     store_drafts(db, expand(load_campaign(folder), settings), actor="alice", now=clock.now())

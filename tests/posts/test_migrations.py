@@ -4,9 +4,9 @@ and ``SCHEMA_REVISION`` (checked by every command instead of loading Alembic) is
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-import campaign_publisher.web.users  # noqa: F401  (its tables are on the shared Base)
-from campaign_publisher.posts.db import SCHEMA_REVISION, Database
-from campaign_publisher.posts.models import Base
+import web.users  # noqa: F401  (its tables are on the shared Base)
+from posts.db import SCHEMA_REVISION, Database
+from posts.models import Base
 
 
 def test_migrations_match_the_models(db: Database) -> None:

@@ -4,15 +4,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from campaign_publisher.campaign.expand import expand
-from campaign_publisher.campaign.loader import load_campaign
-from campaign_publisher.clock import FakeClock
-from campaign_publisher.errors import PermissionDenied, QueueError, TransitionRefused
-from campaign_publisher.posts import review
-from campaign_publisher.posts.db import Database
-from campaign_publisher.posts.models import Event, Post
-from campaign_publisher.posts.planning import store_drafts
-from campaign_publisher.settings import Settings
+from campaign.expand import expand
+from campaign.loader import load_campaign
+from core.clock import FakeClock
+from core.errors import PermissionDenied, QueueError, TransitionRefused
+from core.settings import Settings
+from posts import review
+from posts.db import Database
+from posts.models import Event, Post
+from posts.planning import store_drafts
 from tests.helpers import approve_all, write_campaign
 
 

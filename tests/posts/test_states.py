@@ -2,8 +2,8 @@ import itertools
 
 import pytest
 
-from campaign_publisher.errors import TransitionRefused
-from campaign_publisher.posts.states import TRANSITIONS, PostState, allowed_actions, next_state
+from core.errors import TransitionRefused
+from posts.states import TRANSITIONS, PostState, allowed_actions, next_state
 
 ACTIONS = sorted({action for (_, action) in TRANSITIONS})
 

@@ -5,20 +5,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from campaign_publisher.campaign.expand import expand
-from campaign_publisher.campaign.loader import load_campaign
-from campaign_publisher.channels.fake import FakeChannel
-from campaign_publisher.errors import (
+from campaign.expand import expand
+from campaign.loader import load_campaign
+from channels.fake import FakeChannel
+from core.errors import (
     AlreadyPublished,
     AmbiguousError,
     AuthenticationError,
     PermanentError,
     RetryableError,
 )
-from campaign_publisher.posts import claims, holds
-from campaign_publisher.posts.models import Hold, Post
-from campaign_publisher.posts.planning import store_drafts
-from campaign_publisher.schedules.dispatch import Dispatcher
+from posts import claims, holds
+from posts.models import Hold, Post
+from posts.planning import store_drafts
+from schedules.dispatch import Dispatcher
 from tests.helpers import approve_all, write_campaign
 
 

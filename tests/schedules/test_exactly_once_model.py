@@ -14,24 +14,24 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from sqlalchemy import select
 
-from campaign_publisher.campaign.expand import expand
-from campaign_publisher.campaign.loader import load_campaign
-from campaign_publisher.channels.fake import FakeChannel
-from campaign_publisher.clock import FakeClock
-from campaign_publisher.errors import (
+from campaign.expand import expand
+from campaign.loader import load_campaign
+from channels.fake import FakeChannel
+from core.clock import FakeClock
+from core.errors import (
     AlreadyPublished,
     AmbiguousError,
     AuthenticationError,
     PermanentError,
     RetryableError,
 )
-from campaign_publisher.posts import claims, holds, review
-from campaign_publisher.posts.db import Database
-from campaign_publisher.posts.models import Event, Post
-from campaign_publisher.posts.planning import store_drafts
-from campaign_publisher.posts.states import TRANSITIONS, PostState
-from campaign_publisher.schedules.dispatch import Dispatcher
-from campaign_publisher.settings import load_settings
+from core.settings import load_settings
+from posts import claims, holds, review
+from posts.db import Database
+from posts.models import Event, Post
+from posts.planning import store_drafts
+from posts.states import TRANSITIONS, PostState
+from schedules.dispatch import Dispatcher
 from tests.helpers import write_campaign
 
 PLANNED = datetime(2027, 1, 4, 7, 0, tzinfo=UTC)

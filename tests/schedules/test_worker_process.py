@@ -13,12 +13,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from campaign_publisher.campaign.expand import expand
-from campaign_publisher.campaign.loader import load_campaign
-from campaign_publisher.clock import SystemClock
-from campaign_publisher.posts import review
-from campaign_publisher.posts.models import Post
-from campaign_publisher.posts.planning import store_drafts
+from campaign.expand import expand
+from campaign.loader import load_campaign
+from core.clock import SystemClock
+from posts import review
+from posts.models import Post
+from posts.planning import store_drafts
 from tests.helpers import approve_all, write_campaign
 
 
@@ -27,7 +27,7 @@ def _start_worker(settings, *args: str) -> subprocess.Popen[bytes]:
         [
             sys.executable,
             "-m",
-            "campaign_publisher.publisher",
+            "publisher",
             "--config",
             str(settings.config_path),
             "worker",

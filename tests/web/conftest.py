@@ -14,17 +14,17 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from campaign_publisher.campaign.expand import expand
-from campaign_publisher.campaign.loader import load_campaign
-from campaign_publisher.clock import FakeClock
-from campaign_publisher.posts import review
-from campaign_publisher.posts.db import Database
-from campaign_publisher.posts.models import Post
-from campaign_publisher.posts.planning import store_drafts
-from campaign_publisher.settings import Settings
-from campaign_publisher.web import users
-from campaign_publisher.web.app import create_app
-from tests.conftest import EXAMPLE
+from campaign.expand import expand
+from campaign.loader import load_campaign
+from core.clock import FakeClock
+from core.settings import Settings
+from examples import EXAMPLE_CAMPAIGN as EXAMPLE
+from posts import review
+from posts.db import Database
+from posts.models import Post
+from posts.planning import store_drafts
+from web import users
+from web.app import create_app
 
 PASSWORD = "correct horse battery staple"
 NASTY = "Stay safe <script>alert(1)</script> and {{ 7*7 }} online.\n\nCall 101, or 999. #StopTalkProtect"

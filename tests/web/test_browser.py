@@ -22,7 +22,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from campaign_publisher.posts.db import Database
+from posts.db import Database
 from tests.conftest import ROOT
 from tests.web.conftest import DAY, NASTY, PASSWORD, all_posts, nasty_post, post_where
 
@@ -197,7 +197,7 @@ def test_main_pages_have_no_serious_accessibility_violations(
         _missing(f"axe-core ({AXE})")
     own = nasty_post(world)
     with world.transaction() as session:  # something for the holds page to list
-        from campaign_publisher.posts.models import Post
+        from posts.models import Post
 
         row = session.get(Post, post_where(world, account="gwent-facebook", language="cy").id)
         assert row is not None

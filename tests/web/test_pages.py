@@ -11,12 +11,11 @@ from datetime import timedelta
 from flask import Flask
 from flask.testing import FlaskClient
 
-from campaign_publisher.clock import FakeClock
-from campaign_publisher.posts import review
-from campaign_publisher.posts.db import Database
-from campaign_publisher.posts.holds import set_hold
-from campaign_publisher.posts.models import Event, Post
-from campaign_publisher.web.preview import highlight
+from core.clock import FakeClock
+from posts import review
+from posts.db import Database
+from posts.holds import set_hold
+from posts.models import Event, Post
 from tests.web.conftest import (
     DAY,
     NASTY,
@@ -30,6 +29,7 @@ from tests.web.conftest import (
     post_where,
     text_of,
 )
+from web.preview import highlight
 
 CEA = f"cea-day/{DAY}"
 RAW = "<script>alert(1)</script>"

@@ -7,8 +7,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from campaign_publisher.posts.db import Database
-from campaign_publisher.posts.models import Hold
+from posts.db import Database
+from posts.models import Hold
 from tests.web.conftest import (
     DAY,
     fresh,
@@ -188,7 +188,7 @@ def test_the_author_cannot_approve_their_own_post_by_a_direct_post(
 ) -> None:
     """Bob is a reviewer; once he edits a post he wrote its content, and four eyes bars him
     from approving it whatever he sends."""
-    from campaign_publisher.posts import review
+    from posts import review
 
     target = post_where(world, occasion=CEA, account="gwent-facebook", language="en")
     review.edit(world, target.id, actor="bob", now=clock.now(), text=target.text + " Diolch.")

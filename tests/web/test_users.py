@@ -13,15 +13,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import inspect, select
 
-from campaign_publisher.clock import FakeClock
-from campaign_publisher.errors import NotFound, QueueError
-from campaign_publisher.posts.db import SCHEMA_REVISION, Database
-from campaign_publisher.posts.models import Event
-from campaign_publisher.publisher import cli
-from campaign_publisher.settings import Settings
-from campaign_publisher.web import users
-from campaign_publisher.web.users import LOCKOUT, MAX_FAILED_LOGINS, Role
+from core.clock import FakeClock
+from core.errors import NotFound, QueueError
+from core.settings import Settings
+from posts.db import SCHEMA_REVISION, Database
+from posts.models import Event
+from publisher import cli
 from tests.web.conftest import PASSWORD, login, post, text_of
+from web import users
+from web.users import LOCKOUT, MAX_FAILED_LOGINS, Role
 
 
 def test_passwords_are_argon2id_and_rules_are_checked(db: Database, clock: FakeClock) -> None:
@@ -179,7 +179,7 @@ def test_the_migration_makes_the_users_tables(db: Database) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from campaign_publisher.posts.models import Base
+    from posts.models import Base
 
     tables = set(inspect(db.engine).get_table_names())
     assert {"users", "user_accounts"} <= tables

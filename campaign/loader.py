@@ -1,0 +1,169 @@
+"""Read a campaign folder (``campaign.toml`` + ``templates/`` + images) into a validated
+``Campaign``. Every error names the file and the line or key; nothing is half-read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError
+
+from core.errors import CampaignError
+
+from .model import CampaignFile, Image
+
+# Formats every network takes, by their first bytes; X's image limit is the smallest.
+_IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpeg", b"GIF8": "gif"}
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    path: Path
+    alt: dict[str, str]
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Campaign:
+    folder: Path
+    file: Path
+    spec: CampaignFile
+    zone: ZoneInfo
+    images: dict[str, CheckedImage]  # by the path written in the file
+
+    @property
+    def name(self) -> str:
+        return self.spec.campaign.name
+
+    def variables(self, language: str) -> dict[str, Any]:
+        """Shared [vars] with the language's own table merged over them."""
+        languages = set(self.spec.campaign.languages)
+        shared = {
+            k: v for k, v in self.spec.vars.items() if not (k in languages and isinstance(v, dict))
+        }
+        own = self.spec.vars.get(language, {})
+        return {**shared, **(own if isinstance(own, dict) else {})}
+
+
+def load_campaign(location: str | Path) -> Campaign:
+    """Load a campaign from its folder or its ``campaign.toml``."""
+    path = Path(location)
+    file = path / "campaign.toml" if path.is_dir() else path
+    try:
+        text = file.read_text("utf-8")
+    except OSError as exc:
+        raise CampaignError(str(file), f"cannot read the campaign file: {exc.strerror}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CampaignError(str(file), f"not valid TOML: {exc}") from None
+    try:
+        spec = CampaignFile.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = _key_path(err["loc"])
+        line = _line_for(text, err["loc"])
+        where = f"{file}, line {line}" if line else str(file)
+        more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
+        raise CampaignError(where, f"{key}: {err['msg']}{more}") from None
+    try:
+        zone = ZoneInfo(spec.campaign.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CampaignError(
+            f"{file}, key campaign.timezone", f"unknown time zone {spec.campaign.timezone!r}"
+        ) from None
+    _check_references(file, spec)
+    images = _check_images(file, spec)
+    return Campaign(folder=file.parent, file=file, spec=spec, zone=zone, images=images)
+
+
+def _check_references(file: Path, spec: CampaignFile) -> None:
+    ids = [s.id for s in spec.series] + [o.id for o in spec.occasions]
+    dupes = {i for i in ids if ids.count(i) > 1}
+    if dupes:
+        raise CampaignError(str(file), f"id {sorted(dupes)[0]!r} is used twice")
+    for index, series in enumerate(spec.series):
+        for n, item in enumerate(series.items):
+            for language in spec.campaign.languages:
+                try:
+                    item.text(language)
+                except KeyError:
+                    raise CampaignError(
+                        f"{file}, key series[{index}].items[{n}]",
+                        f"the item has no {language!r} text",
+                    ) from None
+
+
+def _check_images(file: Path, spec: CampaignFile) -> dict[str, CheckedImage]:
+    found: list[tuple[str, Image]] = []
+    for kind, entries in (("series", spec.series), ("occasions", spec.occasions)):
+        for index, entry in enumerate(entries):
+            if entry.image:
+                found.append((f"{kind}[{index}].image", entry.image))
+    for index, series in enumerate(spec.series):
+        for n, item in enumerate(series.items):
+            if item.image:
+                found.append((f"series[{index}].items[{n}].image", item.image))
+    checked: dict[str, CheckedImage] = {}
+    for key, image in found:
+        where = f"{file}, key {key}"
+        path = (file.parent / image.path).resolve()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise CampaignError(where, f"cannot read image {image.path}: {exc.strerror}") from None
+        if not any(data.startswith(magic) for magic in _IMAGE_MAGIC):
+            raise CampaignError(where, f"{image.path} is not a PNG, JPEG or GIF image")
+        if len(data) > MAX_IMAGE_BYTES:
+            raise CampaignError(
+                where,
+                f"{image.path} is {len(data) // 1024} KB; the limit is "
+                f"{MAX_IMAGE_BYTES // 1024} KB (X's image limit)",
+            )
+        for language in spec.campaign.languages:
+            if not image.alt.get(language, "").strip():
+                raise CampaignError(where, f"alt text in {language!r} is required for {image.path}")
+        checked[image.path] = CheckedImage(path, dict(image.alt), hashlib.sha256(data).hexdigest())
+    return checked
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_for(text: str, loc: tuple[Any, ...]) -> int | None:
+    """Best effort: the line of the table (or array-of-tables entry) the error is in."""
+    lines = text.splitlines()
+    if not loc:
+        return None
+    head = str(loc[0])
+    if len(loc) > 1 and isinstance(loc[1], int):
+        pattern = re.compile(rf"^\s*\[\[\s*{re.escape(head)}\s*\]\]")
+        hits = [n for n, line in enumerate(lines, 1) if pattern.match(line)]
+        start = hits[loc[1]] if loc[1] < len(hits) else None
+        key = loc[2] if len(loc) > 2 else None
+    else:
+        pattern = re.compile(rf"^\s*\[\s*{re.escape(head)}\s*\]")
+        hits = [n for n, line in enumerate(lines, 1) if pattern.match(line)]
+        start = hits[0] if hits else None
+        key = loc[1] if len(loc) > 1 else None
+    if start is None:
+        return None
+    if isinstance(key, str):
+        key_pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+        for n in range(start, len(lines)):
+            if lines[n].lstrip().startswith("["):
+                break
+            if key_pattern.match(lines[n]):
+                return n + 1
+    return start

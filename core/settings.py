@@ -1,0 +1,266 @@
+"""Settings: ``config.toml`` parsed with tomllib into a frozen, validated object.
+
+Look-up order: ``--config PATH``, then ``PUBLISHER_CONFIG``, then ``./config.toml``, then
+``/etc/campaign-publisher/config.toml``, then the built-in defaults of the classes below
+(SQLite in ``./state``, ``Europe/London``, no accounts).
+``PUBLISHER_<KEY>`` or ``PUBLISHER_<SECTION>_<KEY>`` environment variables override a
+value, e.g. ``PUBLISHER_DATABASE_URL`` or ``PUBLISHER_WORKER_THREADS``.
+
+Relative paths are relative to the directory of the config file. Secrets never live
+here: an account names the environment variables (or a 0600 secrets file) holding them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import SettingsError
+
+Network = Literal["x", "facebook", "bluesky", "mastodon"]
+# Environment variables with this prefix that are not settings.
+_NOT_SETTINGS = {"PUBLISHER_USER", "PUBLISHER_CONFIG", "PUBLISHER_NEW_PASSWORD"}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DatabaseSettings(_Frozen):
+    # Empty means "publisher.db in the state directory".
+    url: str = ""
+
+
+class WorkerSettings(_Frozen):
+    # Safety net for posts approved by another process; same-process approvals re-arm at once.
+    fallback_poll_seconds: float = Field(5.0, gt=0)
+    lease_seconds: float = Field(300.0, gt=0)
+    batch_size: int = Field(50, ge=1)
+    threads: int = Field(4, ge=1)
+    max_attempts: int = Field(5, ge=1)
+    backoff_base_seconds: float = Field(30.0, gt=0)
+    backoff_cap_seconds: float = Field(3600.0, gt=0)
+    stale_after_minutes: float = Field(120.0, gt=0)
+    request_timeout_seconds: float = Field(20.0, gt=0)
+
+
+class Blackout(_Frozen):
+    """A window set in advance (pre-election period, national mourning)."""
+
+    start: datetime
+    end: datetime
+    reason: str = Field(min_length=1)
+    accounts: tuple[str, ...] = ()  # empty: every account
+
+    @field_validator("start", "end")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("give a time zone offset, e.g. 2027-05-01T00:00:00+01:00")
+        return value
+
+
+class AccountSettings(_Frozen):
+    """One social media account of the force."""
+
+    network: Network
+    handle: str = Field(min_length=1)  # @handle, Page id, or user@instance
+    display_name: str = ""
+    languages: tuple[str, ...] = ("en",)
+    # Dry run sends to the outbox instead of the network: the safe default.
+    dry_run: bool = True
+    # Credential name -> environment variable holding it, e.g. {access_token = "GWENT_X_TOKEN"}.
+    credentials: dict[str, str] = Field(default_factory=dict)
+    # Optional TOML file of credential name -> value; refused unless its mode is 0600.
+    secrets_file: Path | None = None
+    # For tests and sandboxes; the network's public API otherwise.
+    api_base_url: str | None = None
+
+
+class HealthSettings(_Frozen):
+    """The worker's ``/healthz`` and ``/metrics`` (Prometheus)."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(9184, ge=0, le=65535)  # 0: any free port (tests), logged at start
+    # /healthz answers 503 when the last dispatch loop is older than this.
+    max_loop_age_seconds: float = Field(120.0, gt=0)
+
+
+class NotifySettings(_Frozen):
+    """Who is told when something needs a person: email (SMTP) and/or a webhook.
+
+    Secrets are named, never written here: ``smtp_password_env`` and ``webhook_url_env``
+    name environment variables (an incoming-webhook URL is itself a secret)."""
+
+    email_to: tuple[str, ...] = ()
+    email_from: str = ""
+    smtp_host: str = ""
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password_env: str = ""
+    smtp_starttls: bool = True
+    # A PEM file of CA certificates to trust for STARTTLS (a private mail relay).
+    smtp_ca_file: Path | None = None
+    webhook_url_env: str = ""
+    timeout_seconds: float = Field(10.0, gt=0)
+    # The daily digest of tomorrow's posts still awaiting approval, at this local time.
+    daily_digest: bool = True
+    digest_time: time = time(16, 0)
+
+
+class RetentionSettings(_Frozen):
+    """Published posts' text is deleted after this many days; the audit record stays."""
+
+    delete_text_after_days: int = Field(0, ge=0)  # 0: keep the text for ever
+    run_time: time = time(3, 30)  # local time the worker applies it each day
+
+
+class Settings(_Frozen):
+    config_path: Path | None = None
+    state_dir: Path = Path("state")
+    timezone: str = "Europe/London"
+    graph_api_version: str = "v25.0"
+    database: DatabaseSettings = DatabaseSettings()
+    worker: WorkerSettings = WorkerSettings()
+    accounts: dict[str, AccountSettings] = Field(default_factory=dict)
+    blackouts: tuple[Blackout, ...] = ()
+    health: HealthSettings = HealthSettings()
+    notify: NotifySettings = NotifySettings()
+    retention: RetentionSettings = RetentionSettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.state_dir / 'publisher.db'}"
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.state_dir / "outbox.jsonl"
+
+    def account(self, name: str) -> AccountSettings:
+        try:
+            return self.accounts[name]
+        except KeyError:
+            known = ", ".join(sorted(self.accounts)) or "none"
+            raise SettingsError(f"unknown account {name!r} (configured: {known})") from None
+
+
+SYSTEM_CONFIG = Path("/etc/campaign-publisher/config.toml")
+
+
+def default_config_path(environ: dict[str, str] | None = None) -> Path | None:
+    """The settings file the documented look-up finds, or None for the built-in defaults."""
+    env = os.environ if environ is None else environ
+    explicit = env.get("PUBLISHER_CONFIG")
+    if explicit:
+        return Path(explicit)
+    for candidate in (Path("config.toml"), SYSTEM_CONFIG):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from ``path`` (or the default look-up) and the environment."""
+    env = dict(os.environ if environ is None else environ)
+    path = path or default_config_path(env)
+    if path is None:
+        text, where, base = "", "built-in defaults", Path.cwd()
+    else:
+        try:
+            text = Path(path).read_text("utf-8")
+        except OSError as exc:
+            raise SettingsError(f"{path}: cannot read settings: {exc.strerror}") from None
+        where, base = str(path), Path(path).resolve().parent
+    try:
+        raw: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{where}: not valid TOML: {exc}") from None
+    from_env = _apply_environment(raw, env)
+    raw["config_path"] = path
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, where, from_env)) from None
+    return _resolve_paths(settings, base)
+
+
+def _apply_environment(raw: dict[str, Any], env: dict[str, str]) -> dict[tuple[str, ...], str]:
+    """Apply ``PUBLISHER_*`` overrides; returns which variable set which setting."""
+    sections: dict[str, type[BaseModel]] = {
+        "database": DatabaseSettings,
+        "worker": WorkerSettings,
+        "health": HealthSettings,
+        "notify": NotifySettings,
+        "retention": RetentionSettings,
+    }
+    applied: dict[tuple[str, ...], str] = {}
+    for name, value in env.items():
+        if not name.startswith("PUBLISHER_") or name in _NOT_SETTINGS:
+            continue
+        key = name.removeprefix("PUBLISHER_").lower()
+        for section, model in sections.items():
+            field = key.removeprefix(section + "_")
+            if key.startswith(section + "_") and field in model.model_fields:
+                raw.setdefault(section, {})[field] = value
+                applied[(section, field)] = name
+                break
+        else:
+            if key in ("state_dir", "timezone", "graph_api_version"):
+                raw[key] = value
+                applied[(key,)] = name
+            else:
+                raise SettingsError(f"environment variable {name}: not a known setting")
+    return applied
+
+
+def _resolve_paths(settings: Settings, base: Path) -> Settings:
+    state_dir = (
+        settings.state_dir if settings.state_dir.is_absolute() else base / settings.state_dir
+    )
+    accounts = {
+        name: acc.model_copy(update={"secrets_file": base / acc.secrets_file})
+        if acc.secrets_file and not acc.secrets_file.is_absolute()
+        else acc
+        for name, acc in settings.accounts.items()
+    }
+    url = settings.database.url
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        url = prefix + str(base / url.removeprefix(prefix))
+    return settings.model_copy(
+        update={
+            "state_dir": state_dir,
+            "accounts": accounts,
+            "database": settings.database.model_copy(update={"url": url}),
+            "notify": settings.notify.model_copy(update={"smtp_ca_file": base / ca})
+            if (ca := settings.notify.smtp_ca_file) and not ca.is_absolute()
+            else settings.notify,
+        }
+    )
+
+
+def _describe(exc: ValidationError, where: str, from_env: dict[tuple[str, ...], str]) -> str:
+    """Each problem named where it came from: the environment variable, else the file."""
+    parts = []
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"])
+        variable = from_env.get(loc)
+        source = f"environment variable {variable}" if variable else f"{where}: {'.'.join(loc)}"
+        parts.append(f"{source}: {err['msg']}")
+    return "; ".join(parts)

@@ -1,0 +1,174 @@
+"""Engines and sessions for SQLite (default) and PostgreSQL, and schema migrations.
+
+SQLite: WAL, and every transaction ``BEGIN IMMEDIATE`` — a plain ``BEGIN`` that reads
+then writes fails with "database is locked" under concurrency whatever the busy timeout.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.errors import NoDatabase, SettingsError
+
+MIN_SQLITE = (3, 35, 0)  # UPDATE ... RETURNING
+# The newest migration in migrations/versions (a test keeps the two in step). Knowing it
+# here saves loading Alembic on every command.
+SCHEMA_REVISION = "0003"
+
+
+class Database:
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine = make_engine(url, echo=echo)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer: threads of this process queue on a lock that wakes them at
+        # once, instead of SQLite's busy handler, which sleeps and retries.
+        self._writer = threading.RLock() if self.dialect == "sqlite" else nullcontext()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One transaction: committed if the block ends normally, rolled back otherwise."""
+        with self._writer, self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """One transaction on a bare connection, for the worker's hot path (no ORM)."""
+        with self._writer, self.engine.begin() as connection:
+            yield connection
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration (idempotent); creates a SQLite file."""
+        from alembic import command
+
+        self._make_folder()
+        with self.engine.begin() as connection:
+            config = _alembic_config(connection)
+            command.upgrade(config, "head")
+
+    def migration_level(self) -> tuple[str | None, str]:
+        """(current revision, newest revision)."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        with self.engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+            head = ScriptDirectory.from_config(_alembic_config(connection)).get_current_head()
+        return current, head or ""
+
+    def _make_folder(self) -> None:
+        database = self.engine.url.database
+        if self.dialect == "sqlite" and database not in (None, "", ":memory:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+    def has_schema(self) -> bool:
+        """Whether this database was created (by ``publisher db upgrade`` or ``plan``).
+        Looks before it connects: connecting to a missing SQLite file would create it."""
+        database = self.engine.url.database
+        if self.dialect == "sqlite" and database not in (None, "", ":memory:"):
+            return Path(database).is_file() and inspect(self.engine).has_table("alembic_version")
+        return inspect(self.engine).has_table("alembic_version")
+
+    def ensure_schema(self) -> None:
+        """Migrate if needed (creating the database); cheap when already at the newest
+        revision."""
+        self._make_folder()
+        if inspect(self.engine).has_table("alembic_version"):
+            with self.engine.connect() as connection:
+                current = connection.exec_driver_sql(
+                    "SELECT version_num FROM alembic_version"
+                ).scalar()
+            if current == SCHEMA_REVISION:
+                return
+        self.upgrade()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+CHANNEL = "campaign_publisher"
+
+
+def notify_workers(session: Session) -> None:
+    """Wake every worker when this transaction commits (PostgreSQL LISTEN/NOTIFY): a post
+    was approved, a hold changed. SQLite workers poll, as they share one host."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {CHANNEL}"))
+
+
+def open_database(url: str, *, create: bool = False) -> Database:
+    """The queue's database, migrated to the newest schema. Refuses (``NoDatabase``) a
+    database that was never created unless ``create``: a command run from the wrong
+    folder must not act on a new empty queue and report success."""
+    db = Database(url)
+    if not create and not db.has_schema():
+        db.dispose()
+        raise NoDatabase(
+            f"no Campaign Publisher database at {describe_url(url)}. Check the settings "
+            "(--config, PUBLISHER_CONFIG, ./config.toml, /etc/campaign-publisher/config.toml), "
+            "or create it with `publisher db upgrade`."
+        )
+    db.ensure_schema()
+    return db
+
+
+def describe_url(url: str) -> str:
+    """A database URL fit to show: a SQLite file's path, or the URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ":memory:"
+    return parsed.render_as_string(hide_password=True)
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    if url.startswith("sqlite"):
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise SettingsError(
+                f"SQLite {sqlite3.sqlite_version} is too old: 3.35 or newer is "
+                "needed (UPDATE ... RETURNING)"
+            )
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        _sqlite_immediate(engine)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _sqlite_immediate(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _alembic_config(connection: Any) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.attributes["connection"] = connection
+    return config

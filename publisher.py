@@ -1,0 +1,1001 @@
+"""The command line (``publisher …``) and the wiring: read settings, build the pieces,
+call the library, print. No decisions here. Heavy libraries are imported inside the
+commands so ``publisher --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from core.clock import Clock
+    from core.settings import Settings
+    from posts.db import Database
+    from posts.review import PostFilter
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class App:
+    """What a command needs, built on first use."""
+
+    def __init__(self, config: Path | None, *, verbose: bool = False) -> None:
+        self.config = config
+        self.verbose = verbose
+        # Only `plan`, `db upgrade` and `demo` may create a database; every other command
+        # refuses one that does not exist (posts.db.open_database).
+        self.may_create_database = False
+        self._settings: Settings | None = None
+        self._db: Database | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from core.settings import load_settings
+
+            self._settings = load_settings(self.config)
+            from ops.logs import register_configured_secrets
+
+            register_configured_secrets(self._settings)  # redacted from every log line
+        return self._settings
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            from posts.db import open_database
+
+            if self.verbose:  # a log line, so that JSON logs stay JSON
+                import logging
+
+                logging.getLogger("publisher").info(self.where().replace("\n", "; "))
+            self._db = open_database(
+                self.settings.database_url, create=self.may_create_database
+            )
+        return self._db
+
+    def where(self) -> str:
+        """Which settings file and which database this command uses."""
+        from posts.db import describe_url
+
+        source = self.settings.config_path or "built-in defaults (no settings file found)"
+        return f"Settings: {source}\nDatabase: {describe_url(self.settings.database_url)}"
+
+    @property
+    def clock(self) -> Clock:
+        from core.clock import SystemClock
+
+        return SystemClock()
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    @property
+    def zone(self) -> Any:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.settings.timezone)
+
+    def channel_for(self, account: str) -> Any:
+        from channels.registry import channel_for
+
+        return channel_for(account, self.settings.account(account), self.settings)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def actor_option(required: bool = True) -> Callable[[F], F]:
+    """``--as NAME``, defaulting to PUBLISHER_USER: who is acting, for the audit log."""
+
+    def decorate(func: F) -> F:
+        return click.option(
+            "--as",
+            "actor",
+            envvar="PUBLISHER_USER",
+            required=required,
+            metavar="NAME",
+            help="Who is acting (default: $PUBLISHER_USER). Recorded in the audit log.",
+        )(func)
+
+    return decorate
+
+
+def filter_options(func: F) -> F:
+    for option in reversed(
+        [
+            click.option(
+                "--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First local day."
+            ),
+            click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last local day."),
+            click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="One local day."),
+            click.option("--account", help="Only this account."),
+            click.option("--campaign", help="Only this campaign."),
+            click.option("--language", help="Only this language (en, cy, cy+en)."),
+            click.option(
+                "--state", "states", multiple=True, help="Only posts in this state (repeatable)."
+            ),
+            click.option(
+                "--id", "ids", type=int, multiple=True, help="Only this post (repeatable)."
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def make_filter(
+    start: datetime | None = None,
+    end: datetime | None = None,
+    day: datetime | None = None,
+    account: str | None = None,
+    campaign: str | None = None,
+    language: str | None = None,
+    states: tuple[str, ...] = (),
+    ids: tuple[int, ...] = (),
+) -> PostFilter:
+    from posts.review import PostFilter
+
+    return PostFilter(
+        states=states,
+        day=_d(day),
+        start=_d(start),
+        end=_d(end),
+        account=account,
+        campaign=campaign,
+        language=language,
+        ids=ids,
+    )
+
+
+def _d(value: datetime | None) -> date | None:
+    return value.date() if value else None
+
+
+def friendly_errors(func: F) -> F:
+    """Our errors become a one-paragraph message and exit status 1, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from core.errors import PublisherError
+
+        try:
+            return func(*args, **kwargs)
+        except PublisherError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path),
+    envvar="PUBLISHER_CONFIG",
+    help="Settings file (default: ./config.toml, then /etc/campaign-publisher/config.toml, "
+    "then the built-in defaults).",
+)
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Log more, and say which settings and database."
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Logs: one line per event, for people (text) or machines (json). Secrets redacted.",
+)
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None, verbose: bool, log_format: str) -> None:
+    """Campaign Publisher: plan, review and publish online-safety campaigns, exactly once."""
+    from ops.logs import configure_logging
+
+    configure_logging(log_format, verbose=verbose)
+    ctx.obj = App(config, verbose=verbose)
+
+
+@cli.command()
+@click.argument("campaign", type=click.Path(path_type=Path))
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First local day to plan.")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last local day to plan.")
+@actor_option()
+@pass_app
+@friendly_errors
+def plan(
+    app: App, campaign: Path, start: datetime | None, end: datetime | None, actor: str
+) -> None:
+    """Expand CAMPAIGN (a folder or campaign.toml) into dated drafts. Safe to run again."""
+    app.may_create_database = True
+    from campaign.expand import expand
+    from campaign.loader import load_campaign
+    from posts.planning import store_drafts
+
+    loaded = load_campaign(campaign)
+    drafts = expand(loaded, app.settings, _d(start), _d(end))
+    report = store_drafts(app.db, drafts, actor=actor, now=app.now())
+    click.echo(f"Planned {loaded.name}: {len(drafts)} posts — {report.summary()}.")
+
+
+@cli.command()
+@filter_options
+@click.option("--limit", type=int, default=None, help="Show at most this many posts.")
+@actor_option(required=False)
+@pass_app
+@friendly_errors
+def preview(app: App, limit: int | None, actor: str | None, **filters: Any) -> None:
+    """Show posts exactly as they will be sent, with their lengths and problems.
+
+    With --as (or PUBLISHER_USER), records that you saw them: approval needs it."""
+    from posts import textviews
+    from posts.review import find_posts, record_previews
+
+    posts = find_posts(app.db, make_filter(**filters), app.zone)[:limit]
+    for post in posts:
+        click.echo(textviews.preview(post, app.settings) + "\n")
+    if actor and posts:
+        record_previews(app.db, [p.id for p in posts], actor=actor, now=app.now())
+    click.echo(
+        f"{len(posts)} post(s) shown"
+        + (f", recorded as previewed by {actor}." if actor and posts else ".")
+    )
+
+
+@cli.command()
+@filter_options
+@pass_app
+@friendly_errors
+def queue(app: App, **filters: Any) -> None:
+    """List posts with their state."""
+    from posts import textviews
+    from posts.review import find_posts
+
+    click.echo(textviews.queue(find_posts(app.db, make_filter(**filters), app.zone), app.settings))
+
+
+def _targets(
+    app: App, ids: tuple[int, ...], day: datetime | None, states: tuple[str, ...]
+) -> list[int]:
+    from core.errors import QueueError
+    from posts.review import find_posts
+
+    if bool(ids) == bool(day):
+        raise QueueError("name the posts by id, or give --day DATE (not both)")
+    if ids:
+        return list(ids)
+    posts = find_posts(app.db, make_filter(day=day, states=states), app.zone)
+    if not posts:
+        raise QueueError(f"no posts {' or '.join(states)} on {day:%Y-%m-%d}")
+    return [p.id for p in posts]
+
+
+def _report(verb: str, posts: list[Any]) -> None:
+    click.echo(f"{verb} {len(posts)} post(s): " + ", ".join(str(p.id) for p in posts))
+
+
+@cli.command()
+@click.argument("ids", type=int, nargs=-1)
+@click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="Every draft of this local day.")
+@actor_option()
+@pass_app
+@friendly_errors
+def submit(app: App, ids: tuple[int, ...], day: datetime | None, actor: str) -> None:
+    """Send drafts for review."""
+    from posts.review import submit as do_submit
+
+    _report(
+        "Submitted",
+        do_submit(app.db, _targets(app, ids, day, ("draft",)), actor=actor, now=app.now()),
+    )
+
+
+@cli.command()
+@click.argument("ids", type=int, nargs=-1)
+@click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="Every post in review that day.")
+@actor_option()
+@pass_app
+@friendly_errors
+def approve(app: App, ids: tuple[int, ...], day: datetime | None, actor: str) -> None:
+    """Approve posts you have previewed and did not write."""
+    from posts.review import approve as do_approve
+
+    _report(
+        "Approved",
+        do_approve(app.db, _targets(app, ids, day, ("in_review",)), actor=actor, now=app.now()),
+    )
+
+
+@cli.command()
+@click.argument("ids", type=int, nargs=-1, required=True)
+@click.option("--reason", required=True, help="What the author should change.")
+@actor_option()
+@pass_app
+@friendly_errors
+def reject(app: App, ids: tuple[int, ...], reason: str, actor: str) -> None:
+    """Send posts back to their author with a reason."""
+    from posts.review import reject as do_reject
+
+    _report("Rejected", do_reject(app.db, list(ids), actor=actor, reason=reason, now=app.now()))
+
+
+@cli.command()
+@click.argument("ids", type=int, nargs=-1, required=True)
+@click.option("--reason", default="cancelled", help="Why, for the audit log.")
+@actor_option()
+@pass_app
+@friendly_errors
+def cancel(app: App, ids: tuple[int, ...], reason: str, actor: str) -> None:
+    """Cancel posts that have not been sent."""
+    from posts.review import cancel as do_cancel
+
+    _report("Cancelled", do_cancel(app.db, list(ids), actor=actor, reason=reason, now=app.now()))
+
+
+@cli.command()
+@click.argument("post_id", type=int)
+@click.option("--text", help="The new text (voids any approval).")
+@click.option(
+    "--text-file", type=click.File("r", encoding="utf-8"), help="Read the new text from a file."
+)
+@actor_option()
+@pass_app
+@friendly_errors
+def edit(app: App, post_id: int, text: str | None, text_file: Any, actor: str) -> None:
+    """Change a post's text. Any approval is voided; it goes back to draft."""
+    from core.errors import QueueError
+    from posts.review import edit as do_edit
+
+    new = text_file.read().strip() if text_file else text
+    if not new:
+        raise QueueError("give the new text with --text or --text-file")
+    post = do_edit(app.db, post_id, actor=actor, now=app.now(), text=new)
+    click.echo(f"Post {post.id} edited; it is a draft again and needs a new approval.")
+
+
+@cli.command()
+@click.option(
+    "--stop-after",
+    type=float,
+    metavar="SECONDS",
+    help="Stop by itself after this long (for demos and tests).",
+)
+@pass_app
+@friendly_errors
+def worker(app: App, stop_after: float | None) -> None:
+    """Run the publishing service until SIGTERM (finishes what is in flight, exits 0)."""
+    from ops.service import Operations
+    from schedules.worker import Worker
+
+    ops = Operations.from_settings(app.db, app.settings)
+    Worker(app.db, app.settings, app.channel_for, observers=[ops], services=[ops]).run(
+        stop_after=stop_after
+    )
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the raw JSON lines.")
+@pass_app
+@friendly_errors
+def outbox(app: App, as_json: bool) -> None:
+    """Show what the dry-run accounts have 'published'."""
+    import json
+
+    from channels.outbox import read_outbox
+
+    count = 0
+    for line in read_outbox(app.settings.outbox_path):
+        count += 1
+        if as_json:
+            click.echo(json.dumps(line, ensure_ascii=False))
+            continue
+        click.echo(
+            f"── {line['at'][:19]}Z  {line['account']} ({line['network']} {line['handle']})"
+            f"  {line['language']}  post {line['post_id']}"
+        )
+        click.echo("   " + line["text"].replace("\n", "\n   "))
+        for media in line.get("media", []):
+            click.echo(f"   [image {media['file']}: {media['alt_text']}]")
+    if not as_json:
+        click.echo(f"{count} post(s) in {app.settings.outbox_path}")
+
+
+@cli.command()
+@click.option("--post", "post_id", type=int, help="Only this post's events.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV, for records requests.")
+@pass_app
+@friendly_errors
+def log(app: App, post_id: int | None, as_csv: bool) -> None:
+    """The audit log: who did what, when."""
+    from sqlalchemy import select
+
+    from posts import textviews
+    from posts.models import Event
+
+    with app.db.transaction() as session:
+        query = select(Event).order_by(Event.id)
+        if post_id is not None:
+            query = query.where(Event.post_id == post_id)
+        rows = list(session.scalars(query))
+    if as_csv:
+        import csv
+
+        out = csv.writer(sys.stdout)
+        out.writerow(
+            [
+                "id",
+                "at_utc",
+                "actor",
+                "action",
+                "post_id",
+                "from_state",
+                "to_state",
+                "content_hash",
+                "detail",
+            ]
+        )
+        for e in rows:
+            out.writerow(
+                [
+                    e.id,
+                    e.at.isoformat(),
+                    e.actor,
+                    e.action,
+                    e.post_id or "",
+                    e.from_state or "",
+                    e.to_state or "",
+                    e.content_hash or "",
+                    e.detail,
+                ]
+            )
+    else:
+        click.echo(textviews.events(rows, app.zone))
+
+
+@cli.command()
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8080,
+    show_default=True,
+    help="Port to serve on, at 127.0.0.1 (put a reverse proxy with HTTPS in front).",
+)
+@click.option(
+    "--secure-cookies",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Mark the session cookie Secure: auto means when the request came over HTTPS.",
+)
+@click.option(
+    "--behind-proxy",
+    is_flag=True,
+    help="Trust one reverse proxy's X-Forwarded-Proto and X-Forwarded-For headers.",
+)
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True)
+@pass_app
+@friendly_errors
+def web(app: App, port: int, secure_cookies: str, behind_proxy: bool, threads: int) -> None:
+    """Serve the reviewers' web app on 127.0.0.1:PORT until Ctrl+C."""
+    from waitress import serve
+
+    from web.app import create_app
+    from web.users import list_users
+
+    if not list_users(app.db):
+        click.echo(
+            "warning: no users yet; add one with `publisher users add NAME --role administrator`",
+            err=True,
+        )
+    secure = {"auto": None, "always": True, "never": False}[secure_cookies]
+    wsgi = create_app(
+        app.settings, app.db, app.clock, secure_cookies=secure, behind_proxy=behind_proxy
+    )
+    click.echo(f"Serving the web app on http://127.0.0.1:{port}/ (Ctrl+C to stop).")
+    serve(wsgi, host="127.0.0.1", port=port, threads=threads, ident="campaign-publisher")
+
+
+@cli.group()
+def users() -> None:
+    """People who use the web app: roles (author, reviewer, administrator) and the
+    accounts they may act on. Passwords come from a prompt or PUBLISHER_NEW_PASSWORD."""
+
+
+ROLE_CHOICE = click.Choice(["author", "reviewer", "administrator"])
+
+
+def _new_password() -> str:
+    import os
+
+    from_env = os.environ.get("PUBLISHER_NEW_PASSWORD")
+    if from_env:
+        return from_env
+    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+def _by(actor: str | None) -> str:
+    import getpass
+
+    return actor or getpass.getuser()
+
+
+def _describe_user(person: Any) -> str:
+    state = " (disabled)" if person.disabled else ""
+    return f"{person.username}: {person.role.value} on {person.accounts_label()}{state}"
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=ROLE_CHOICE, required=True, help="What the user may do.")
+@click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    help="An account the user may act on (repeatable; none given: every account).",
+)
+@click.option("--name", "display_name", default="", help="Full name shown in the app.")
+@actor_option(required=False)
+@pass_app
+@friendly_errors
+def users_add(
+    app: App,
+    username: str,
+    role: str,
+    accounts: tuple[str, ...],
+    display_name: str,
+    actor: str | None,
+) -> None:
+    """Add a web app user."""
+    from web.users import add_user
+
+    person = add_user(
+        app.db,
+        username,
+        _new_password(),
+        role=role,
+        accounts=accounts,
+        display_name=display_name,
+        actor=_by(actor),
+        now=app.now(),
+        known_accounts=app.settings.accounts,
+    )
+    click.echo("Added " + _describe_user(person))
+
+
+@users.command("disable")
+@click.argument("username")
+@click.option("--enable", is_flag=True, help="Enable the user again instead.")
+@actor_option(required=False)
+@pass_app
+@friendly_errors
+def users_disable(app: App, username: str, enable: bool, actor: str | None) -> None:
+    """Stop a user signing in (their open sessions end at once)."""
+    from web.users import set_disabled
+
+    person = set_disabled(app.db, username, not enable, actor=_by(actor), now=app.now())
+    click.echo(("Enabled " if enable else "Disabled ") + _describe_user(person))
+
+
+@users.command("set-role")
+@click.argument("username")
+@click.argument("role", type=ROLE_CHOICE)
+@actor_option(required=False)
+@pass_app
+@friendly_errors
+def users_set_role(app: App, username: str, role: str, actor: str | None) -> None:
+    """Change a user's role."""
+    from web.users import set_role
+
+    person = set_role(app.db, username, role, actor=_by(actor), now=app.now())
+    click.echo("Now " + _describe_user(person))
+
+
+@users.command("set-accounts")
+@click.argument("username")
+@click.option(
+    "--account", "accounts", multiple=True, help="An account (repeatable; none: every account)."
+)
+@actor_option(required=False)
+@pass_app
+@friendly_errors
+def users_set_accounts(
+    app: App, username: str, accounts: tuple[str, ...], actor: str | None
+) -> None:
+    """Set the accounts a user may act on."""
+    from web.users import set_accounts
+
+    person = set_accounts(
+        app.db,
+        username,
+        accounts,
+        actor=_by(actor),
+        now=app.now(),
+        known_accounts=app.settings.accounts,
+    )
+    click.echo("Now " + _describe_user(person))
+
+
+@users.command("set-password")
+@click.argument("username")
+@actor_option(required=False)
+@pass_app
+@friendly_errors
+def users_set_password(app: App, username: str, actor: str | None) -> None:
+    """Give a user a new password (their open sessions end; any lock-out too)."""
+    from web.users import set_password
+
+    set_password(app.db, username, _new_password(), actor=_by(actor), now=app.now())
+    click.echo(f"New password set for {username}.")
+
+
+@users.command("list")
+@pass_app
+@friendly_errors
+def users_list(app: App) -> None:
+    """List the web app's users."""
+    from web.users import list_users
+
+    people = list_users(app.db)
+    for person in people:
+        click.echo(_describe_user(person))
+    if not people:
+        click.echo("No users yet.")
+
+
+@cli.command("lint")
+@click.argument("campaign", type=click.Path(path_type=Path))
+@click.option("--warnings/--no-warnings", default=True, help="Show warnings too.")
+@pass_app
+@friendly_errors
+def lint_command(app: App, campaign: Path, warnings: bool) -> None:
+    """Check every post of CAMPAIGN against the content rules (for CI): exit 1 on errors."""
+    from campaign.expand import expand
+    from campaign.loader import load_campaign
+
+    loaded = load_campaign(campaign)
+    drafts = expand(loaded, app.settings)
+    errors = 0
+    for draft in drafts:
+        template = f"{loaded.folder}/templates/{draft.template}.{draft.language.split('+')[0]}.j2"
+        for problem in draft.problems:
+            errors += problem["level"] == "error"
+            if problem["level"] == "error" or warnings:
+                click.echo(
+                    f"{template} ({draft.occasion}, {draft.account}, {draft.language}): "
+                    f"{problem['level']} [{problem['rule']}] {problem['message']}"
+                )
+    click.echo(f"{loaded.file}: {len(drafts)} posts checked, {errors} error(s).")
+    if errors:
+        sys.exit(1)
+
+
+@cli.group()
+def accounts() -> None:
+    """The force's social media accounts."""
+
+
+@accounts.command("check")
+@pass_app
+@friendly_errors
+def accounts_check(app: App) -> None:
+    """Can each account's credentials post? One line per account; exit 1 if any fails."""
+    from ops.doctor import check_accounts
+
+    checks = check_accounts(app.settings, os.environ, None)
+    for check in checks:
+        click.echo(check.line())
+    if any(check.failed for check in checks):
+        sys.exit(1)
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("copy")
+@click.argument("source_url")
+@click.argument("target_url")
+@friendly_errors
+def db_copy(source_url: str, target_url: str) -> None:
+    """Copy the whole queue from SOURCE_URL (e.g. sqlite:///state/publisher.db) into an
+    empty TARGET_URL (e.g. postgresql://db-host/publisher): posts, approvals, holds and the
+    audit log, ids unchanged."""
+    from posts.copy import copy_queue
+    from posts.db import Database
+
+    counts = copy_queue(Database(source_url), Database(target_url))
+    click.echo("Copied " + ", ".join(f"{n} {table}" for table, n in counts.items()) + ".")
+
+
+@db.command("upgrade")
+@pass_app
+@friendly_errors
+def db_upgrade(app: App) -> None:
+    """Create the database, or bring it to the newest schema (every command does the
+    latter too)."""
+    app.may_create_database = True
+    current, head = app.db.migration_level()
+    click.echo(f"Database at {current} (newest {head}).")
+
+
+@cli.command()
+@click.option(
+    "--occasions",
+    default=2,
+    show_default=True,
+    help="How many of the first days to bring forward and publish (each is one post per "
+    "account and language).",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    default=Path("state/demo"),
+    show_default=True,
+    help="Where the demo's fresh database and outbox go.",
+)
+@friendly_errors
+def demo(occasions: int, state_dir: Path) -> None:
+    """Plan the example campaign into a fresh database, preview, approve and let the real
+    worker publish the first posts to the dry-run outbox."""
+    from examples.demo import run_demo
+
+    run_demo(state_dir=state_dir, occasions=occasions, echo=click.echo)
+
+
+@cli.command()
+@click.option("--reason", required=True, help="Why: shown to everyone while the hold lasts.")
+@click.option("--account", help="Hold one account only (default: every account).")
+@click.option(
+    "--start",
+    type=click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%d"]),
+    help="A blackout window set in advance: local start time.",
+)
+@click.option(
+    "--end",
+    type=click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%d"]),
+    help="The blackout's local end time (required with --start).",
+)
+@actor_option()
+@pass_app
+@friendly_errors
+def hold(
+    app: App,
+    reason: str,
+    account: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    actor: str,
+) -> None:
+    """Stop every send (or one account's) before the next claim."""
+    from core.errors import QueueError
+    from posts.holds import set_hold
+
+    if account:
+        app.settings.account(account)
+    if bool(start) != bool(end):
+        raise QueueError("a blackout needs both --start and --end")
+    # A blackout's times are local at this edge; stored as UTC.
+    starts_at = start.replace(tzinfo=app.zone) if start else None
+    ends_at = end.replace(tzinfo=app.zone) if end else None
+    hold_id = set_hold(
+        app.db,
+        actor=actor,
+        reason=reason,
+        now=app.now(),
+        account=account,
+        kind="blackout" if start else "hold",
+        starts_at=starts_at,
+        ends_at=ends_at,
+    )
+    scope = f"account {account}" if account else "every account"
+    click.echo(f"Hold {hold_id} set on {scope}: {reason}. Nothing covered will be claimed.")
+
+
+@cli.command()
+@click.option("--account", help="Release the hold on one account.")
+@click.option("--id", "hold_id", type=int, help="Release this hold or blackout by id.")
+@actor_option()
+@pass_app
+@friendly_errors
+def release(app: App, account: str | None, hold_id: int | None, actor: str) -> None:
+    """Release a hold. Posts that missed their time by too long wait for confirmation."""
+    from posts.holds import release as do_release
+
+    kinds = ("hold", "blackout") if hold_id else ("hold",)
+    count = sum(
+        do_release(app.db, actor=actor, now=app.now(), account=account, kind=k, hold_id=hold_id)
+        for k in kinds
+    )
+    click.echo(
+        f"Released {count} hold(s). Posts past their staleness limit now wait for "
+        "`publisher confirm` or `publisher cancel`; nothing is flushed late."
+    )
+
+
+@cli.command()
+@click.argument("account")
+@actor_option()
+@pass_app
+@friendly_errors
+def resume(app: App, account: str, actor: str) -> None:
+    """Resume an account paused after its credentials failed (fix them first)."""
+    from posts.holds import release as do_release
+
+    app.settings.account(account)
+    count = do_release(app.db, actor=actor, now=app.now(), account=account, kind="pause")
+    click.echo(f"Account {account} resumed ({count} pause(s) released).")
+
+
+@cli.command()
+@click.argument("post_id", type=int)
+@click.option("--published", "published_url", metavar="URL", help="It was published: its URL.")
+@click.option("--resend", is_flag=True, help="It was not published: send it again.")
+@click.option("--reason", required=True, help="How you know, for the audit log.")
+@actor_option()
+@pass_app
+@friendly_errors
+def resolve(
+    app: App, post_id: int, published_url: str | None, resend: bool, reason: str, actor: str
+) -> None:
+    """Settle a post whose outcome is unknown (or that failed)."""
+    from posts.review import resolve as do_resolve
+
+    post = do_resolve(
+        app.db,
+        post_id,
+        actor=actor,
+        now=app.now(),
+        reason=reason,
+        published_url=published_url,
+        resend=resend,
+    )
+    click.echo(f"Post {post.id} is now {post.state}.")
+
+
+@cli.command()
+@click.argument("ids", type=int, nargs=-1, required=True)
+@click.option("--reason", required=True, help="Why it should still go out, late.")
+@actor_option()
+@pass_app
+@friendly_errors
+def confirm(app: App, ids: tuple[int, ...], reason: str, actor: str) -> None:
+    """Send posts that missed their time after all (they go out at once)."""
+    from posts.review import confirm as do_confirm
+
+    _report(
+        "Confirmed",
+        do_confirm(
+            app.db,
+            list(ids),
+            actor=actor,
+            reason=reason,
+            now=app.now(),
+            default_stale_minutes=app.settings.worker.stale_after_minutes,
+        ),
+    )
+
+
+@cli.command()
+@click.argument("post_id", type=int)
+@click.option("--reason", required=True, help="Why this public-safety post must pass a hold.")
+@actor_option()
+@pass_app
+@friendly_errors
+def urgent(app: App, post_id: int, reason: str, actor: str) -> None:
+    """Let a public-safety post pass holds and blackouts."""
+    from posts.review import mark_urgent
+
+    mark_urgent(app.db, post_id, actor=actor, reason=reason, now=app.now())
+    click.echo(f"Post {post_id} is urgent: it will pass holds and blackouts.")
+
+
+@cli.command()
+@pass_app
+@friendly_errors
+def status(app: App) -> None:
+    """Holds, paused accounts, posts needing a person, and the next due posts."""
+    from posts import textviews
+
+    click.echo(app.where())
+    click.echo(textviews.status(app.db, app.settings, app.now()))
+
+
+@cli.command()
+@pass_app
+def doctor(app: App) -> None:
+    """Check this installation: settings, database, credentials, clock, disk, state dir.
+
+    One line per check; exits 1 if any check FAILs (docs/service.md explains each)."""
+    from ops.doctor import run_doctor
+
+    checks = run_doctor(app.config)
+    for check in checks:
+        click.echo(check.line())
+    failed = [c for c in checks if c.failed]
+    warned = [c for c in checks if c.status == "warn"]
+    if failed:
+        click.echo(f"{len(failed)} of {len(checks)} checks failed.")
+        sys.exit(1)
+    click.echo(
+        f"All {len(checks)} checks passed" + (f" ({len(warned)} warning(s))." if warned else ".")
+    )
+
+
+@cli.command()
+@click.option(
+    "--ics",
+    "ics_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Write the iCalendar file here (opens in Outlook, Google, Apple Calendar).",
+)
+@filter_options
+@click.option("--include-cancelled", is_flag=True, help="Include cancelled posts.")
+@pass_app
+@friendly_errors
+def calendar(app: App, ics_path: Path, include_cancelled: bool, **filters: Any) -> None:
+    """Export the planned posts as an iCalendar file."""
+    from ops.calendar_export import calendar_for
+    from posts.review import find_posts
+
+    posts = find_posts(app.db, make_filter(**filters), app.zone)
+    if not include_cancelled:
+        posts = [p for p in posts if p.state != "cancelled"]
+    ics_path.write_bytes(calendar_for(posts, app.settings, app.now()))
+    click.echo(f"Wrote {len(posts)} post(s) to {ics_path}.")
+
+
+@cli.command()
+@click.argument("target", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--overwrite", is_flag=True, help="Replace TARGET if it exists.")
+@pass_app
+@friendly_errors
+def backup(app: App, target: Path, overwrite: bool) -> None:
+    """Take a consistent copy of the SQLite database, safe while the worker runs.
+
+    For PostgreSQL use pg_dump (docs/service.md)."""
+    from ops.backup import backup_sqlite
+
+    click.echo(backup_sqlite(app.settings.database_url, target, overwrite=overwrite).summary())
+
+
+@cli.command()
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    help="Override [retention] delete_text_after_days for this run.",
+)
+@actor_option(required=False)
+@pass_app
+@friendly_errors
+def retention(app: App, days: int | None, actor: str | None) -> None:
+    """Delete the text of posts published more than N days ago; keep their audit record.
+
+    The worker does this every day at [retention] run_time when the setting is on."""
+    from ops.retention import delete_published_text
+
+    days = days or app.settings.retention.delete_text_after_days
+    if not days:
+        click.echo(
+            "Retention is off ([retention] delete_text_after_days = 0); give --days N "
+            "to apply it once."
+        )
+        return
+    report = delete_published_text(app.db, days=days, now=app.now(), actor=actor or "retention")
+    click.echo(report.summary())
+
+
+def main() -> None:
+    cli(prog_name="publisher")
+
+
+if __name__ == "__main__":
+    main()

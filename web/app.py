@@ -1,0 +1,184 @@
+"""The Flask application: settings, database and clock in; pages out.
+
+``create_app`` wires the pieces; the pages live in one module each (auth, queue,
+calendar, posts, day, holds, audit). Session cookies are HttpOnly and SameSite=Lax, and
+Secure when the request came over HTTPS (or always/never, as ``secure_cookies`` says).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, render_template, request
+from flask.sessions import SecureCookieSessionInterface
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from core.clock import Clock, SystemClock
+from core.errors import NotFound, PermissionDenied
+from core.settings import Settings
+from posts.db import Database
+from posts.holds import active_holds
+
+from . import preview
+from .security import CSRF_FIELD, Services, csrf_token, guard, services
+
+SECRET_FILE = "web-secret-key"
+
+_HEADERS = {
+    # No scripts at all; styles and images from this site only.
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class _Sessions(SecureCookieSessionInterface):
+    def __init__(self, secure: bool | None) -> None:
+        self.secure = secure
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return request.is_secure if self.secure is None else self.secure
+
+
+def create_app(
+    settings: Settings,
+    db: Database,
+    clock: Clock | None = None,
+    *,
+    secure_cookies: bool | None = None,
+    secret_key: str | None = None,
+    behind_proxy: bool = False,
+) -> Flask:
+    """The web app on ``db``.
+
+    ``secure_cookies``: None marks the session cookie Secure when the request came over
+    HTTPS; True or False force it. ``behind_proxy`` trusts one proxy's X-Forwarded-Proto
+    and -For (so HTTPS at the proxy counts). ``secret_key`` signs the session cookie; by
+    default one is made once and kept, mode 0600, in the state directory."""
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=secret_key or load_secret_key(settings.state_dir),
+        SESSION_COOKIE_NAME="publisher_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        MAX_CONTENT_LENGTH=512 * 1024,
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    app.session_interface = _Sessions(secure_cookies)
+    app.jinja_env.autoescape = True  # every template, whatever its name
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    # Helpers for every template, macros included.
+    app.jinja_env.globals.update(
+        csrf_input=_csrf_input,
+        local=_local,
+        state_label=lambda state: preview.STATE_LABELS.get(state, state),
+        network_name=lambda network: preview.NETWORK_NAMES.get(network, network),
+    )
+    app.extensions["publisher"] = Services(
+        settings=settings, db=db, clock=clock or SystemClock(), zone=ZoneInfo(settings.timezone)
+    )
+    if behind_proxy:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+
+    from . import audit, auth, day, holds, posts, queue
+    from . import calendar as calendar_page
+
+    for module in (auth, queue, calendar_page, posts, day, holds, audit):
+        app.register_blueprint(module.bp)
+
+    app.before_request(guard)
+    app.after_request(_headers)
+    app.context_processor(_page_context)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(PermissionDenied, _refused)
+    app.register_error_handler(NotFound, _not_found)
+    return app
+
+
+def load_secret_key(state_dir: Path) -> str:
+    """The key that signs session cookies: made once, kept readable by the owner only."""
+    path = Path(state_dir) / SECRET_FILE
+    try:
+        return path.read_text("ascii").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text("ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(key + "\n")
+    return key
+
+
+def _headers(response: Response) -> Response:
+    for name, value in _HEADERS.items():
+        response.headers.setdefault(name, value)
+    if response.mimetype == "text/html":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _page_context() -> dict[str, Any]:
+    from flask import g
+
+    person = g.get("user")
+    holds = []
+    if person is not None:
+        s = services()
+        with s.db.transaction() as session:
+            holds = active_holds(session, s.clock.now(), s.settings.blackouts)
+    return {"current_user": person, "active_holds": holds}
+
+
+def _csrf_input() -> Markup:
+    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, csrf_token())
+
+
+def _local(when: Any, fmt: str = "%a %d %b %Y %H:%M %Z") -> str:
+    if when is None:
+        return ""
+    return str(when.astimezone(services().zone).strftime(fmt))
+
+
+def _http_error(exc: HTTPException) -> tuple[str, int]:
+    titles = {
+        400: "The request was refused",
+        401: "Sign in first",
+        403: "Not allowed",
+        404: "Not found",
+        405: "Not allowed",
+        413: "Too large",
+    }
+    code = exc.code or 500
+    return (
+        render_template(
+            "error.html", code=code, title=titles.get(code, exc.name), message=exc.description
+        ),
+        code,
+    )
+
+
+def _refused(exc: PermissionDenied) -> tuple[str, int]:
+    return render_template("error.html", code=403, title="Not allowed", message=str(exc)), 403
+
+
+def _not_found(exc: NotFound) -> tuple[str, int]:
+    return render_template("error.html", code=404, title="Not found", message=str(exc)), 404

@@ -1,0 +1,90 @@
+"""Day review: every post of a local day, one under another; approved together.
+
+Showing the page to a reviewer records a preview of each post shown; the approve form
+carries the ids of exactly those posts, so "approve all" approves only what was on the
+screen, and ``review.approve`` refuses the lot if any one changed since or was written
+by the reviewer.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from core.errors import QueueError
+from posts import review
+from posts.review import PostFilter, find_posts
+from posts.states import PostState
+
+from .posts import note_previews
+from .preview import card, is_awareness
+from .security import now, perform, require, services, user
+
+bp = Blueprint("day", __name__)
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        abort(404, description=f"{value!r} is not a day (YYYY-MM-DD).")
+
+
+@bp.route("/day/<value>")
+def show(value: str) -> str:
+    s = services()
+    person = user()
+    day = _day(value)
+    account = request.args.get("account") or None
+    posts = find_posts(s.db, PostFilter(day=day, account=account), s.zone)
+    note_previews(person, posts)
+    approvable = [
+        p.id
+        for p in posts
+        if p.state == PostState.IN_REVIEW.value
+        and person.may_review(p.account)
+        and p.author != person.username
+    ]
+    awareness = sorted({p.title for p in posts if is_awareness(p)})
+    return render_template(
+        "day.html",
+        day=day,
+        cards=[card(p, s.settings) for p in posts],
+        approvable=approvable,
+        awareness=awareness,
+        account=account,
+    )
+
+
+@bp.route("/day/<value>/approve", methods=["POST"])
+def approve(value: str) -> Response:
+    s = services()
+    person = user()
+    day = _day(value)
+    back = url_for("day.show", value=day.isoformat())
+    require(person.reviews, "Only reviewers and administrators may approve posts.")
+    try:
+        ids = sorted({int(i) for i in request.form.getlist("ids")})
+    except ValueError:
+        abort(400, description="The list of posts shown was not understood.")
+    posts = find_posts(s.db, PostFilter(ids=tuple(ids)), s.zone) if ids else []
+
+    def do() -> None:
+        if not ids:
+            raise QueueError("no posts were shown for approval")
+        if len(posts) != len(ids):
+            raise QueueError("some of the posts shown no longer exist")
+        for post in posts:
+            if post.due_at.astimezone(s.zone).date() != day:
+                raise QueueError(f"post {post.id} is not on {day:%d %B %Y} any more")
+            require(
+                person.may_review(post.account),
+                f"You have no rights on the account {post.account}.",
+            )
+        review.approve(s.db, ids, actor=person.username, now=now())
+
+    return perform(
+        do, f"Approved {len(ids)} post(s) of {day:%A %d %B %Y}: " + ", ".join(map(str, ids)), back
+    )

@@ -1,0 +1,93 @@
+"""The hold switch: a global hold and one per account, each with a required reason; and
+the posts a person must decide on (outcome unknown, missed their time, failed)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from core.errors import QueueError
+from posts import holds as hold_rules
+from posts.models import Hold
+from posts.review import PostFilter, find_posts
+from posts.states import PostState
+
+from .preview import card
+from .security import now, perform, require, reviewer_required, services, user
+
+bp = Blueprint("holds", __name__)
+
+WAITING = (PostState.UNKNOWN.value, PostState.STALE.value, PostState.FAILED.value)
+
+
+@bp.route("/holds")
+@reviewer_required
+def index() -> str:
+    s = services()
+    with s.db.transaction() as session:
+        active = hold_rules.active_holds(session, now(), s.settings.blackouts)
+    waiting = find_posts(s.db, PostFilter(states=WAITING), s.zone)
+    return render_template(
+        "holds.html",
+        holds=active,
+        accounts=sorted(s.settings.accounts),
+        waiting={
+            state: [card(p, s.settings) for p in waiting if p.state == state] for state in WAITING
+        },
+        back=url_for("holds.index"),
+    )
+
+
+@bp.route("/holds", methods=["POST"])
+@reviewer_required
+def set_hold() -> Response:
+    s = services()
+    person = user()
+    scope = request.form.get("scope", "")
+    account = None if scope == "all" else scope
+    if account is not None and account not in s.settings.accounts:
+        abort(400, description=f"Unknown account {scope!r}.")
+    require(
+        person.may_set_hold(account),
+        "A hold on every account needs rights on every account."
+        if account is None
+        else f"You have no rights on the account {account}.",
+    )
+    reason = request.form.get("reason", "").strip()
+    where = "every account" if account is None else account
+    return perform(
+        lambda: hold_rules.set_hold(
+            s.db, actor=person.username, reason=reason, now=now(), account=account
+        ),
+        f"Hold set on {where}: nothing covered by it will be sent until it is released.",
+        url_for("holds.index"),
+    )
+
+
+@bp.route("/holds/<int:hold_id>/release", methods=["POST"])
+@reviewer_required
+def release(hold_id: int) -> Response:
+    s = services()
+    person = user()
+    with s.db.transaction() as session:
+        hold = session.get(Hold, hold_id)
+    if hold is None:
+        abort(404, description=f"No hold {hold_id}.")
+    require(
+        person.may_release_hold(hold.account),
+        "Only an administrator may release a hold on every account."
+        if hold.account is None
+        else f"You have no rights on the account {hold.account}.",
+    )
+
+    def do() -> None:
+        if hold.released_at is not None:
+            raise QueueError(f"hold {hold.id} was already released")
+        hold_rules.release(s.db, actor=person.username, now=now(), hold_id=hold.id, kind=hold.kind)
+
+    return perform(
+        do,
+        f"Hold released on {hold.account or 'every account'}. Posts that missed their time "
+        "wait for confirmation below; nothing is sent late by itself.",
+        url_for("holds.index"),
+    )

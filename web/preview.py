@@ -1,0 +1,198 @@
+"""What the pages show of a post: the network card, highlighted text, lengths, the calendar.
+
+Post text is plain text. ``highlight`` escapes every piece of it first and only then
+wraps links, hashtags and mentions in markup of our own, so nothing in a post can become
+HTML or a template expression.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import regex
+from markupsafe import Markup, escape
+
+from core.settings import Settings
+from posts.models import Post
+
+NETWORK_NAMES = {"x": "X", "facebook": "Facebook", "bluesky": "Bluesky", "mastodon": "Mastodon"}
+STATE_LABELS = {
+    "draft": "draft",
+    "in_review": "in review",
+    "approved": "approved",
+    "sending": "sending",
+    "published": "published",
+    "retry_wait": "retry wait",
+    "failed": "failed",
+    "unknown": "unknown",
+    "stale": "stale",
+    "cancelled": "cancelled",
+}
+
+# A day is marked as an awareness day when a post that day is tagged ``awareness-day``
+# or comes from an occasion whose title names a day or week (English or Welsh):
+# "Safer Internet Day", "Anti-Bullying Week", "Diwrnod ...". Series titles such as
+# "Daily top tip" do not match.
+AWARENESS_TAG = "awareness-day"
+_AWARENESS_TITLE = re.compile(r"\b(Day|Week|Diwrnod|Wythnos)\b")
+
+# A hashtag as X sees it (the lint's rule): not after a letter or digit, at least one letter.
+_HASHTAG = regex.compile(
+    r"(?<![\p{L}\p{M}\p{Nd}_&])[#＃](?!\uFE0F|\u20E3)"
+    r"([\p{L}\p{M}\p{Nd}_]*\p{L}[\p{L}\p{M}\p{Nd}_]*)"
+)
+# @name, or @name@instance on Mastodon.
+_MENTION = regex.compile(
+    r"(?<![\p{L}\p{Nd}_@.])@[A-Za-z0-9_]{1,30}(?:@[A-Za-z0-9.\-]+[A-Za-z0-9])?"
+)
+
+
+def highlight(text: str) -> Markup:
+    """``text`` escaped, with links, hashtags and mentions marked (links clickable)."""
+    from twitter_text import extract_urls_with_indices
+
+    spans: list[tuple[int, int, str]] = []
+    for entity in extract_urls_with_indices(text):
+        start, end = entity["indices"]
+        spans.append((start, end, "link"))
+    taken = _blank(text, spans)
+    spans += [(m.start(), m.end(), "hashtag") for m in _HASHTAG.finditer(taken)]
+    spans += [(m.start(), m.end(), "mention") for m in _MENTION.finditer(taken)]
+    spans.sort()
+    out: list[str] = []
+    position = 0
+    for start, end, kind in spans:
+        if start < position:
+            continue  # overlapping: the first one wins
+        out.append(str(escape(text[position:start])))
+        piece = text[start:end]
+        if kind == "link" and piece.lower().startswith(("https://", "http://")):
+            out.append(
+                f'<a class="pv-link" href="{escape(piece)}" rel="noopener noreferrer nofollow">'
+                f"{escape(piece)}</a>"
+            )
+        else:
+            out.append(f'<span class="pv-{kind}">{escape(piece)}</span>')
+        position = end
+    out.append(str(escape(text[position:])))
+    return Markup("".join(out))
+
+
+def _blank(text: str, spans: Iterable[tuple[int, int, str]]) -> str:
+    chars = list(text)
+    for start, end, _kind in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+@dataclass(frozen=True)
+class Length:
+    network: str
+    name: str
+    used: int
+    limit: int
+
+    @property
+    def over(self) -> bool:
+        return self.used > self.limit
+
+
+def lengths(text: str, own: str) -> list[Length]:
+    """The length as each network counts it, the post's own network first."""
+    from campaign.lint import NETWORK_LIMITS, measure
+
+    out = []
+    for network in [own] + [n for n in NETWORK_LIMITS if n != own]:
+        if network not in NETWORK_LIMITS:
+            continue
+        used, limit = measure(text, network)
+        out.append(Length(network, NETWORK_NAMES.get(network, network), used, limit))
+    return out
+
+
+@dataclass(frozen=True)
+class Card:
+    """Everything a network-styled preview shows."""
+
+    post: Post
+    network: str
+    network_name: str
+    display_name: str
+    handle: str
+    dry_run: bool
+    text: str | None
+    html: Markup
+    lengths: list[Length]
+    media: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def own_length(self) -> Length | None:
+        return self.lengths[0] if self.lengths else None
+
+    @property
+    def initials(self) -> str:
+        words = [w for w in re.split(r"\W+", self.display_name) if w]
+        return "".join(w[0] for w in words[:2]).upper() or "?"
+
+
+def card(post: Post, settings: Settings) -> Card:
+    account = settings.accounts.get(post.account)
+    handle = account.handle if account else post.account
+    if account and account.network == "x" and not handle.startswith("@"):
+        handle = "@" + handle
+    display = (account.display_name if account else "") or post.account
+    text = post.text
+    return Card(
+        post=post,
+        network=post.network,
+        network_name=NETWORK_NAMES.get(post.network, post.network),
+        display_name=display,
+        handle=handle,
+        dry_run=bool(account and account.dry_run),
+        text=text,
+        html=highlight(text) if text is not None else Markup(""),
+        lengths=lengths(text, post.network) if text is not None else [],
+        media=[
+            {"index": n, "name": str(m.get("path", "")).rsplit("/", 1)[-1], **m}
+            for n, m in enumerate(post.media or [])
+        ],
+    )
+
+
+def is_awareness(post: Post) -> bool:
+    return AWARENESS_TAG in (post.tags or []) or bool(_AWARENESS_TITLE.search(post.title or ""))
+
+
+@dataclass
+class CalendarDay:
+    day: date
+    in_month: bool
+    posts: list[Post] = field(default_factory=list)
+    awareness: list[str] = field(default_factory=list)
+
+
+def month_grid(
+    year: int, month: int, posts: Sequence[Post], zone: ZoneInfo
+) -> list[list[CalendarDay]]:
+    """Weeks (Monday first) of the month, each day with its posts and awareness days."""
+    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)
+    days = {d: CalendarDay(d, d.month == month) for week in weeks for d in week}
+    for post in posts:
+        cell = days.get(post.due_at.astimezone(zone).date())
+        if cell is None:
+            continue
+        cell.posts.append(post)
+        if is_awareness(post) and post.title not in cell.awareness:
+            cell.awareness.append(post.title)
+    return [[days[d] for d in week] for week in weeks]
+
+
+def grid_bounds(year: int, month: int) -> tuple[date, date]:
+    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)
+    return weeks[0][0], weeks[-1][-1]

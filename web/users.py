@@ -1,0 +1,388 @@
+"""Local users of the web app: roles, per-account rights, argon2 passwords, lock-out.
+
+Roles: an **author** writes, edits, submits and cancels posts; a **reviewer** also
+previews, approves and rejects them, sets holds and settles posts a person must decide;
+an **administrator** may do all of it on every account and releases global holds.
+Rights on accounts: a user acts only on the accounts listed for them (``*`` means every
+account; administrators always have every account). Everyone signed in may look at every
+post and the calendar. Four eyes is not decided here: ``review.approve`` refuses the
+author of the current content whatever the page offered.
+
+Passwords are hashed with argon2id (argon2-cffi). After ``MAX_FAILED_LOGINS`` failed
+sign-ins in a row an account is locked for ``LOCKOUT``; times come from the caller, so a
+fake clock drives it in tests. User changes and sign-ins are written to the audit log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, delete, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.errors import LoginFailed, NotFound, QueueError
+from posts.db import Database
+from posts.journal import record_event
+from posts.models import Base, UTCDateTime
+
+ALL_ACCOUNTS = "*"
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 12
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,99}$")
+
+
+class Role(StrEnum):
+    AUTHOR = "author"
+    REVIEWER = "reviewer"
+    ADMINISTRATOR = "administrator"
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("username", name="uq_users_username"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class UserAccount(Base):
+    """One account a user may act on; ``*`` for every account."""
+
+    __tablename__ = "user_accounts"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    account: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user as the web app sees them on one request: what they may do, nothing secret."""
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    accounts: frozenset[str]
+    # Changes when the password changes: sessions made with the old one stop working.
+    password_stamp: str
+    disabled: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def all_accounts(self) -> bool:
+        return self.role == Role.ADMINISTRATOR or ALL_ACCOUNTS in self.accounts
+
+    @property
+    def reviews(self) -> bool:
+        """Reviewers and administrators: approve, reject, holds, the audit log."""
+        return self.role in (Role.REVIEWER, Role.ADMINISTRATOR)
+
+    @property
+    def administers(self) -> bool:
+        return self.role == Role.ADMINISTRATOR
+
+    def may_act_on(self, account: str) -> bool:
+        """Edit, submit and cancel posts of ``account``."""
+        return self.all_accounts or account in self.accounts
+
+    def may_review(self, account: str) -> bool:
+        """Preview for approval, approve, reject, confirm and resolve posts of ``account``."""
+        return self.reviews and self.may_act_on(account)
+
+    def may_set_hold(self, account: str | None) -> bool:
+        """Stop sending: on one account (rights on it) or on all (rights on all)."""
+        if account is None:
+            return self.reviews and self.all_accounts
+        return self.may_review(account)
+
+    def may_release_hold(self, account: str | None) -> bool:
+        """Releasing a global hold is for administrators only."""
+        if account is None:
+            return self.administers
+        return self.may_review(account)
+
+    def accounts_label(self) -> str:
+        return "all accounts" if self.all_accounts else ", ".join(sorted(self.accounts)) or "none"
+
+
+# argon2id with the library's defaults (RFC 9106 low-memory profile). Tests swap in a
+# cheaper hasher with ``use_hasher``.
+_hasher = PasswordHasher()
+_dummy_hash: str | None = None
+
+
+def use_hasher(hasher: PasswordHasher) -> None:
+    global _hasher, _dummy_hash
+    _hasher, _dummy_hash = hasher, None
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise QueueError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+def _stamp(password_hash: str) -> str:
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def _person(session: Session, user: User) -> Person:
+    accounts = session.scalars(select(UserAccount.account).where(UserAccount.user_id == user.id))
+    return Person(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=Role(user.role),
+        accounts=frozenset(accounts),
+        password_stamp=_stamp(user.password_hash),
+        disabled=user.disabled,
+    )
+
+
+def _user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user called {username!r}")
+    return user
+
+
+def _role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise QueueError(
+            f"unknown role {role!r} (roles: {', '.join(r.value for r in Role)})"
+        ) from None
+
+
+def _accounts(accounts: Iterable[str], known: Iterable[str] | None) -> list[str]:
+    wanted = sorted(set(accounts)) or [ALL_ACCOUNTS]
+    if ALL_ACCOUNTS in wanted:
+        return [ALL_ACCOUNTS]
+    if known is not None:
+        unknown = sorted(set(wanted) - set(known))
+        if unknown:
+            raise QueueError(
+                f"unknown account(s) {', '.join(unknown)} "
+                f"(configured: {', '.join(sorted(known)) or 'none'})"
+            )
+    return wanted
+
+
+def add_user(
+    db: Database,
+    username: str,
+    password: str,
+    *,
+    role: str,
+    actor: str,
+    now: datetime,
+    display_name: str = "",
+    accounts: Iterable[str] = (),
+    known_accounts: Iterable[str] | None = None,
+) -> Person:
+    """A new user. No accounts named means every account."""
+    if not _USERNAME.match(username):
+        raise QueueError(
+            "a user name is 2-100 letters, digits, dots, dashes or underscores, "
+            "starting with a letter or digit"
+        )
+    checked_role = _role(role)
+    rights = _accounts(accounts, known_accounts)
+    password_hash = hash_password(password)
+    with db.transaction() as session:
+        if session.scalar(select(User.id).where(User.username == username)) is not None:
+            raise QueueError(f"there is already a user called {username!r}")
+        user = User(
+            username=username,
+            display_name=display_name,
+            role=checked_role.value,
+            password_hash=password_hash,
+            disabled=False,
+            failed_logins=0,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(user)
+        session.flush()
+        session.add_all(UserAccount(user_id=user.id, account=a) for a in rights)
+        record_event(
+            session,
+            actor=actor,
+            action="user_added",
+            now=now,
+            detail={"user": username, "role": checked_role.value, "accounts": rights},
+        )
+        session.flush()
+        return _person(session, user)
+
+
+def set_role(db: Database, username: str, role: str, *, actor: str, now: datetime) -> Person:
+    checked = _role(role)
+    with db.transaction() as session:
+        user = _user(session, username)
+        old, user.role, user.updated_at = user.role, checked.value, now
+        record_event(
+            session,
+            actor=actor,
+            action="user_role_set",
+            now=now,
+            detail={"user": username, "from": old, "to": checked.value},
+        )
+        return _person(session, user)
+
+
+def set_accounts(
+    db: Database,
+    username: str,
+    accounts: Iterable[str],
+    *,
+    actor: str,
+    now: datetime,
+    known_accounts: Iterable[str] | None = None,
+) -> Person:
+    rights = _accounts(accounts, known_accounts)
+    with db.transaction() as session:
+        user = _user(session, username)
+        session.execute(delete(UserAccount).where(UserAccount.user_id == user.id))
+        session.add_all(UserAccount(user_id=user.id, account=a) for a in rights)
+        user.updated_at = now
+        record_event(
+            session,
+            actor=actor,
+            action="user_accounts_set",
+            now=now,
+            detail={"user": username, "accounts": rights},
+        )
+        session.flush()
+        return _person(session, user)
+
+
+def set_disabled(
+    db: Database, username: str, disabled: bool, *, actor: str, now: datetime
+) -> Person:
+    """Disable (or enable again) a user; a disabled user's open sessions stop at once."""
+    with db.transaction() as session:
+        user = _user(session, username)
+        user.disabled, user.updated_at = disabled, now
+        if not disabled:
+            user.failed_logins, user.locked_until = 0, None
+        record_event(
+            session,
+            actor=actor,
+            action="user_disabled" if disabled else "user_enabled",
+            now=now,
+            detail={"user": username},
+        )
+        return _person(session, user)
+
+
+def set_password(
+    db: Database, username: str, password: str, *, actor: str, now: datetime
+) -> Person:
+    """A new password; sessions signed in with the old one end, and any lock-out too."""
+    password_hash = hash_password(password)
+    with db.transaction() as session:
+        user = _user(session, username)
+        user.password_hash, user.updated_at = password_hash, now
+        user.failed_logins, user.locked_until = 0, None
+        record_event(
+            session, actor=actor, action="user_password_set", now=now, detail={"user": username}
+        )
+        return _person(session, user)
+
+
+def list_users(db: Database) -> list[Person]:
+    with db.transaction() as session:
+        return [_person(session, u) for u in session.scalars(select(User).order_by(User.username))]
+
+
+def get_person(db: Database, user_id: int) -> Person | None:
+    with db.transaction() as session:
+        user = session.get(User, user_id)
+        return None if user is None else _person(session, user)
+
+
+def authenticate(db: Database, username: str, password: str, *, now: datetime) -> Person:
+    """The user, if the password is right and the account neither disabled nor locked.
+
+    Raises ``LoginFailed`` otherwise, with one message for a wrong name or password so
+    the page does not tell which names exist. Failures are counted and logged."""
+    refused = LoginFailed(
+        "The user name or password is not right, or the account is locked or disabled. "
+        f"After {MAX_FAILED_LOGINS} failed attempts an account is locked for "
+        f"{int(LOCKOUT.total_seconds() // 60)} minutes."
+    )
+    username = username.strip()[:100]
+    # Failures are committed (counted and logged) before the refusal is raised.
+    with db.transaction() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        why = _refusal(session, user, username, password, now)
+        if why is None and user is not None:
+            if _hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = _hasher.hash(password)
+            user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+            record_event(session, actor=username, action="login", now=now)
+            return _person(session, user)
+    raise refused
+
+
+def _refusal(
+    session: Session, user: User | None, username: str, password: str, now: datetime
+) -> str | None:
+    """Why this sign-in is refused (recorded in the audit log), or None."""
+    detail: dict[str, object]
+    if user is None:
+        _verify(_dummy(), password)  # the same work, so timing does not tell
+        actor, detail = "anonymous", {"user": username, "why": "unknown user"}
+    elif user.locked_until is not None and user.locked_until > now:
+        actor, detail = username, {"why": "locked", "locked_until": user.locked_until}
+    elif not _verify(user.password_hash, password):
+        user.failed_logins += 1
+        actor, detail = username, {"why": "wrong password", "failures": user.failed_logins}
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until, user.failed_logins = now + LOCKOUT, 0
+            detail["locked_until"] = user.locked_until
+    elif user.disabled:
+        actor, detail = username, {"why": "disabled"}
+    else:
+        return None
+    record_event(session, actor=actor, action="login_failed", now=now, detail=detail)
+    return str(detail["why"])
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _dummy() -> str:
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("not anybody's password")
+    return _dummy_hash
