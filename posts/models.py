@@ -87,6 +87,12 @@ class Post(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     attempt: Mapped[int] = mapped_column(Integer, default=0)
+    # Raised only by a person's resend: part of the idempotency key, so that a worker's
+    # second send of the same post lands on the first at the network (DESIGN.md).
+    resend_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A send in doubt (state "checking"): when its request could have started at the
+    # latest. The look-ups are counted from here so a request still in flight is not missed.
+    check_from: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     remote_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     remote_url: Mapped[str | None] = mapped_column(Text, nullable=True)
