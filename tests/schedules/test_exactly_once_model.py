@@ -18,7 +18,6 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
-    precondition,
     rule,
 )
 from sqlalchemy import select
@@ -132,7 +131,7 @@ class ExactlyOnce(RuleBasedStateMachine):
     def start_publishing(self) -> None:
         """The common start: the first posts approved, due and claimed."""
         self.approve_drafts()
-        self.claim()
+        self.waiting = self.claim()
 
     @rule()
     def approve_drafts(self) -> None:
@@ -151,32 +150,9 @@ class ExactlyOnce(RuleBasedStateMachine):
 
     @rule(seconds=st.sampled_from([1, 19, 30, 61, 600, 3600, 86400]), data=st.data())
     def advance(self, seconds: int, data: st.DataObject) -> None:
-        """Time passes. A request whose time is up before then has landed or was dropped;
-        a living worker's heartbeat renews its leases as time passes."""
+        """Time passes; a living worker's heartbeat renews its leases as it does."""
         deadline = self.clock.now() + timedelta(seconds=seconds)
-        timeout = timedelta(seconds=self.policy.request_timeout_seconds)
-        for request in list(self.requests):
-            if request.sent_at + timeout <= deadline:
-                self.requests.remove(request)
-                self.w1.untrack(request.post.id)
-                if data.draw(st.booleans(), label=f"request {request.post.id} lands"):
-                    self._land(request)
-                    if request.answered:
-                        claims.record_published(
-                            self.db,
-                            request.post,
-                            self.fake.find(self.w1._outgoing(request.post)),
-                            now=self.clock.now(),
-                        )
-                elif request.answered:  # the worker's own timeout: in doubt
-                    claims.record_failure(
-                        self.db,
-                        request.post,
-                        AmbiguousError("read timeout"),
-                        now=self.clock.now(),
-                        policy=self.policy,
-                        sent_at=request.sent_at,
-                    )
+        self._settle_requests(deadline, data)
         step = timedelta(seconds=self.policy.lease_renew_seconds)
         while self.clock.now() + step <= deadline:
             self.clock.advance(step)
@@ -184,59 +160,82 @@ class ExactlyOnce(RuleBasedStateMachine):
         self.clock.set(deadline)
         self.other_worker_round()  # the other worker is always running
 
-    @rule(seconds=st.sampled_from([61, 600, 3600]))
-    def stall(self, seconds: int) -> None:
-        """w1 stalls (no heartbeat) while time passes: requests in flight keep going."""
+    @rule(seconds=st.sampled_from([61, 600, 3600]), data=st.data())
+    def stall(self, seconds: int, data: st.DataObject) -> None:
+        """w1 stalls past its lease (no heartbeat); what it already sent still lands or
+        not at the network, and its answers are read when it wakes."""
+        self._settle_requests(self.clock.now() + timedelta(seconds=seconds), data)
         self.clock.advance(seconds)
 
-    @rule()
-    def claim(self) -> None:
+    def _settle_requests(self, deadline: datetime, data: st.DataObject) -> None:
+        """A request whose time is up before ``deadline`` has landed or was dropped."""
+        timeout = timedelta(seconds=self.policy.request_timeout_seconds)
+        for request in list(self.requests):
+            if request.sent_at + timeout > deadline:
+                continue
+            self.requests.remove(request)
+            self.w1.untrack(request.post.id)
+            if data.draw(st.booleans(), label=f"request {request.post.id} lands"):
+                self._land(request)
+                if request.answered:
+                    claims.record_published(
+                        self.db,
+                        request.post,
+                        self.fake.find(self.w1._outgoing(request.post)),
+                        now=self.clock.now(),
+                    )
+            elif request.answered:  # the worker's own timeout: in doubt
+                claims.record_failure(
+                    self.db,
+                    request.post,
+                    AmbiguousError("read timeout"),
+                    now=self.clock.now(),
+                    policy=self.policy,
+                    sent_at=request.sent_at,
+                )
+
+    @rule(data=st.data())
+    def w1_round(self, data: st.DataObject) -> None:
+        """w1 starts a request for each post it holds (if its lease is still fresh, as
+        ``Dispatcher.publish`` does), each answered one way or another, then claims what
+        is due: each is sent at once, or waits in its pool until its next round."""
+        for post in self.waiting:
+            answer = data.draw(st.sampled_from(["ok", "late", "refused"]), label="answer")
+            self._send(post, answer, data.draw(ERRORS, label="error"))
+        self.waiting = []
+        for post in self.claim():
+            answer = data.draw(st.sampled_from(["wait", "ok", "late", "refused"]), label="new")
+            if answer == "wait":
+                self.waiting.append(post)
+            else:
+                self._send(post, answer, data.draw(ERRORS, label="error"))
+
+    def claim(self) -> list[claims.Claimed]:
         claims.mark_stale(self.db, now=self.clock.now(), default_minutes=120)
         claimed = claims.claim_due_posts(
             self.db, owner=self.w1.owner, now=self.clock.now(), limit=10, lease_seconds=60
         )
         self.w1.track_leases(claimed, self.clock.now())
-        self.waiting += claimed
+        return claimed
 
-    @precondition(lambda self: self.waiting)
-    @rule(data=st.data(), answer=st.sampled_from(["ok", "late"]))
-    def send(self, data: st.DataObject, answer: str) -> None:
-        """w1 starts the request, if its lease is still fresh (as ``publish`` does)."""
-        post = self.waiting.pop(data.draw(st.integers(0, len(self.waiting) - 1)))
+    def _send(self, post: claims.Claimed, answer: str, error: Exception) -> None:
         if not self.w1.lease_is_fresh(post.id):
             claims.release_unsent(self.db, post, now=self.clock.now(), reason="stale lease")
             self.w1.untrack(post.id)
             return
+        if answer == "late" or (isinstance(error, AmbiguousError) and answer == "refused"):
+            # In flight: lands (or not) later, within the request timeout (`advance`).
+            self.requests.append(Request(post, self.clock.now()))
+            return
+        self.w1.untrack(post.id)
         if answer == "ok":  # lands and is answered at once
             self._land(Request(post, self.clock.now()))
             claims.record_published(
                 self.db, post, self.fake.find(self.w1._outgoing(post)), now=self.clock.now()
             )
-            self.w1.untrack(post.id)
-        else:  # in flight: lands (or not) later, within the request timeout
-            self.requests.append(Request(post, self.clock.now()))
-
-    @precondition(lambda self: self.waiting)
-    @rule(data=st.data(), error=ERRORS)
-    def refused(self, data: st.DataObject, error: Exception) -> None:
-        """The network answers at once with an error; only a duplicate hides a post."""
-        post = self.waiting.pop(data.draw(st.integers(0, len(self.waiting) - 1)))
-        if not self.w1.lease_is_fresh(post.id):
-            claims.release_unsent(self.db, post, now=self.clock.now(), reason="stale lease")
-            self.w1.untrack(post.id)
-            return
-        if isinstance(error, AlreadyPublished):
-            if post.id in self.on_network:
-                claims.record_failure(
-                    self.db, post, error, now=self.clock.now(), policy=self.policy
-                )
-            self.w1.untrack(post.id)
-            return
-        if isinstance(error, AmbiguousError):  # sent; whether it lands is up to `advance`
-            self.requests.append(Request(post, self.clock.now(), answered=True))
-            return
-        claims.record_failure(self.db, post, error, now=self.clock.now(), policy=self.policy)
-        self.w1.untrack(post.id)
+        elif not isinstance(error, AlreadyPublished) or post.id in self.on_network:
+            # Refused at once; only a duplicate answer hides a post, and only a real one.
+            claims.record_failure(self.db, post, error, now=self.clock.now(), policy=self.policy)
 
     @rule()
     def crash(self) -> None:
