@@ -25,6 +25,8 @@ from schedules.dispatch import Outcome
 
 from .notify import Notice
 
+# The event recording that a hold event was told (its detail: that event's id).
+TOLD = "hold_told"
 HOLD_ACTIONS = (
     "hold_set",
     "hold_released",
@@ -141,6 +143,8 @@ def hold_notices(
 ) -> tuple[list[Notice], int]:
     """Notices for holds set or released since event ``after_id``; and the newest id seen.
 
+    With several workers each fact is told once: the hold events are locked (skipping
+    those another worker is telling) and a ``told`` event records which were told.
     A pause the worker set itself is reported as the authentication failure instead."""
     with db.transaction() as session:
         events = list(
@@ -148,14 +152,23 @@ def hold_notices(
                 select(Event)
                 .where(Event.id > after_id, Event.action.in_(HOLD_ACTIONS))
                 .order_by(Event.id)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        told = set(
+            session.scalars(
+                select(Event.detail).where(
+                    Event.action == TOLD, Event.detail.in_([str(e.id) for e in events])
+                )
             )
         )
         newest = int(session.scalar(select(func.max(Event.id))) or after_id)
-    notices = []
-    for event in events:
-        if event.action == "pause_set" and event.actor == WORKER:
-            continue
-        notices.append(_hold_notice(event, settings))
+        notices = []
+        for event in events:
+            if str(event.id) in told or (event.action == "pause_set" and event.actor == WORKER):
+                continue
+            notices.append(_hold_notice(event, settings))
+            session.add(Event(at=now, actor=WORKER, action=TOLD, detail=str(event.id)))
     return notices, max(newest, after_id)
 
 

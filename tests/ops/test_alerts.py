@@ -10,7 +10,7 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from channels.fake import FakeChannel
-from core.errors import AmbiguousError, AuthenticationError, PermanentError
+from core.errors import AmbiguousError, AuthenticationError, PermanentError, RetryableError
 from ops.notify import Notice, Notifier
 from ops.service import DIGEST_JOB, RETENTION_JOB, Operations, daily_trigger
 from posts import holds, review
@@ -81,7 +81,6 @@ def test_success_tells_nobody(db, settings, clock, tmp_path, fake, ops, dispatch
     ("error", "kind", "words"),
     [
         (AuthenticationError("401 Unauthorized"), "authentication_failure", "publisher resume gwent-x"),
-        (AmbiguousError("timeout after sending"), "unknown_outcome", "--published URL"),
         (PermanentError("400 text too long"), "permanent_failure", "publisher edit"),
     ],
 )
@@ -97,6 +96,29 @@ def test_outcomes_that_need_a_person_are_told(
     assert notice.account == "gwent-x"
     assert str(error) in notice.body and words in notice.body
     assert "Mon 04 Jan 2027 07:30 GMT" in notice.body  # due time, local
+
+
+def test_a_send_the_network_cannot_settle_is_told_once_the_look_ups_end(
+    db, settings, clock, tmp_path, fake, ops, dispatcher, recording, monkeypatch
+):
+    posts = ready_posts(db, settings, clock, tmp_path / "c")
+    clock.set(posts[0].due_at)
+    fake.fail_next(AmbiguousError("timeout after sending"))
+    _round(dispatcher, ops)
+    assert recording.sent == []  # in doubt: looked up first, nobody told yet
+
+    def cannot_tell(post):
+        raise RetryableError("503 on the look-up")
+
+    monkeypatch.setattr(fake, "find", cannot_tell)
+    for look in settings.worker.check_after_seconds:
+        clock.set(posts[0].due_at + timedelta(seconds=look))
+        _round(dispatcher, ops)
+    (notice,) = recording.sent
+    assert notice.kind == "unknown_outcome" and notice.post_ids == (posts[0].id,)
+    assert "503 on the look-up" in notice.body and "--published URL" in notice.body
+    assert "Mon 04 Jan 2027 07:30 GMT" in notice.body  # due time, local
+    assert fake.sent == []
 
 
 def test_a_failing_notifier_never_stops_publishing(
@@ -179,6 +201,20 @@ def test_holds_set_and_released_elsewhere_are_told(
     assert second.account == "gwent-x" and "national mourning" in second.body
     assert released.subject == "Hold released on every account by head-of-comms"
     assert not released.needs_action
+
+
+def test_with_several_workers_each_hold_is_told_once(db, settings, clock, recording):
+    workers = [Operations(db, settings, notifiers=[recording], clock=clock) for _ in range(4)]
+    try:
+        holds.set_hold(db, actor="duty-inspector", reason="major incident", now=clock.now())
+        for ops in workers:
+            ops.watch_holds()
+        for ops in workers:
+            assert ops.notifications.flush(timeout=10)
+        assert _kinds(recording) == ["hold_set"]
+    finally:
+        for ops in workers:
+            ops.stop()
 
 
 def test_a_pause_after_an_auth_failure_is_told_once(
