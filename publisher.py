@@ -682,13 +682,15 @@ def accounts() -> None:
 
 
 @accounts.command("check")
+@click.argument("names", metavar="[ACCOUNT]...", nargs=-1)
 @pass_app
 @friendly_errors
-def accounts_check(app: App) -> None:
-    """Can each account's credentials post? One line per account; exit 1 if any fails."""
+def accounts_check(app: App, names: tuple[str, ...]) -> None:
+    """Can each account's credentials post (only the ACCOUNTs named, if any)? One line per
+    account; exit 1 if any fails."""
     from ops.doctor import check_accounts
 
-    checks = check_accounts(app.settings, os.environ, None)
+    checks = check_accounts(app.settings, os.environ, None, only=names)
     for check in checks:
         click.echo(check.line())
     if any(check.failed for check in checks):

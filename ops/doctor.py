@@ -16,7 +16,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -175,12 +175,19 @@ def check_database(settings: Settings) -> tuple[Check, datetime | None]:
 
 
 def check_accounts(
-    settings: Settings, environ: Mapping[str, str], channel_for: ChannelFactory | None
+    settings: Settings,
+    environ: Mapping[str, str],
+    channel_for: ChannelFactory | None,
+    only: Sequence[str] = (),
 ) -> list[Check]:
+    """One check per account, or per account named in ``only`` (an unknown name raises
+    ``SettingsError`` naming the configured ones)."""
+    for name in only:  # every name first: a typo checks nothing
+        settings.account(name)
     if not settings.accounts:
         return [Check("accounts", "warn", "no accounts configured: nothing can be published")]
     checks = []
-    for name in sorted(settings.accounts):
+    for name in list(dict.fromkeys(only)) or sorted(settings.accounts):
         account = settings.accounts[name]
         label = f"account {name}"
         if account.dry_run:

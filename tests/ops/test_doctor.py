@@ -161,3 +161,60 @@ def test_a_clock_behind_the_audit_log_fails(db: Database, settings) -> None:
     later = run_doctor(settings.config_path, environ={},
                        clock=FakeClock(now + timedelta(hours=2)))
     assert not [c for c in later if c.name == "clock" and c.failed]
+
+
+def test_accounts_check_takes_the_account_names_docs_accounts_md_uses(
+    tmp_path: Path, settings
+) -> None:
+    fake = FakeConfig()
+    config = tmp_path / "live.toml"
+    with FakePlatform(fake) as platform:
+        config.write_text(
+            f"""
+state_dir = "{settings.state_dir}"
+[accounts.gwent-x]
+network = "x"
+handle = "@GwentPolice"
+dry_run = false
+api_base_url = "{platform.url}"
+credentials = {{ {", ".join(f'{k} = "{v}"' for k, v in X_ENV.items())} }}
+[accounts.gwent-facebook]
+network = "facebook"
+handle = "GwentPolice"
+dry_run = false
+api_base_url = "{platform.url}"
+credentials = {{ page_token = "DOC_FB_PAGE_TOKEN_UNSET" }}
+[accounts.gwent-bluesky]
+network = "bluesky"
+handle = "gwentpolice.bsky.social"
+""",
+            encoding="utf-8",
+        )
+        env = {X_ENV[name]: value for name, value in fake.x_credentials("GwentPolice").items()}
+
+        def check(*names: str) -> tuple[int, list[str]]:
+            result = CliRunner().invoke(
+                cli, ["--config", str(config), "accounts", "check", *names], env=env
+            )
+            return result.exit_code, result.output.splitlines()
+
+        code, lines = check("gwent-x")  # as docs/accounts.md writes it
+        assert code == 0, lines
+        assert len(lines) == 1 and "credentials work as @GwentPolice" in line(
+            lines, "account gwent-x"
+        )
+        code, lines = check("gwent-x", "gwent-bluesky")
+        assert code == 0 and [entry[6:].split("  ")[0].strip() for entry in lines] == [
+            "account gwent-x",
+            "account gwent-bluesky",
+        ]
+        code, lines = check("gwent-facebook")
+        assert code == 1 and line(lines, "account gwent-facebook").startswith("FAIL")
+        code, lines = check()  # every account: the Facebook one fails
+        assert code == 1 and len(lines) == 3
+        code, lines = check("gwent-x", "gwent-twitter")  # a typo checks nothing
+        assert code == 1
+        assert lines == [
+            "error: unknown account 'gwent-twitter' "
+            "(configured: gwent-bluesky, gwent-facebook, gwent-x)"
+        ]
