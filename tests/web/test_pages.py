@@ -494,3 +494,67 @@ def test_the_page_of_every_post_a_blackout_will_stop_says_so(
     html = text_of(client.get(f"/posts/{free.id}"))
     assert 'class="hold-banner"' in html and "Pre-election period" in html
     assert "falls in the blackout" not in html
+
+
+# -- publisher web --host -------------------------------------------------------------------
+
+
+def test_publisher_web_serves_on_the_host_given(world: Database, settings) -> None:
+    """The real command in its own process: bound to the address asked for, and only there."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    def free_port(host: str) -> int:
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            return int(probe.getsockname()[1])
+
+    def refused(host: str, port: int) -> bool:
+        with socket.socket() as probe:
+            probe.settimeout(5)
+            return probe.connect_ex((host, port)) != 0
+
+    host = "127.0.0.2"  # loopback, but not the default 127.0.0.1
+    port = free_port(host)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
+    command = [sys.executable, "-m", "publisher", "--config", str(settings.config_path), "web"]
+    served = subprocess.Popen(
+        [*command, "--host", host, "--port", str(port), "--threads", "1"],
+        env=clean,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while refused(host, port):  # until the process has bound its socket
+            assert served.poll() is None, served.communicate()
+            assert time.monotonic() < deadline, "publisher web did not start in 60 s"
+            time.sleep(0.05)
+        with urllib.request.urlopen(f"http://{host}:{port}/login", timeout=10) as answer:
+            assert answer.status == 200 and "Sign in" in answer.read().decode()
+        assert refused("127.0.0.1", port)  # not also on the default address
+    finally:
+        served.terminate()
+        out, err = served.communicate(timeout=30)
+    assert f"Serving the web app on http://{host}:{port}/" in out
+    assert "reachable from other machines" not in err  # 127.0.0.2 is loopback
+
+    # A port another program holds is a clear error, not a traceback.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        taken_port = taken.getsockname()[1]
+        busy = subprocess.run(
+            [*command, "--port", str(taken_port)],
+            env=clean,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert busy.returncode == 1 and "Traceback" not in busy.stderr
+    assert f"error: cannot serve the web app on 127.0.0.1:{taken_port}: " in busy.stderr
