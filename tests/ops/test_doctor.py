@@ -218,3 +218,73 @@ handle = "gwentpolice.bsky.social"
             "error: unknown account 'gwent-twitter' "
             "(configured: gwent-bluesky, gwent-facebook, gwent-x)"
         ]
+
+
+def _with_health_port(settings, port: int) -> Path:
+    config = settings.config_path.with_name("health.toml")
+    text = settings.config_path.read_text(encoding="utf-8")
+    assert "port = 0" in text
+    config.write_text(text.replace("port = 0", f"port = {port}"), encoding="utf-8")
+    return config
+
+
+def test_doctor_says_when_another_process_has_the_health_port(db: Database, settings) -> None:
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Other(BaseHTTPRequestHandler):  # another program's web server
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "6")
+            self.end_headers()
+            self.wfile.write(b"hello\n")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), Other)
+    thread = threading.Thread(target=other.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        port = other.server_address[1]
+        code, lines = doctor(_with_health_port(settings, port))
+    finally:
+        other.shutdown()
+        other.server_close()
+    assert code == 1
+    health = line(lines, "health and metrics")
+    assert health.startswith("FAIL")
+    assert f"port {port} on 127.0.0.1 is taken by another process" in health
+
+    # A socket that listens and never answers (any program at all) is taken too.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        code, lines = doctor(_with_health_port(settings, silent.getsockname()[1]))
+    assert code == 1 and "taken by another process" in line(lines, "health and metrics")
+
+    # Once it is free again, the port is fine.
+    code, lines = doctor(_with_health_port(settings, port))
+    assert code == 0, lines
+    assert line(lines, "health and metrics").startswith("ok ")
+
+
+def test_doctor_recognises_the_running_worker_on_the_health_port(db: Database, settings) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from ops.health import HealthServer, check_health
+
+    now = datetime.now(UTC)
+    worker = HealthServer(
+        "127.0.0.1", 0, CollectorRegistry(), lambda: check_health(db, None, now, 120)
+    )
+    worker.start()
+    try:
+        code, lines = doctor(_with_health_port(settings, worker.port))
+    finally:
+        worker.stop()
+    assert code == 0, lines
+    health = line(lines, "health and metrics")
+    assert health.startswith("ok ") and "the worker is serving it (status unhealthy: " in health
+    assert "no dispatch loop has run yet" in health
