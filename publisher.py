@@ -740,8 +740,8 @@ def db() -> None:
 @friendly_errors
 def db_copy(source_url: str, target_url: str) -> None:
     """Copy the whole queue from SOURCE_URL (e.g. sqlite:///state/publisher.db) into an
-    empty TARGET_URL (e.g. postgresql://db-host/publisher): posts, approvals, holds and the
-    audit log, ids unchanged."""
+    empty TARGET_URL (e.g. postgresql://db-host/publisher): every table — posts, approvals,
+    holds, the audit log, the web app's users and their rights — ids unchanged."""
     from posts.copy import copy_queue
     from posts.db import Database
 
