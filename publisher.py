@@ -460,11 +460,18 @@ def log(app: App, post_id: int | None, as_csv: bool) -> None:
 
 @cli.command()
 @click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to serve on: 127.0.0.1 for a reverse proxy on this machine; another "
+    "address (0.0.0.0: every one) makes the app reachable from other machines.",
+)
+@click.option(
     "--port",
     type=click.IntRange(1, 65535),
     default=8080,
     show_default=True,
-    help="Port to serve on, at 127.0.0.1 (put a reverse proxy with HTTPS in front).",
+    help="Port to serve on (put a reverse proxy with HTTPS in front).",
 )
 @click.option(
     "--secure-cookies",
@@ -481,10 +488,15 @@ def log(app: App, post_id: int | None, as_csv: bool) -> None:
 @click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True)
 @pass_app
 @friendly_errors
-def web(app: App, port: int, secure_cookies: str, behind_proxy: bool, threads: int) -> None:
-    """Serve the reviewers' web app on 127.0.0.1:PORT until Ctrl+C."""
-    from waitress import serve
+def web(
+    app: App, host: str, port: int, secure_cookies: str, behind_proxy: bool, threads: int
+) -> None:
+    """Serve the reviewers' web app on HOST:PORT until Ctrl+C."""
+    import ipaddress
 
+    from waitress import create_server
+
+    from core.errors import SettingsError
     from web.app import create_app
     from web.users import list_users
 
@@ -497,8 +509,28 @@ def web(app: App, port: int, secure_cookies: str, behind_proxy: bool, threads: i
     wsgi = create_app(
         app.settings, app.db, app.clock, secure_cookies=secure, behind_proxy=behind_proxy
     )
-    click.echo(f"Serving the web app on http://127.0.0.1:{port}/ (Ctrl+C to stop).")
-    serve(wsgi, host="127.0.0.1", port=port, threads=threads, ident="campaign-publisher")
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: waitress resolves it
+        loopback = False
+    if not loopback:
+        click.echo(
+            f"warning: {host} is reachable from other machines; serve it only behind HTTPS "
+            "(a reverse proxy, with --behind-proxy) on a network you trust",
+            err=True,
+        )
+    try:
+        server = create_server(
+            wsgi, host=host, port=port, threads=threads, ident="campaign-publisher"
+        )
+    except OSError as exc:
+        raise SettingsError(
+            f"cannot serve the web app on {host}:{port}: {exc.strerror or exc} (another "
+            "program may have the port, or the host is not an address of this machine)"
+        ) from None
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"Serving the web app on http://{shown}:{port}/ (Ctrl+C to stop).")
+    server.run()
 
 
 @cli.group()
@@ -682,13 +714,15 @@ def accounts() -> None:
 
 
 @accounts.command("check")
+@click.argument("names", metavar="[ACCOUNT]...", nargs=-1)
 @pass_app
 @friendly_errors
-def accounts_check(app: App) -> None:
-    """Can each account's credentials post? One line per account; exit 1 if any fails."""
+def accounts_check(app: App, names: tuple[str, ...]) -> None:
+    """Can each account's credentials post (only the ACCOUNTs named, if any)? One line per
+    account; exit 1 if any fails."""
     from ops.doctor import check_accounts
 
-    checks = check_accounts(app.settings, os.environ, None)
+    checks = check_accounts(app.settings, os.environ, None, only=names)
     for check in checks:
         click.echo(check.line())
     if any(check.failed for check in checks):
@@ -706,8 +740,8 @@ def db() -> None:
 @friendly_errors
 def db_copy(source_url: str, target_url: str) -> None:
     """Copy the whole queue from SOURCE_URL (e.g. sqlite:///state/publisher.db) into an
-    empty TARGET_URL (e.g. postgresql://db-host/publisher): posts, approvals, holds and the
-    audit log, ids unchanged."""
+    empty TARGET_URL (e.g. postgresql://db-host/publisher): every table — posts, approvals,
+    holds, the audit log, the web app's users and their rights — ids unchanged."""
     from posts.copy import copy_queue
     from posts.db import Database
 

@@ -10,13 +10,18 @@ line and what to do about it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib.metadata
+import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import tempfile
-from collections.abc import Callable, Mapping
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -175,12 +180,19 @@ def check_database(settings: Settings) -> tuple[Check, datetime | None]:
 
 
 def check_accounts(
-    settings: Settings, environ: Mapping[str, str], channel_for: ChannelFactory | None
+    settings: Settings,
+    environ: Mapping[str, str],
+    channel_for: ChannelFactory | None,
+    only: Sequence[str] = (),
 ) -> list[Check]:
+    """One check per account, or per account named in ``only`` (an unknown name raises
+    ``SettingsError`` naming the configured ones)."""
+    for name in only:  # every name first: a typo checks nothing
+        settings.account(name)
     if not settings.accounts:
         return [Check("accounts", "warn", "no accounts configured: nothing can be published")]
     checks = []
-    for name in sorted(settings.accounts):
+    for name in list(dict.fromkeys(only)) or sorted(settings.accounts):
         account = settings.accounts[name]
         label = f"account {name}"
         if account.dry_run:
@@ -357,6 +369,61 @@ def check_health_settings(settings: Settings) -> Check:
         return Check("health and metrics", "warn", "off ([health] enabled = false)")
     port = health.port or "(any free port)"
     where = f"http://{health.host}:{port}/healthz and /metrics while the worker runs"
+    if health.port:
+        taken = _health_port(health.host, health.port, where)
+        if taken is not None:
+            return taken
     if health.host not in ("127.0.0.1", "::1", "localhost"):
         return Check("health and metrics", "warn", f"{where}: reachable beyond this machine")
     return Check("health and metrics", "ok", where)
+
+
+def _health_port(host: str, port: int, where: str) -> Check | None:
+    """None when the worker could listen on ``host:port``; else why not, or that a
+    running worker already serves it."""
+    name = "health and metrics"
+    # Bind as ops.health.HealthServer does (an IPv4 socket, SO_REUSEADDR), then let go.
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+        return None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.EACCES:
+            return Check(name, "warn", f"{where}: this user may not listen on port {port}")
+        if exc.errno != errno.EADDRINUSE:
+            return Check(name, "FAIL", f"{where}: cannot listen on {host}:{port}: {reason}")
+    answer = _worker_health(host, port)
+    if answer is not None:
+        return Check(name, "ok", f"{where}: the worker is serving it ({answer})")
+    return Check(
+        name,
+        "FAIL",
+        f"port {port} on {host} is taken by another process: the worker cannot serve "
+        f"/healthz and /metrics there (see which with `ss -ltnp 'sport = :{port}'`, or "
+        "choose another [health] port)",
+    )
+
+
+def _worker_health(host: str, port: int) -> str | None:
+    """The status a Campaign Publisher worker answers on ``host:port``, or None when
+    whatever listens there is not one."""
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
+    try:
+        with direct.open(f"http://{host}:{port}/healthz", timeout=3) as reply:
+            server, body = reply.headers.get("Server", ""), reply.read(65536)
+    except urllib.error.HTTPError as reply:  # 503: a worker that is unhealthy
+        server, body = reply.headers.get("Server", ""), reply.read(65536)
+    except (OSError, ValueError):
+        return None
+    try:
+        health = json.loads(body)
+    except ValueError:
+        return None
+    if not server.startswith("campaign-publisher") or not isinstance(health, dict):
+        return None
+    if "last_dispatch_loop" not in health:
+        return None
+    problems = "; ".join(str(p) for p in health.get("problems") or [])
+    return f"status {health.get('status')}" + (f": {problems}" if problems else "")

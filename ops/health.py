@@ -3,7 +3,8 @@ Prometheus. Bound to 127.0.0.1 by default (settings ``[health]``); port 0 in a t
 picks a free port (``server.port``).
 
 ``/healthz`` answers 200 with JSON when the last dispatch loop is recent and the database
-answers, else 503 with the same JSON naming the problem.
+answers, else 503 with the same JSON naming the problem. HEAD answers as GET, without
+the body.
 """
 
 from __future__ import annotations
@@ -127,6 +128,15 @@ class HealthServer:
 
         class Handler(BaseHTTPRequestHandler):
             server_version = "campaign-publisher"
+            head_only = False
+
+            def do_HEAD(self) -> None:
+                # Load balancers and monitors often ask HEAD: the same status and headers.
+                self.head_only = True
+                try:
+                    self.do_GET()
+                finally:
+                    self.head_only = False
 
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
@@ -149,7 +159,8 @@ class HealthServer:
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Cache-Control", "no-store")
                 self.end_headers()
-                self.wfile.write(body)
+                if not self.head_only:
+                    self.wfile.write(body)
 
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("health server: " + format, *args)

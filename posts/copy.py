@@ -1,15 +1,17 @@
 """Copy a whole queue from one database to another — a force's SQLite file into the shared
-PostgreSQL — ids, states, approvals and the audit log unchanged. One transaction on the
-target: it has everything or nothing."""
+PostgreSQL — every table (posts, approvals, holds, the audit log, the web app's users and
+their rights) with ids unchanged. One transaction on the target: it has everything or
+nothing."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text
 
 from core.errors import QueueError
 
 from .db import Database
-from .models import Base, Post
+from .models import Post
+from .schema import all_tables
 from .states import PostState
 
 CHUNK = 1000
@@ -28,11 +30,24 @@ def copy_queue(source: Database, target: Database) -> dict[str, int]:
             f"{sending} post(s) are being sent from the source: stop its worker "
             "first (`systemctl stop campaign-publisher-worker`), then copy"
         )
+    tables = all_tables().sorted_tables  # parents before children
+    known = {table.name for table in tables} | {"alembic_version"}
+    with source.connection() as src:
+        unknown = sorted(set(inspect(src).get_table_names()) - known)
+    if unknown:  # never leave a table behind without saying so
+        raise QueueError(
+            "the source database has tables this version does not know: "
+            + ", ".join(unknown)
+            + " (upgrade Campaign Publisher first)"
+        )
     with target.transaction() as t:
-        if t.scalar(select(func.count()).select_from(Post)):
-            raise QueueError("the target database already has posts: copy into an empty one")
+        filled = [tb.name for tb in tables if t.scalar(select(func.count()).select_from(tb))]
+    if filled:
+        raise QueueError(
+            f"the target database already has rows in {', '.join(filled)}: "
+            "copy into an empty one"
+        )
     counts: dict[str, int] = {}
-    tables = [t for t in Base.metadata.sorted_tables]
     with source.connection() as src, target.connection() as dst:
         for table in tables:
             rows = [dict(r._mapping) for r in src.execute(select(table))]

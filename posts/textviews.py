@@ -98,12 +98,17 @@ def events(rows: Iterable[Event], zone: ZoneInfo) -> str:
 
 def status(db: Database, settings: Settings, now: datetime) -> str:
     """What the person on call needs to know, in one screen."""
+    from .blackouts import ahead, blackout_windows, stopped_posts
     from .holds import active_holds
     from .review import PostFilter, find_posts
 
     zone = ZoneInfo(settings.timezone)
     with db.transaction() as session:
         holds = active_holds(session, now, settings.blackouts)
+        coming = [
+            (w, stopped_posts(session, w))
+            for w in ahead(blackout_windows(session, now, settings.blackouts), now)
+        ]
     out = ["Holds:"]
     for h in holds:
         scope = h.account or "ALL ACCOUNTS"
@@ -114,6 +119,16 @@ def status(db: Database, settings: Settings, now: datetime) -> str:
         )
     if not holds:
         out.append("  none — the worker sends approved posts on time")
+    out.append("Blackouts ahead:")
+    for w, stopped in coming:
+        until = f"{w.ends_at.astimezone(zone):%Y-%m-%d %H:%M %Z}" if w.ends_at else "released"
+        origin = "the settings file" if w.from_settings else f"{w.set_by} (id {w.id})"
+        out.append(
+            f"  {w.kind:8} {w.scope:16} from {w.starts_at.astimezone(zone):%Y-%m-%d %H:%M %Z} "
+            f"until {until}, set by {origin}: {w.reason} — stops {stopped} planned post(s)"
+        )
+    if not coming:
+        out.append("  none set")
     waiting = find_posts(db, PostFilter(states=("unknown", "stale", "failed")), zone)
     out.append("Needs a person:")
     for p in waiting:

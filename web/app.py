@@ -23,8 +23,10 @@ from werkzeug.wrappers import Response
 from core.clock import Clock, SystemClock
 from core.errors import NotFound, PermissionDenied
 from core.settings import Settings
+from posts.blackouts import STOPPABLE, Window, blackout_windows, covering
 from posts.db import Database
 from posts.holds import active_holds
+from posts.models import Post
 
 from . import preview
 from .security import CSRF_FIELD, Services, csrf_token, guard, services
@@ -86,6 +88,7 @@ def create_app(
         local=_local,
         state_label=lambda state: preview.STATE_LABELS.get(state, state),
         network_name=lambda network: preview.NETWORK_NAMES.get(network, network),
+        blackouts_for=blackouts_for,
     )
     app.extensions["publisher"] = Services(
         settings=settings, db=db, clock=clock or SystemClock(), zone=ZoneInfo(settings.timezone)
@@ -146,6 +149,17 @@ def _page_context() -> dict[str, Any]:
         with s.db.transaction() as session:
             holds = active_holds(session, s.clock.now(), s.settings.blackouts)
     return {"current_user": person, "active_holds": holds}
+
+
+def blackouts_for(post: Post) -> list[Window]:
+    """The blackouts (started or ahead) that will stop ``post``: a template function, so
+    that every page showing a post can say so without each view remembering to ask."""
+    if post.state not in STOPPABLE:
+        return []
+    s = services()
+    with s.db.transaction() as session:
+        windows = blackout_windows(session, s.clock.now(), s.settings.blackouts)
+    return covering(windows, post.account, post.due_at)
 
 
 def _csrf_input() -> Markup:

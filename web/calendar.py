@@ -1,13 +1,17 @@
-"""The calendar: a month at a glance, posts coloured by state, awareness days marked."""
+"""The calendar: a month at a glance, posts coloured by state, awareness days and the
+days a blackout covers (with its reason) marked."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template, request
 
-from posts.review import PostFilter, find_posts
+from posts.blackouts import Window, blackout_windows
+from posts.review import PostFilter, day_bounds, find_posts
 from posts.states import PostState
 
 from .preview import grid_bounds, month_grid
@@ -29,12 +33,15 @@ def month() -> str:
     first, last = grid_bounds(year, month_number)
     account = request.args.get("account") or None
     posts = find_posts(s.db, PostFilter(start=first, end=last, account=account), s.zone)
+    with s.db.transaction() as session:
+        windows = blackout_windows(session, now(), s.settings.blackouts)
     shown = date(year, month_number, 1)
     previous = date(year - 1, 12, 1) if month_number == 1 else date(year, month_number - 1, 1)
     following = date(year + 1, 1, 1) if month_number == 12 else date(year, month_number + 1, 1)
     return render_template(
         "calendar.html",
         weeks=month_grid(year, month_number, posts, s.zone),
+        blackouts=blackout_days(windows, first, last, account, s.zone),
         shown=shown,
         previous=previous,
         following=following,
@@ -43,3 +50,35 @@ def month() -> str:
         accounts=sorted(s.settings.accounts),
         states=[st.value for st in PostState],
     )
+
+
+@dataclass(frozen=True)
+class DayBlackout:
+    window: Window
+    note: str  # "", or when it starts or ends within the day: "from 18:00", "until 06:00"
+
+
+def blackout_days(
+    windows: list[Window], first: date, last: date, account: str | None, zone: ZoneInfo
+) -> dict[date, list[DayBlackout]]:
+    """The windows covering some of each local day from ``first`` to ``last``; with an
+    account chosen, only those on that account (a window on every account included)."""
+    shown = [w for w in windows if account is None or w.covers_account(account)]
+    days: dict[date, list[DayBlackout]] = {}
+    day = first
+    while day <= last:
+        start, end = day_bounds(day, zone)
+        for w in shown:
+            if w.overlaps(start, end):
+                days.setdefault(day, []).append(DayBlackout(w, _note(w, start, end, zone)))
+        day += timedelta(days=1)
+    return days
+
+
+def _note(w: Window, start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    parts = []
+    if w.starts_at > start:
+        parts.append(f"from {w.starts_at.astimezone(zone):%H:%M}")
+    if w.ends_at is not None and w.ends_at < end:
+        parts.append(f"until {w.ends_at.astimezone(zone):%H:%M}")
+    return " ".join(parts)

@@ -1,5 +1,6 @@
-"""The hold switch: a global hold and one per account, each with a required reason; and
-the posts a person must decide on (outcome unknown, missed their time, failed)."""
+"""The hold switch: a global hold and one per account, each with a required reason; the
+blackouts and holds set to start later; and the posts a person must decide on (outcome
+unknown, missed their time, failed)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from core.errors import QueueError
 from posts import holds as hold_rules
+from posts.blackouts import ahead, blackout_windows, stopped_posts
 from posts.models import Hold
 from posts.review import PostFilter, find_posts
 from posts.states import PostState
@@ -26,10 +28,15 @@ def index() -> str:
     s = services()
     with s.db.transaction() as session:
         active = hold_rules.active_holds(session, now(), s.settings.blackouts)
+        coming = [
+            (w, stopped_posts(session, w))
+            for w in ahead(blackout_windows(session, now(), s.settings.blackouts), now())
+        ]
     waiting = find_posts(s.db, PostFilter(states=WAITING), s.zone)
     return render_template(
         "holds.html",
         holds=active,
+        ahead=coming,
         accounts=sorted(s.settings.accounts),
         waiting={
             state: [card(p, s.settings) for p in waiting if p.state == state] for state in WAITING
@@ -85,9 +92,15 @@ def release(hold_id: int) -> Response:
             raise QueueError(f"hold {hold.id} was already released")
         hold_rules.release(s.db, actor=person.username, now=now(), hold_id=hold.id, kind=hold.kind)
 
-    return perform(
-        do,
-        f"Hold released on {hold.account or 'every account'}. Posts that missed their time "
-        "wait for confirmation below; nothing is sent late by itself.",
-        url_for("holds.index"),
-    )
+    if hold.starts_at > now():
+        done = (
+            f"The {hold.kind} on {hold.account or 'every account'} that was to start on "
+            f"{hold.starts_at.astimezone(s.zone):%d %b %Y %H:%M %Z} is cancelled: "
+            "approved posts due in it go out at their time."
+        )
+    else:
+        done = (
+            f"Hold released on {hold.account or 'every account'}. Posts that missed their "
+            "time wait for confirmation below; nothing is sent late by itself."
+        )
+    return perform(do, done, url_for("holds.index"))

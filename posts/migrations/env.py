@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from posts.models import Base
+from posts.schema import all_tables
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -10,7 +10,7 @@ if connection is None:  # pragma: no cover - `alembic` CLI use
     raise SystemExit("run migrations with `publisher db upgrade`")
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
+    target_metadata=all_tables(),  # every model module imported
     render_as_batch=connection.dialect.name == "sqlite",
 )
 with context.begin_transaction():

@@ -161,3 +161,130 @@ def test_a_clock_behind_the_audit_log_fails(db: Database, settings) -> None:
     later = run_doctor(settings.config_path, environ={},
                        clock=FakeClock(now + timedelta(hours=2)))
     assert not [c for c in later if c.name == "clock" and c.failed]
+
+
+def test_accounts_check_takes_the_account_names_docs_accounts_md_uses(
+    tmp_path: Path, settings
+) -> None:
+    fake = FakeConfig()
+    config = tmp_path / "live.toml"
+    with FakePlatform(fake) as platform:
+        config.write_text(
+            f"""
+state_dir = "{settings.state_dir}"
+[accounts.gwent-x]
+network = "x"
+handle = "@GwentPolice"
+dry_run = false
+api_base_url = "{platform.url}"
+credentials = {{ {", ".join(f'{k} = "{v}"' for k, v in X_ENV.items())} }}
+[accounts.gwent-facebook]
+network = "facebook"
+handle = "GwentPolice"
+dry_run = false
+api_base_url = "{platform.url}"
+credentials = {{ page_token = "DOC_FB_PAGE_TOKEN_UNSET" }}
+[accounts.gwent-bluesky]
+network = "bluesky"
+handle = "gwentpolice.bsky.social"
+""",
+            encoding="utf-8",
+        )
+        env = {X_ENV[name]: value for name, value in fake.x_credentials("GwentPolice").items()}
+
+        def check(*names: str) -> tuple[int, list[str]]:
+            result = CliRunner().invoke(
+                cli, ["--config", str(config), "accounts", "check", *names], env=env
+            )
+            return result.exit_code, result.output.splitlines()
+
+        code, lines = check("gwent-x")  # as docs/accounts.md writes it
+        assert code == 0, lines
+        assert len(lines) == 1 and "credentials work as @GwentPolice" in line(
+            lines, "account gwent-x"
+        )
+        code, lines = check("gwent-x", "gwent-bluesky")
+        assert code == 0 and [entry[6:].split("  ")[0].strip() for entry in lines] == [
+            "account gwent-x",
+            "account gwent-bluesky",
+        ]
+        code, lines = check("gwent-facebook")
+        assert code == 1 and line(lines, "account gwent-facebook").startswith("FAIL")
+        code, lines = check()  # every account: the Facebook one fails
+        assert code == 1 and len(lines) == 3
+        code, lines = check("gwent-x", "gwent-twitter")  # a typo checks nothing
+        assert code == 1
+        assert lines == [
+            "error: unknown account 'gwent-twitter' "
+            "(configured: gwent-bluesky, gwent-facebook, gwent-x)"
+        ]
+
+
+def _with_health_port(settings, port: int) -> Path:
+    config = settings.config_path.with_name("health.toml")
+    text = settings.config_path.read_text(encoding="utf-8")
+    assert "port = 0" in text
+    config.write_text(text.replace("port = 0", f"port = {port}"), encoding="utf-8")
+    return config
+
+
+def test_doctor_says_when_another_process_has_the_health_port(db: Database, settings) -> None:
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Other(BaseHTTPRequestHandler):  # another program's web server
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "6")
+            self.end_headers()
+            self.wfile.write(b"hello\n")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), Other)
+    thread = threading.Thread(target=other.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        port = other.server_address[1]
+        code, lines = doctor(_with_health_port(settings, port))
+    finally:
+        other.shutdown()
+        other.server_close()
+    assert code == 1
+    health = line(lines, "health and metrics")
+    assert health.startswith("FAIL")
+    assert f"port {port} on 127.0.0.1 is taken by another process" in health
+
+    # A socket that listens and never answers (any program at all) is taken too.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        code, lines = doctor(_with_health_port(settings, silent.getsockname()[1]))
+    assert code == 1 and "taken by another process" in line(lines, "health and metrics")
+
+    # Once it is free again, the port is fine.
+    code, lines = doctor(_with_health_port(settings, port))
+    assert code == 0, lines
+    assert line(lines, "health and metrics").startswith("ok ")
+
+
+def test_doctor_recognises_the_running_worker_on_the_health_port(db: Database, settings) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from ops.health import HealthServer, check_health
+
+    now = datetime.now(UTC)
+    worker = HealthServer(
+        "127.0.0.1", 0, CollectorRegistry(), lambda: check_health(db, None, now, 120)
+    )
+    worker.start()
+    try:
+        code, lines = doctor(_with_health_port(settings, worker.port))
+    finally:
+        worker.stop()
+    assert code == 0, lines
+    health = line(lines, "health and metrics")
+    assert health.startswith("ok ") and "the worker is serving it (status unhealthy: " in health
+    assert "no dispatch loop has run yet" in health

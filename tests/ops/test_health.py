@@ -162,3 +162,35 @@ def test_metrics_cover_the_queue_and_the_sends(
     next_due = min(p.due_at for p in posts if p.due_at > clock.now())
     assert value(text, "publisher_next_due_timestamp_seconds") == next_due.timestamp()
     assert value(text, "publisher_database_up") == 1
+
+
+def _raw(url: str, method: str) -> tuple[int, dict[str, str], bytes]:
+    """One request on a raw socket: the status, the headers and every byte after them."""
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(url)
+    with socket.create_connection((where.hostname, where.port), timeout=10) as connection:
+        connection.sendall(f"{method} {where.path} HTTP/1.0\r\nHost: x\r\n\r\n".encode())
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    head, _, rest = received.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, v in (h.split(":", 1) for h in header_lines)}
+    return int(status_line.split()[1]), headers, rest
+
+
+def test_head_healthz_answers_like_get_without_a_body(ops: Operations, dispatcher) -> None:
+    url = ops.server.url + "/healthz"  # type: ignore[union-attr]
+    for healthy in (False, True):
+        if healthy:
+            _round(dispatcher)
+        got_status, got_headers, got_body = _raw(url, "GET")
+        status, headers, body = _raw(url, "HEAD")
+        assert got_status == (200 if healthy else 503)
+        assert status == got_status and body == b""
+        assert headers["content-type"] == got_headers["content-type"] == "application/json"
+        assert int(headers["content-length"]) == len(got_body) > 0
+    status, headers, body = _raw(ops.server.url + "/metrics", "HEAD")  # type: ignore[union-attr]
+    assert status == 200 and body == b"" and int(headers["content-length"]) > 0

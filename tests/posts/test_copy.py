@@ -41,7 +41,8 @@ def test_db_copy_sqlite_into_postgresql(settings, clock, tmp_path: Path) -> None
             assert t.scalar(select(func.max(Event.id))) > len(
                 source.transaction().__enter__().scalars(select(Event.id)).all())
         again = CliRunner().invoke(cli, ["db", "copy", settings.database_url, url])
-        assert again.exit_code == 1 and "already has posts" in again.output
+        assert again.exit_code == 1 and "already has rows in" in again.output
+        assert "posts" in again.output
         target.dispose()
 
 
@@ -55,4 +56,108 @@ def test_copy_refuses_while_sending(db, settings, clock, tmp_path: Path) -> None
     with db.transaction() as s:
         s.get(Post, 1).state = "sending"
     with pytest.raises(QueueError, match="stop its worker"):
+        copy_queue(db, Database(f"sqlite:///{tmp_path / 'other.db'}"))
+
+
+def _fill_every_table(source: Database, settings, clock, tmp_path: Path) -> None:
+    """Posts, approvals, a hold, web users with their accounts, and their audit events."""
+    from web import users
+
+    folder = write_campaign(tmp_path / "c", languages='["en", "cy"]')
+    store_drafts(source, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
+    approve_all(source, [1, 2, 3], clock.now())
+    holds.set_hold(source, actor="chief", reason="incident", now=clock.now())
+    for name, role, accounts in (
+        ("carol", "administrator", ()),
+        ("dave", "reviewer", ("gwent-x", "gwent-facebook")),
+    ):
+        users.add_user(
+            source,
+            name,
+            "correct horse battery staple",
+            role=role,
+            accounts=accounts,
+            actor="test",
+            now=clock.now(),
+        )
+
+
+def _every_row(db: Database) -> dict[str, list[dict]]:
+    from posts.schema import all_tables
+
+    with db.connection() as connection:
+        return {
+            table.name: [
+                dict(row._mapping)
+                for row in connection.execute(select(table).order_by(*table.primary_key))
+            ]
+            for table in all_tables().sorted_tables
+        }
+
+
+def _copy_in_a_fresh_process(source_url: str, target_url: str):
+    """``publisher db copy`` as an operator runs it: a process that imported nothing else
+    (in this one the tests imported the web app, which hid the lost users)."""
+    import os
+    import subprocess
+    import sys
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
+    return subprocess.run(
+        [sys.executable, "-m", "publisher", "db", "copy", source_url, target_url],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("target_kind", ["sqlite", "postgresql"])
+def test_db_copy_keeps_every_table_users_included(
+    settings, clock, tmp_path: Path, target_kind: str
+) -> None:
+    from contextlib import nullcontext
+
+    source = Database(settings.database_url)
+    source.ensure_schema()
+    _fill_every_table(source, settings, clock, tmp_path)
+    before = _every_row(source)
+    assert {name: len(rows) > 0 for name, rows in before.items()} == dict.fromkeys(
+        ["holds", "posts", "users", "events", "user_accounts"], True
+    )
+    where = (
+        pg.schema_url()
+        if target_kind == "postgresql"
+        else nullcontext(f"sqlite:///{tmp_path / 'copy.db'}")
+    )
+    with where as url:
+        result = _copy_in_a_fresh_process(settings.database_url, url)
+        assert result.returncode == 0, result.stderr
+        for name, rows in before.items():
+            assert f" {len(rows)} {name}" in result.stdout
+        target = Database(url)
+        try:
+            assert _every_row(target) == before
+            # The copied users sign in on the target with their own passwords.
+            from web import users
+
+            person = users.authenticate(
+                target, "dave", "correct horse battery staple", now=clock.now()
+            )
+            assert person.username == "dave" and person.role.value == "reviewer"
+        finally:
+            target.dispose()
+    source.dispose()
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_copy_refuses_a_source_table_it_does_not_know(db, tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from core.errors import QueueError
+    from posts.copy import copy_queue
+
+    with db.connection() as connection:
+        connection.execute(text("CREATE TABLE media_library (id INTEGER PRIMARY KEY)"))
+    with pytest.raises(QueueError, match="does not know: media_library"):
         copy_queue(db, Database(f"sqlite:///{tmp_path / 'other.db'}"))

@@ -232,3 +232,57 @@ def test_main_pages_have_no_serious_accessibility_violations(
 def _describe(violation: dict[str, Any]) -> str:
     targets = [", ".join(node["target"]) for node in violation["nodes"][:3]]
     return f"{violation['impact']} {violation['id']}: {violation['help']} at {targets}"
+
+
+def test_a_blackout_set_in_advance_shows_on_the_calendar_and_the_post(
+    page: Any, server: str, world: Database
+) -> None:
+    from datetime import UTC, datetime
+
+    from posts.holds import set_hold
+
+    set_hold(
+        world,
+        actor="carol",
+        reason="Pre-election period (PCC elections)",
+        now=datetime(2027, 3, 1, 9, 0, tzinfo=UTC),
+        account="gwent-x",
+        kind="blackout",
+        starts_at=datetime(2027, 3, 18, 0, 0, tzinfo=UTC),
+        ends_at=datetime(2027, 3, 19, 12, 0, tzinfo=UTC),
+    )
+    sign_in(page, server, "bob")
+    assert page.locator(".hold-banner").count() == 0  # not started: no banner yet
+    page.goto(server + "/calendar?month=2027-03")
+    marked = page.locator("td.blackout")
+    assert marked.count() == 2
+    assert marked.first.locator(".blackout-name").inner_text() == (
+        "Blackout (gwent-x): Pre-election period (PCC elections)"
+    )
+    assert marked.nth(1).locator(".blackout-name").inner_text() == (
+        "Blackout (gwent-x) until 12:00: Pre-election period (PCC elections)"
+    )
+    assert marked.first.locator(".blackout-name").is_visible()
+    shoot(page, "calendar-blackout.png")
+    problems = {}
+    if AXE.exists():  # the stripes and red text must stay readable
+        problems["calendar"] = [_describe(v) for v in _axe(page)]
+
+    x_cea = post_where(world, occasion="cea-day/2027-03-18", account="gwent-x", language="en")
+    page.goto(f"{server}/posts/{x_cea.id}")
+    warning = page.locator(".blackout-warning")
+    assert warning.is_visible()
+    assert warning.inner_text() == (
+        "This post falls in the blackout “Pre-election period (PCC elections)” from "
+        "Thu 18 Mar 2027 00:00 GMT to Fri 19 Mar 2027 12:00 GMT (on gwent-x); "
+        "it will not be sent unless urgent."
+    )
+    shoot(page, "post-blackout.png", full_page=False)
+    if AXE.exists():
+        problems["post"] = [_describe(v) for v in _axe(page)]
+    assert {name: found for name, found in problems.items() if found} == {}
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Holds").click()
+    ahead = page.locator("section[aria-labelledby='ahead-title']")
+    assert "Pre-election period (PCC elections)" in ahead.inner_text()
+    shoot(page, "holds-blackout-ahead.png", full_page=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -381,3 +381,180 @@ def test_unknown_things_are_404(client: FlaskClient, world: Database) -> None:
     assert client.get("/day/not-a-day").status_code == 404
     assert post(client, "/holds/9999/release").status_code == 404
     assert "no post with id 9999" in text_of(client.get("/posts/9999"))
+
+
+# -- blackouts set in advance ---------------------------------------------------------------
+
+PURDAH = "Pre-election period <b>PCC</b>"  # hostile on purpose: shown as text
+
+
+def _blackout_app(world: Database, settings, clock: FakeClock) -> tuple[Flask, int]:
+    """A blackout on gwent-x in the database, 18 March 00:00 to 19 March 12:00 (GMT), and one
+    on every account in the settings file, 10-12 March; the clock says 1 March."""
+    from core.settings import Blackout
+    from web.app import create_app
+
+    purdah = set_hold(
+        world,
+        actor="carol",
+        reason=PURDAH,
+        now=clock.now(),
+        account="gwent-x",
+        kind="blackout",
+        starts_at=datetime(2027, 3, 18, 0, 0, tzinfo=UTC),
+        ends_at=datetime(2027, 3, 19, 12, 0, tzinfo=UTC),
+    )
+    mourning = Blackout(
+        start=datetime(2027, 3, 10, 0, 0, tzinfo=UTC),
+        end=datetime(2027, 3, 12, 0, 0, tzinfo=UTC),
+        reason="National mourning",
+    )
+    app = create_app(
+        settings.model_copy(update={"blackouts": (mourning,)}),
+        world,
+        clock,
+        secret_key="test-secret-key",
+    )
+    app.testing = True
+    return app, purdah
+
+
+def _cells(html: str) -> dict[int, tuple[list[str], str]]:
+    """Each day of the month shown: (its classes, its content)."""
+    found = {}
+    for cls, body in re.findall(r"<td class=\"([^\"]*)\">(.*?)</td>", html, re.S):
+        if "in-month" in cls.split():
+            day = int(re.search(r'class="day-number">(\d+)<', body).group(1))
+            found[day] = (cls.split(), body)
+    return found
+
+
+def test_a_blackout_set_in_advance_is_on_the_holds_page_and_the_calendar(
+    world: Database, settings, clock: FakeClock
+) -> None:
+    app, purdah = _blackout_app(world, settings, clock)
+    client = app.test_client()
+    login(client, "carol")
+    html = text_of(client.get("/holds"))
+    ahead = html.split('id="ahead-title"', 1)[1].split("</section>", 1)[0]
+    assert "Pre-election period &lt;b&gt;PCC&lt;/b&gt;" in ahead and PURDAH not in ahead
+    assert "from Thu 18 Mar 2027 00:00 GMT to Fri 19 Mar 2027 12:00 GMT" in ahead
+    assert "National mourning" in ahead and "Set in the settings file" in ahead
+    start, end = datetime(2027, 3, 18, tzinfo=UTC), datetime(2027, 3, 19, 12, tzinfo=UTC)
+    in_window = [p for p in all_posts(world) if p.account == "gwent-x" and start <= p.due_at < end]
+    assert in_window and f"{len(in_window)} planned posts fall in it" in ahead
+    # Not started: no banner, nothing among the active holds.
+    assert 'class="hold-banner"' not in html
+    assert "No hold is active" in html
+
+    cells = _cells(text_of(client.get("/calendar?month=2027-03")))
+    marked = sorted(day for day, (cls, _) in cells.items() if "blackout" in cls)
+    assert marked == [10, 11, 18, 19]
+    assert "Blackout (gwent-x): Pre-election period &lt;b&gt;PCC&lt;/b&gt;" in cells[18][1]
+    assert "Blackout (gwent-x) until 12:00: Pre-election" in cells[19][1]
+    assert "Blackout: National mourning" in cells[10][1]
+    facebook = _cells(text_of(client.get("/calendar?month=2027-03&account=gwent-facebook")))
+    assert sorted(day for day, (cls, _) in facebook.items() if "blackout" in cls) == [10, 11]
+
+    # Cancelled before it starts: gone from the holds page and the calendar.
+    response = post(client, f"/holds/{purdah}/release")
+    message = text_of(client.get(response.headers["Location"]))
+    assert "that was to start on 18 Mar 2027 00:00 GMT is cancelled" in message
+    assert "Pre-election period" not in message.split('id="ahead-title"', 1)[1]
+    cells = _cells(text_of(client.get("/calendar?month=2027-03")))
+    assert sorted(day for day, (cls, _) in cells.items() if "blackout" in cls) == [10, 11]
+
+
+def test_the_page_of_every_post_a_blackout_will_stop_says_so(
+    world: Database, settings, clock: FakeClock
+) -> None:
+    app, _ = _blackout_app(world, settings, clock)
+    client = app.test_client()
+    login(client, "bob")
+    stopped = post_where(world, occasion=CEA, account="gwent-x", language="en")
+    free = post_where(world, occasion=CEA, account="gwent-facebook", language="en")
+    warning = (
+        "This post falls in the blackout “Pre-election period &lt;b&gt;PCC&lt;/b&gt;” from "
+        "Thu 18 Mar 2027 00:00 GMT to Fri 19 Mar 2027 12:00 GMT (on gwent-x); "
+        "it will not be sent unless urgent."
+    )
+    assert warning in text_of(client.get(f"/posts/{stopped.id}"))
+    assert "falls in the blackout" not in text_of(client.get(f"/posts/{free.id}"))
+    day = text_of(client.get(f"/day/{DAY}"))
+    assert day.count("Falls in the blackout “Pre-election period") == len(
+        [p for p in all_posts(world) if p.account == "gwent-x" and p.due_at.date() == DAY]
+    )
+    with world.transaction() as session:
+        session.get(Post, stopped.id).urgent = True
+    assert "it is marked urgent, so it will be sent all the same." in text_of(
+        client.get(f"/posts/{stopped.id}")
+    )
+    # Once it has started, the hold banner shows it too, and the post page still says so.
+    clock.advance(timedelta(days=17, hours=12))
+    html = text_of(client.get(f"/posts/{free.id}"))
+    assert 'class="hold-banner"' in html and "Pre-election period" in html
+    assert "falls in the blackout" not in html
+
+
+# -- publisher web --host -------------------------------------------------------------------
+
+
+def test_publisher_web_serves_on_the_host_given(world: Database, settings) -> None:
+    """The real command in its own process: bound to the address asked for, and only there."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    def free_port(host: str) -> int:
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            return int(probe.getsockname()[1])
+
+    def refused(host: str, port: int) -> bool:
+        with socket.socket() as probe:
+            probe.settimeout(5)
+            return probe.connect_ex((host, port)) != 0
+
+    host = "127.0.0.2"  # loopback, but not the default 127.0.0.1
+    port = free_port(host)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
+    command = [sys.executable, "-m", "publisher", "--config", str(settings.config_path), "web"]
+    served = subprocess.Popen(
+        [*command, "--host", host, "--port", str(port), "--threads", "1"],
+        env=clean,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while refused(host, port):  # until the process has bound its socket
+            assert served.poll() is None, served.communicate()
+            assert time.monotonic() < deadline, "publisher web did not start in 60 s"
+            time.sleep(0.05)
+        with urllib.request.urlopen(f"http://{host}:{port}/login", timeout=10) as answer:
+            assert answer.status == 200 and "Sign in" in answer.read().decode()
+        assert refused("127.0.0.1", port)  # not also on the default address
+    finally:
+        served.terminate()
+        out, err = served.communicate(timeout=30)
+    assert f"Serving the web app on http://{host}:{port}/" in out
+    assert "reachable from other machines" not in err  # 127.0.0.2 is loopback
+
+    # A port another program holds is a clear error, not a traceback.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        taken_port = taken.getsockname()[1]
+        busy = subprocess.run(
+            [*command, "--port", str(taken_port)],
+            env=clean,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert busy.returncode == 1 and "Traceback" not in busy.stderr
+    assert f"error: cannot serve the web app on 127.0.0.1:{taken_port}: " in busy.stderr
