@@ -344,19 +344,38 @@ def cancel(app: App, ids: tuple[int, ...], reason: str, actor: str) -> None:
 @click.option(
     "--text-file", type=click.File("r", encoding="utf-8"), help="Read the new text from a file."
 )
+@click.option(
+    "--if-content",
+    "expected_hash",
+    metavar="HASH",
+    help="Save only if the post's content is still HASH (the content hash you looked at, "
+    "or its first 12 characters or more); else nothing is saved.",
+)
 @actor_option()
 @pass_app
 @friendly_errors
-def edit(app: App, post_id: int, text: str | None, text_file: Any, actor: str) -> None:
+def edit(
+    app: App,
+    post_id: int,
+    text: str | None,
+    text_file: Any,
+    expected_hash: str | None,
+    actor: str,
+) -> None:
     """Change a post's text. Any approval is voided; it goes back to draft."""
     from core.errors import QueueError
     from posts.review import edit as do_edit
 
     new = text_file.read().strip() if text_file else text
-    if not new:
+    if new is None:
         raise QueueError("give the new text with --text or --text-file")
-    post = do_edit(app.db, post_id, actor=actor, now=app.now(), text=new)
-    click.echo(f"Post {post.id} edited; it is a draft again and needs a new approval.")
+    post = do_edit(
+        app.db, post_id, actor=actor, now=app.now(), text=new, expected_hash=expected_hash
+    )
+    click.echo(
+        f"Post {post.id} edited; it is a draft again and needs a new approval. "
+        f"Its content is now {post.content_hash[:12]}."
+    )
 
 
 @cli.command()
@@ -868,19 +887,27 @@ def resolve(
 @friendly_errors
 def confirm(app: App, ids: tuple[int, ...], reason: str, actor: str) -> None:
     """Send posts that missed their time after all (they go out at once)."""
+    from datetime import timedelta
+
     from posts.review import confirm as do_confirm
 
-    _report(
-        "Confirmed",
-        do_confirm(
-            app.db,
-            list(ids),
-            actor=actor,
-            reason=reason,
-            now=app.now(),
-            default_stale_minutes=app.settings.worker.stale_after_minutes,
-        ),
+    # One transaction: what is printed is what was committed, all of it or nothing.
+    posts = do_confirm(
+        app.db,
+        list(ids),
+        actor=actor,
+        reason=reason,
+        now=app.now(),
+        default_stale_minutes=app.settings.worker.stale_after_minutes,
     )
+    _report("Confirmed", posts)
+    for post in posts:
+        until = post.due_at + timedelta(minutes=post.stale_after_minutes or 0)
+        click.echo(
+            f"  post {post.id}: {post.state}; sent at the worker's next round unless a hold "
+            f"covers it, or by {until.astimezone(app.zone):%Y-%m-%d %H:%M %Z} at the latest "
+            "(after that it waits for a person again)"
+        )
 
 
 @cli.command()
