@@ -427,54 +427,45 @@ def outbox(app: App, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--post", "post_id", type=int, help="Only this post's events.")
-@click.option("--csv", "as_csv", is_flag=True, help="CSV, for records requests.")
+@click.option("--person", default="", help="Only events by people whose name contains this.")
+@click.option("--action", default="", help="Only this action (approve, cancel, hold_set…).")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First local day.")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last local day.")
+@click.option("--words", default="", help="Only events whose detail contains these words.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV, for records requests (times in UTC).")
 @pass_app
 @friendly_errors
-def log(app: App, post_id: int | None, as_csv: bool) -> None:
-    """The audit log: who did what, when."""
-    from sqlalchemy import select
+def log(
+    app: App,
+    post_id: int | None,
+    person: str,
+    action: str,
+    start: datetime | None,
+    end: datetime | None,
+    words: str,
+    as_csv: bool,
+) -> None:
+    """The audit log: who did what, when (oldest first; the same search as the web's)."""
+    from posts import audit, textviews
 
-    from posts import textviews
-    from posts.models import Event
-
-    with app.db.transaction() as session:
-        query = select(Event).order_by(Event.id)
-        if post_id is not None:
-            query = query.where(Event.post_id == post_id)
-        rows = list(session.scalars(query))
+    found = audit.AuditFilter(
+        post=post_id,
+        person=person.strip(),
+        action=action.strip(),
+        start=_d(start),
+        end=_d(end),
+        words=words.strip(),
+    )
     if as_csv:
-        import csv
-
-        out = csv.writer(sys.stdout)
-        out.writerow(
-            [
-                "id",
-                "at_utc",
-                "actor",
-                "action",
-                "post_id",
-                "from_state",
-                "to_state",
-                "content_hash",
-                "detail",
-            ]
-        )
-        for e in rows:
-            out.writerow(
-                [
-                    e.id,
-                    e.at.isoformat(),
-                    e.actor,
-                    e.action,
-                    e.post_id or "",
-                    e.from_state or "",
-                    e.to_state or "",
-                    e.content_hash or "",
-                    e.detail,
-                ]
-            )
-    else:
-        click.echo(textviews.events(rows, app.zone))
+        for line in audit.csv_lines(app.db, found, app.zone):
+            click.echo(line, nl=False)
+        return
+    shown = 0
+    for event in audit.oldest_first(app.db, found, app.zone):
+        click.echo(textviews.events([event], app.zone))
+        shown += 1
+    if not shown:
+        click.echo("No events.")
 
 
 @cli.command()
