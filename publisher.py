@@ -788,25 +788,31 @@ def hold(
     from core.errors import QueueError
     from posts.holds import set_hold
 
-    if account:
-        app.settings.account(account)
     if bool(start) != bool(end):
         raise QueueError("a blackout needs both --start and --end")
     # A blackout's times are local at this edge; stored as UTC.
     starts_at = start.replace(tzinfo=app.zone) if start else None
     ends_at = end.replace(tzinfo=app.zone) if end else None
+    kind = "blackout" if start else "hold"
     hold_id = set_hold(
         app.db,
         actor=actor,
         reason=reason,
         now=app.now(),
         account=account,
-        kind="blackout" if start else "hold",
+        kind=kind,
         starts_at=starts_at,
         ends_at=ends_at,
+        accounts=app.settings.accounts,
     )
     scope = f"account {account}" if account else "every account"
-    click.echo(f"Hold {hold_id} set on {scope}: {reason}. Nothing covered will be claimed.")
+    window = (
+        f" from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} (local)" if start and end else ""
+    )
+    click.echo(
+        f"{kind.capitalize()} {hold_id} set on {scope}{window}: {reason.strip()}. "
+        "Nothing covered will be claimed."
+    )
 
 
 @cli.command()
@@ -817,16 +823,29 @@ def hold(
 @friendly_errors
 def release(app: App, account: str | None, hold_id: int | None, actor: str) -> None:
     """Release a hold. Posts that missed their time by too long wait for confirmation."""
+    from core.errors import QueueError
     from posts.holds import release as do_release
 
+    if hold_id is not None and account is not None:
+        raise QueueError("name the hold by --id or by --account, not both")
     kinds = ("hold", "blackout") if hold_id else ("hold",)
-    count = sum(
-        do_release(app.db, actor=actor, now=app.now(), account=account, kind=k, hold_id=hold_id)
+    released = [
+        hold
         for k in kinds
-    )
+        for hold in do_release(
+            app.db, actor=actor, now=app.now(), account=account, kind=k, hold_id=hold_id
+        )
+    ]
+    if not released:
+        what = f"hold or blackout {hold_id}" if hold_id else f"hold on {account or 'every account'}"
+        raise QueueError(
+            f"no active {what} to release; `publisher status` lists the active ones"
+        )
+    for hold in released:
+        click.echo(f"Released {hold.describe()}.")
     click.echo(
-        f"Released {count} hold(s). Posts past their staleness limit now wait for "
-        "`publisher confirm` or `publisher cancel`; nothing is flushed late."
+        "Posts past their staleness limit now wait for `publisher confirm` or "
+        "`publisher cancel`; nothing is flushed late."
     )
 
 
@@ -837,11 +856,27 @@ def release(app: App, account: str | None, hold_id: int | None, actor: str) -> N
 @friendly_errors
 def resume(app: App, account: str, actor: str) -> None:
     """Resume an account paused after its credentials failed (fix them first)."""
-    from posts.holds import release as do_release
+    from posts.holds import resume_account
 
     app.settings.account(account)
-    count = do_release(app.db, actor=actor, now=app.now(), account=account, kind="pause")
-    click.echo(f"Account {account} resumed ({count} pause(s) released).")
+    done = resume_account(
+        app.db, account, actor=actor, now=app.now(), blackouts=app.settings.blackouts
+    )
+    if done.released:
+        click.echo(
+            f"Account {account} resumed: released "
+            + "; ".join(h.describe() for h in done.released)
+            + "."
+        )
+    else:
+        click.echo(f"Account {account} was not paused; nothing to resume.")
+    for hold in done.still_held:
+        scope = "every account" if hold.account is None else hold.account
+        source = f"{hold.kind} {hold.id}" if hold.id is not None else f"{hold.kind} in the settings"
+        click.echo(
+            f"Still held: {source} on {scope} ({hold.reason}); nothing of {account} is sent "
+            "until it is released or ends."
+        )
 
 
 @cli.command()
