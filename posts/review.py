@@ -1,5 +1,7 @@
 """Review actions on the queue: submit, approve, reject, edit, cancel, resolve, and the
-look-ups the command line and the web app share. Each action is one transaction.
+look-ups the command line and the web app share. Each action is one transaction, and
+changes a post only while it is still as that transaction read it (``take_as_read``): a
+worker's claim or another person's change in between makes it refuse, never overwrite.
 
 Approval is bound to the content hash; any edit voids it. The person who wrote the
 current content cannot approve it, and a reviewer approves only what they previewed.
