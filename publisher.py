@@ -344,19 +344,38 @@ def cancel(app: App, ids: tuple[int, ...], reason: str, actor: str) -> None:
 @click.option(
     "--text-file", type=click.File("r", encoding="utf-8"), help="Read the new text from a file."
 )
+@click.option(
+    "--if-content",
+    "expected_hash",
+    metavar="HASH",
+    help="Save only if the post's content is still HASH (the content hash you looked at, "
+    "or its first 12 characters or more); else nothing is saved.",
+)
 @actor_option()
 @pass_app
 @friendly_errors
-def edit(app: App, post_id: int, text: str | None, text_file: Any, actor: str) -> None:
+def edit(
+    app: App,
+    post_id: int,
+    text: str | None,
+    text_file: Any,
+    expected_hash: str | None,
+    actor: str,
+) -> None:
     """Change a post's text. Any approval is voided; it goes back to draft."""
     from core.errors import QueueError
     from posts.review import edit as do_edit
 
     new = text_file.read().strip() if text_file else text
-    if not new:
+    if new is None:
         raise QueueError("give the new text with --text or --text-file")
-    post = do_edit(app.db, post_id, actor=actor, now=app.now(), text=new)
-    click.echo(f"Post {post.id} edited; it is a draft again and needs a new approval.")
+    post = do_edit(
+        app.db, post_id, actor=actor, now=app.now(), text=new, expected_hash=expected_hash
+    )
+    click.echo(
+        f"Post {post.id} edited; it is a draft again and needs a new approval. "
+        f"Its content is now {post.content_hash[:12]}."
+    )
 
 
 @cli.command()
@@ -408,54 +427,45 @@ def outbox(app: App, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--post", "post_id", type=int, help="Only this post's events.")
-@click.option("--csv", "as_csv", is_flag=True, help="CSV, for records requests.")
+@click.option("--person", default="", help="Only events by people whose name contains this.")
+@click.option("--action", default="", help="Only this action (approve, cancel, hold_set…).")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First local day.")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last local day.")
+@click.option("--words", default="", help="Only events whose detail contains these words.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV, for records requests (times in UTC).")
 @pass_app
 @friendly_errors
-def log(app: App, post_id: int | None, as_csv: bool) -> None:
-    """The audit log: who did what, when."""
-    from sqlalchemy import select
+def log(
+    app: App,
+    post_id: int | None,
+    person: str,
+    action: str,
+    start: datetime | None,
+    end: datetime | None,
+    words: str,
+    as_csv: bool,
+) -> None:
+    """The audit log: who did what, when (oldest first; the same search as the web's)."""
+    from posts import audit, textviews
 
-    from posts import textviews
-    from posts.models import Event
-
-    with app.db.transaction() as session:
-        query = select(Event).order_by(Event.id)
-        if post_id is not None:
-            query = query.where(Event.post_id == post_id)
-        rows = list(session.scalars(query))
+    found = audit.AuditFilter(
+        post=post_id,
+        person=person.strip(),
+        action=action.strip(),
+        start=_d(start),
+        end=_d(end),
+        words=words.strip(),
+    )
     if as_csv:
-        import csv
-
-        out = csv.writer(sys.stdout)
-        out.writerow(
-            [
-                "id",
-                "at_utc",
-                "actor",
-                "action",
-                "post_id",
-                "from_state",
-                "to_state",
-                "content_hash",
-                "detail",
-            ]
-        )
-        for e in rows:
-            out.writerow(
-                [
-                    e.id,
-                    e.at.isoformat(),
-                    e.actor,
-                    e.action,
-                    e.post_id or "",
-                    e.from_state or "",
-                    e.to_state or "",
-                    e.content_hash or "",
-                    e.detail,
-                ]
-            )
-    else:
-        click.echo(textviews.events(rows, app.zone))
+        for line in audit.csv_lines(app.db, found, app.zone):
+            click.echo(line, nl=False)
+        return
+    shown = 0
+    for event in audit.oldest_first(app.db, found, app.zone):
+        click.echo(textviews.events([event], app.zone))
+        shown += 1
+    if not shown:
+        click.echo("No events.")
 
 
 @cli.command()
@@ -812,25 +822,31 @@ def hold(
     from core.errors import QueueError
     from posts.holds import set_hold
 
-    if account:
-        app.settings.account(account)
     if bool(start) != bool(end):
         raise QueueError("a blackout needs both --start and --end")
     # A blackout's times are local at this edge; stored as UTC.
     starts_at = start.replace(tzinfo=app.zone) if start else None
     ends_at = end.replace(tzinfo=app.zone) if end else None
+    kind = "blackout" if start else "hold"
     hold_id = set_hold(
         app.db,
         actor=actor,
         reason=reason,
         now=app.now(),
         account=account,
-        kind="blackout" if start else "hold",
+        kind=kind,
         starts_at=starts_at,
         ends_at=ends_at,
+        accounts=app.settings.accounts,
     )
     scope = f"account {account}" if account else "every account"
-    click.echo(f"Hold {hold_id} set on {scope}: {reason}. Nothing covered will be claimed.")
+    window = (
+        f" from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} (local)" if start and end else ""
+    )
+    click.echo(
+        f"{kind.capitalize()} {hold_id} set on {scope}{window}: {reason.strip()}. "
+        "Nothing covered will be claimed."
+    )
 
 
 @cli.command()
@@ -841,16 +857,29 @@ def hold(
 @friendly_errors
 def release(app: App, account: str | None, hold_id: int | None, actor: str) -> None:
     """Release a hold. Posts that missed their time by too long wait for confirmation."""
+    from core.errors import QueueError
     from posts.holds import release as do_release
 
+    if hold_id is not None and account is not None:
+        raise QueueError("name the hold by --id or by --account, not both")
     kinds = ("hold", "blackout") if hold_id else ("hold",)
-    count = sum(
-        do_release(app.db, actor=actor, now=app.now(), account=account, kind=k, hold_id=hold_id)
+    released = [
+        hold
         for k in kinds
-    )
+        for hold in do_release(
+            app.db, actor=actor, now=app.now(), account=account, kind=k, hold_id=hold_id
+        )
+    ]
+    if not released:
+        what = f"hold or blackout {hold_id}" if hold_id else f"hold on {account or 'every account'}"
+        raise QueueError(
+            f"no active {what} to release; `publisher status` lists the active ones"
+        )
+    for hold in released:
+        click.echo(f"Released {hold.describe()}.")
     click.echo(
-        f"Released {count} hold(s). Posts past their staleness limit now wait for "
-        "`publisher confirm` or `publisher cancel`; nothing is flushed late."
+        "Posts past their staleness limit now wait for `publisher confirm` or "
+        "`publisher cancel`; nothing is flushed late."
     )
 
 
@@ -861,11 +890,27 @@ def release(app: App, account: str | None, hold_id: int | None, actor: str) -> N
 @friendly_errors
 def resume(app: App, account: str, actor: str) -> None:
     """Resume an account paused after its credentials failed (fix them first)."""
-    from posts.holds import release as do_release
+    from posts.holds import resume_account
 
     app.settings.account(account)
-    count = do_release(app.db, actor=actor, now=app.now(), account=account, kind="pause")
-    click.echo(f"Account {account} resumed ({count} pause(s) released).")
+    done = resume_account(
+        app.db, account, actor=actor, now=app.now(), blackouts=app.settings.blackouts
+    )
+    if done.released:
+        click.echo(
+            f"Account {account} resumed: released "
+            + "; ".join(h.describe() for h in done.released)
+            + "."
+        )
+    else:
+        click.echo(f"Account {account} was not paused; nothing to resume.")
+    for hold in done.still_held:
+        scope = "every account" if hold.account is None else hold.account
+        source = f"{hold.kind} {hold.id}" if hold.id is not None else f"{hold.kind} in the settings"
+        click.echo(
+            f"Still held: {source} on {scope} ({hold.reason}); nothing of {account} is sent "
+            "until it is released or ends."
+        )
 
 
 @cli.command()
@@ -902,19 +947,27 @@ def resolve(
 @friendly_errors
 def confirm(app: App, ids: tuple[int, ...], reason: str, actor: str) -> None:
     """Send posts that missed their time after all (they go out at once)."""
+    from datetime import timedelta
+
     from posts.review import confirm as do_confirm
 
-    _report(
-        "Confirmed",
-        do_confirm(
-            app.db,
-            list(ids),
-            actor=actor,
-            reason=reason,
-            now=app.now(),
-            default_stale_minutes=app.settings.worker.stale_after_minutes,
-        ),
+    # One transaction: what is printed is what was committed, all of it or nothing.
+    posts = do_confirm(
+        app.db,
+        list(ids),
+        actor=actor,
+        reason=reason,
+        now=app.now(),
+        default_stale_minutes=app.settings.worker.stale_after_minutes,
     )
+    _report("Confirmed", posts)
+    for post in posts:
+        until = post.due_at + timedelta(minutes=post.stale_after_minutes or 0)
+        click.echo(
+            f"  post {post.id}: {post.state}; sent at the worker's next round unless a hold "
+            f"covers it, or by {until.astimezone(app.zone):%Y-%m-%d %H:%M %Z} at the latest "
+            "(after that it waits for a person again)"
+        )
 
 
 @cli.command()

@@ -7,6 +7,7 @@ in the log); nothing passes a pause, which means the account's credentials faile
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,55 @@ class ActiveHold:
     ends_at: datetime | None
 
 
+@dataclass(frozen=True)
+class ReleasedHold:
+    id: int
+    kind: str
+    account: str | None
+    reason: str
+
+    def describe(self) -> str:
+        scope = self.account or "every account"
+        return f"{self.kind} {self.id} on {scope} ({self.reason})"
+
+
+# What a person may set; a pause is set by the worker when credentials fail.
+PERSON_KINDS = ("hold", "blackout")
+
+
+def check_hold(
+    *,
+    reason: str,
+    now: datetime,
+    account: str | None = None,
+    accounts: Collection[str] | None = None,
+    kind: str = "hold",
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+) -> None:
+    """Every rule a new hold or blackout must meet, for every door: ``QueueError`` with a
+    message that says what to change. ``accounts``: the configured account names."""
+    if kind not in PERSON_KINDS:
+        raise QueueError(f"unknown kind of hold {kind!r} (people set: {', '.join(PERSON_KINDS)})")
+    if not reason.strip():
+        raise QueueError("a hold needs a reason: it is shown to everyone while it lasts")
+    if account is not None and accounts is not None and account not in accounts:
+        known = ", ".join(sorted(accounts)) or "none"
+        raise QueueError(f"unknown account {account!r} (configured: {known})")
+    for name, value in (("start", starts_at), ("end", ends_at)):
+        if value is not None and value.tzinfo is None:
+            raise QueueError(f"the {name} time of a hold must carry a time zone")
+    if kind == "blackout" and ends_at is None:
+        raise QueueError("a blackout needs an end time")
+    if kind == "hold" and (starts_at is not None or ends_at is not None):
+        raise QueueError("a hold starts now and lasts until released; use a blackout for a window")
+    if ends_at is not None:
+        if ends_at <= (starts_at or now):
+            raise QueueError("a blackout must end after it starts")
+        if ends_at <= now:
+            raise QueueError("this blackout would already be over: its end is in the past")
+
+
 def set_hold(
     db: Database,
     *,
@@ -46,16 +96,24 @@ def set_hold(
     kind: str = "hold",
     starts_at: datetime | None = None,
     ends_at: datetime | None = None,
+    accounts: Collection[str] | None = None,
 ) -> int:
-    if not reason.strip():
-        raise QueueError("a hold needs a reason: it is shown to everyone while it lasts")
-    if ends_at is not None and ends_at <= (starts_at or now):
-        raise QueueError("a blackout must end after it starts")
+    """Set a hold (now, until released) or a blackout (a window, possibly in advance);
+    returns its id. ``accounts``: the configured account names, to refuse an unknown one."""
+    check_hold(
+        reason=reason,
+        now=now,
+        account=account,
+        accounts=accounts,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=ends_at,
+    )
     with db.transaction() as session:
         hold = Hold(
             account=account,
             kind=kind,
-            reason=reason,
+            reason=reason.strip(),
             set_by=actor,
             set_at=now,
             starts_at=starts_at or now,
@@ -72,7 +130,7 @@ def set_hold(
             detail={
                 "hold": hold.id,
                 "account": account or "all accounts",
-                "reason": reason,
+                "reason": hold.reason,
                 "ends_at": ends_at,
             },
         )
@@ -87,8 +145,8 @@ def release(
     account: str | None = None,
     kind: str = "hold",
     hold_id: int | None = None,
-) -> int:
-    """Release matching active holds; returns how many. Missed posts are not flushed:
+) -> list[ReleasedHold]:
+    """Release matching unreleased holds; returns which. Missed posts are not flushed:
     the worker marks those past their staleness limit as waiting for confirmation."""
     with db.transaction() as session:
         query = select(Hold).where(Hold.released_at.is_(None), Hold.kind == kind)
@@ -98,7 +156,8 @@ def release(
             query = query.where(
                 Hold.account.is_(None) if account is None else Hold.account == account
             )
-        holds = list(session.scalars(query))
+        # Locked: two people releasing at once each report only what they released.
+        holds = list(session.scalars(query.order_by(Hold.id).with_for_update()))
         notify_workers(session)
         for hold in holds:
             hold.released_at, hold.released_by = now, actor
@@ -107,9 +166,37 @@ def release(
                 actor=actor,
                 action=f"{kind}_released",
                 now=now,
-                detail={"hold": hold.id, "account": hold.account or "all accounts"},
+                detail={
+                    "hold": hold.id,
+                    "account": hold.account or "all accounts",
+                    "reason": hold.reason,
+                },
             )
-        return len(holds)
+        return [ReleasedHold(h.id, h.kind, h.account, h.reason) for h in holds]
+
+
+@dataclass(frozen=True)
+class Resumed:
+    released: list[ReleasedHold]  # the account's pauses, now released
+    still_held: list[ActiveHold]  # what still stops the account (a hold, a blackout)
+
+
+def resume_account(
+    db: Database,
+    account: str,
+    *,
+    actor: str,
+    now: datetime,
+    blackouts: tuple[Blackout, ...] = (),
+) -> Resumed:
+    """Release the pauses of ``account`` (its credentials were fixed) and say what else
+    still stops it: a resumed account sends nothing while a hold or blackout covers it."""
+    released = release(db, actor=actor, now=now, account=account, kind="pause")
+    with db.transaction() as session:
+        covering = [
+            h for h in active_holds(session, now, blackouts) if h.account in (None, account)
+        ]
+    return Resumed(released, covering)
 
 
 def active_holds(

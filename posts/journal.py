@@ -7,8 +7,10 @@ import json
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, update
+from sqlalchemy import Connection, CursorResult, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
+
+from core.errors import TransitionRefused
 
 from .models import Event, Post
 from .states import PostState, next_state
@@ -42,6 +44,55 @@ def transition(
     post.state = new.value
     post.updated_at = now
     return new
+
+
+def take_as_read(session: Session, post: Post) -> None:
+    """Compare-and-set before a person's change: take the post's row only if it is still
+    in the state, attempt and content this transaction read, else ``TransitionRefused``.
+
+    Call it after the checks and before changing anything. A plain read takes no lock on
+    PostgreSQL, so a worker's claim can commit between a person's read and write; a write
+    by id would then overwrite ``sending`` and the post would go out while the database
+    says ``cancelled``. This UPDATE waits for such a claim, sees it, and matches nothing.
+    When it matches, the row stays locked (SQLite: the whole database) until commit, so
+    the writes that follow act on exactly what was read."""
+    read_state = post.state
+    if try_take(session, post):
+        return
+    current = session.execute(_CURRENT, {"_id": post.id}).first()
+    if current is None:
+        raise TransitionRefused(f"post {post.id} no longer exists; nothing was changed")
+    changed = (
+        f"it is now {_words(current.state)}"
+        if current.state != read_state
+        else "its content or attempt changed"
+    )
+    raise TransitionRefused(
+        f"post {post.id} changed while you were acting on it ({changed}; it was "
+        f"{_words(read_state)}); nothing was changed. Look at it again."
+    )
+
+
+def try_take(session: Session, post: Post) -> bool:
+    """``take_as_read`` that answers False instead of raising (planning leaves such a post
+    alone and says so)."""
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            _TAKE,
+            {
+                "_id": post.id,
+                "_state": post.state,
+                "_attempt": post.attempt,
+                "_hash": post.content_hash,
+            },
+        ),
+    )
+    return bool(result.rowcount == 1)
+
+
+def _words(state: str) -> str:
+    return state.replace("_", " ")
 
 
 def transition_fenced(
@@ -95,6 +146,18 @@ def transition_fenced(
 
 _posts = cast(Table, Post.__table__)
 _EVENT_INSERT = insert(cast(Table, Event.__table__))
+# updated_at = updated_at: a write that changes nothing but takes the row.
+_TAKE = (
+    update(_posts)
+    .where(
+        _posts.c.id == bindparam("_id"),
+        _posts.c.state == bindparam("_state"),
+        _posts.c.attempt == bindparam("_attempt"),
+        _posts.c.content_hash == bindparam("_hash"),
+    )
+    .values(updated_at=_posts.c.updated_at)
+)
+_CURRENT = select(_posts.c.state).where(_posts.c.id == bindparam("_id"))
 
 
 @functools.cache

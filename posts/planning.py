@@ -1,9 +1,11 @@
 """Store a campaign's drafts in the queue, idempotently, in one transaction.
 
 The natural key (campaign, occasion, account, language) finds the post. A draft is
-updated; a post in review or approved is rewritten only by an ``edit`` transition,
-which voids its approval and says so in the event log; a post that is sending or later
-is never touched (the report says what was left alone).
+updated; a post in review, approved or waiting for a person is rewritten only by an
+``edit`` transition, which sends it back to draft, voids any approval and says so in the
+event log and in the report; a post that is sending or later is never touched (the
+report says what was left alone). Each rewrite is conditional on the post as read, so a
+post a worker claims meanwhile is left alone too, never overwritten.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy import select
 from campaign.expand import Draft
 
 from .db import Database
-from .journal import record_event, transition
+from .journal import record_event, transition, try_take
 from .models import Post, content_hash
 from .states import REPLANNABLE, PostState
 
@@ -28,13 +30,21 @@ class PlanReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    voided: list[int] = field(default_factory=list)  # approvals voided by the new content
+    # Posts the new content sent back to draft from another state (in review, approved,
+    # waiting for a person): each needs a new review.
+    to_draft: list[int] = field(default_factory=list)
+    voided: list[int] = field(default_factory=list)  # of those, the ones that were approved
     left_alone: list[int] = field(default_factory=list)  # sending or later: not changed
 
     def summary(self) -> str:
         text = f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged"
+        if self.to_draft:
+            text += (
+                f"; {len(self.to_draft)} post(s) sent back to draft for a new review: "
+                f"{_ids(self.to_draft)}"
+            )
         if self.voided:
-            text += f"; approval voided for {len(self.voided)} post(s): {_ids(self.voided)}"
+            text += f" (approval voided for {len(self.voided)}: {_ids(self.voided)})"
         if self.left_alone:
             text += (
                 f"; {len(self.left_alone)} post(s) already sending or done were not "
@@ -106,8 +116,9 @@ def store_drafts(db: Database, drafts: Sequence[Draft], *, actor: str, now: date
             elif post.content_hash == digest:
                 post.problems = list(draft.problems)  # the rules may have changed
                 report.unchanged += 1
-            elif post.state in REPLANNABLE:
+            elif post.state in REPLANNABLE and try_take(session, post):
                 was_approved = post.approved_hash is not None
+                was_draft = post.state == PostState.DRAFT.value
                 for key, value in values.items():
                     setattr(post, key, value)
                 _void_approval(post)
@@ -120,7 +131,10 @@ def store_drafts(db: Database, drafts: Sequence[Draft], *, actor: str, now: date
                     detail="re-planned with new content"
                     + ("; approval voided" if was_approved else ""),
                 )
-                (report.voided.append(post.id) if was_approved else None)
+                if not was_draft:
+                    report.to_draft.append(post.id)
+                if was_approved:
+                    report.voided.append(post.id)
                 report.updated += 1
             else:
                 report.left_alone.append(post.id)

@@ -1,5 +1,7 @@
 """Review actions on the queue: submit, approve, reject, edit, cancel, resolve, and the
-look-ups the command line and the web app share. Each action is one transaction.
+look-ups the command line and the web app share. Each action is one transaction, and
+changes a post only while it is still as that transaction read it (``take_as_read``): a
+worker's claim or another person's change in between makes it refuse, never overwrite.
 
 Approval is bound to the content hash; any edit voids it. The person who wrote the
 current content cannot approve it, and a reviewer approves only what they previewed.
@@ -7,7 +9,7 @@ current content cannot approve it, and a reviewer approves only what they previe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -16,11 +18,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from core.errors import NotFound, PermissionDenied, QueueError
+from core.errors import NotFound, PermissionDenied, QueueError, TransitionRefused
 
 from .db import Database, notify_workers
-from .journal import record_event, transition
+from .journal import record_event, take_as_read, transition
 from .models import Event, Post, content_hash
+from .states import next_state
 
 
 @dataclass(frozen=True)
@@ -83,26 +86,44 @@ def events_for(db: Database, post_id: int) -> list[Event]:
         )
 
 
-def record_previews(db: Database, post_ids: Iterable[int], *, actor: str, now: datetime) -> None:
-    """Remember that ``actor`` saw exactly this content: approval requires it."""
+def record_previews(
+    db: Database,
+    post_ids: Iterable[int],
+    *,
+    actor: str,
+    now: datetime,
+    shown: Mapping[int, str] | None = None,
+) -> list[int]:
+    """Remember that ``actor`` saw exactly this content: approval requires it.
+
+    ``shown`` maps a post to the content hash the person was shown (a page read before
+    this call): a post whose content changed since is not recorded. Returns the posts
+    recorded."""
+    recorded = []
     with db.transaction() as session:
         for post_id in post_ids:
             post = get_post(session, post_id)
+            if shown is not None and shown.get(post.id) != post.content_hash:
+                continue
             record_event(session, actor=actor, action="preview", now=now, post=post)
+            recorded.append(post.id)
+    return recorded
 
 
 def submit(db: Database, post_ids: Sequence[int], *, actor: str, now: datetime) -> list[Post]:
-    """Send drafts for review; refused while a post has lint errors."""
+    """Send drafts for review, in one transaction; refused as a whole while a post has
+    lint errors."""
     with db.transaction() as session:
-        for post_id in post_ids:
-            post = get_post(session, post_id)
+        posts = [get_post(session, i) for i in post_ids]
+        for post in posts:
+            _allowed(post, "submit")
             errors = [p["message"] for p in post.problems or [] if p.get("level") == "error"]
             if errors:
                 raise QueueError(
                     f"post {post.id} cannot be submitted until its errors are "
                     f"fixed: {'; '.join(errors)}"
                 )
-    return _each(db, post_ids, "submit", actor=actor, now=now)
+        return _change(session, posts, "submit", actor=actor, now=now)
 
 
 def approve(db: Database, post_ids: Sequence[int], *, actor: str, now: datetime) -> list[Post]:
@@ -110,6 +131,7 @@ def approve(db: Database, post_ids: Sequence[int], *, actor: str, now: datetime)
     with db.transaction() as session:
         posts = [get_post(session, i) for i in post_ids]
         for post in posts:
+            _allowed(post, "approve")
             if post.author == actor:
                 raise PermissionDenied(
                     f"post {post.id}: {actor} wrote this content and cannot approve it "
@@ -131,6 +153,7 @@ def approve(db: Database, post_ids: Sequence[int], *, actor: str, now: datetime)
                     f"`publisher preview --id {post.id}` first"
                 )
         for post in posts:
+            take_as_read(session, post)
             transition(
                 session,
                 post,
@@ -171,15 +194,23 @@ def confirm(
 ) -> list[Post]:
     """A stale post (missed its time) goes out after all, now: a person decided.
 
-    Its staleness limit is stretched to cover the next ``default_stale_minutes`` so the
-    worker sends it instead of marking it stale again; the approved content is unchanged."""
-    posts = _each(db, post_ids, "confirm", actor=actor, now=now, detail=reason)
+    One transaction: the post becomes approved and its staleness limit is stretched to
+    cover the next ``default_stale_minutes`` in the same commit, so the worker can never
+    see it approved with the old limit and mark it stale again. The approved content is
+    unchanged. Refused as a whole if any post is no longer stale."""
+    if not reason.strip():
+        raise QueueError("say why it should still go out (a reason): it goes in the audit log")
     with db.transaction() as session:
+        posts = [get_post(session, i) for i in post_ids]
         for post in posts:
-            row = get_post(session, post.id)
-            late = (now - row.due_at).total_seconds() / 60
-            row.stale_after_minutes = late + default_stale_minutes
-    return posts
+            _allowed(post, "confirm")
+        for post in posts:
+            take_as_read(session, post)
+            transition(session, post, "confirm", actor=actor, now=now, detail=reason)
+            late = (now - post.due_at).total_seconds() / 60
+            post.stale_after_minutes = late + default_stale_minutes
+        notify_workers(session)
+        return posts
 
 
 def edit(
@@ -190,10 +221,24 @@ def edit(
     now: datetime,
     text: str | None = None,
     due_at: datetime | None = None,
+    expected_hash: str | None = None,
 ) -> Post:
-    """Change a post's text or time: back to draft, any approval voided and said so."""
+    """Change a post's text or time: back to draft, any approval voided and said so.
+
+    ``expected_hash`` is the content hash of the version the person opened (or its first
+    12 characters or more): if the post changed since, nothing is saved (their change
+    would silently replace someone else's).
+    """
+    if text is not None and not text.strip():
+        raise QueueError("the text cannot be empty")
+    if due_at is not None and due_at.tzinfo is None:
+        raise QueueError("the new time must carry a time zone")
     with db.transaction() as session:
         post = get_post(session, post_id)
+        if expected_hash is not None:
+            _unchanged_since_opened(post, expected_hash)
+        _allowed(post, "edit")
+        take_as_read(session, post)
         was_approved = post.approved_hash is not None
         if text is not None:
             post.text = text
@@ -230,12 +275,16 @@ def resolve(
     resend: bool = False,
 ) -> Post:
     """A person settles a post whose outcome is unknown: it was published, or send again."""
-    if bool(published_url) == resend:
-        raise QueueError("say either --published URL or --resend")
+    if published_url is not None and not published_url.startswith(("https://", "http://")):
+        raise QueueError("give the address (https://…) where the post was published")
+    if (published_url is not None) == resend:
+        raise QueueError("say either where it was published (--published URL) or --resend")
     if not reason.strip():
         raise QueueError("say why (--reason): it goes in the audit log")
     with db.transaction() as session:
         post = get_post(session, post_id)
+        _allowed(post, "resolve_published" if published_url else "resend")
+        take_as_read(session, post)
         if published_url:
             transition(
                 session,
@@ -249,6 +298,7 @@ def resolve(
             post.published_at = now
         else:
             transition(session, post, "resend", actor=actor, now=now, detail=reason)
+        notify_workers(session)
         return post
 
 
@@ -263,10 +313,46 @@ def _each(
 ) -> list[Post]:
     with db.transaction() as session:
         posts = [get_post(session, i) for i in post_ids]
-        for post in posts:
-            transition(session, post, action, actor=actor, now=now, detail=detail)
-        notify_workers(session)
-        return posts
+        return _change(session, posts, action, actor=actor, now=now, detail=detail)
+
+
+def _change(
+    session: Session,
+    posts: list[Post],
+    action: str,
+    *,
+    actor: str,
+    now: datetime,
+    detail: str = "",
+) -> list[Post]:
+    """Move every post by ``action``, each only if it is still as read (all or nothing)."""
+    for post in posts:
+        _allowed(post, action)
+    for post in posts:
+        take_as_read(session, post)
+        transition(session, post, action, actor=actor, now=now, detail=detail)
+    notify_workers(session)
+    return posts
+
+
+def _unchanged_since_opened(post: Post, expected_hash: str) -> None:
+    """The "changed since you opened it" check of an edit."""
+    expected = expected_hash.strip().lower()
+    if len(expected) < 12:
+        raise QueueError("give the content hash you looked at (at least its first 12 characters)")
+    if not post.content_hash.startswith(expected):
+        raise QueueError(
+            f"post {post.id} changed since you opened it; your change was not saved. "
+            "Look at the new version first."
+        )
+
+
+def _allowed(post: Post, action: str) -> None:
+    """``TransitionRefused`` naming the post, before anything is written."""
+    try:
+        next_state(post.state, action)
+    except TransitionRefused as exc:
+        raise TransitionRefused(f"post {post.id}: {exc}") from None
 
 
 def mark_urgent(db: Database, post_id: int, *, actor: str, reason: str, now: datetime) -> Post:
@@ -275,6 +361,7 @@ def mark_urgent(db: Database, post_id: int, *, actor: str, reason: str, now: dat
         raise QueueError("say why this post must pass a hold (--reason): it goes in the audit log")
     with db.transaction() as session:
         post = get_post(session, post_id)
+        take_as_read(session, post)
         post.urgent = True
         record_event(session, actor=actor, action="urgent", now=now, post=post, detail=reason)
         return post

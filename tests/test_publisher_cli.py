@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from posts.models import Event, Post
+from posts.models import Event, Hold, Post
 from publisher import cli
 from tests.helpers import write_campaign
 
@@ -141,3 +141,134 @@ def test_accounts_check(run) -> None:
     result = run("accounts", "check")
     assert result.exit_code == 0
     assert "account gwent-x" in result.output and "dry run" in result.output
+
+
+def test_log_is_the_library_search_and_its_csv_never_runs_a_formula(run, db, tmp_path) -> None:
+    import csv
+    import io
+
+    run("plan", str(write_campaign(tmp_path / "c")))
+    evil = '=HYPERLINK("http://evil.example","click")'
+    assert run("submit", "1", user=evil).exit_code == 0
+    assert run("cancel", "1", "--reason", "@SUM(1+1)", user="bob").exit_code == 0
+    rows = list(csv.reader(io.StringIO(run("log", "--csv").output)))
+    assert rows[0][:4] == ["id", "at_utc", "actor", "action"]
+    submitted = next(r for r in rows if r[3] == "submit")
+    assert submitted[2] == "'" + evil
+    cancelled = next(r for r in rows if r[3] == "cancel")
+    assert cancelled[2] == "bob" and cancelled[8] == "'@SUM(1+1)"
+    only = list(csv.reader(io.StringIO(run("log", "--csv", "--action", "cancel").output)))
+    assert [r[3] for r in only[1:]] == ["cancel"]
+    assert "@SUM(1+1)" in run("log", "--person", "BO", "--words", "sum").output
+    assert run("log", "--person", "nobody-like-this").output.strip() == "No events."
+
+
+def test_edit_refuses_a_post_changed_since_the_hash_given(run, db, tmp_path) -> None:
+    run("plan", str(write_campaign(tmp_path / "c")))
+    with db.transaction() as s:
+        shown = s.get(Post, 1).content_hash
+    assert run("edit", "1", "--text", "Bob's words. Call 101.", user="bob").exit_code == 0
+    late = run("edit", "1", "--text", "Alice's words.", "--if-content", shown[:12])
+    assert late.exit_code == 1
+    assert "error: post 1 changed since you opened it; your change was not saved" in late.output
+    with db.transaction() as s:
+        now_hash = s.get(Post, 1).content_hash
+        assert s.get(Post, 1).text == "Bob's words. Call 101."
+    done = run("edit", "1", "--text", "Alice's words. Call 101.", "--if-content", now_hash)
+    assert done.exit_code == 0
+    with db.transaction() as s:
+        assert f"Its content is now {s.get(Post, 1).content_hash[:12]}." in done.output
+
+
+def test_hold_refusals_are_the_librarys(run, db, settings) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from core.errors import QueueError
+    from posts.holds import check_hold
+
+    zone = ZoneInfo(settings.timezone)
+    now = datetime.now(ZoneInfo("UTC"))
+    cases = [
+        (["--reason", "  "], {"reason": "  "}),
+        (["--reason", "x", "--account", "nope"], {"account": "nope"}),
+        (
+            ["--reason", "x", "--start", "2099-05-02 10:00", "--end", "2099-05-01 10:00"],
+            {
+                "kind": "blackout",
+                "starts_at": datetime(2099, 5, 2, 10, tzinfo=zone),
+                "ends_at": datetime(2099, 5, 1, 10, tzinfo=zone),
+            },
+        ),
+    ]
+    for args, rules in cases:
+        with pytest.raises(QueueError) as refused:
+            check_hold(**{"reason": "x", "now": now, "accounts": settings.accounts, **rules})
+        result = run("hold", *args, user="chief")
+        assert result.exit_code == 1 and result.output == f"error: {refused.value}\n", args
+    assert _count(db, Hold) == 0
+
+
+def test_release_and_resume_say_what_they_did(run, db, tmp_path, clock) -> None:
+    run("plan", str(write_campaign(tmp_path / "c")))
+    assert "Hold 1 set on every account: Major incident." in run(
+        "hold", "--reason", "Major incident", user="chief"
+    ).output
+    run("hold", "--reason", "X hacked", "--account", "gwent-x", user="chief")
+    with db.transaction() as s:
+        s.add(
+            Hold(
+                account="gwent-x",
+                kind="pause",
+                reason="401 Unauthorized",
+                set_by="worker",
+                set_at=clock.now(),
+                starts_at=clock.now(),
+            )
+        )
+    resumed = run("resume", "gwent-x", user="admin")
+    assert resumed.exit_code == 0
+    assert "Account gwent-x resumed: released pause 3 on gwent-x (401 Unauthorized)." in (
+        resumed.output
+    )
+    assert "Still held: hold 1 on every account (Major incident)" in resumed.output
+    assert "Still held: hold 2 on gwent-x (X hacked)" in resumed.output
+    released = run("release", "--account", "gwent-x", user="chief")
+    assert released.exit_code == 0
+    assert "Released hold 2 on gwent-x (X hacked)." in released.output
+    assert "hold 1" not in released.output
+    nothing = run("release", "--account", "gwent-x", user="chief")
+    assert nothing.exit_code == 1 and "no active hold on gwent-x to release" in nothing.output
+    assert "Released hold 1 on every account (Major incident)." in run(
+        "release", "--id", "1", user="chief"
+    ).output
+    free = run("resume", "gwent-x", user="admin")
+    assert free.output == "Account gwent-x was not paused; nothing to resume.\n"
+
+
+def test_plan_lists_every_post_sent_back_to_draft(run, db, tmp_path) -> None:
+    folder = write_campaign(tmp_path / "c")
+    run("plan", str(folder))
+    assert run("submit", "1", "2").exit_code == 0
+    tip = folder / "templates" / "tip.en.j2"
+    tip.write_text(tip.read_text().replace("Worried?", "Concerned?"))
+    result = run("plan", str(folder))
+    assert result.exit_code == 0
+    assert "0 new, 7 updated, 0 unchanged; 2 post(s) sent back to draft for a new review: 1, 2" in (
+        result.output
+    )
+
+
+def test_confirm_reports_what_it_committed(run, db, tmp_path) -> None:
+    run("plan", str(write_campaign(tmp_path / "c")))
+    with db.transaction() as s:
+        s.get(Post, 1).state = "stale"
+    refused = run("confirm", "1", "2", "--reason", "still true", user="bob")
+    assert refused.exit_code == 1 and "post 2: cannot confirm a post that is draft" in (
+        refused.output
+    )
+    done = run("confirm", "1", "--reason", "still true", user="bob")
+    assert done.exit_code == 0 and done.output.startswith("Confirmed 1 post(s): 1\n")
+    assert "post 1: approved; sent at the worker's next round" in done.output
+    with db.transaction() as s:
+        assert s.get(Post, 1).state == "approved"

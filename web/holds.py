@@ -52,20 +52,30 @@ def set_hold() -> Response:
     person = user()
     scope = request.form.get("scope", "")
     account = None if scope == "all" else scope
-    if account is not None and account not in s.settings.accounts:
-        abort(400, description=f"Unknown account {scope!r}.")
-    require(
-        person.may_set_hold(account),
-        "A hold on every account needs rights on every account."
-        if account is None
-        else f"You have no rights on the account {account}.",
-    )
-    reason = request.form.get("reason", "").strip()
+    reason = request.form.get("reason", "")
     where = "every account" if account is None else account
+
+    def do() -> None:
+        # The library's rules first (the command line's messages), then this person's rights.
+        at, accounts = now(), s.settings.accounts
+        hold_rules.check_hold(reason=reason, now=at, account=account, accounts=accounts)
+        require(
+            person.may_set_hold(account),
+            "A hold on every account needs rights on every account."
+            if account is None
+            else f"You have no rights on the account {account}.",
+        )
+        hold_rules.set_hold(
+            s.db,
+            actor=person.username,
+            reason=reason,
+            now=at,
+            account=account,
+            accounts=accounts,
+        )
+
     return perform(
-        lambda: hold_rules.set_hold(
-            s.db, actor=person.username, reason=reason, now=now(), account=account
-        ),
+        do,
         f"Hold set on {where}: nothing covered by it will be sent until it is released.",
         url_for("holds.index"),
     )

@@ -131,3 +131,107 @@ def test_lint_errors_block_submission(db, settings, clock, tmp_path) -> None:
     assert post.has_errors
     with pytest.raises(QueueError, match="cannot be submitted"):
         review.submit(db, [post.id], actor="alice", now=clock.now())
+
+
+def test_edit_refuses_a_post_changed_since_it_was_opened(db, settings, clock, tmp_path) -> None:
+    _plan(db, settings, write_campaign(tmp_path / "c"), clock)
+    opened = _posts(db)[0]
+    review.edit(db, opened.id, actor="carol", now=clock.now(), text="Carol's words. Call 101.")
+    events = len(review.events_for(db, opened.id))
+    with pytest.raises(QueueError, match=f"post {opened.id} changed since you opened it"):
+        review.edit(
+            db,
+            opened.id,
+            actor="alice",
+            now=clock.now(),
+            text="Alice's words. Call 101.",
+            expected_hash=opened.content_hash,
+        )
+    now_shown = _posts(db)[0]
+    assert now_shown.text == "Carol's words. Call 101." and now_shown.author == "carol"
+    assert len(review.events_for(db, opened.id)) == events  # nothing written
+    with pytest.raises(QueueError, match="at least its first 12 characters"):
+        review.edit(
+            db, opened.id, actor="alice", now=clock.now(), text="x", expected_hash="abc"
+        )
+    with pytest.raises(QueueError, match="cannot be empty"):
+        review.edit(db, opened.id, actor="alice", now=clock.now(), text="  \n")
+    edited = review.edit(  # the version on screen now, by a 12-character prefix
+        db,
+        opened.id,
+        actor="alice",
+        now=clock.now(),
+        text="Alice's words. Call 101.",
+        expected_hash=now_shown.content_hash[:12].upper(),
+    )
+    assert edited.text == "Alice's words. Call 101." and edited.author == "alice"
+
+
+def test_submit_and_confirm_are_all_or_nothing(db, settings, clock, tmp_path) -> None:
+    _plan(db, settings, write_campaign(tmp_path / "c"), clock)
+    a, b = (p.id for p in _posts(db)[:2])
+    review.cancel(db, [b], actor="alice", reason="not needed", now=clock.now())
+    with pytest.raises(TransitionRefused, match=f"post {b}: cannot submit a post that is"):
+        review.submit(db, [a, b], actor="alice", now=clock.now())
+    assert [p.state for p in _posts(db)[:2]] == ["draft", "cancelled"]
+    with db.transaction() as s:
+        s.get(Post, a).state = "stale"
+    with pytest.raises(QueueError, match="say why"):
+        review.confirm(db, [a], actor="bob", reason=" ", now=clock.now())
+    with pytest.raises(TransitionRefused, match=f"post {b}: cannot confirm"):
+        review.confirm(db, [a, b], actor="bob", reason="still true", now=clock.now())
+    before = _posts(db)[0]
+    assert before.state == "stale" and before.stale_after_minutes is None
+    clock.set(before.due_at + timedelta(hours=5))
+    [confirmed] = review.confirm(
+        db, [a], actor="bob", reason="still true", now=clock.now(), default_stale_minutes=30
+    )
+    after = _posts(db)[0]
+    assert confirmed.state == after.state == "approved"
+    assert after.stale_after_minutes == pytest.approx(5 * 60 + 30)
+
+
+def test_resolve_checks_the_address(db, settings, clock, tmp_path) -> None:
+    _plan(db, settings, write_campaign(tmp_path / "c"), clock)
+    post_id = _posts(db)[0].id
+    with db.transaction() as s:
+        s.get(Post, post_id).state = "unknown"
+    for url in ("", "x.com/GwentPolice/status/1", "javascript:alert(1)"):
+        with pytest.raises(QueueError, match=r"give the address \(https://…\)"):
+            review.resolve(db, post_id, actor="bob", now=clock.now(), reason="seen", published_url=url)
+    with pytest.raises(QueueError, match="say either"):
+        review.resolve(db, post_id, actor="bob", now=clock.now(), reason="seen")
+    assert _posts(db)[0].state == "unknown"
+
+
+def test_replanning_reports_every_post_it_sent_back_to_draft(db, settings, clock, tmp_path):
+    folder = write_campaign(tmp_path / "c")
+    _plan(db, settings, folder, clock)
+    ids = [p.id for p in _posts(db)]
+    approve_all(db, ids[:2], clock.now())  # approved
+    review.submit(db, ids[2:4], actor="alice", now=clock.now())  # in review
+    with db.transaction() as s:
+        s.get(Post, ids[4]).state = "stale"  # waiting for a person
+    tpl = folder / "templates" / "tip.en.j2"
+    tpl.write_text(tpl.read_text().replace("Worried?", "Worried about a child?"))
+    report = _plan(db, settings, folder, clock)
+    assert report.to_draft == ids[:5] and report.voided == ids[:2]
+    assert report.updated == 7 and report.left_alone == []
+    assert {p.id: p.state for p in _posts(db)} == {i: "draft" for i in ids}
+    listed = ", ".join(str(i) for i in ids[:5])
+    assert f"5 post(s) sent back to draft for a new review: {listed}" in report.summary()
+    assert f"(approval voided for 2: {ids[0]}, {ids[1]})" in report.summary()
+
+
+def test_previews_are_recorded_only_for_the_content_shown(db, settings, clock, tmp_path) -> None:
+    _plan(db, settings, write_campaign(tmp_path / "c"), clock)
+    shown = _posts(db)[:2]
+    review.edit(db, shown[0].id, actor="alice", now=clock.now(), text="Changed. Call 101.")
+    recorded = review.record_previews(
+        db,
+        [p.id for p in shown],
+        actor="bob",
+        now=clock.now(),
+        shown={p.id: p.content_hash for p in shown},
+    )
+    assert recorded == [shown[1].id]  # bob never saw the first post's new text

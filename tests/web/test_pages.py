@@ -7,15 +7,20 @@ import csv
 import io
 import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
+from zoneinfo import ZoneInfo
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from core.clock import FakeClock
-from posts import review
+from core.errors import QueueError
+from posts import audit, review
 from posts.db import Database
-from posts.holds import set_hold
-from posts.models import Event, Post
+from posts.holds import check_hold, set_hold
+from posts.models import Event, Hold, Post
 from tests.web.conftest import (
     DAY,
     NASTY,
@@ -364,6 +369,49 @@ def test_audit_log_is_searchable_and_exports_csv(
     assert rows[1][-1] == '\'=HYPERLINK("x") please'  # a spreadsheet will not run it
     everything = list(csv.reader(io.StringIO(text_of(client.get("/audit.csv")))))
     assert len(everything) > 30
+
+
+def test_audit_csv_is_the_librarys_and_neutralises_every_cell_people_type(
+    client: FlaskClient, world: Database, clock: FakeClock
+) -> None:
+    target = post_where(world, occasion=CEA, account="gwent-x", language="cy")
+    review.reject(world, [target.id], actor="@evil", reason="\t=1+2", now=clock.now())
+    review.cancel(world, [target.id], actor="-2+3", reason="+SUM(A1)\r", now=clock.now())
+    login(client, "carol")
+    response = client.get(f"/audit.csv?post={target.id}")
+    rows = list(csv.reader(io.StringIO(text_of(response))))
+    assert [(r[2], r[3], r[8]) for r in rows[-2:]] == [
+        ("'@evil", "reject", "'\t=1+2"),
+        ("'-2+3", "cancel", "'+SUM(A1)\r"),
+    ]
+    # The same writer as `publisher log --csv`: the same bytes for the same search.
+    same = "".join(
+        audit.csv_lines(world, audit.AuditFilter(post=target.id), ZoneInfo("Europe/London"))
+    )
+    assert text_of(response) == same
+
+
+def _flash(client: FlaskClient, response: TestResponse) -> str:
+    html = text_of(client.get(response.headers["Location"]))
+    return unescape(html.split('class="flash flash-error">', 1)[1].split("</p>", 1)[0])
+
+
+def test_hold_refusals_are_the_librarys(client: FlaskClient, world: Database, settings) -> None:
+    login(client, "carol")
+    for form, rules in [
+        ({"scope": "nope", "reason": "incident"}, {"account": "nope"}),
+        ({"scope": "gwent-x", "reason": " "}, {"account": "gwent-x", "reason": " "}),
+    ]:
+        with pytest.raises(QueueError) as refused:
+            check_hold(
+                **{"reason": "incident", "now": datetime.now(UTC), "accounts": settings.accounts}
+                | rules
+            )
+        response = post(client, "/holds", form)
+        assert response.status_code == 303
+        assert _flash(client, response) == str(refused.value)
+    with world.transaction() as session:
+        assert session.query(Hold).count() == 0
 
 
 def test_pages_send_security_headers(client: FlaskClient, world: Database) -> None:

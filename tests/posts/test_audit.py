@@ -1,0 +1,104 @@
+"""The audit log's one search and one CSV writer (used by `publisher log` and the web)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from core.clock import FakeClock
+from posts import audit
+from posts.db import Database
+from posts.journal import record_event
+
+LONDON = ZoneInfo("Europe/London")
+FORMULAS = ["=1+2", "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+def _log(db: Database, rows: list[tuple[str, str, str, datetime]]) -> None:
+    with db.transaction() as session:
+        for actor, action, detail, at in rows:
+            record_event(session, actor=actor, action=action, now=at, detail=detail)
+
+
+def _csv(db: Database, f: audit.AuditFilter | None = None) -> list[list[str]]:
+    lines = audit.csv_lines(db, f or audit.AuditFilter(), LONDON)
+    return list(csv.reader(io.StringIO("".join(lines))))
+
+
+def test_formula_cells_are_neutralised_and_plain_ones_kept(db: Database, clock: FakeClock) -> None:
+    _log(db, [(f, "cancel", f, clock.now()) for f in FORMULAS])
+    _log(db, [("alice", "=action", "Use 101, not 999 - unless an emergency", clock.now())])
+    rows = _csv(db)
+    assert rows[0] == list(audit.COLUMNS)
+    assert [(r[2], r[8]) for r in rows[1:-1]] == [("'" + f, "'" + f) for f in FORMULAS]
+    assert rows[-1][2:4] == ["alice", "'=action"]
+    assert rows[-1][8] == "Use 101, not 999 - unless an emergency"
+    assert audit.safe_cell("") == "" and audit.safe_cell(None) == ""
+
+
+def test_search_by_post_person_action_local_days_and_words(
+    db: Database, clock: FakeClock
+) -> None:
+    # 23:30 UTC on 31 May is 00:30 on 1 June in London (BST).
+    late = datetime(2027, 5, 31, 23, 30, tzinfo=UTC)
+    _log(
+        db,
+        [
+            ("Bob", "approve", "approved content abc", late - timedelta(hours=1)),
+            ("bobby", "reject", "100% wrong_number", late),
+            ("alice", "reject", "100 percent", late + timedelta(days=1)),
+        ],
+    )
+    zone = LONDON
+
+    def details(**kw: object) -> list[str]:
+        rows, _ = audit.newest(db, audit.AuditFilter(**kw), zone, limit=10)  # type: ignore[arg-type]
+        return [e.detail for e in rows]
+
+    assert details(person="bob") == ["100% wrong_number", "approved content abc"]
+    assert details(action="reject") == ["100 percent", "100% wrong_number"]
+    assert details(words="100%") == ["100% wrong_number"]  # % and _ are literal
+    assert details(words="o_n") == [] and details(words="wrong%number") == []
+    assert details(start=date(2027, 6, 1), end=date(2027, 6, 1)) == ["100% wrong_number"]
+    assert details(end=date(2027, 5, 31)) == ["approved content abc"]
+    assert details(post=1) == []
+    assert audit.actions(db) == ["approve", "reject"]
+
+
+def test_pages_go_newest_first(db: Database, clock: FakeClock) -> None:
+    _log(db, [("a", "note", str(n), clock.now()) for n in range(5)])
+    first, older = audit.newest(db, audit.AuditFilter(), LONDON, limit=2)
+    assert [e.detail for e in first] == ["4", "3"] and older == first[-1].id
+    second, older = audit.newest(db, audit.AuditFilter(), LONDON, limit=2, before=older)
+    third, last = audit.newest(db, audit.AuditFilter(), LONDON, limit=2, before=older)
+    assert [e.detail for e in second + third] == ["2", "1", "0"] and last is None
+
+
+def test_the_export_streams_in_batches_and_stops_at_the_log_as_it_began(
+    db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _log(db, [("a", "note", str(n), clock.now()) for n in range(5)])
+    reads: list[int] = []
+    real = db.transaction
+
+    @contextmanager
+    def counted():  # type: ignore[no-untyped-def]
+        reads.append(1)
+        with real() as session:
+            yield session
+
+    monkeypatch.setattr(db, "transaction", counted)
+    events = audit.oldest_first(db, audit.AuditFilter(), LONDON, batch=2)
+    assert next(events).detail == "0"
+    assert len(reads) == 2  # the newest id, then the first batch only
+    monkeypatch.setattr(db, "transaction", real)
+    _log(db, [("a", "note", "written during the export", clock.now())])
+    monkeypatch.setattr(db, "transaction", counted)
+    assert [e.detail for e in events] == ["1", "2", "3", "4"]
+    assert len(reads) == 4  # three batches of at most two
+    assert _csv(db, audit.AuditFilter(words="nothing like it")) == [list(audit.COLUMNS)]
