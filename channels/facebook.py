@@ -46,6 +46,7 @@ from core.settings import AccountSettings, Settings
 
 from .base import Media, NetworkChannel, OutgoingPost, Receipt, read_images
 from .credentials import Secret, redact
+from .networks import NETWORKS
 from .transport import ChannelSession, identify_duplicate, transport_error
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class FacebookChannel(NetworkChannel):
             raise identify_duplicate(duplicate, self, post) from None
 
     def _publish(self, post: OutgoingPost) -> Receipt:
-        images = read_images("facebook", post.media)
+        images = read_images("facebook", post.media, limits=NETWORKS["facebook"].images)
         if len(images) == 1:
             ((media, data),) = images
             body = self._request(

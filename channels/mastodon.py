@@ -66,6 +66,7 @@ from core.settings import AccountSettings
 
 from .base import Media, NetworkChannel, OutgoingPost, Receipt, read_images
 from .credentials import Secret, redact
+from .networks import text_limit_advice
 from .transport import ChannelSession, transport_error
 
 log = logging.getLogger(__name__)
@@ -178,7 +179,9 @@ class MastodonChannel(NetworkChannel):
                 f"@{username}@{self.instance} (id {me['id']}), but the account is configured "
                 f"as {self.account.handle}: make the token while logged in as that account"
             )
-        return f"@{username}@{self.instance} (id {me['id']}, up to {self.limit()} characters)"
+        limit = self.limit()
+        advice = text_limit_advice("mastodon", self.account.text_limit, limit)
+        return f"@{username}@{self.instance} (id {me['id']}, up to {limit} characters{advice})"
 
     def close(self) -> None:
         self._session.close()

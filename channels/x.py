@@ -45,6 +45,7 @@ from core.settings import AccountSettings
 
 from .base import Media, NetworkChannel, OutgoingPost, Receipt, read_images
 from .credentials import Secret, redact
+from .networks import NETWORKS
 from .transport import ChannelSession, identify_duplicate, transport_error
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,6 @@ log = logging.getLogger(__name__)
 CREDENTIALS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
 TWEEPY_HOST = "https://api.twitter.com"  # tweepy.Client's fixed host
 MEDIA_HOST = "https://api.x.com"  # where X documents the v2 media endpoints
-MAX_IMAGES = 4
-MAX_ALT_TEXT = 1000
 TIMELINE_SIZE = 100
 # Rate-limit headers worth keeping (and logging) after each answer.
 _LIMIT_HEADERS = (
@@ -122,7 +121,7 @@ class XChannel(NetworkChannel):
     # -- the contract -------------------------------------------------------------------
 
     def publish(self, post: OutgoingPost) -> Receipt:
-        images = read_images("x", post.media, max_images=MAX_IMAGES, max_alt_text=MAX_ALT_TEXT)
+        images = read_images("x", post.media, limits=NETWORKS["x"].images)
         media_ids = [self._upload(media, data) for media, data in images]
         try:
             response = self._call(
