@@ -73,11 +73,18 @@ def expand(
                 tags=draft.tags,
                 media=[(m.path, m.alt_text) for m in draft.media],
                 config=rules,
+                # The account's own limit (a Mastodon instance's), where it has one.
+                limits=_own_limit(settings, draft),
             )
             drafts.append(replace(draft, problems=tuple(asdict(p) for p in found)))
     drafts = _check_welsh_counterparts(drafts, info.languages)
     drafts.sort(key=lambda d: (d.due_at, d.account, d.language))
     return drafts
+
+
+def _own_limit(settings: Settings, draft: Draft) -> dict[str, int]:
+    limit = settings.accounts[draft.account].text_limit
+    return {draft.network: limit} if limit else {}
 
 
 def _check_welsh_counterparts(drafts: list[Draft], languages: list[str]) -> list[Draft]:

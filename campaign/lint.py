@@ -9,7 +9,8 @@ Rules, by id, with their default level (a campaign's ``[lint] levels`` table can
 of them to ``"error"``, ``"warning"`` or ``"off"``):
 
 ``length`` (error)
-    Too long for a network, counted the way that network counts (see ``measure``).
+    Too long for a network, counted the way that network counts, to the account's own
+    limit where it has one (``channels/networks.py`` holds the networks' counting and limits).
 ``alt-text`` (error)
     An image has no useful alt text: shorter than ``min_alt_text`` characters, or just
     its file name or a word such as "image", "photo" or "llun".
@@ -49,8 +50,9 @@ from typing import Any, Literal, cast, get_args
 
 import grapheme
 import regex
-from twitter_text import extract_urls_with_indices, parse_tweet
+from twitter_text import extract_urls_with_indices
 
+from channels.networks import network as find_network
 from core.errors import CampaignError
 
 Level = Literal["error", "warning"]
@@ -71,15 +73,6 @@ RULES: Mapping[str, Level] = MappingProxyType(
         "blocked-words": "error",
     }
 )
-
-NETWORK_LIMITS: Mapping[str, int] = MappingProxyType(
-    {"x": 280, "bluesky": 300, "mastodon": 500, "facebook": 63206}
-)
-
-_NETWORK_NAMES = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon", "facebook": "Facebook"}
-
-# X (t.co) and Mastodon both count every link as this many characters.
-URL_LENGTH = 23
 
 _DEFAULT_SIGNPOSTING: Mapping[str, Sequence[Sequence[str]]] = {
     "safeguarding": (("999",), ("101", "ceop.police.uk")),
@@ -244,51 +237,6 @@ def _signposting_setting(value: object, at: str) -> dict[str, tuple[tuple[str, .
 DEFAULT_CONFIG = LintConfig()
 
 
-# --- measuring ---------------------------------------------------------------------------
-
-# Mastodon shortens a remote mention to its local part when counting (@user@host -> @user).
-_REMOTE_MENTION = re.compile(r"(?<![/\w])@(\w+)@[a-z0-9.\-]+[a-z0-9]", re.IGNORECASE)
-
-
-def measure(text: str, network: str, *, limit: int | None = None) -> tuple[int, int]:
-    """(length as the network counts it, the network's limit).
-
-    - x: twitter-text weighted length (every URL and bare domain 23, any emoji 2).
-    - bluesky: grapheme clusters (what a reader sees as one character).
-    - mastodon: grapheme clusters, every http(s) URL 23 and ``@user@host`` as ``@user``,
-      as Mastodon's StatusLengthValidator counts. ``limit`` overrides the 500 default for
-      instances with another limit.
-    - facebook: characters (code points after NFC, so a decomposed ŵ counts once).
-
-    Raises ``ValueError`` for a network it does not know.
-    """
-    if network not in NETWORK_LIMITS:
-        raise ValueError(f"unknown network {network!r}; known: {', '.join(NETWORK_LIMITS)}")
-    allowed = NETWORK_LIMITS[network] if limit is None else limit
-    if network == "x":
-        length = parse_tweet(text).weightedLength
-    elif network == "bluesky":
-        length = grapheme.length(text)
-    elif network == "mastodon":
-        length = grapheme.length(_mastodon_countable(text))
-    else:
-        length = len(unicodedata.normalize("NFC", text))
-    return length, allowed
-
-
-def _mastodon_countable(text: str) -> str:
-    # Only links with a protocol are links on Mastodon; bare domains count letter by letter.
-    pieces = []
-    position = 0
-    for entity in extract_urls_with_indices(text, False):
-        start, end = entity["indices"]
-        pieces.append(text[position:start])
-        pieces.append("x" * URL_LENGTH)
-        position = end
-    pieces.append(text[position:])
-    return _REMOTE_MENTION.sub(r"@\1", "".join(pieces))
-
-
 # --- text pieces ---------------------------------------------------------------------------
 
 
@@ -361,18 +309,19 @@ def _quote(text: str, limit: int = 40) -> str:
 # --- the rules -----------------------------------------------------------------------------
 
 
-def _length_message(text: str, network: str, limit: int | None) -> str | None:
-    length, allowed = measure(text, network, limit=limit)
+def _length_message(text: str, key: str, limit: int | None) -> str | None:
+    network = find_network(key)
+    length, allowed = network.measure(text, limit)
     if length <= allowed:
         return None
     # Say why the count differs from what the author sees, so the fix is obvious.
     notes = []
-    if network in ("x", "mastodon") and extract_urls_with_indices(text, network == "x"):
-        notes.append(f"links count {URL_LENGTH}")
-    if network == "x" and _emoji(text):
-        notes.append("emoji count 2")
+    if network.url_length and extract_urls_with_indices(text, network.bare_domains_are_links):
+        notes.append(f"links count {network.url_length}")
+    if network.emoji_weight > 1 and _emoji(text):
+        notes.append(f"emoji count {network.emoji_weight}")
     note = f" ({', '.join(notes)})" if notes else ""
-    return f"Too long for {_NETWORK_NAMES[network]}: {length} of {allowed}{note}."
+    return f"Too long for {network.name}: {length} of {allowed}{note}."
 
 
 _GENERIC_ALT = {
@@ -601,25 +550,25 @@ def lint_text(
 
     ``language`` is the post's language (``en``, ``cy``, or both for a bilingual post);
     no rule depends on it, on purpose: Welsh is checked exactly as English.
-    ``media`` is (file name, alt text) per image. ``limits`` overrides a network's limit,
-    e.g. ``{"mastodon": 1000}`` for an instance with a higher one. The text is never
-    changed. Raises ``ValueError`` for an unknown network.
+    ``media`` is (file name, alt text) per image. ``limits`` overrides a network's limit
+    with the account's own (``text_limit``), e.g. ``{"mastodon": 1000}`` for an instance
+    with a higher one. The text is never changed. Raises ``ValueError`` for an unknown
+    network.
     """
     del language  # accepted for the callers' record; see the docstring
     chosen = list(dict.fromkeys(networks))
-    for network in chosen:
-        if network not in NETWORK_LIMITS:
-            raise ValueError(f"unknown network {network!r}; known: {', '.join(NETWORK_LIMITS)}")
+    for key in chosen:
+        find_network(key)  # ValueError for an unknown one
     tag_list = list(tags)
     overrides = dict(limits or {})
 
     problems: list[Problem] = []
     length_level = config.level("length")
     if length_level != "off":
-        for network in chosen:
-            message = _length_message(text, network, overrides.get(network))
+        for key in chosen:
+            message = _length_message(text, key, overrides.get(key))
             if message:
-                problems.append(Problem("length", length_level, message, network))
+                problems.append(Problem("length", length_level, message, key))
 
     checks: list[tuple[str, Callable[[], list[str]]]] = [
         ("alt-text", lambda: _rule_alt_text(media, config.min_alt_text)),

@@ -30,6 +30,7 @@ A channel is built for one account and may be used from one thread at a time.
 from __future__ import annotations
 
 import abc
+import mimetypes
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ from pathlib import Path
 from typing import Any, Self
 
 from core.settings import AccountSettings, Settings
+
+from .networks import ImageLimits, display_name
 
 
 @dataclass(frozen=True)
@@ -77,15 +80,24 @@ def read_images(
     network: str,
     media: tuple[Media, ...],
     *,
+    limits: ImageLimits | None = None,
     max_images: int | None = None,
     max_alt_text: int | None = None,
     max_bytes: int | None = None,
 ) -> list[tuple[Media, bytes]]:
     """Every image's bytes, checked against the network's limits before any request:
-    a bad image sends nothing (a ``PermanentError`` naming the file)."""
+    a bad image sends nothing (a ``PermanentError`` naming the file).
+
+    ``limits``: the network's row of ``networks.NETWORKS`` (count, bytes, alt text,
+    types); the ``max_*`` arguments, where given, take precedence over it.
+    """
     from core.errors import PermanentError
 
-    name = NETWORK_NAMES.get(network, network)
+    name = display_name(network)
+    if limits is not None:
+        max_images = limits.count if max_images is None else max_images
+        max_alt_text = limits.alt_text if max_alt_text is None else max_alt_text
+        max_bytes = limits.bytes if max_bytes is None else max_bytes
     if max_images is not None and len(media) > max_images:
         raise PermanentError(
             f"{network}: a post takes at most {max_images} images, not {len(media)}"
@@ -96,6 +108,14 @@ def read_images(
             raise PermanentError(
                 f"{network}: alt text of {item.path.name} is {len(item.alt_text)} characters; "
                 f"{name} takes at most {max_alt_text}"
+            )
+        mime = mimetypes.guess_type(item.path.name)[0]
+        # Only a type we can name is refused: a file without a known extension is sent
+        # as it is, and the network judges it.
+        if limits is not None and mime is not None and not limits.accepts(mime):
+            raise PermanentError(
+                f"{network}: image {item.path.name} is {mime}; {name} takes "
+                f"{', '.join(limits.types)}"
             )
         try:
             data = item.path.read_bytes()
@@ -110,9 +130,6 @@ def read_images(
             )
         images.append((item, data))
     return images
-
-
-NETWORK_NAMES = {"x": "X", "facebook": "Facebook", "bluesky": "Bluesky", "mastodon": "Mastodon"}
 
 
 class Channel(abc.ABC):

@@ -45,7 +45,6 @@ from atproto import Client, models
 from atproto_client.client.session import Session, SessionEvent
 from atproto_client.exceptions import (
     AtProtocolError,
-    BadRequestError,
     InvokeTimeoutError,
     LoginRequiredError,
     ModelError,
@@ -71,6 +70,7 @@ from core.settings import AccountSettings, Settings
 
 from .base import Media, NetworkChannel, OutgoingPost, Receipt, read_images
 from .credentials import Secret, redact, register_secret
+from .outcomes import sent_or_not, status_error, transport_error, wait_seconds
 
 log = logging.getLogger(__name__)
 
@@ -506,7 +506,9 @@ class BlueskyChannel(NetworkChannel):
         except RequestErrorBase as exc:
             error = self._answer_error(exc, action, creates_post, not_found_ok, logging_in)
         except httpx.HTTPError as exc:  # e.g. RemoteProtocolError, which atproto passes on
-            error = _transport_error(exc, action, creates_post)
+            error = transport_error(
+                exc, network="bluesky", action=action, creates_post=creates_post
+            )
         except LoginRequiredError:  # the client holds no usable session
             error = _SessionRefused(action, "no usable session")
         except (ModelError, AtProtocolError, ValueError) as exc:
@@ -532,10 +534,16 @@ class BlueskyChannel(NetworkChannel):
         if response is None:  # no HTTP answer: a transport failure
             cause = exc.__cause__
             if isinstance(cause, httpx.HTTPError):
-                return _transport_error(cause, action, creates_post)
+                return transport_error(
+                    cause, network="bluesky", action=action, creates_post=creates_post
+                )
             if isinstance(exc, InvokeTimeoutError):
-                return _sent_or_not(f"bluesky: {action}: no answer in time", creates_post)
-            return _sent_or_not(f"bluesky: {action}: the connection failed", creates_post)
+                return sent_or_not(
+                    f"bluesky: {action}: no answer in time", creates_post=creates_post
+                )
+            return sent_or_not(
+                f"bluesky: {action}: the connection failed", creates_post=creates_post
+            )
         status = response.status_code
         name, said = _xrpc_error(response.content)
         detail = redact(f"{name}: {said}" if said else name or f"HTTP {status}")
@@ -559,28 +567,15 @@ class BlueskyChannel(NetworkChannel):
                 f"{where}: the PDS failed after receiving the post; it may have been published",
                 may_still_land=status in GATEWAY_STATUSES,
             )
-        if status >= 500 or (isinstance(exc, NetworkError) and status in (409, 502)):
+        if isinstance(exc, NetworkError) and status == 409:
             return RetryableError(f"{where}: the PDS is having trouble")
-        if isinstance(exc, BadRequestError) or 400 <= status < 500:
-            return PermanentError(f"{where}: refused")
-        return _sent_or_not(f"{where}: unexpected answer", creates_post)
+        return status_error(where, status, creates_post=creates_post, who="the PDS")
 
     def _retry_after(self, exc: RequestErrorBase) -> float | None:
-        """Seconds until the limit lifts: ``ratelimit-reset`` (Unix seconds), else ``retry-after``."""
+        """Seconds until the limit lifts: ``ratelimit-reset`` (Unix seconds), else
+        ``retry-after`` (seconds or a date)."""
         headers = exc.response.headers if exc.response is not None else {}
-        reset = headers.get("ratelimit-reset")
-        if reset:
-            try:
-                return max(0.0, float(reset) - self._clock())
-            except ValueError:
-                pass
-        retry_after = headers.get("retry-after")
-        if retry_after:
-            try:
-                return max(0.0, float(retry_after))
-            except ValueError:
-                return None
-        return None
+        return wait_seconds(headers, now=self._clock(), resets=("ratelimit-reset",))
 
 
 # -- internal signals -----------------------------------------------------------------------
@@ -610,25 +605,6 @@ class _SentAmbiguous(AmbiguousError):
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def _transport_error(exc: httpx.HTTPError, action: str, creates_post: bool) -> ChannelError:
-    """A request that got no HTTP answer. Rows ``BSKY-refused``, ``-connect-timeout``,
-    ``-read-timeout``, ``-dropped``. Messages name the exception class, never its text."""
-    where = f"bluesky: {action}"
-    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
-        return RetryableError(f"{where}: could not connect in time; nothing was sent")
-    if isinstance(exc, httpx.ConnectError):
-        return RetryableError(f"{where}: could not connect (refused or host not found)")
-    if isinstance(exc, httpx.TimeoutException):
-        return _sent_or_not(f"{where}: no answer in time", creates_post)
-    return _sent_or_not(f"{where}: the connection failed ({type(exc).__name__})", creates_post)
-
-
-def _sent_or_not(where: str, creates_post: bool) -> ChannelError:
-    if creates_post:
-        return _SentAmbiguous(f"{where} after sending; it may have been published")
-    return RetryableError(f"{where}; nothing was published")
 
 
 def _xrpc_error(content: Any) -> tuple[str, str]:

@@ -27,8 +27,9 @@ from __future__ import annotations
 import json
 import logging
 import mimetypes
+import time
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
@@ -46,7 +47,9 @@ from core.settings import AccountSettings, Settings
 
 from .base import Media, NetworkChannel, OutgoingPost, Receipt, read_images
 from .credentials import Secret, redact
-from .transport import ChannelSession, identify_duplicate, transport_error
+from .networks import NETWORKS
+from .outcomes import retry_after, status_error, transport_error
+from .transport import ChannelSession, identify_duplicate
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +89,7 @@ class FacebookChannel(NetworkChannel):
         *,
         graph_api_version: str = "v25.0",
         timeout: float = 20.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if not credentials.get("page_token"):
             raise SettingsError(
@@ -98,6 +102,7 @@ class FacebookChannel(NetworkChannel):
         version = f"v{graph_api_version.removeprefix('v')}"
         self.base_url = f"{(account.api_base_url or GRAPH_HOST).rstrip('/')}/{version}"
         self._session = ChannelSession(timeout)
+        self._clock = clock
         #: The last usage headers the Graph API sent, parsed from JSON, by header name.
         self.usage: dict[str, Any] = {}
 
@@ -120,7 +125,7 @@ class FacebookChannel(NetworkChannel):
             raise identify_duplicate(duplicate, self, post) from None
 
     def _publish(self, post: OutgoingPost) -> Receipt:
-        images = read_images("facebook", post.media)
+        images = read_images("facebook", post.media, limits=NETWORKS["facebook"].images)
         if len(images) == 1:
             ((media, data),) = images
             body = self._request(
@@ -282,7 +287,7 @@ class FacebookChannel(NetworkChannel):
         status = response.status_code
         error = body.get("error") if isinstance(body, dict) else None
         if not isinstance(error, dict):
-            return _status_error(f"facebook: {action}: HTTP {status}", status, creates_post)
+            return self._status_error(f"facebook: {action}: HTTP {status}", response, creates_post)
         code = _int(error.get("code"))
         subcode = _int(error.get("error_subcode"))
         said = redact(str(error.get("message") or "no message"), [self._token.reveal()])
@@ -297,7 +302,7 @@ class FacebookChannel(NetworkChannel):
         if code in TEMPORARY:
             return RetryableError(f"{where}; temporary, try again")
         if code in THROTTLED:
-            return RetryableError(f"{where}; rate limited", retry_after=_retry_after(response))
+            return RetryableError(f"{where}; rate limited", retry_after=self._retry_after(response))
         if code in TOKEN_INVALID:
             reason = TOKEN_SUBCODES.get(subcode or 0, "the token was refused")
             return AuthenticationError(
@@ -316,7 +321,40 @@ class FacebookChannel(NetworkChannel):
             )
         if code in DUPLICATE:
             return AlreadyPublished(f"{where}: Facebook says this post is already on the Page")
-        return _status_error(where, status, creates_post)
+        return self._status_error(where, response, creates_post)
+
+    def _status_error(
+        self, where: str, response: requests.Response, creates_post: bool
+    ) -> ChannelError:
+        """Outcome by HTTP status alone: an unknown code, or no Graph error body at all."""
+        return status_error(
+            where,
+            response.status_code,
+            creates_post=creates_post,
+            who="the Graph API",
+            retry_after=self._retry_after(response),
+        )
+
+    def _retry_after(self, response: requests.Response) -> float | None:
+        """``Retry-After`` (seconds or a date) if sent, else the business-use-case header's
+        estimate (minutes)."""
+        wait = retry_after(response.headers.get("retry-after"), now=self._clock())
+        if wait is not None:
+            return wait
+        raw = response.headers.get("x-business-use-case-usage")
+        if not raw:
+            return None
+        try:
+            usage = json.loads(raw)
+            minutes = [
+                float(entry.get("estimated_time_to_regain_access") or 0)
+                for entries in usage.values()
+                for entry in entries
+            ]
+        except (ValueError, AttributeError, TypeError):
+            return None
+        longest = max(minutes, default=0.0)
+        return longest * 60 if longest > 0 else None
 
     def _note_usage(self, response: requests.Response) -> None:
         for header in USAGE_HEADERS:
@@ -328,43 +366,6 @@ class FacebookChannel(NetworkChannel):
             except ValueError:
                 self.usage[header] = value
             log.debug("facebook: %s %s: %s", self.account_name, header, value)
-
-
-def _status_error(where: str, status: int, creates_post: bool) -> ChannelError:
-    """Outcome by HTTP status alone: an unknown code, or no Graph error body at all."""
-    if status == 429:
-        return RetryableError(f"{where}; rate limited")
-    if 400 <= status < 500:
-        return PermanentError(where)
-    if creates_post:
-        return AmbiguousError(
-            f"{where}; the Graph API failed after receiving the post, it may have been published"
-        )
-    return RetryableError(f"{where}; the Graph API is having trouble")
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    """``Retry-After`` if sent, else the business-use-case header's estimate (minutes)."""
-    header = response.headers.get("retry-after")
-    if header:
-        try:
-            return max(0.0, float(header))
-        except ValueError:
-            pass
-    raw = response.headers.get("x-business-use-case-usage")
-    if not raw:
-        return None
-    try:
-        usage = json.loads(raw)
-        minutes = [
-            float(entry.get("estimated_time_to_regain_access") or 0)
-            for entries in usage.values()
-            for entry in entries
-        ]
-    except (ValueError, AttributeError, TypeError):
-        return None
-    longest = max(minutes, default=0.0)
-    return longest * 60 if longest > 0 else None
 
 
 def _file(media: Media, data: bytes) -> tuple[str, bytes, str]:

@@ -66,7 +66,9 @@ from core.settings import AccountSettings
 
 from .base import Media, NetworkChannel, OutgoingPost, Receipt, read_images
 from .credentials import Secret, redact
-from .transport import ChannelSession, transport_error
+from .networks import text_limit_advice
+from .outcomes import seconds_until, sent_or_not, status_error, transport_error
+from .transport import ChannelSession
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +180,9 @@ class MastodonChannel(NetworkChannel):
                 f"@{username}@{self.instance} (id {me['id']}), but the account is configured "
                 f"as {self.account.handle}: make the token while logged in as that account"
             )
-        return f"@{username}@{self.instance} (id {me['id']}, up to {self.limit()} characters)"
+        limit = self.limit()
+        advice = text_limit_advice("mastodon", self.account.text_limit, limit)
+        return f"@{username}@{self.instance} (id {me['id']}, up to {limit} characters{advice})"
 
     def close(self) -> None:
         self._session.close()
@@ -303,14 +307,16 @@ class MastodonChannel(NetworkChannel):
                     cause, network="mastodon", action=action, creates_post=creates_post
                 )
             else:
-                error = _sent_or_not(f"mastodon: {action}: network failure", creates_post)
+                error = sent_or_not(
+                    f"mastodon: {action}: network failure", creates_post=creates_post
+                )
         except MastodonAPIError as exc:
             error = self._answer_error(exc, action, creates_post)
         except MastodonIllegalArgumentError as exc:
             error = PermanentError(f"mastodon: {action}: {type(exc).__name__}")
         except MastodonError as exc:
-            error = _sent_or_not(
-                f"mastodon: {action}: unexpected {type(exc).__name__}", creates_post
+            error = sent_or_not(
+                f"mastodon: {action}: unexpected {type(exc).__name__}", creates_post=creates_post
             )
         # Raised outside the except blocks: library exceptions quote URLs and stay out.
         raise error
@@ -325,13 +331,13 @@ class MastodonChannel(NetworkChannel):
                 f"{where}: the instance does not accept the account's access token; make a "
                 f"new one for {self.account.handle} (Preferences, Development)"
             )
-        if isinstance(exc, MastodonServerError) or (status is not None and status >= 500):
-            if creates_post:
-                return _AnsweredAmbiguous(
-                    f"{where}: the instance failed after receiving the post; "
-                    "it may have been published"
-                )
-            return RetryableError(f"{where}: the instance is having trouble")
+        if status is None:  # what Mastodon.py's class stands for
+            server_error = isinstance(exc, MastodonServerError)
+            status = 500 if server_error else 404 if isinstance(exc, MastodonNotFoundError) else 0
+        if status >= 500 and creates_post:
+            return _AnsweredAmbiguous(
+                f"{where}: the instance failed after receiving the post; it may have been published"
+            )
         if status == 403:
             return PermanentError(
                 f"{where}: refused; the token needs the scopes write:statuses, write:media, "
@@ -339,19 +345,11 @@ class MastodonChannel(NetworkChannel):
             )
         if status == 422 and "processing" in detail.lower():
             return RetryableError(f"{where}: an image is still being processed", retry_after=5.0)
-        if isinstance(exc, MastodonNotFoundError) or (status is not None and 400 <= status < 500):
-            return PermanentError(f"{where}: refused")
-        return _sent_or_not(f"{where}: unexpected answer", creates_post)
+        return status_error(where, status, creates_post=creates_post, who="the instance")
 
     def _retry_after(self) -> float | None:
         """Seconds to the reset Mastodon.py read from ``X-RateLimit-Reset`` (None if none)."""
-        reset = self._api.ratelimit_reset
-        if reset is None:
-            return None
-        try:
-            return max(0.0, float(reset) - self._clock())
-        except (TypeError, ValueError):
-            return None
+        return seconds_until(self._api.ratelimit_reset, now=self._clock())
 
 
 class _AnsweredAmbiguous(AmbiguousError):
@@ -370,12 +368,6 @@ def _split_handle(account_name: str, handle: str) -> tuple[str, str]:
             f"@GwentPolice@mastodon.social, not {handle!r}"
         )
     return parts[0], parts[1].lower()
-
-
-def _sent_or_not(where: str, creates_post: bool) -> ChannelError:
-    if creates_post:
-        return AmbiguousError(f"{where}; it may have been published")
-    return RetryableError(f"{where}; nothing was published")
 
 
 def _api_error_parts(exc: MastodonAPIError) -> tuple[int | None, str, str]:

@@ -1,4 +1,5 @@
-"""Which ``Channel`` serves an account: the outbox for a dry run, else the network's module.
+"""Which ``Channel`` serves an account: the outbox for a dry run, else the class the
+network's row of ``networks.NETWORKS`` names.
 
 Network modules are imported only when an account needs them: tweepy, atproto and
 Mastodon.py each take a noticeable part of a second to import, and the command line must
@@ -15,14 +16,17 @@ from core.errors import SettingsError
 from core.settings import AccountSettings, Settings
 
 from .base import Channel, NetworkChannel
+from .networks import NETWORKS
 
-# network -> (module, class), imported on first use.
-NETWORKS = {
-    "x": (".x", "XChannel"),
-    "facebook": (".facebook", "FacebookChannel"),
-    "bluesky": (".bluesky", "BlueskyChannel"),
-    "mastodon": (".mastodon", "MastodonChannel"),
-}
+
+def channel_class(network: str) -> type[NetworkChannel] | None:
+    """The class publishing to ``network``, imported now; ``None`` if it has none."""
+    row = NETWORKS.get(network)
+    if row is None or row.channel is None:
+        return None
+    module, _, name = row.channel.partition(":")
+    found: type[NetworkChannel] = getattr(import_module(module), name)
+    return found
 
 
 def channel_for(
@@ -38,11 +42,11 @@ def channel_for(
         from .outbox import OutboxChannel
 
         return OutboxChannel(settings.outbox_path, network=account.network)
-    if account.network in NETWORKS:
-        module, name = NETWORKS[account.network]
-        channel: type[NetworkChannel] = getattr(import_module(module, __package__), name)
-        return channel.from_settings(account_name, account, settings, env)
-    raise SettingsError(
-        f"account {account_name!r}: publishing to {account.network} is not supported yet "
-        f"(supported: {', '.join(NETWORKS)}); keep dry_run = true for this account"
-    )
+    channel = channel_class(account.network)
+    if channel is None:
+        supported = [key for key, row in NETWORKS.items() if row.channel]
+        raise SettingsError(
+            f"account {account_name!r}: publishing to {account.network} is not supported yet "
+            f"(supported: {', '.join(supported)}); keep dry_run = true for this account"
+        )
+    return channel.from_settings(account_name, account, settings, env)

@@ -1,13 +1,13 @@
-"""HTTP plumbing shared by the ``requests``-based channels (X, Facebook; Mastodon later).
+"""HTTP plumbing shared by the ``requests``-based channels (X, Facebook, Mastodon).
 
 - ``ChannelSession``: a ``requests.Session`` where every request has a timeout (tweepy's
   ``Client`` passes none, and a stalled call would hang a worker thread) and a network's
   fixed host can be routed elsewhere (tests, sandboxes: ``api_base_url``). Routing
   happens before the request is prepared, so an OAuth 1.0a signature covers the URL
   actually sent.
-- ``transport_error``: the one rule turning a failure to talk to the network into an
-  outcome. Rows ``*-refused``, ``*-connect-timeout``, ``*-read-timeout`` and ``*-dropped``
-  of ``docs/error-outcomes.md``.
+- A failure to talk to the network becomes an outcome in ``outcomes.transport_error``
+  (rows ``*-refused``, ``*-connect-timeout``, ``*-read-timeout`` and ``*-dropped`` of
+  ``docs/error-outcomes.md``).
 - ``identify_duplicate``: a duplicate-content refusal, with the existing post's id when
   the network's recent posts show it.
 """
@@ -18,9 +18,8 @@ from collections.abc import Mapping
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError, NewConnectionError, ProxyError
 
-from core.errors import AlreadyPublished, AmbiguousError, ChannelError, RetryableError
+from core.errors import AlreadyPublished, ChannelError
 
 from .base import Channel, OutgoingPost
 
@@ -72,62 +71,6 @@ class ChannelSession(requests.Session):
         if isinstance(request.url, str):
             request.url = self.route(request.url)
         return super().prepare_request(request)
-
-
-def transport_error(
-    exc: requests.RequestException, *, network: str, action: str, creates_post: bool
-) -> ChannelError:
-    """The outcome of a request that got no HTTP answer.
-
-    ``creates_post``: whether the request, once received, would make something public.
-    Only then is "sent but no answer" ambiguous; an unpublished upload or a read that
-    timed out created nothing anyone can see, so it is simply retried.
-
-    The message is ours, not the exception's: a ``requests`` message quotes the URL,
-    and a URL may carry a token.
-    """
-    where = f"{network}: {action}"
-    if isinstance(exc, requests.ConnectTimeout):
-        return RetryableError(f"{where}: could not connect in time; nothing was sent")
-    if isinstance(exc, requests.Timeout):
-        if creates_post:
-            return AmbiguousError(
-                f"{where}: no answer in time after sending; it may have been published"
-            )
-        return RetryableError(f"{where}: no answer in time; nothing was published")
-    if isinstance(exc, requests.ConnectionError) and _never_connected(exc):
-        return RetryableError(f"{where}: could not connect ({_reason(exc)}); nothing was sent")
-    if creates_post:
-        return AmbiguousError(
-            f"{where}: the connection failed after sending ({_reason(exc)}); "
-            "it may have been published"
-        )
-    return RetryableError(f"{where}: the connection failed ({_reason(exc)}); nothing was published")
-
-
-def _never_connected(exc: requests.ConnectionError) -> bool:
-    """Whether the failure happened before a byte of the request could be sent."""
-    if isinstance(exc, requests.exceptions.ProxyError | requests.exceptions.SSLError):
-        return True  # refused by the proxy, or the TLS handshake failed: no request yet
-    reason = exc.args[0] if exc.args else None
-    if isinstance(reason, MaxRetryError):
-        reason = reason.reason
-    # NewConnectionError covers refused connections and failed name look-ups.
-    return isinstance(reason, NewConnectionError | ProxyError)
-
-
-def _reason(exc: requests.RequestException) -> str:
-    reason = exc.args[0] if exc.args else exc
-    if isinstance(reason, MaxRetryError) and reason.reason is not None:
-        reason = reason.reason
-    if isinstance(reason, NewConnectionError):
-        return "connection refused or host not found"
-    # Class names only: exception texts quote URLs.
-    name = type(reason).__name__
-    inner = reason.args[1] if isinstance(reason, Exception) and len(reason.args) > 1 else None
-    if isinstance(inner, Exception):
-        name += f": {type(inner).__name__}"
-    return name
 
 
 def identify_duplicate(

@@ -45,15 +45,15 @@ from core.settings import AccountSettings
 
 from .base import Media, NetworkChannel, OutgoingPost, Receipt, read_images
 from .credentials import Secret, redact
-from .transport import ChannelSession, identify_duplicate, transport_error
+from .networks import NETWORKS
+from .outcomes import sent_or_not, status_error, transport_error, wait_seconds
+from .transport import ChannelSession, identify_duplicate
 
 log = logging.getLogger(__name__)
 
 CREDENTIALS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
 TWEEPY_HOST = "https://api.twitter.com"  # tweepy.Client's fixed host
 MEDIA_HOST = "https://api.x.com"  # where X documents the v2 media endpoints
-MAX_IMAGES = 4
-MAX_ALT_TEXT = 1000
 TIMELINE_SIZE = 100
 # Rate-limit headers worth keeping (and logging) after each answer.
 _LIMIT_HEADERS = (
@@ -122,7 +122,7 @@ class XChannel(NetworkChannel):
     # -- the contract -------------------------------------------------------------------
 
     def publish(self, post: OutgoingPost) -> Receipt:
-        images = read_images("x", post.media, max_images=MAX_IMAGES, max_alt_text=MAX_ALT_TEXT)
+        images = read_images("x", post.media, limits=NETWORKS["x"].images)
         media_ids = [self._upload(media, data) for media, data in images]
         try:
             response = self._call(
@@ -283,7 +283,8 @@ class XChannel(NetworkChannel):
     def _answer_error(
         self, response: requests.Response, action: str, *, creates_post: bool
     ) -> ChannelError:
-        """The outcome of an HTTP answer other than 2xx. Rows ``X-*`` of error-outcomes."""
+        """The outcome of an HTTP answer other than 2xx. Rows ``X-*`` of error-outcomes:
+        X's own cases here, the rest by ``outcomes.status_error``."""
         self._note_limits(response)
         status = response.status_code
         detail = redact(_detail(response))
@@ -303,42 +304,26 @@ class XChannel(NetworkChannel):
                     "and regenerate the access token and secret"
                 )
             return PermanentError(f"{where}: X refused ({detail}){hint}")
-        if status == 429:
-            return RetryableError(
-                f"{where}: rate limited ({detail})", retry_after=self._retry_after(response)
-            )
-        if status >= 500 and creates_post:
-            return AmbiguousError(
-                f"{where}: X failed after receiving the post ({detail}); it may have been published"
-            )
-        if status >= 500:
-            return RetryableError(f"{where}: X is having trouble ({detail})")
-        if 400 <= status < 500:
-            return PermanentError(f"{where}: X refused ({detail})")
-        return _unexpected_status(where, creates_post)
+        return status_error(
+            f"{where} ({detail})",
+            status,
+            creates_post=creates_post,
+            who="X",
+            retry_after=self._retry_after(response),
+        )
 
     def _retry_after(self, response: requests.Response) -> float | None:
-        """Seconds until X lifts the limit that was hit; ``None`` if it did not say."""
+        """Seconds until X lifts the limit that was hit; ``None`` if it did not say.
+
+        The 24-hour posting limits are the long ones: the latest reset of any limit that is
+        used up wins, else ``Retry-After``."""
         headers = response.headers
-        now = self._clock()
-        resets = []
-        # The 24-hour posting limits are the long ones: honour any that is used up.
-        for prefix in ("x-user-limit-24hour", "x-app-limit-24hour", "x-rate-limit"):
-            remaining, reset = headers.get(f"{prefix}-remaining"), headers.get(f"{prefix}-reset")
-            if reset and remaining in (None, "0"):
-                try:
-                    resets.append(float(reset) - now)
-                except ValueError:
-                    continue
-        if resets:
-            return max(0.0, max(resets))
-        retry_after = headers.get("retry-after")
-        if retry_after:
-            try:
-                return max(0.0, float(retry_after))
-            except ValueError:
-                return None
-        return None
+        exhausted = [
+            f"{prefix}-reset"
+            for prefix in ("x-user-limit-24hour", "x-app-limit-24hour", "x-rate-limit")
+            if headers.get(f"{prefix}-remaining") in (None, "0")
+        ]
+        return wait_seconds(headers, now=self._clock(), resets=exhausted)
 
     def _note_limits(self, response: requests.Response) -> None:
         limits = {k: v for k in _LIMIT_HEADERS if (v := response.headers.get(k)) is not None}
@@ -369,16 +354,7 @@ def _detail(response: requests.Response) -> str:
 
 
 def _unexpected(exc: Exception, action: str, creates_post: bool) -> ChannelError:
-    name = type(exc).__name__
-    if creates_post:
-        return AmbiguousError(f"x: {action}: unexpected {name}; it may have been published")
-    return RetryableError(f"x: {action}: unexpected {name}")
-
-
-def _unexpected_status(where: str, creates_post: bool) -> ChannelError:
-    if creates_post:
-        return AmbiguousError(f"{where}: unexpected answer; it may have been published")
-    return RetryableError(f"{where}: unexpected answer")
+    return sent_or_not(f"x: {action}: unexpected {type(exc).__name__}", creates_post=creates_post)
 
 
 def _as_posted(tweet: Mapping[str, Any]) -> str:

@@ -16,7 +16,7 @@ import os
 import tomllib
 from datetime import datetime, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -28,9 +28,10 @@ from pydantic import (
     model_validator,
 )
 
+from channels.networks import NetworkName as Network
+
 from .errors import SettingsError
 
-Network = Literal["x", "facebook", "bluesky", "mastodon"]
 # Environment variables with this prefix that are not settings.
 _NOT_SETTINGS = {"PUBLISHER_USER", "PUBLISHER_CONFIG", "PUBLISHER_NEW_PASSWORD"}
 
@@ -119,6 +120,10 @@ class AccountSettings(_Frozen):
     secrets_file: Path | None = None
     # For tests and sandboxes; the network's public API otherwise.
     api_base_url: str | None = None
+    # The account's own text limit where it differs from the network's (a Mastodon
+    # instance allowing 1000: `publisher accounts check` reports the instance's). Lint
+    # and previews count to it; unset means the network's (channels/networks.py).
+    text_limit: int | None = Field(None, gt=0)
 
 
 class HealthSettings(_Frozen):

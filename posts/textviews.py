@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from channels.base import NETWORK_NAMES
+from channels.networks import display_name, in_order
 from core.settings import Settings
 
 from .db import Database
@@ -24,7 +24,7 @@ def preview(post: Post, settings: Settings) -> str:
     zone = ZoneInfo(settings.timezone)
     account = settings.accounts.get(post.account)
     handle = (
-        f"{account.handle} on {NETWORK_NAMES.get(account.network, account.network)}"
+        f"{account.handle} on {display_name(account.network)}"
         if account
         else "(account no longer in the settings)"
     )
@@ -45,7 +45,8 @@ def preview(post: Post, settings: Settings) -> str:
         lines.append(
             f"   image:    {media['path'].rsplit('/', 1)[-1]} — alt text: {media['alt_text']}"
         )
-    lines.append("   length:   " + lengths(text, post.network))
+    own_limit = account.text_limit if account else None
+    lines.append("   length:   " + lengths(text, post.network, own_limit))
     for problem in post.problems or []:
         lines.append(f"   {problem['level'].upper():8} [{problem['rule']}] {problem['message']}")
     if post.approved_by:
@@ -54,14 +55,14 @@ def preview(post: Post, settings: Settings) -> str:
     return "\n".join(lines)
 
 
-def lengths(text: str, own: str) -> str:
-    from campaign.lint import NETWORK_LIMITS, measure  # slow to import; only previews need it
-
+def lengths(text: str, own: str, own_limit: int | None = None) -> str:
+    """The length as every network counts it, ``own`` first and counted to ``own_limit``
+    (the account's ``text_limit``) when given."""
     parts = []
-    for network in [own] + [n for n in NETWORK_LIMITS if n != own]:
-        used, limit = measure(text, network)
+    for network in in_order(own):
+        used, limit = network.measure(text, own_limit if network.key == own else None)
         mark = " OVER" if used > limit else ""
-        parts.append(f"{NETWORK_NAMES[network]} {used}/{limit}{mark}")
+        parts.append(f"{network.name} {used}/{limit}{mark}")
     return " · ".join(parts)
 
 

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from channels.networks import display_name
 from core.clock import Clock, SystemClock
 from core.errors import NotFound, PermissionDenied
 from core.settings import Settings
@@ -87,7 +88,7 @@ def create_app(
         csrf_input=_csrf_input,
         local=_local,
         state_label=lambda state: preview.STATE_LABELS.get(state, state),
-        network_name=lambda network: preview.NETWORK_NAMES.get(network, network),
+        network_name=display_name,
         blackouts_for=blackouts_for,
     )
     app.extensions["publisher"] = Services(

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 import regex
 from markupsafe import Markup, escape
 
+from channels.networks import display_name, in_order
 from core.settings import Settings
 from posts.models import Post
 
-NETWORK_NAMES = {"x": "X", "facebook": "Facebook", "bluesky": "Bluesky", "mastodon": "Mastodon"}
 STATE_LABELS = {
     "draft": "draft",
     "in_review": "in review",
@@ -103,16 +103,13 @@ class Length:
         return self.used > self.limit
 
 
-def lengths(text: str, own: str) -> list[Length]:
-    """The length as each network counts it, the post's own network first."""
-    from campaign.lint import NETWORK_LIMITS, measure
-
+def lengths(text: str, own: str, own_limit: int | None = None) -> list[Length]:
+    """The length as each network counts it, the post's own network first, counted to
+    ``own_limit`` (the account's ``text_limit``) when given."""
     out = []
-    for network in [own] + [n for n in NETWORK_LIMITS if n != own]:
-        if network not in NETWORK_LIMITS:
-            continue
-        used, limit = measure(text, network)
-        out.append(Length(network, NETWORK_NAMES.get(network, network), used, limit))
+    for network in in_order(own):
+        used, limit = network.measure(text, own_limit if network.key == own else None)
+        out.append(Length(network.key, network.name, used, limit))
     return out
 
 
@@ -151,13 +148,17 @@ def card(post: Post, settings: Settings) -> Card:
     return Card(
         post=post,
         network=post.network,
-        network_name=NETWORK_NAMES.get(post.network, post.network),
+        network_name=display_name(post.network),
         display_name=display,
         handle=handle,
         dry_run=bool(account and account.dry_run),
         text=text,
         html=highlight(text) if text is not None else Markup(""),
-        lengths=lengths(text, post.network) if text is not None else [],
+        lengths=(
+            lengths(text, post.network, account.text_limit if account else None)
+            if text is not None
+            else []
+        ),
         media=[
             {"index": n, "name": str(m.get("path", "")).rsplit("/", 1)[-1], **m}
             for n, m in enumerate(post.media or [])

@@ -10,14 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from campaign.lint import (
-    NETWORK_LIMITS,
     RULES,
     LintConfig,
     Problem,
     has_errors,
     lint_text,
-    measure,
 )
+from channels.networks import NETWORKS, measure
 from core.errors import CampaignError
 
 ALL_NETWORKS = ("x", "bluesky", "mastodon", "facebook")
@@ -680,7 +679,8 @@ def test_config_is_immutable() -> None:
 
 
 def test_network_limits() -> None:
-    assert dict(NETWORK_LIMITS) == {"x": 280, "bluesky": 300, "mastodon": 500, "facebook": 63206}
+    limits = {key: network.text_limit for key, network in NETWORKS.items()}
+    assert limits == {"x": 280, "facebook": 63206, "bluesky": 300, "mastodon": 500}
 
 
 @pytest.mark.parametrize(
@@ -710,7 +710,7 @@ def test_network_limits() -> None:
     ],
 )
 def test_measure(text: str, network: str, expected: int) -> None:
-    assert measure(text, network) == (expected, NETWORK_LIMITS[network])
+    assert measure(text, network) == (expected, NETWORKS[network].text_limit)
 
 
 def test_measure_limit_override_and_unknown_network() -> None:
@@ -751,3 +751,23 @@ def test_has_errors() -> None:
     assert not has_errors([])
     assert not has_errors([warning])
     assert has_errors([warning, error])
+
+
+@pytest.mark.parametrize(("text_limit", "expected"), [(None, ["mastodon"]), (1000, [])])
+def test_planning_lints_to_the_accounts_own_text_limit(
+    settings: Any, tmp_path: Any, text_limit: int | None, expected: list[str]
+) -> None:
+    from campaign.expand import expand
+    from campaign.loader import load_campaign
+    from tests.helpers import write_campaign
+
+    account = settings.accounts["gwent-mastodon"].model_copy(update={"text_limit": text_limit})
+    settings = settings.model_copy(update={"accounts": {"gwent-mastodon": account}})
+    long_tip = "{{ item }} " + "Siaradwch â'ch plentyn am yr apiau. " * 16  # over 500
+    folder = write_campaign(
+        tmp_path / "c", accounts='["gwent-mastodon"]', templates={"tip.en.j2": long_tip}
+    )
+    drafts = expand(load_campaign(folder), settings)
+    assert drafts and all(500 < len(d.text) <= 1000 for d in drafts)
+    for draft in drafts:
+        assert [p["network"] for p in draft.problems if p["rule"] == "length"] == expected

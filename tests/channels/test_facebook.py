@@ -9,6 +9,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,18 @@ def test_FB_throttled(
     with pytest.raises(RetryableError, match="rate limited") as caught:
         fb_channel.publish(make_post(fb_channel, "Throttled"))
     assert caught.value.retry_after == 300
+
+
+def test_FB_throttled_retry_after_as_a_date(
+    fb_channel: FacebookChannel, platform: FakePlatform, make_post: MakePost
+) -> None:
+    at = formatdate(time.time() + 300, usegmt=True)
+    platform.fail_next(
+        "answer", status=400, body=graph_error(4, "Rate limited"), headers={"Retry-After": at}
+    )
+    with pytest.raises(RetryableError, match="rate limited") as caught:
+        fb_channel.publish(make_post(fb_channel, "Throttled until a date"))
+    assert caught.value.retry_after == pytest.approx(300, abs=2)
 
 
 def test_FB_throttled_estimate_from_business_use_case_header(

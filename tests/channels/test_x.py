@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -204,19 +205,22 @@ def test_X_429_24h_latest_exhausted_reset_wins(
     assert caught.value.retry_after == pytest.approx(7200, abs=2)
 
 
+@pytest.mark.parametrize("form", ["seconds", "date"])
 def test_X_429_retry_after(
-    x_channel: XChannel, platform: FakePlatform, make_post: MakePost
+    x_channel: XChannel, platform: FakePlatform, make_post: MakePost, form: str
 ) -> None:
+    # Both forms of RFC 9110 §10.2.3: delta-seconds, or an HTTP-date.
+    value = "120" if form == "seconds" else formatdate(time.time() + 120, usegmt=True)
     platform.fail_next(
         "answer",
         status=429,
         path="/2/tweets",
         body=problem(429, "Too Many"),
-        headers={"Retry-After": "120"},
+        headers={"Retry-After": value},
     )
     with pytest.raises(RetryableError) as caught:
         x_channel.publish(make_post(x_channel, "Retry after"))
-    assert caught.value.retry_after == 120
+    assert caught.value.retry_after == pytest.approx(120, abs=2)
 
 
 def test_X_429_bare(x_channel: XChannel, platform: FakePlatform, make_post: MakePost) -> None:

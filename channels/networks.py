@@ -1,0 +1,234 @@
+"""One table of networks: each network's name, text limit and how it counts, the images
+it takes, and the class that publishes to it. Lint, previews (command line and web),
+the settings and the registry all read it; nothing else lists these facts.
+
+Importing this module is cheap on purpose (``publisher --help`` imports it through the
+settings): the channel class is named as ``"module:Class"`` and imported by
+``registry.channel_for`` only when an account needs it, and the counting libraries
+(twitter-text, grapheme) are imported the first time text is measured.
+
+Sources (checked November 2026):
+
+- X: 280, weighted by twitter-text (``parse_tweet(text).weightedLength``: every URL and
+  bare domain 23, emoji 2, CJK 2); 4 photos a post, 5 MB an image, alt text 1000
+  (docs.x.com, media: "Image: 5 MB", "up to 4 photos"); JPEG, PNG, GIF, WEBP.
+- Facebook: 63,206 characters; photos as JPEG, BMP, PNG, GIF, TIFF
+  (developers.facebook.com, photo uploads); no documented count or size limit we rely on
+  (Facebook only *recommends* under 4 MB).
+- Bluesky: 300 graphemes (``app.bsky.feed.post`` ``maxGraphemes``); 4 images of at most
+  1,000,000 bytes, any ``image/*`` (``app.bsky.embed.images``).
+- Mastodon: 500 by default, per instance (``/api/v2/instance``
+  ``configuration.statuses.max_characters``: set ``text_limit`` on the account); every
+  http(s) URL counts 23 and ``@user@host`` counts as ``@user`` (StatusLengthValidator);
+  4 attachments, description 1500 (MediaAttachment); JPEG, PNG, GIF, WEBP, HEIC, HEIF
+  (docs.joinmastodon.org, posting). The image size limit is the instance's own (16 MiB by default); not enforced here.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal, get_args
+
+#: The networks the settings accept, in the table's order. Kept equal to ``NETWORKS``'s
+#: keys (checked below): a Literal must be written out for the type checker.
+NetworkName = Literal["x", "facebook", "bluesky", "mastodon"]
+
+#: How a network counts a post's length:
+#: ``twitter-text``: X's weighted count; ``graphemes``: what a reader sees as one
+#: character; ``characters``: code points after NFC (a decomposed ŵ counts once).
+Counting = Literal["twitter-text", "graphemes", "characters"]
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """What images a post on the network may carry. ``None``: no limit we rely on."""
+
+    count: int | None
+    bytes: int | None
+    alt_text: int | None
+    #: MIME types the network takes; ``image/*`` takes any image.
+    types: tuple[str, ...]
+
+    def accepts(self, mime: str) -> bool:
+        return any(fnmatch.fnmatchcase(mime, pattern) for pattern in self.types)
+
+
+@dataclass(frozen=True)
+class Network:
+    """One network's facts. ``measure`` counts text the way the network does."""
+
+    key: str
+    name: str
+    text_limit: int
+    counting: Counting
+    #: every link counts this many characters (``None``: letter by letter)
+    url_length: int | None
+    #: whether a bare domain such as ``gwent.police.uk`` is a link (and so counts ``url_length``)
+    bare_domains_are_links: bool
+    #: whether ``@user@host`` counts as ``@user`` (Mastodon)
+    mentions_count_local_part: bool
+    #: what one emoji counts
+    emoji_weight: int
+    images: ImageLimits
+    #: the class publishing to it, ``"module:Class"`` (imported only when needed)
+    channel: str | None
+
+    def measure(self, text: str, limit: int | None = None) -> tuple[int, int]:
+        """(length as the network counts it, the limit: ``limit`` if given, else the table's).
+
+        ``limit`` is an account's own limit, e.g. a Mastodon instance allowing 1000.
+        """
+        return self.length(text), self.text_limit if limit is None else limit
+
+    def length(self, text: str) -> int:
+        if self.counting == "twitter-text":
+            from twitter_text import parse_tweet
+
+            return int(parse_tweet(text).weightedLength)
+        if self.counting == "graphemes":
+            import grapheme
+
+            return int(grapheme.length(self._countable(text)))
+        return len(unicodedata.normalize("NFC", self._countable(text)))
+
+    def _countable(self, text: str) -> str:
+        """The text with each link as ``url_length`` characters and remote mentions shortened."""
+        if self.url_length is not None:
+            from twitter_text import extract_urls_with_indices
+
+            pieces, position = [], 0
+            for entity in extract_urls_with_indices(text, self.bare_domains_are_links):
+                start, end = entity["indices"]
+                pieces += [text[position:start], "x" * self.url_length]
+                position = end
+            text = "".join(pieces) + text[position:]
+        if self.mentions_count_local_part:
+            text = _REMOTE_MENTION.sub(r"@\1", text)
+        return text
+
+
+# Mastodon shortens a remote mention to its local part when counting (@user@host -> @user).
+_REMOTE_MENTION = re.compile(r"(?<![/\w])@(\w+)@[a-z0-9.\-]+[a-z0-9]", re.IGNORECASE)
+
+_TABLE = (
+    Network(
+        key="x",
+        name="X",
+        text_limit=280,
+        counting="twitter-text",
+        url_length=23,
+        bare_domains_are_links=True,
+        mentions_count_local_part=False,
+        emoji_weight=2,
+        images=ImageLimits(
+            count=4,
+            bytes=5 * 1024 * 1024,
+            alt_text=1000,
+            types=("image/jpeg", "image/png", "image/gif", "image/webp"),
+        ),
+        channel="channels.x:XChannel",
+    ),
+    Network(
+        key="facebook",
+        name="Facebook",
+        text_limit=63206,
+        counting="characters",
+        url_length=None,
+        bare_domains_are_links=False,
+        mentions_count_local_part=False,
+        emoji_weight=1,
+        images=ImageLimits(
+            count=None,
+            bytes=None,
+            alt_text=None,
+            types=("image/jpeg", "image/bmp", "image/png", "image/gif", "image/tiff"),
+        ),
+        channel="channels.facebook:FacebookChannel",
+    ),
+    Network(
+        key="bluesky",
+        name="Bluesky",
+        text_limit=300,
+        counting="graphemes",
+        url_length=None,
+        bare_domains_are_links=False,
+        mentions_count_local_part=False,
+        emoji_weight=1,
+        images=ImageLimits(count=4, bytes=1_000_000, alt_text=None, types=("image/*",)),
+        channel="channels.bluesky:BlueskyChannel",
+    ),
+    Network(
+        key="mastodon",
+        name="Mastodon",
+        text_limit=500,
+        counting="graphemes",
+        url_length=23,
+        bare_domains_are_links=False,
+        mentions_count_local_part=True,
+        emoji_weight=1,
+        images=ImageLimits(
+            count=4,
+            bytes=None,
+            alt_text=1500,
+            types=(
+                "image/jpeg",
+                "image/png",
+                "image/gif",
+                "image/webp",
+                "image/heic",
+                "image/heif",
+            ),
+        ),
+        channel="channels.mastodon:MastodonChannel",
+    ),
+)
+
+#: Every network by key, in the table's order.
+NETWORKS: Mapping[str, Network] = MappingProxyType({network.key: network for network in _TABLE})
+
+if tuple(NETWORKS) != get_args(NetworkName):  # pragma: no cover - a mistake in this file
+    raise RuntimeError("channels.networks: NetworkName and the table list different networks")
+
+
+def network(key: str) -> Network:
+    """The network called ``key``; ``ValueError`` naming the known ones otherwise."""
+    try:
+        return NETWORKS[key]
+    except KeyError:
+        raise ValueError(f"unknown network {key!r}; known: {', '.join(NETWORKS)}") from None
+
+
+def display_name(key: str) -> str:
+    """The network's name as people write it (``X``, ``Bluesky``); the key if unknown
+    (the outbox, the fake)."""
+    found = NETWORKS.get(key)
+    return found.name if found else key
+
+
+def measure(text: str, key: str, *, limit: int | None = None) -> tuple[int, int]:
+    """(length as network ``key`` counts it, its limit or ``limit``). ``ValueError`` for an
+    unknown network."""
+    return network(key).measure(text, limit)
+
+
+def in_order(first: str) -> list[Network]:
+    """Every network, ``first`` first (a post's own network leads its previews)."""
+    return sorted(NETWORKS.values(), key=lambda n: n.key != first)
+
+
+def text_limit_advice(key: str, configured: int | None, reported: int) -> str:
+    """What ``accounts check`` adds when the network reports another limit for the account
+    (a Mastodon instance's ``max_characters``) than lint and previews count to: ``""`` when
+    they agree, else the line of config.toml to add."""
+    counted = network(key).text_limit if configured is None else configured
+    if counted == reported:
+        return ""
+    return (
+        f"; lint and previews count to {counted}: set text_limit = {reported} for this "
+        "account in config.toml"
+    )
