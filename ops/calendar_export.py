@@ -24,6 +24,7 @@ STATE_LABELS = {
     "in_review": "In review",
     "approved": "Approved",
     "sending": "Sending",
+    "checking": "Sending (checking)",
     "published": "Published",
     "retry_wait": "Retrying",
     "failed": "FAILED",

@@ -481,11 +481,12 @@ def record_check(
         post = _fenced(session, claimed, S.CHECKING)
         if post is None:
             return None
-        check_from = claimed.check_from or now
+        # No start (a person's resend): one look decides.
+        check_from = claimed.check_from
         later = [
             check_from + timedelta(seconds=s)
             for s in policy.check_after_seconds
-            if check_from + timedelta(seconds=s) > now
+            if check_from is not None and check_from + timedelta(seconds=s) > now
         ]
         post.lease_owner = post.lease_expires_at = None
         if found is None and (resend_is_safe or not later):

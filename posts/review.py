@@ -297,6 +297,9 @@ def resolve(
             post.remote_url = published_url
             post.published_at = now
         else:
+            # Looked up first (check_from None: one look decides), then sent if not there.
+            post.check_from, post.retry_at = None, now
+            post.lease_owner = post.lease_expires_at = None
             transition(session, post, "resend", actor=actor, now=now, detail=reason)
         notify_workers(session)
         return post

@@ -55,9 +55,10 @@ TRANSITIONS: dict[tuple[PostState, str], PostState] = {
     (S.SENDING, "not_sent"): S.APPROVED,
     (S.SENDING, "void"): S.DRAFT,  # content or approval changed after the claim
     (S.UNKNOWN, "resolve_published"): S.PUBLISHED,
-    (S.UNKNOWN, "resend"): S.APPROVED,
+    # A person's resend looks first: found, it is recorded as published, never sent twice.
+    (S.UNKNOWN, "resend"): S.CHECKING,
     (S.STALE, "confirm"): S.APPROVED,
-    (S.FAILED, "resend"): S.APPROVED,
+    (S.FAILED, "resend"): S.CHECKING,
     (S.FAILED, "edit"): S.DRAFT,
     (S.STALE, "edit"): S.DRAFT,
 }

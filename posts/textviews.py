@@ -151,6 +151,14 @@ def status(db: Database, settings: Settings, now: datetime) -> str:
         )
     if not waiting:
         out.append("  nothing")
+    checking = find_posts(db, PostFilter(states=("checking",)), zone)
+    if checking:
+        out.append("Sent, answer lost: being looked up on the network (never sent blindly again):")
+        out.extend(
+            f"  post {p.id:<5} {p.account:16} next look "
+            f"{p.retry_at.astimezone(zone):%H:%M:%S %Z}" if p.retry_at else f"  post {p.id}"
+            for p in checking
+        )
     upcoming = [
         p
         for p in find_posts(db, PostFilter(states=("approved", "retry_wait")), zone)
@@ -174,9 +182,10 @@ def held_back_pairs(db: Database, now: datetime) -> list[tuple[Post, Post]]:
             select(Post, partner)
             .join(partner, (partner.pair_key == Post.pair_key) & (partner.id != Post.id))
             .where(
-                Post.state == "approved",
+                Post.state.in_(["approved", "retry_wait"]),
                 Post.due_at <= now,
-                partner.state.not_in(["approved", "retry_wait", "sending", "published"]),
+                partner.state.not_in(["approved", "retry_wait", "sending", "checking", "published"])
+                | partner.approved_hash.is_distinct_from(partner.content_hash),
             )
         ).all()
     return [(row[0], row[1]) for row in rows]

@@ -268,6 +268,9 @@ class FakePlatform:
     def __init__(self, config: FakeConfig | None = None) -> None:
         self.config = config or FakeConfig()
         self.latency = 0.0  # seconds every successful POST waits before answering
+        # Seconds every POST is held before it is carried out: a create that lands long
+        # after it was sent (longer than a lease, in the crash test).
+        self.hold_creates = 0.0
         self._lock = threading.RLock()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -432,6 +435,8 @@ class FakePlatform:
         handler = {"x": self._x, "facebook": self._graph, "mastodon": self._mastodon}[network]
 
         if failure is None:
+            if self.hold_creates and method == "POST":
+                time.sleep(self.hold_creates)
             answer = handler(request)
             if self.latency and method == "POST":
                 time.sleep(self.latency)  # created; the answer takes a while (crash tests)

@@ -27,6 +27,7 @@ STATE_LABELS = {
     "in_review": "in review",
     "approved": "approved",
     "sending": "sending",
+    "checking": "checking",
     "published": "published",
     "retry_wait": "retry wait",
     "failed": "failed",

@@ -127,3 +127,24 @@ def test_rejected_half_holds_back_the_other(db, settings, clock, tmp_path) -> No
 
     [(waiting, other)] = held_back_pairs(db, clock.now())  # and `publisher status` says so
     assert (waiting.id, other.id, other.state) == (english.id, welsh.id, "draft")
+
+
+def test_each_stale_post_is_marked_and_told_once(db, settings, clock, tmp_path) -> None:
+    """Several workers mark stale posts at once: a row another worker holds is skipped,
+    not marked a second time (PostgreSQL; SQLite has one writer at a time)."""
+    from posts.models import Event
+
+    posts = _ready(db, settings, clock, tmp_path)
+    clock.set(posts[0].due_at + timedelta(hours=3))
+    skipped: list[int] = []
+    if db.dialect == "postgresql":
+        with db.engine.connect() as other, other.begin():
+            other.execute(select(Post.id).where(Post.id == posts[0].id).with_for_update())
+            skipped = claims.mark_stale(db, now=clock.now(), default_minutes=120)
+        assert posts[0].id not in skipped  # another worker is marking it
+    marked = claims.mark_stale(db, now=clock.now(), default_minutes=120)
+    assert claims.mark_stale(db, now=clock.now(), default_minutes=120) == []
+    assert posts[0].id in skipped + marked
+    with db.transaction() as s:
+        events = s.scalars(select(Event.post_id).where(Event.action == "stale")).all()
+    assert sorted(events) == sorted(set(events)) == sorted(skipped + marked)

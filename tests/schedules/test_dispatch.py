@@ -269,3 +269,31 @@ def test_answer_lost_after_sending_is_found_never_resent(
         clock.advance(settings.worker.lease_seconds + 1)
     assert fake.texts() == [posts[0].text]  # once, on the network
     assert _posts(db)[0].state == "published"  # looked up automatically, found
+
+
+@pytest.mark.parametrize("was_sent", [True, False])
+def test_a_persons_resend_looks_first(
+    db, settings, clock, tmp_path, fake, dispatcher, monkeypatch, was_sent
+):
+    from posts import review
+
+    posts = _ready(db, settings, clock, tmp_path)
+    clock.set(posts[0].due_at)
+    fake.fail_next(AmbiguousError("timeout after sending"), created=was_sent)
+    _round(dispatcher)
+    real_find = fake.find
+
+    def cannot_tell(post):
+        raise RetryableError("503 on the look-up")
+
+    monkeypatch.setattr(fake, "find", cannot_tell)
+    for look in _looks(settings):
+        clock.set(posts[0].due_at + timedelta(seconds=look))
+        _round(dispatcher)
+    assert _posts(db)[0].state == "unknown"
+    monkeypatch.setattr(fake, "find", real_find)  # the network answers again
+    review.resolve(db, posts[0].id, actor="carol", now=clock.now(), reason="checked", resend=True)
+    _round(dispatcher)
+    _round(dispatcher)
+    assert fake.texts() == [posts[0].text]  # once, whether the first one had landed or not
+    assert _posts(db)[0].state == "published"
