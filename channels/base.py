@@ -14,10 +14,24 @@ Contract (``tests/channels/test_contract.py`` checks it against every channel):
     Every request has a timeout.
 
 ``find(post) -> Receipt | None``
-    Reconciliation after an ambiguous outcome or a lost lease: looks the post up on the
-    network (recent posts, idempotency key, record key). Returns the receipt if it is
-    there, ``None`` if it is provably not there, and raises ``AmbiguousError`` if it
-    cannot tell. Never publishes.
+    Reconciliation after an ambiguous outcome or a lost lease, and a person's resend:
+    looks the post up on the network (record key, recent posts), under any of its sends
+    (every ``resend_count`` up to the post's). Answers one of three ways, never guessing:
+
+    - a ``Receipt``: it is there;
+    - ``None``: the network's answer shows it is not there (a record key that holds
+      nothing; recent posts, read in full, without it);
+    - raises a ``ChannelError``: it cannot tell. ``AuthenticationError`` when the
+      credentials are refused (the account is paused), else ``AmbiguousError`` (with
+      ``retry_after`` when the network said how long to wait).
+
+    Never publishes. A request still in flight can land after ``find`` answered ``None``:
+    the worker looks over a window counted from when the request started (DESIGN.md).
+
+Resends: ``resend_is_safe`` (below) says whether sending the same ``OutgoingPost`` again
+(same ``idempotency_key``: same post, content and ``resend_count``, whatever the
+``attempt``) is recognised by the network as the first send instead of making a second
+post.
 
 ``check() -> str``
     Verifies the credentials can post; returns a one-line description of the identity
@@ -48,9 +62,11 @@ class Media:
 
 @dataclass(frozen=True)
 class OutgoingPost:
-    """Exactly what was approved, plus the identity of this attempt."""
+    """Exactly what was approved, and which send of it this is."""
 
     post_id: int
+    #: The worker's attempt number: for logs only, never part of a key (a second attempt
+    #: of the same post must land on the first at the network).
     attempt: int
     account_name: str
     account: AccountSettings
@@ -59,11 +75,16 @@ class OutgoingPost:
     media: tuple[Media, ...] = ()
     link: str | None = None
     content_hash: str = ""
+    #: ``Post.resend_count``: raised only by a person's explicit ``resend``, so that a send
+    #: the person asked for is a new request rather than a repeat of the first.
+    resend_count: int = 0
 
     @property
     def idempotency_key(self) -> str:
-        """Stable for one post and attempt: a resend of the same attempt is the same request."""
-        return f"cp-{self.post_id}-{self.attempt}-{self.content_hash[:16]}"
+        """The same for every attempt of one post with one content and one resend count:
+        a second send of it is the same request to the network (a Bluesky record key, a
+        Mastodon ``Idempotency-Key``)."""
+        return f"cp-{self.post_id}-{self.resend_count}-{self.content_hash[:16]}"
 
 
 @dataclass(frozen=True)
@@ -122,13 +143,26 @@ class Channel(abc.ABC):
     #: or ``outbox`` / ``fake``
     name: str = "channel"
 
+    #: Whether publishing the same post again (same ``idempotency_key``) is recognised by
+    #: the network as the first send: it answers with the post already made (or raises
+    #: ``AlreadyPublished`` with its id) and never makes a second one. True: Bluesky (record
+    #: key), Mastodon (``Idempotency-Key``, within ``resend_window_seconds``). False: X and
+    #: Facebook, which refuse only duplicate text (and Facebook not even that for a photo),
+    #: so after a send in doubt the worker must look with ``find`` until the first request
+    #: can no longer land before it sends again.
+    resend_is_safe: bool = False
+    #: How long after the first send a resend is still recognised (seconds); ``None``: for
+    #: ever (a record key), or not at all when ``resend_is_safe`` is False.
+    resend_window_seconds: float | None = None
+
     @abc.abstractmethod
     def publish(self, post: OutgoingPost) -> Receipt:
         """Send the post; return the network's receipt or raise a ``ChannelError``."""
 
     @abc.abstractmethod
     def find(self, post: OutgoingPost) -> Receipt | None:
-        """Look the post up: receipt if there, ``None`` if provably not, else ``AmbiguousError``."""
+        """Look the post up: receipt if there, ``None`` if provably not, else raise a
+        ``ChannelError`` (``AmbiguousError``, or ``AuthenticationError``)."""
 
     @abc.abstractmethod
     def check(self) -> str:
