@@ -81,6 +81,9 @@ class AccountSettings(_Frozen):
     secrets_file: Path | None = None
     # For tests and sandboxes; the network's public API otherwise.
     api_base_url: str | None = None
+    # Mastodon only: who sees the posts. Always sent, so the account's own default
+    # (unlisted on some accounts) never decides.
+    visibility: Literal["public", "unlisted", "private"] = "public"
 
 
 class HealthSettings(_Frozen):
