@@ -10,7 +10,10 @@ headers), and it has no timeout. Four endpoints do not need a library.
   ``alt_text_custom``): the photo is the post.
 - Several images: each uploaded with ``published=false`` (nothing public yet), then
   ``POST /{page-id}/feed`` with ``attached_media[n]={"media_fbid": id}``.
-- ``find``: the Page's recent posts (``GET /{page-id}/feed``), matched by exact text.
+- ``find``: the Page's recent posts (``GET /{page-id}/feed``), matched by exact text; for a
+  one-image post also the Page's uploaded photos (``GET /{page-id}/photos?type=uploaded``,
+  the caption is the photo's ``name``), because a photo post has no duplicate guard: a
+  resend of one that is there but missed by the look-up would publish it twice.
 - ``check``: reads the Page and ``/me`` with the token, and tells a user token (the usual
   cause of "unknown error" in other tools) from the Page's own token.
 
@@ -172,16 +175,25 @@ class FacebookChannel(NetworkChannel):
             raise AmbiguousError(
                 f"facebook: cannot look the post up ({exc})", retry_after=exc.retry_after
             ) from None
-        wanted = _normal(post.text)
-        items = body.get("data")
-        if not isinstance(items, list):
-            raise AmbiguousError("facebook: cannot look the post up: the feed had no list of posts")
-        for item in items:
-            if not isinstance(item, dict) or not item.get("id"):
-                continue
-            if _normal(str(item.get("message", ""))) == wanted:
-                return Receipt(remote_id=str(item["id"]), url=_url(str(item["id"])))
-        return None
+        found = _match(body, "message", post.text, "the feed")
+        if found is not None or len(post.media) != 1:
+            return found
+        # A photo post (no duplicate guard): its photo, if the feed did not show its post.
+        try:
+            photos = self._request(
+                "GET",
+                f"{self.page}/photos",
+                action="read the Page's recent photos",
+                creates_post=False,
+                params={"type": "uploaded", "fields": "id,name,created_time", "limit": "100"},
+            )
+        except AuthenticationError:
+            raise
+        except ChannelError as exc:
+            raise AmbiguousError(
+                f"facebook: cannot look the photo post up ({exc})", retry_after=exc.retry_after
+            ) from None
+        return _match(photos, "name", post.text, "the photos")
 
     def check(self) -> str:
         page = self._request(
@@ -384,6 +396,20 @@ def _url(remote_id: str) -> str:
     if post_id:
         return f"https://www.facebook.com/{page_id}/posts/{post_id}"
     return f"https://www.facebook.com/{remote_id}"
+
+
+def _match(body: dict[str, Any], field: str, text: str, where: str) -> Receipt | None:
+    """The item of a Graph list whose ``field`` is ``text``; None if the list has none."""
+    items = body.get("data")
+    if not isinstance(items, list):
+        raise AmbiguousError(f"facebook: cannot look the post up: {where} had no list")
+    wanted = _normal(text)
+    for item in items:
+        if not isinstance(item, dict) or not item.get("id"):
+            continue
+        if _normal(str(item.get(field, ""))) == wanted:
+            return Receipt(remote_id=str(item["id"]), url=_url(str(item["id"])))
+    return None
 
 
 def _normal(text: str) -> str:

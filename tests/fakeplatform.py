@@ -25,8 +25,10 @@ X (``/2/...``)
     ``GET /2/users/me``, ``GET /2/users/{id}/tweets``. OAuth 1.0a: the HMAC-SHA1 signature
     is verified with the configured consumer and token secrets.
 Graph (``/v{N}/...``)
-    ``POST /{page}/feed``, ``POST /{page}/photos``, ``GET /{page}/feed``, ``GET /{page}``,
-    ``GET /me``. ``access_token`` (query, form, or ``Authorization: Bearer``) must be a
+    ``POST /{page}/feed``, ``POST /{page}/photos``, ``GET /{page}/feed`` (without the
+    posts of published photos when ``facebook_feed_shows_photos`` is off),
+    ``GET /{page}/photos?type=uploaded`` (published photos, the caption as ``name``),
+    ``GET /{page}``, ``GET /me``. ``access_token`` (query, form, or ``Authorization: Bearer``) must be a
     configured Page token (or a configured user token, which can read but not post).
 Mastodon (``/api/v1/...``, ``/api/v2/...``)
     ``POST /api/v1/statuses`` (``Idempotency-Key`` honoured as Mastodon's
@@ -172,6 +174,9 @@ class FakeConfig:
     )
     # Posts a user may create per 24 hours (X's per-user posting limit); None: no limit.
     x_daily_limit: int | None = None
+    # Whether GET /{page}/feed lists the posts made by POST /{page}/photos (off: a feed
+    # that has not shown them yet; find() must then read the photos).
+    facebook_feed_shows_photos: bool = True
     mastodon_accounts: list[MastodonAccount] = field(
         default_factory=lambda: [
             MastodonAccount("109000000000000001", "GwentPolice", "fake-masto-token-Qw3rTy7u"),
@@ -791,12 +796,25 @@ class FakePlatform:
             with self._lock:
                 posts = list(reversed(self._fb_posts[target.id]))
             limit = int(request.args.get("limit", "25"))
+            if not self.config.facebook_feed_shows_photos:
+                posts = [p for p in posts if not p.get("photo_post")]
             data = []
             for post in posts[:limit]:
                 item = {"id": post["id"], "created_time": post["created_time"]}
                 if post["message"]:
                     item["message"] = post["message"]
                 data.append(item)
+            return _json(200, {"data": data}, headers)
+        if len(parts) == 2 and parts[1] == "photos" and method == "GET":
+            with self._lock:
+                photos = [p for p in reversed(self._fb_photos[target.id]) if p["published"]]
+            if request.args.get("type") != "uploaded":
+                photos = []  # the default is the Page's profile pictures
+            limit = int(request.args.get("limit", "25"))
+            data = [
+                {"id": p["id"], "name": p["caption"], "created_time": p["created_time"]}
+                for p in photos[:limit]
+            ]
             return _json(200, {"data": data}, headers)
         if len(parts) == 2 and parts[1] in ("feed", "photos") and method == "POST":
             if page is None or page.id != target.id:
@@ -868,6 +886,7 @@ class FakePlatform:
                 "published": published,
                 "filename": source.filename,
                 "post_id": None,
+                "created_time": _graph_time(),
             }
             self._fb_photos[page.id].append(photo)
             if not published:
@@ -881,6 +900,7 @@ class FakePlatform:
                     "link": None,
                     "photo_ids": [photo_id],
                     "created_time": _graph_time(),
+                    "photo_post": True,
                 }
             )
         return _json(200, {"id": photo_id, "post_id": post_id}, headers)
