@@ -157,8 +157,7 @@ class XChannel(NetworkChannel):
                 ),
                 creates_post=False,
             )
-            body = response.json()
-            tweets = (body.get("data") or []) if isinstance(body, dict) else None
+            tweets = _timeline(response.json())
         except AuthenticationError:
             raise
         except ChannelError as exc:
@@ -169,8 +168,11 @@ class XChannel(NetworkChannel):
             ) from None
         except ValueError:
             tweets = None
-        if not isinstance(tweets, list):
-            raise AmbiguousError("x: cannot look the post up: X's answer had no list of posts")
+        if tweets is None:
+            raise AmbiguousError(
+                "x: cannot look the post up: X's answer had no list of posts "
+                "(errors instead, or no count)"
+            )
         wanted = _normal(post.text)
         for tweet in tweets:
             if isinstance(tweet, dict) and tweet.get("id") and _normal(_as_posted(tweet)) == wanted:
@@ -379,6 +381,20 @@ def _unexpected_status(where: str, creates_post: bool) -> ChannelError:
     if creates_post:
         return AmbiguousError(f"{where}: unexpected answer; it may have been published")
     return RetryableError(f"{where}: unexpected answer")
+
+
+def _timeline(body: Any) -> list[Any] | None:
+    """The posts of a timeline answer; None when it does not show the timeline: X answers
+    200 with ``errors`` and no ``data`` for some failures, and an empty timeline says so
+    (``meta.result_count`` 0) rather than leaving ``data`` out."""
+    if not isinstance(body, dict):
+        return None
+    data = body.get("data")
+    if isinstance(data, list):
+        return data
+    meta = body.get("meta")
+    empty = isinstance(meta, dict) and meta.get("result_count") == 0
+    return [] if data is None and not body.get("errors") and empty else None
 
 
 def _as_posted(tweet: Mapping[str, Any]) -> str:
