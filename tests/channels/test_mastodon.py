@@ -278,7 +278,7 @@ def test_a_resend_after_a_5xx_that_hid_the_status_is_still_one_status(
     assert receipt.remote_id == status["id"] and receipt.extra["resent"] == "true"
 
 
-def test_a_refused_resend_after_a_look_that_failed_is_still_in_doubt(
+def test_MASTO_5xx_unseen_refused(
     channel: MastodonChannel, platform: FakePlatform, make_post: Callable[..., OutgoingPost]
 ) -> None:
     """Made, then 5xx; the statuses cannot be read; the resend is refused (429). Nobody saw
