@@ -47,6 +47,7 @@ import abc
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
 
@@ -78,6 +79,12 @@ class OutgoingPost:
     #: ``Post.resend_count``: raised only by a person's explicit ``resend``, so that a send
     #: the person asked for is a new request rather than a repeat of the first.
     resend_count: int = 0
+    #: No send of this post can have started before this time (aware UTC): e.g. when it
+    #: was first claimed. ``find`` on a network it must match by text (X, Facebook,
+    #: Mastodon) reads the recent posts back to it (less ``LOOKBACK_SKEW``) before it
+    #: answers ``None``. Without it, ``find`` reads one page of recent posts: proof only
+    #: for a post sent recently.
+    not_before: datetime | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -134,6 +141,15 @@ def read_images(
 
 
 NETWORK_NAMES = {"x": "X", "facebook": "Facebook", "bluesky": "Bluesky", "mastodon": "Mastodon"}
+
+#: How far before ``OutgoingPost.not_before`` a look-up reads: the network's clock may differ
+#: from ours.
+LOOKBACK_SKEW = timedelta(minutes=5)
+
+
+def lookback_start(post: OutgoingPost) -> datetime | None:
+    """Where a text-matching ``find`` may stop reading (None: after one page)."""
+    return None if post.not_before is None else post.not_before - LOOKBACK_SKEW
 
 
 class Channel(abc.ABC):

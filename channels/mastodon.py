@@ -54,6 +54,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any, TypeVar
 
@@ -80,7 +81,7 @@ from core.errors import (
 )
 from core.settings import AccountSettings
 
-from .base import Media, NetworkChannel, OutgoingPost, Receipt, read_images
+from .base import Media, NetworkChannel, OutgoingPost, Receipt, lookback_start, read_images
 from .credentials import Secret, redact
 from .transport import ChannelSession, transport_error
 
@@ -92,14 +93,15 @@ MAX_DESCRIPTION = 1500  # Mastodon's media description limit
 TIMELINE_SIZE = 40  # the most one page of an account's statuses holds
 DEFAULT_LIMIT = 500
 DEFAULT_URL_LENGTH = 23
+FIND_PAGES = 5  # find() reads at most 200 statuses back
 # Told to Mastodon.py so it never asks (see the module docstring). 4.0 has /api/v2/media
 # and /api/v2/instance; an older instance's v1 instance is read as a fallback.
 MASTODON_VERSION = "4.0.0"
 # Waits (seconds) before each look at an image still processing: about 30 s in all.
 MEDIA_WAITS = (1.0, 2.0, 3.0, 5.0, 8.0, 11.0)
 # The most requests one publish, find or check may send: every upload with its polls,
-# the create, the look-up after a failure (2) and one resend, and a little room.
-MAX_REQUESTS = MAX_IMAGES * (1 + len(MEDIA_WAITS)) + 8
+# the create, the look-up after a failure (its pages and the account), one resend.
+MAX_REQUESTS = MAX_IMAGES * (1 + len(MEDIA_WAITS)) + FIND_PAGES + 4
 
 T = TypeVar("T")
 
@@ -112,6 +114,9 @@ class MastodonChannel(NetworkChannel):
     # The instance answers a known Idempotency-Key with the status it made, for an hour.
     resend_is_safe = True
     resend_window_seconds = 3600.0
+    #: find(): statuses per page, and the most pages it reads back to ``not_before``.
+    find_page_size = TIMELINE_SIZE
+    find_pages = FIND_PAGES
 
     def __init__(
         self,
@@ -184,12 +189,38 @@ class MastodonChannel(NetworkChannel):
             return self._find(post)
 
     def _find(self, post: OutgoingPost) -> Receipt | None:
+        """The account's statuses, newest first, back to ``post.not_before`` (one page
+        without it), matched by text. ``None`` only once that stretch was read in full."""
+        since = lookback_start(post)
+        wanted = _normal(post.text)
+        max_id: str | None = None
+        for _ in range(self.find_pages):
+            statuses = self._statuses_page(max_id)
+            for status in statuses:
+                if not isinstance(status, dict) or not status.get("id"):
+                    continue
+                if _normal(status_text(str(status.get("content") or ""))) == wanted:
+                    return Receipt(remote_id=str(status["id"]), url=_status_url(status))
+            if len(statuses) < self.find_page_size or since is None:
+                return None  # the whole timeline, or the one page asked for
+            oldest = _created_at(statuses[-1])
+            if oldest is None:
+                raise AmbiguousError("mastodon: cannot look the post up: a status has no time")
+            if oldest < since:
+                return None
+            max_id = str(_get(statuses[-1], "id"))
+        raise AmbiguousError(
+            f"mastodon: cannot look the post up: more than {self.find_pages * self.find_page_size}"
+            f" statuses since {since:%Y-%m-%d %H:%M} UTC"
+        )
+
+    def _statuses_page(self, max_id: str | None) -> list[Any]:
         try:
             account_id = self._account_id or self._me()["id"]
             statuses = self._call(
                 "read the recent statuses",
                 lambda: self._api.account_statuses(
-                    account_id, limit=TIMELINE_SIZE, exclude_reblogs=True
+                    account_id, limit=self.find_page_size, exclude_reblogs=True, max_id=max_id
                 ),
                 creates_post=False,
             )
@@ -201,13 +232,7 @@ class MastodonChannel(NetworkChannel):
             ) from None
         if not isinstance(statuses, list):
             raise AmbiguousError("mastodon: cannot look the post up: no list of statuses")
-        wanted = _normal(post.text)
-        for status in statuses:
-            if not isinstance(status, dict) or not status.get("id"):
-                continue
-            if _normal(status_text(str(status.get("content") or ""))) == wanted:
-                return Receipt(remote_id=str(status["id"]), url=_status_url(status))
-        return None
+        return statuses
 
     def check(self) -> str:
         with self._session.attempt():
@@ -509,6 +534,19 @@ def _get(value: Any, *keys: str) -> Any:
         if value is None:
             return None
     return value
+
+
+def _created_at(status: Any) -> datetime | None:
+    """A status's ``created_at`` (Mastodon.py parses it; a string if it could not)."""
+    value = _get(status, "created_at")
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _positive(value: Any) -> int | None:

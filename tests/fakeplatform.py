@@ -22,12 +22,14 @@ From another process (a worker subprocess test)::
 
 X (``/2/...``)
     ``POST /2/tweets``, ``POST /2/media/upload``, ``POST /2/media/metadata``,
-    ``GET /2/users/me``, ``GET /2/users/{id}/tweets``. OAuth 1.0a: the HMAC-SHA1 signature
+    ``GET /2/users/me``, ``GET /2/users/{id}/tweets`` (``max_results`` 5 to 100,
+    ``start_time``, ``pagination_token``/``next_token``). OAuth 1.0a: the HMAC-SHA1 signature
     is verified with the configured consumer and token secrets.
 Graph (``/v{N}/...``)
     ``POST /{page}/feed``, ``POST /{page}/photos``, ``GET /{page}/feed`` (without the
     posts of published photos when ``facebook_feed_shows_photos`` is off),
-    ``GET /{page}/photos?type=uploaded`` (published photos, the caption as ``name``),
+    ``GET /{page}/photos?type=uploaded`` (published photos, the caption as ``name``); both
+    lists take ``since``, ``limit`` and the ``after`` cursor (``paging.next`` when more),
     ``GET /{page}``, ``GET /me``. ``access_token`` (query, form, or ``Authorization: Bearer``) must be a
     configured Page token (or a configured user token, which can read but not post).
 Mastodon (``/api/v1/...``, ``/api/v2/...``)
@@ -72,6 +74,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import calendar
 import hashlib
 import html
 import itertools
@@ -680,8 +683,18 @@ class FakePlatform:
             posts = list(reversed(self._x_posts[user_id]))
         username = next(a.username for a in self.config.x_accounts if a.id == user_id)
         limit = int(request.args.get("max_results", "10"))
-        data = [_x_as_served(p, username) for p in posts[:limit]]
+        if not 5 <= limit <= 100:
+            return _json(400, _x_problem(400, "Invalid Request", "max_results must be 5 to 100"))
+        start = request.args.get("start_time")
+        if start:  # only posts made after it
+            since = calendar.timegm(time.strptime(start, "%Y-%m-%dT%H:%M:%SZ"))
+            posts = [p for p in posts if p["created"] >= since]
+        token = request.args.get("pagination_token", "")
+        offset = int(token.removeprefix("page-")) if token.startswith("page-") else 0
+        data = [_x_as_served(p, username) for p in posts[offset : offset + limit]]
         meta: dict[str, Any] = {"result_count": len(data)}
+        if offset + limit < len(posts):
+            meta["next_token"] = f"page-{offset + limit}"
         if data:
             meta.update(newest_id=data[0]["id"], oldest_id=data[-1]["id"])
             return _json(200, {"data": data, "meta": meta}, headers)
@@ -795,27 +808,28 @@ class FakePlatform:
                 return _json(400, _graph_error(190, "Invalid OAuth access token"))
             with self._lock:
                 posts = list(reversed(self._fb_posts[target.id]))
-            limit = int(request.args.get("limit", "25"))
             if not self.config.facebook_feed_shows_photos:
                 posts = [p for p in posts if not p.get("photo_post")]
             data = []
-            for post in posts[:limit]:
+            for post in posts:
                 item = {"id": post["id"], "created_time": post["created_time"]}
                 if post["message"]:
                     item["message"] = post["message"]
-                data.append(item)
-            return _json(200, {"data": data}, headers)
+                data.append((post["created"], item))
+            return _json(200, _graph_page(data, request), headers)
         if len(parts) == 2 and parts[1] == "photos" and method == "GET":
             with self._lock:
                 photos = [p for p in reversed(self._fb_photos[target.id]) if p["published"]]
             if request.args.get("type") != "uploaded":
                 photos = []  # the default is the Page's profile pictures
-            limit = int(request.args.get("limit", "25"))
-            data = [
-                {"id": p["id"], "name": p["caption"], "created_time": p["created_time"]}
-                for p in photos[:limit]
+            listed = [
+                (
+                    p["created"],
+                    {"id": p["id"], "name": p["caption"], "created_time": p["created_time"]},
+                )
+                for p in photos
             ]
-            return _json(200, {"data": data}, headers)
+            return _json(200, _graph_page(listed, request), headers)
         if len(parts) == 2 and parts[1] in ("feed", "photos") and method == "POST":
             if page is None or page.id != target.id:
                 return _json(
@@ -864,6 +878,7 @@ class FakePlatform:
                     "link": request.form.get("link"),
                     "photo_ids": attached,
                     "created_time": _graph_time(),
+                    "created": time.time(),
                 }
             )
             for photo_id in attached:
@@ -887,6 +902,7 @@ class FakePlatform:
                 "filename": source.filename,
                 "post_id": None,
                 "created_time": _graph_time(),
+                "created": time.time(),
             }
             self._fb_photos[page.id].append(photo)
             if not published:
@@ -900,6 +916,7 @@ class FakePlatform:
                     "link": None,
                     "photo_ids": [photo_id],
                     "created_time": _graph_time(),
+                    "created": time.time(),
                     "photo_post": True,
                 }
             )
@@ -1157,8 +1174,12 @@ class FakePlatform:
         if account is None:
             return _json(404, {"error": "Record not found"})
         limit = min(int(request.args.get("limit", "20")), 40)
+        max_id = request.args.get("max_id")
         with self._lock:
-            statuses = list(reversed(self._md_statuses[account_id]))[:limit]
+            statuses = list(reversed(self._md_statuses[account_id]))
+            if max_id:
+                statuses = [s for s in statuses if int(s["id"]) < int(max_id)]
+            statuses = statuses[:limit]
             return _json(200, [self._md_served(account, s) for s in statuses], headers)
 
     def _md_served(self, account: MastodonAccount, status: dict[str, Any]) -> dict[str, Any]:
@@ -1289,6 +1310,24 @@ def _graph_error(
     if transient:
         error["is_transient"] = True
     return {"error": error}
+
+
+def _graph_page(items: list[tuple[float, dict[str, Any]]], request: Request) -> dict[str, Any]:
+    """A Graph API list page: ``since`` (Unix seconds), ``limit``, the ``after`` cursor, and
+    ``paging.next`` only when there is more."""
+    since = request.args.get("since")
+    if since:
+        items = [(created, item) for created, item in items if created >= int(since)]
+    limit = int(request.args.get("limit", "25"))
+    after = request.args.get("after", "")
+    offset = int(after.removeprefix("o")) if after.startswith("o") else 0
+    page: dict[str, Any] = {"data": [item for _, item in items[offset : offset + limit]]}
+    if offset + limit < len(items):
+        page["paging"] = {
+            "cursors": {"after": f"o{offset + limit}"},
+            "next": f"https://graph.facebook.com/next?after=o{offset + limit}",
+        }
+    return page
 
 
 def _graph_time() -> str:

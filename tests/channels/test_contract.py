@@ -17,6 +17,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -308,6 +309,36 @@ def test_find_finds_the_post_under_any_of_its_sends(case: ChannelCase) -> None:
     later = dataclasses.replace(post, attempt=3, resend_count=1)
     found = case.channel.find(later)
     assert found is not None and found.remote_id == receipt.remote_id
+
+
+def test_find_reads_back_to_not_before(case: ChannelCase) -> None:
+    """A network matched by text is read, page by page, back to the time before which no
+    send of the post can have started (``not_before``): None only once all of it was read,
+    and "cannot tell" when there is more than the look-up may read."""
+    channel: Any = case.channel
+    if not hasattr(channel, "find_pages"):
+        pytest.skip("looks the post up by its key or id, not by reading recent posts")
+    channel.find_page_size, channel.find_pages = 5, 3
+    start = datetime.now(UTC)
+
+    def posted(text: str) -> OutgoingPost:
+        return dataclasses.replace(post_for(case, text), not_before=start)
+
+    target = posted("The one to find")
+    channel.publish(target)
+    for n in range(7):
+        channel.publish(post_for(case, f"Posted after it, number {n}"))
+    assert channel.find(target) is not None  # on the second page
+    assert channel.find(posted("Never sent")) is None  # 8 posts: all read
+    for n in range(8):
+        channel.publish(post_for(case, f"And later still, number {n}"))
+    with pytest.raises(AmbiguousError, match="more than 15"):
+        channel.find(posted("Never sent, 16 posts since"))
+    # Nothing can have been sent before a later not_before: the first page shows enough.
+    later = dataclasses.replace(
+        post_for(case, "Never sent either"), not_before=datetime.now(UTC) + timedelta(hours=1)
+    )
+    assert channel.find(later) is None
 
 
 def test_find_finds_a_post_with_one_image(case: ChannelCase, tmp_path: Path) -> None:
