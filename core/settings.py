@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import SettingsError
 
@@ -40,7 +47,11 @@ class DatabaseSettings(_Frozen):
 class WorkerSettings(_Frozen):
     # Safety net for posts approved by another process; same-process approvals re-arm at once.
     fallback_poll_seconds: float = Field(5.0, gt=0)
-    lease_seconds: float = Field(300.0, gt=0)
+    # A claim is this worker's for lease_seconds; a living worker renews every lease it
+    # holds (waiting or in flight) every lease_renew_seconds, so only a worker that died or
+    # stalled loses one. Short leases mean a killed worker's posts move on in seconds.
+    lease_seconds: float = Field(30.0, ge=1)
+    lease_renew_seconds: float = Field(10.0, gt=0)
     batch_size: int = Field(50, ge=1)
     threads: int = Field(4, ge=1)
     max_attempts: int = Field(5, ge=1)
@@ -48,6 +59,33 @@ class WorkerSettings(_Frozen):
     backoff_cap_seconds: float = Field(3600.0, gt=0)
     stale_after_minutes: float = Field(120.0, gt=0)
     request_timeout_seconds: float = Field(20.0, gt=0)
+    # A send in doubt (timeout, 5xx, dropped connection, a worker that died mid-send) is
+    # looked up this many seconds after its request could have started, at the latest;
+    # only after the last look may a network without idempotency keys be sent to again.
+    check_after_seconds: tuple[float, ...] = (30.0, 120.0, 600.0)
+
+    @model_validator(mode="after")
+    def _safe(self) -> WorkerSettings:
+        """Refuse settings under which a living worker could lose a lease, or a request
+        still in flight could be missed by the look-ups."""
+        if self.lease_renew_seconds * 3 > self.lease_seconds:
+            raise ValueError(
+                f"worker.lease_renew_seconds ({self.lease_renew_seconds:g}) must be at most a "
+                f"third of worker.lease_seconds ({self.lease_seconds:g}), so that a living "
+                "worker renews each lease well before it expires"
+            )
+        checks = self.check_after_seconds
+        if not checks or any(c <= 0 for c in checks) or list(checks) != sorted(set(checks)):
+            raise ValueError(
+                "worker.check_after_seconds must be increasing positive numbers of seconds"
+            )
+        if checks[-1] <= self.request_timeout_seconds:
+            raise ValueError(
+                f"the last of worker.check_after_seconds ({checks[-1]:g}) must be longer than "
+                f"worker.request_timeout_seconds ({self.request_timeout_seconds:g}): a request "
+                "still in flight would be missed"
+            )
+        return self
 
 
 class Blackout(_Frozen):
@@ -220,7 +258,11 @@ def _apply_environment(raw: dict[str, Any], env: dict[str, str]) -> dict[tuple[s
         for section, model in sections.items():
             field = key.removeprefix(section + "_")
             if key.startswith(section + "_") and field in model.model_fields:
-                raw.setdefault(section, {})[field] = value
+                if "tuple" in str(model.model_fields[field].annotation):
+                    # A list in one variable: PUBLISHER_WORKER_CHECK_AFTER_SECONDS=30,120,600
+                    raw.setdefault(section, {})[field] = [v.strip() for v in value.split(",")]
+                else:
+                    raw.setdefault(section, {})[field] = value
                 applied[(section, field)] = name
                 break
         else:

@@ -1,14 +1,19 @@
-"""The worker's side of the queue: claim due posts, record outcomes, expire leases.
+"""The worker's side of the queue: claim due posts, renew leases, record outcomes, and
+look up sends in doubt.
 
-Exactly once: the claim commits ``sending`` with a lease (owner, expiry) and a new
-attempt number *before* the network call; the outcome is recorded in one commit after
-it, and only if the post is still this attempt's (a fence: a worker that lost its
-lease cannot overwrite what another decided).
+Exactly once (DESIGN.md): the claim commits ``sending`` with a lease (owner, expiry) and
+a new attempt number *before* the network call; the outcome is recorded in one commit
+after it, and only if the post is still this attempt's (a fence: a worker that lost its
+lease cannot overwrite what another decided). A living worker renews every lease it
+holds; only a lease whose holder stopped renewing is taken over, and a send in doubt
+(``checking``) is looked up over a window counted from when its request could have
+started, never sent again blindly.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +44,8 @@ S = PostState
 _CLAIMED_COLUMNS = (
     Post.id,
     Post.attempt,
+    Post.resend_count,
+    Post.check_from,
     Post.account,
     Post.network,
     Post.language,
@@ -63,6 +70,9 @@ class Claimed:
     content_hash: str
     due_at: datetime
     lease_owner: str
+    resend_count: int = 0
+    # Set when the send is in doubt: the latest its request could have started.
+    check_from: datetime | None = None
 
     @classmethod
     def from_row(cls, r: Any, owner: str) -> Claimed:
@@ -79,6 +89,8 @@ class Claimed:
             r.content_hash,
             _aware(r.due_at),
             owner,
+            r.resend_count or 0,
+            _aware(r.check_from) if r.check_from is not None else None,
         )
 
 
@@ -90,15 +102,20 @@ def claim_due_posts(
     limit: int,
     lease_seconds: float,
     blackouts: tuple[Blackout, ...] = (),
+    lease_clock: Callable[[], datetime] | None = None,
 ) -> list[Claimed]:
-    """Atomically move up to ``limit`` due, approved, unheld posts to ``sending``.
+    """Atomically move up to ``limit`` due, approved, unheld posts to ``sending``: at most
+    one per account (its next post), so nothing claimed waits behind other accounts.
 
-    Two statements in one transaction, approved posts by due time and retries by retry
+    The lease is counted from ``lease_clock()`` read once the transaction holds the
+    write lock (default ``now``), so a claim is never born already expired. Two
+    statements in one transaction, approved posts by due time and retries by retry
     time, so each walks an index in order and stops at ``limit`` (one ``OR`` across both
     made SQLite sort every due post first)."""
     partner = aliased(Post)
     busy = aliased(Post)
     earlier = aliased(Post)
+    earlier_partner = aliased(Post)
     held_partner_account = aliased(Post)
     sendable = and_(
         # Re-checked at claim time: the approval is for exactly this content.
@@ -119,20 +136,13 @@ def claim_due_posts(
                     earlier.due_at < Post.due_at,
                     and_(earlier.due_at == Post.due_at, earlier.id < Post.id),
                 ),
+                # A half whose partner cannot go (failed, cancelled, not approved) cannot
+                # go either; it must not hold back the account's later posts.
+                ~_partner_blocks(earlier, earlier_partner),
             ),
         ),
         # A Welsh/English pair goes together or not at all.
-        or_(
-            Post.pair_key.is_(None),
-            ~exists().where(
-                partner.pair_key == Post.pair_key,
-                partner.id != Post.id,
-                or_(
-                    partner.state.not_in([S.APPROVED, S.RETRY_WAIT, S.SENDING, S.PUBLISHED]),
-                    partner.approved_hash.is_distinct_from(partner.content_hash),
-                ),
-            ),
-        ),
+        ~_partner_blocks(Post, partner),
         or_(
             Post.pair_key.is_(None),
             ~exists().where(
@@ -158,6 +168,7 @@ def claim_due_posts(
     )
     rows: list[Any] = []
     with db.transaction() as session:
+        expires = (lease_clock() if lease_clock else now) + timedelta(seconds=lease_seconds)
         for source, due in ((S.APPROVED, first_attempts), (S.RETRY_WAIT, retries)):
             if len(rows) >= limit:
                 break
@@ -167,7 +178,7 @@ def claim_due_posts(
                 .values(
                     state=next_state(source, "claim").value,
                     lease_owner=owner,
-                    lease_expires_at=now + timedelta(seconds=lease_seconds),
+                    lease_expires_at=expires,
                     attempt=Post.attempt + 1,
                     updated_at=now,
                 )
@@ -202,27 +213,34 @@ def record_published(
 ) -> bool:
     """Record a success in one commit; False if the post was no longer this attempt's.
 
-    The hot path of the worker: one fenced UPDATE and one event, no ORM load."""
+    The hot path of the worker: one fenced UPDATE and one event, no ORM load. The same
+    attempt may have been put in doubt meanwhile (its lease taken over, ``checking``):
+    its answer, arriving late, settles it."""
+    values = dict(
+        remote_id=receipt.remote_id,
+        remote_url=receipt.url,
+        published_at=now,
+        lease_owner=None,
+        lease_expires_at=None,
+        last_error=None,
+        check_from=None,
+    )
     with db.connection() as connection:
-        new = transition_fenced(
-            connection,
-            claimed.id,
-            claimed.attempt,
-            S.SENDING,
-            "published",
-            actor=WORKER,
-            now=now,
-            content_hash=claimed.content_hash,
-            detail=detail or f"published as {receipt.remote_id}",
-            values=dict(
-                remote_id=receipt.remote_id,
-                remote_url=receipt.url,
-                published_at=now,
-                lease_owner=None,
-                lease_expires_at=None,
-                last_error=None,
-            ),
-        )
+        for current in (S.SENDING, S.CHECKING):
+            new = transition_fenced(
+                connection,
+                claimed.id,
+                claimed.attempt,
+                current,
+                "published",
+                actor=WORKER,
+                now=now,
+                content_hash=claimed.content_hash,
+                detail=detail or f"published as {receipt.remote_id}",
+                values=values,
+            )
+            if new is not None:
+                break
     if new is None:
         with db.transaction() as session:
             record_event(
@@ -245,8 +263,10 @@ def record_failure(
     now: datetime,
     policy: WorkerSettings,
     rng: random.Random | None = None,
+    sent_at: datetime | None = None,
 ) -> PostState | None:
-    """Turn a channel outcome into the post's next state (see DESIGN.md)."""
+    """Turn a channel outcome into the post's next state (see DESIGN.md). ``sent_at``:
+    when the request started; an ambiguous answer is looked up counting from it."""
     with db.transaction() as session:
         post = _fenced(session, claimed)
         if post is None:
@@ -300,13 +320,16 @@ def record_failure(
                 detail=f"account {post.account} paused: {error}",
             )
         if isinstance(error, AmbiguousError):
+            post.check_from = sent_at or now
+            post.retry_at = post.check_from + timedelta(seconds=policy.check_after_seconds[0])
             return transition(
                 session,
                 post,
-                "ambiguous",
+                "uncertain",
                 actor=WORKER,
                 now=now,
-                detail=f"outcome not known, a person decides: {error}",
+                detail=f"may have been sent; looking it up from {post.retry_at:%H:%M:%S} UTC: "
+                f"{error}",
             )
         if isinstance(error, RetryableError) and post.attempt < policy.max_attempts:
             wait = retry_delay(post.attempt, error.retry_after, policy, rng or random.Random())
@@ -349,44 +372,172 @@ def release_unsent(db: Database, claimed: Claimed, *, now: datetime, reason: str
         transition(session, post, action, actor=WORKER, now=now, detail=reason)
 
 
+def renew_leases(
+    db: Database, *, owner: str, ids: Iterable[int], now: datetime, lease_seconds: float
+) -> list[int]:
+    """A living worker's heartbeat: extend the lease of every post it holds (waiting in
+    its pool or in flight). Returns the posts whose lease is still this worker's."""
+    held = list(ids)
+    if not held:
+        return []
+    with db.transaction() as session:
+        return list(
+            session.scalars(
+                update(Post)
+                .where(
+                    Post.id.in_(held),
+                    Post.lease_owner == owner,
+                    Post.state.in_([S.SENDING, S.CHECKING]),
+                )
+                .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+                .returning(Post.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+
+
 def take_expired_leases(
-    db: Database, *, owner: str, now: datetime, lease_seconds: float
+    db: Database, *, owner: str, now: datetime, policy: WorkerSettings, holding: Iterable[int]
+) -> list[int]:
+    """Posts left ``sending`` by a worker that stopped renewing its lease are in doubt:
+    move them to ``checking``, to be looked up from the moment the lease expired (the
+    latest their request could have started: a worker sends only inside a fresh lease).
+    Never a lease this worker still holds (``holding``)."""
+    held = list(holding)
+    with db.transaction() as session:
+        expired = session.execute(
+            select(Post.id, Post.lease_expires_at, Post.lease_owner, Post.attempt)
+            .where(
+                Post.state == S.SENDING,
+                Post.lease_expires_at < now,
+                or_(Post.lease_owner != owner, Post.id.not_in(held)),
+            )
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in expired:
+            check_from = _aware(row.lease_expires_at)
+            post = session.get(Post, row.id)
+            assert post is not None
+            post.lease_owner = post.lease_expires_at = None
+            post.check_from = check_from
+            post.retry_at = check_from + timedelta(seconds=policy.check_after_seconds[0])
+            transition(
+                session,
+                post,
+                "lease_lost",
+                actor=WORKER,
+                now=now,
+                detail=f"attempt {row.attempt}: {row.lease_owner} stopped renewing its lease; "
+                f"looking it up from {post.retry_at:%H:%M:%S} UTC (found by {owner})",
+            )
+    return [row.id for row in expired]
+
+
+def claim_due_checks(
+    db: Database, *, owner: str, now: datetime, limit: int, lease_seconds: float
 ) -> list[Claimed]:
-    """Take over posts left ``sending`` by a worker that stopped (its lease expired), so
-    exactly one worker reconciles each. The attempt stays: it is the one in doubt."""
+    """Lease posts in doubt whose next look-up is due, so exactly one worker looks."""
+    due = (
+        select(Post.id)
+        .where(
+            Post.state == S.CHECKING,
+            Post.retry_at <= now,
+            or_(Post.lease_owner.is_(None), Post.lease_expires_at < now),
+        )
+        .order_by(Post.retry_at, Post.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
     with db.transaction() as session:
         rows = session.execute(
             update(Post)
-            .where(Post.state == S.SENDING, Post.lease_expires_at < now)
+            .where(Post.id.in_(due.scalar_subquery()))
             .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds))
             .returning(*_CLAIMED_COLUMNS)
             .execution_options(synchronize_session=False)
         ).all()
-        for r in rows:
-            session.add(
-                Event(
-                    at=now,
-                    actor=WORKER,
-                    action="lease_expired",
-                    post_id=r.id,
-                    from_state=S.SENDING.value,
-                    to_state=S.SENDING.value,
-                    content_hash=r.content_hash,
-                    detail=f"attempt {r.attempt}: lease expired, reconciling by {owner}",
-                )
-            )
     return [Claimed.from_row(r, owner) for r in rows]
+
+
+def record_check(
+    db: Database,
+    claimed: Claimed,
+    found: Receipt | ChannelError | None,
+    *,
+    now: datetime,
+    policy: WorkerSettings,
+    resend_is_safe: bool,
+) -> PostState | None:
+    """What a look-up of a post in doubt decides (DESIGN.md, "Publishing exactly once"):
+    found → published; not there, and either the window is over or a resend would land on
+    the first (an idempotency key) → retry; the network cannot tell after the window →
+    unknown, for a person; otherwise look again at the next time of the window."""
+    if isinstance(found, Receipt):
+        recorded = record_published(
+            db, claimed, found, now=now, detail=f"found on the network as {found.remote_id}"
+        )
+        return S.PUBLISHED if recorded else None
+    with db.transaction() as session:
+        post = _fenced(session, claimed, S.CHECKING)
+        if post is None:
+            return None
+        check_from = claimed.check_from or now
+        later = [
+            check_from + timedelta(seconds=s)
+            for s in policy.check_after_seconds
+            if check_from + timedelta(seconds=s) > now
+        ]
+        post.lease_owner = post.lease_expires_at = None
+        if found is None and (resend_is_safe or not later):
+            post.retry_at, post.check_from = now, None
+            return transition(
+                session,
+                post,
+                "retry",
+                actor=WORKER,
+                now=now,
+                detail="not on the network"
+                + (
+                    "; sent again with the same idempotency key"
+                    if resend_is_safe
+                    else " after the whole look-up window; sending again"
+                ),
+            )
+        if not later:
+            post.last_error = f"ambiguous: {found}"
+            return transition(
+                session,
+                post,
+                "ambiguous",
+                actor=WORKER,
+                now=now,
+                detail=f"the network cannot tell whether it was sent; a person decides: {found}",
+            )
+        post.retry_at = later[0]
+        record_event(
+            session,
+            actor=WORKER,
+            action="checked",
+            now=now,
+            post=post,
+            detail=("not on the network yet" if found is None else f"cannot tell yet: {found}")
+            + f"; looking again at {later[0]:%H:%M:%S} UTC",
+        )
+        return S.CHECKING
 
 
 def mark_stale(db: Database, *, now: datetime, default_minutes: float) -> list[int]:
     """Approved posts past their staleness limit wait for a person instead of going late."""
     with db.transaction() as session:
+        # Locked and skipped: with several workers each post is marked (and told) once.
         overdue = session.scalars(
-            select(Post).where(
+            select(Post)
+            .where(
                 Post.state.in_([S.APPROVED, S.RETRY_WAIT]),
                 Post.due_at < now - timedelta(minutes=1),
                 Post.urgent.is_(False),
             )
+            .with_for_update(skip_locked=True)
         ).all()
         stale = []
         for post in overdue:
@@ -404,27 +555,60 @@ def mark_stale(db: Database, *, now: datetime, default_minutes: float) -> list[i
         return stale
 
 
-def next_due_at(db: Database, *, after: datetime) -> datetime | None:
-    """The next moment after ``after`` the worker has something to do: an approved post or
-    a retry falls due, or a lease expires (another worker may have died)."""
+def next_due_at(db: Database, *, after: datetime, owner: str = "") -> datetime | None:
+    """The next moment after ``after`` the worker has something to do: an approved post, a
+    retry or a look-up falls due, or another worker's lease expires (it may have died).
+    Never its own leases: it renews them."""
     with db.transaction() as session:
         times = [
             session.scalar(select(func.min(column)).where(Post.state == state, column > after))
             for state, column in (
                 (S.APPROVED, Post.due_at),
                 (S.RETRY_WAIT, Post.retry_at),
-                (S.SENDING, Post.lease_expires_at),
+                (S.CHECKING, Post.retry_at),
             )
         ]
+        times.append(
+            session.scalar(
+                select(func.min(Post.lease_expires_at)).where(
+                    Post.state == S.SENDING,
+                    Post.lease_expires_at > after,
+                    Post.lease_owner != owner,
+                )
+            )
+        )
     found = [_aware(t) for t in times if t is not None]
     return min(found) if found else None
 
 
-def _fenced(session: Session, claimed: Claimed) -> Post | None:
+def _fenced(
+    session: Session, claimed: Claimed, state: PostState = S.SENDING
+) -> Post | None:
+    """The post, locked, if it is still in ``state`` at this attempt under this lease."""
     post = session.scalars(select(Post).where(Post.id == claimed.id).with_for_update()).first()
-    if post is None or post.state != S.SENDING or post.attempt != claimed.attempt:
+    if post is None or post.state != state or post.attempt != claimed.attempt:
+        return None
+    if post.lease_owner not in (None, claimed.lease_owner):
         return None
     return post
+
+
+def _partner_blocks(post: Any, partner: Any) -> Any:
+    """True where ``post`` is half of a Welsh/English pair whose other half cannot go now
+    (not approved for its content, failed, cancelled, waiting for a person)."""
+    return and_(
+        post.pair_key.is_not(None),
+        exists().where(
+            partner.pair_key == post.pair_key,
+            partner.id != post.id,
+            or_(
+                partner.state.not_in(
+                    [S.APPROVED, S.RETRY_WAIT, S.SENDING, S.CHECKING, S.PUBLISHED]
+                ),
+                partner.approved_hash.is_distinct_from(partner.content_hash),
+            ),
+        ),
+    )
 
 
 def _aware(value: datetime) -> datetime:

@@ -17,6 +17,7 @@ class PostState(StrEnum):
     IN_REVIEW = "in_review"
     APPROVED = "approved"
     SENDING = "sending"
+    CHECKING = "checking"  # its send is in doubt: being looked up on the network
     PUBLISHED = "published"
     RETRY_WAIT = "retry_wait"
     FAILED = "failed"
@@ -43,8 +44,14 @@ TRANSITIONS: dict[tuple[PostState, str], PostState] = {
     (S.SENDING, "published"): S.PUBLISHED,
     (S.SENDING, "retry"): S.RETRY_WAIT,
     (S.SENDING, "fail"): S.FAILED,
-    (S.SENDING, "ambiguous"): S.UNKNOWN,
-    # Reconciled after a lost lease, or refused at claim time: provably not sent.
+    # In doubt (timeout, 5xx, dropped connection; or its worker stopped renewing the
+    # lease): looked up over a window, never sent again blindly.
+    (S.SENDING, "uncertain"): S.CHECKING,
+    (S.SENDING, "lease_lost"): S.CHECKING,
+    (S.CHECKING, "published"): S.PUBLISHED,  # found on the network
+    (S.CHECKING, "retry"): S.RETRY_WAIT,  # provably absent, or a resend lands on the first
+    (S.CHECKING, "ambiguous"): S.UNKNOWN,  # the network cannot tell: a person decides
+    # Refused before the network call (lease no longer fresh, shutting down): not sent.
     (S.SENDING, "not_sent"): S.APPROVED,
     (S.SENDING, "void"): S.DRAFT,  # content or approval changed after the claim
     (S.UNKNOWN, "resolve_published"): S.PUBLISHED,

@@ -1,5 +1,7 @@
-"""One dispatch round: mark stale posts, reconcile expired leases, claim due posts and
-publish them — each account's posts in order, different accounts concurrently.
+"""One dispatch round: mark stale posts, put posts of workers that stopped renewing their
+leases in doubt, lease the look-ups that are due and the posts that are due, and hand
+them to the pool — one thread at a time per account (and per channel object), different
+accounts concurrently. ``renew_leases`` is the worker's heartbeat.
 
 Independent of APScheduler so tests drive it with a fake clock.
 """
@@ -14,13 +16,19 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from channels.base import Channel, Media, OutgoingPost
+from channels.base import Channel, Media, OutgoingPost, Receipt
 from core.clock import Clock
-from core.errors import AmbiguousError, ChannelError, PermanentError, PublisherError
+from core.errors import (
+    AmbiguousError,
+    ChannelError,
+    PermanentError,
+    PublisherError,
+    RetryableError,
+)
 from core.settings import Settings
 from posts import claims
 from posts.db import Database
@@ -81,6 +89,11 @@ class Dispatcher:
         self._channel_for = channel_for
         self._channels: dict[str, Channel] = {}
         self._lock = threading.Lock()
+        # A channel object is used by one thread at a time: its account's lock.
+        self._account_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        # Every post this worker holds a lease on (waiting or in flight) -> until when
+        # that lease is known to be valid. The heartbeat renews them all.
+        self._held: dict[int, datetime] = {}
         self._pool = ThreadPoolExecutor(settings.worker.threads, thread_name_prefix="publish")
         self._in_flight: set[Future[None]] = set()
         self._on_settled = on_settled
@@ -88,41 +101,76 @@ class Dispatcher:
         self.published = 0
 
     def run_round(self) -> RoundResult:
-        """Claim what is due now and hand it to the pool; returns without waiting."""
+        """Claim what can start now and hand it to the pool; returns without waiting."""
         policy = self.settings.worker
         now = self.clock.now()
         result = RoundResult()
         result.stale = claims.mark_stale(
             self.db, now=now, default_minutes=policy.stale_after_minutes
         )
-        for post in claims.take_expired_leases(
-            self.db, owner=self.owner, now=now, lease_seconds=policy.lease_seconds
-        ):
-            self._reconcile(post)
-            result.reconciled += 1
-        batch = claims.claim_due_posts(
-            self.db,
-            owner=self.owner,
-            now=now,
-            limit=policy.batch_size,
-            lease_seconds=policy.lease_seconds,
-            blackouts=self.settings.blackouts,
+        result.reconciled = len(
+            claims.take_expired_leases(
+                self.db, owner=self.owner, now=now, policy=policy, holding=self.holding()
+            )
         )
-        result.claimed = len(batch)
-        by_account: dict[str, list[claims.Claimed]] = defaultdict(list)
-        for post in batch:
-            by_account[post.account].append(post)
-        for posts in by_account.values():
-            future = self._pool.submit(self._publish_in_order, posts)
-            with self._lock:
-                self._in_flight.add(future)
-            future.add_done_callback(self._done)
+        # Only what can start soon: no claimed post waits behind other accounts' posts.
+        free = policy.threads - len(self._held)
+        if free > 0:
+            lease_from = self.clock.now()
+            checks = claims.claim_due_checks(
+                self.db,
+                owner=self.owner,
+                now=lease_from,
+                limit=free,
+                lease_seconds=policy.lease_seconds,
+            )
+            self._start(checks, self._check, lease_from)
+            free -= len(checks)
+        if free > 0:
+            lease_from = self.clock.now()
+            batch = claims.claim_due_posts(
+                self.db,
+                owner=self.owner,
+                now=now,
+                limit=min(free, policy.batch_size),
+                lease_seconds=policy.lease_seconds,
+                blackouts=self.settings.blackouts,
+                lease_clock=self.clock.now,
+            )
+            result.claimed = len(batch)
+            self._start(batch, self.publish, lease_from)
         for observer in self._observers:
             try:
                 observer.round_done(result, now)
             except Exception:
                 log.exception("observer %r failed after a round", observer)
         return result
+
+    def holding(self) -> list[int]:
+        """The posts this worker holds a lease on."""
+        with self._lock:
+            return list(self._held)
+
+    def renew_leases(self) -> int:
+        """The heartbeat: extend the lease of every post held, waiting or in flight. Only
+        a lease the database renewed counts as renewed here."""
+        ids = self.holding()
+        if not ids:
+            return 0
+        start = self.clock.now()
+        renewed = claims.renew_leases(
+            self.db,
+            owner=self.owner,
+            ids=ids,
+            now=start,
+            lease_seconds=self.settings.worker.lease_seconds,
+        )
+        valid = start + timedelta(seconds=self.settings.worker.lease_seconds)
+        with self._lock:
+            for post_id in renewed:
+                if post_id in self._held:
+                    self._held[post_id] = valid
+        return len(renewed)
 
     def wait(self) -> None:
         """Wait for every publish in flight (used at shutdown and by tests)."""
@@ -140,18 +188,53 @@ class Dispatcher:
         for channel in self._channels.values():
             channel.close()
 
+    def _start(
+        self,
+        posts: list[claims.Claimed],
+        job: Callable[[claims.Claimed], None],
+        lease_from: datetime,
+    ) -> None:
+        self.track_leases(posts, lease_from)
+        for post in posts:
+            future = self._pool.submit(self._for_account, job, post)
+            with self._lock:
+                self._in_flight.add(future)
+            future.add_done_callback(self._done)
+
+    def track_leases(self, posts: list[claims.Claimed], lease_from: datetime) -> None:
+        """Hold these claims: renewed by the heartbeat until ``untrack``."""
+        valid = lease_from + timedelta(seconds=self.settings.worker.lease_seconds)
+        with self._lock:
+            for post in posts:
+                self._held[post.id] = valid
+
+    def untrack(self, post_id: int) -> None:
+        with self._lock:
+            self._held.pop(post_id, None)
+
+    def _for_account(self, job: Callable[[claims.Claimed], None], post: claims.Claimed) -> None:
+        try:
+            with self._account_locks[post.account]:
+                job(post)
+        except Exception:  # never lose the thread: the post is recorded, or its lease expires
+            log.exception("post %s: unexpected error while recording", post.id)
+        finally:
+            self.untrack(post.id)
+
     def _done(self, future: Future[None]) -> None:
         with self._lock:
             self._in_flight.discard(future)
         if self._on_settled:
             self._on_settled()
 
-    def _publish_in_order(self, posts: list[claims.Claimed]) -> None:
-        for post in posts:
-            try:
-                self.publish(post)
-            except Exception:  # never lose the thread: the post is recorded, or its lease expires
-                log.exception("post %s: unexpected error while recording", post.id)
+    def lease_is_fresh(self, post_id: int) -> bool:
+        """Whether this worker may still start a request for the post: its lease is valid
+        for at least one more renewal interval. A request therefore starts only before the
+        lease's expiry, which is where another worker's look-ups are counted from."""
+        with self._lock:
+            valid = self._held.get(post_id)
+        margin = timedelta(seconds=self.settings.worker.lease_renew_seconds)
+        return valid is not None and valid - self.clock.now() > margin
 
     def publish(self, post: claims.Claimed) -> None:
         policy = self.settings.worker
@@ -167,59 +250,87 @@ class Dispatcher:
             state = claims.record_failure(self.db, post, error, now=self.clock.now(), policy=policy)
             self._observe(post, error, state)
             return
-        log.info("post %s: sending to %s (attempt %s)", post.id, post.account, post.attempt)
+        if not self.lease_is_fresh(post.id):
+            claims.release_unsent(
+                self.db,
+                post,
+                now=self.clock.now(),
+                reason="not sent: its lease could not be renewed in time",
+            )
+            return
+        log.info(
+            "post %s: sending to %s (attempt %s)",
+            post.id,
+            post.account,
+            post.attempt,
+            extra=_fields(post, "sending"),
+        )
         sent_at, started = self.clock.now(), time.monotonic()
         try:
             receipt = channel.publish(outgoing)
-        except ChannelError as exc:
-            log.warning("post %s: %s: %s", post.id, exc.outcome, exc)
-            state = claims.record_failure(self.db, post, exc, now=self.clock.now(), policy=policy)
-            self._observe(post, exc, state, sent_at, started)
-            return
-        except Exception as exc:  # a channel bug after the call may have sent it: ambiguous
-            log.exception("post %s: channel raised unexpectedly", post.id)
-            unexpected = AmbiguousError(f"unexpected error: {exc!r}")
+        except Exception as exc:
+            failure: ChannelError
+            if isinstance(exc, ChannelError):
+                failure = exc
+                log.warning(
+                    "post %s: %s: %s", post.id, exc.outcome, exc, extra=_fields(post, exc.outcome)
+                )
+            else:  # a channel bug after the call may have sent it: in doubt
+                log.exception("post %s: channel raised unexpectedly", post.id)
+                failure = AmbiguousError(f"unexpected error: {exc!r}")
             state = claims.record_failure(
-                self.db, post, unexpected, now=self.clock.now(), policy=policy
+                self.db, post, failure, now=self.clock.now(), policy=policy, sent_at=sent_at
             )
-            self._observe(post, unexpected, state, sent_at, started)
+            self._observe(post, failure, state, sent_at, started)
             return
         recorded = claims.record_published(self.db, post, receipt, now=self.clock.now())
         self._observe(post, None, "published" if recorded else None, sent_at, started)
         self.published += 1
-        log.info("post %s: published as %s", post.id, receipt.remote_id)
+        log.info(
+            "post %s: published as %s",
+            post.id,
+            receipt.remote_id,
+            extra=_fields(post, "published"),
+        )
 
-    def _reconcile(self, post: claims.Claimed) -> None:
-        """A lease expired mid-send: look the post up; never resend blindly."""
-        policy = self.settings.worker
-        now = self.clock.now()
+    def _check(self, post: claims.Claimed) -> None:
+        """A send in doubt: look the post up; never resend blindly (claims.record_check)."""
+        found: Receipt | ChannelError | None
+        resend_is_safe = False
         try:
-            found = self._channel(post.account).find(self._outgoing(post))
+            channel = self._channel(post.account)
+            resend_is_safe = bool(getattr(channel, "resend_is_safe", False))
+            found = channel.find(self._outgoing(post))
         except ChannelError as exc:
-            error = AmbiguousError(
-                f"lease expired and the network cannot tell whether it was sent: {exc}"
-            )
-            state = claims.record_failure(self.db, post, error, now=now, policy=policy)
-            self._observe(post, error, state, reconciled=True)
-            return
+            found = exc
         except PublisherError as exc:
-            error = AmbiguousError(str(exc))
-            state = claims.record_failure(self.db, post, error, now=now, policy=policy)
-            self._observe(post, error, state, reconciled=True)
-            return
-        if found is not None:
-            recorded = claims.record_published(
-                self.db,
-                post,
-                found,
-                now=now,
-                detail=f"lease expired; found on the network as {found.remote_id}",
-            )
-            self._observe(post, None, "published" if recorded else None, reconciled=True)
-        else:
-            claims.release_unsent(
-                self.db, post, now=now, reason="lease expired; the network shows it was not sent"
-            )
+            found = AmbiguousError(str(exc))
+        except Exception as exc:  # a channel bug: cannot tell
+            log.exception("post %s: look-up raised unexpectedly", post.id)
+            found = AmbiguousError(f"unexpected error: {exc!r}")
+        state = claims.record_check(
+            self.db,
+            post,
+            found,
+            now=self.clock.now(),
+            policy=self.settings.worker,
+            resend_is_safe=resend_is_safe,
+        )
+        outcome = "published" if isinstance(found, Receipt) else "checking"
+        log.info(
+            "post %s: looked up: %s -> %s",
+            post.id,
+            "found" if isinstance(found, Receipt) else found or "not there",
+            state,
+            extra=_fields(post, outcome),
+        )
+        if state in ("published", "unknown", "retry_wait"):
+            told: ChannelError | None = None
+            if isinstance(found, ChannelError):
+                told = found
+            elif found is None:
+                told = RetryableError("not on the network: sending it again")
+            self._observe(post, told, state, reconciled=True)
 
     def _observe(
         self,
@@ -279,3 +390,13 @@ class Dispatcher:
             media=tuple(media),
             content_hash=post.content_hash,
         )
+
+
+def _fields(post: claims.Claimed, outcome: str) -> dict[str, object]:
+    """The fields every log line about a post carries (JSON logs: one key each)."""
+    return {
+        "post_id": post.id,
+        "account": post.account,
+        "network": post.network,
+        "outcome": outcome,
+    }

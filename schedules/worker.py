@@ -80,6 +80,10 @@ class Worker:
         self._wakeups = (
             PostgresWakeups(db.url, self.wake_now) if db.dialect == "postgresql" else None
         )
+        self._heartbeat_stop = threading.Event()
+        self._heartbeat = threading.Thread(
+            target=self._renew_leases, name="lease-heartbeat", daemon=True
+        )
 
     def run(self, stop_after: float | None = None) -> None:
         """Run until SIGTERM/SIGINT (or ``stop_after`` seconds); returns once drained."""
@@ -106,6 +110,7 @@ class Worker:
                 service.start(self.scheduler)
             if self._wakeups:
                 self._wakeups.start()
+            self._heartbeat.start()
             self.scheduler.start()
         finally:
             for sig, handler in previous.items():
@@ -114,9 +119,21 @@ class Worker:
                 self._wakeups.stop()
             with self._round_lock:  # a round still claiming finishes and hands over first
                 self.dispatcher.shutdown()
+            # Only now: the leases of posts in flight were renewed until they settled.
+            self._heartbeat_stop.set()
             for service in self.services:
                 service.stop()
             log.info("worker %s stopped; %s published", self.owner, self.dispatcher.published)
+
+    def _renew_leases(self) -> None:
+        """The heartbeat: while this worker lives it renews every lease it holds, so a
+        slow send is never taken over; a worker that dies or stalls stops renewing."""
+        interval = self.settings.worker.lease_renew_seconds
+        while not self._heartbeat_stop.wait(interval):
+            try:
+                self.dispatcher.renew_leases()
+            except Exception:  # the database may be briefly unreachable: try again
+                log.exception("cannot renew leases")
 
     def stop(self) -> None:
         if self._stopping.is_set():
@@ -162,7 +179,7 @@ class Worker:
         if self._stopping.is_set() or not self.scheduler.running:
             return
         try:
-            due = claims.next_due_at(self.db, after=self.clock.now())
+            due = claims.next_due_at(self.db, after=self.clock.now(), owner=self.owner)
         except Exception:
             log.exception("cannot read the next due time")
             return

@@ -94,7 +94,6 @@ def test_retry_honours_retry_after_then_fails(db, settings, clock, tmp_path, fak
     ("error", "state"),
     [
         (PermanentError("400 bad request"), "failed"),
-        (AmbiguousError("timeout after sending"), "unknown"),
         (AlreadyPublished("duplicate content"), "published"),
     ],
 )
@@ -126,6 +125,10 @@ def test_authentication_failure_pauses_the_account(db, settings, clock, tmp_path
     assert fake.texts() == [posts[0].text]
 
 
+def _looks(settings) -> list[float]:
+    return list(settings.worker.check_after_seconds)
+
+
 def test_expired_lease_is_reconciled_never_resent(db, settings, clock, tmp_path, fake, dispatcher):
     posts = _ready(db, settings, clock, tmp_path)
     clock.set(posts[0].due_at)
@@ -133,24 +136,69 @@ def test_expired_lease_is_reconciled_never_resent(db, settings, clock, tmp_path,
     [sent] = claims.claim_due_posts(db, owner="dead", now=clock.now(), limit=1, lease_seconds=60)
     fake.publish(dispatcher._outgoing(sent))
     clock.advance(61)
+    assert _round(dispatcher).reconciled == 1
+    post = _posts(db)[0]
+    assert post.state == "checking" and post.check_from == posts[0].due_at + timedelta(seconds=60)
+    clock.advance(_looks(settings)[0])
     _round(dispatcher)
-    _round(dispatcher)
-    after = _posts(db)
-    assert after[0].state == "published"  # found on the network
+    assert _posts(db)[0].state == "published"  # found on the network
     assert fake.texts().count(posts[0].text) == 1
 
 
-def test_expired_lease_not_on_the_network_goes_back(
+def test_expired_lease_not_on_the_network_is_sent_after_the_whole_window(
     db, settings, clock, tmp_path, fake, dispatcher
 ):
     posts = _ready(db, settings, clock, tmp_path)
     clock.set(posts[0].due_at)
     claims.claim_due_posts(db, owner="dead", now=clock.now(), limit=1, lease_seconds=60)
-    clock.advance(61)
-    _round(dispatcher)  # reconciled: provably not sent -> approved
-    _round(dispatcher)  # then sent, once
+    expired = clock.advance(61) - timedelta(seconds=1)
+    _round(dispatcher)
+    *window, last = _looks(settings)
+    for look in window:  # looked up at each time of the window, never sent
+        clock.set(expired + timedelta(seconds=look))
+        _round(dispatcher)
+        assert fake.sent == [] and _posts(db)[0].state == "checking"
+    clock.set(expired + timedelta(seconds=last))
+    _round(dispatcher)  # the last look: provably absent, so sent again, once
+    _round(dispatcher)
     assert fake.texts() == [posts[0].text]
     assert _posts(db)[0].state == "published"
+
+
+def test_a_resend_safe_network_is_sent_again_after_one_look(
+    db, settings, clock, tmp_path, fake, dispatcher
+):
+    fake.resend_is_safe = True  # e.g. Bluesky: the record key is the post's own
+    posts = _ready(db, settings, clock, tmp_path)
+    clock.set(posts[0].due_at)
+    claims.claim_due_posts(db, owner="dead", now=clock.now(), limit=1, lease_seconds=60)
+    clock.advance(61)
+    _round(dispatcher)
+    clock.advance(_looks(settings)[0])
+    _round(dispatcher)  # not there: back to the queue at once
+    _round(dispatcher)
+    assert fake.texts() == [posts[0].text]
+
+
+def test_a_network_that_cannot_tell_leaves_it_to_a_person(
+    db, settings, clock, tmp_path, fake, dispatcher, monkeypatch
+):
+    posts = _ready(db, settings, clock, tmp_path)
+    clock.set(posts[0].due_at)
+    fake.fail_next(AmbiguousError("502 after sending"))
+    sent_at = clock.now()
+    _round(dispatcher)
+
+    def cannot_tell(post):
+        raise RetryableError("503 on the look-up")
+
+    monkeypatch.setattr(fake, "find", cannot_tell)
+    for look in _looks(settings):
+        clock.set(sent_at + timedelta(seconds=look))
+        _round(dispatcher)
+    post = _posts(db)[0]
+    assert post.state == "unknown" and "503 on the look-up" in post.last_error
+    assert fake.sent == []
 
 
 def test_changed_image_is_not_sent(db, settings, clock, tmp_path, fake, dispatcher):
@@ -210,13 +258,14 @@ tags = ["safeguarding"]
         assert timedelta(0) <= post.published_at - post.due_at < timedelta(minutes=15)
 
 
-def test_answer_lost_after_sending_is_never_resent(db, settings, clock, tmp_path, fake, dispatcher):
+def test_answer_lost_after_sending_is_found_never_resent(
+    db, settings, clock, tmp_path, fake, dispatcher
+):
     posts = _ready(db, settings, clock, tmp_path)
     clock.set(posts[0].due_at)
     fake.fail_next(AmbiguousError("read timeout after sending"), created=True)
-    for _ in range(3):
+    for _ in range(4):
         _round(dispatcher)
         clock.advance(settings.worker.lease_seconds + 1)
     assert fake.texts() == [posts[0].text]  # once, on the network
-    post = _posts(db)[0]
-    assert post.state == "unknown" and "read timeout" in post.last_error
+    assert _posts(db)[0].state == "published"  # looked up automatically, found

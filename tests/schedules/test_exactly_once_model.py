@@ -1,17 +1,26 @@
-"""Property test: random plan, edit, approve, claim, publish, fail, crash, expire, hold and
-release sequences never send a post twice, never lose one, and never make a transition
-outside the table."""
+"""Property test: random plan, edit, approve, claim, publish, fail, crash, hold and release
+sequences — with requests that land late at the network and workers that stall past their
+lease — never send a post twice, never lose one, and never make a transition outside the
+table. Two workers: "w1" sends, "other" takes over leases that stopped being renewed and
+looks up sends in doubt, as ``schedules.dispatch`` does."""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 from sqlalchemy import select
 
 from campaign.expand import expand
@@ -44,7 +53,8 @@ def _template() -> Path:
     if "db" not in _TEMPLATE:
         folder = Path(tempfile.mkdtemp(prefix="model-"))
         (folder / "config.toml").write_text(
-            "[worker]\nmax_attempts = 3\nlease_seconds = 60\n"
+            "[worker]\nmax_attempts = 3\nlease_seconds = 60\nlease_renew_seconds = 20\n"
+            "request_timeout_seconds = 20\ncheck_after_seconds = [30, 120, 600]\n"
             '[accounts.gwent-x]\nnetwork = "x"\nhandle = "@g"\nlanguages = ["en", "cy"]\n'
         )
         settings = load_settings(folder / "config.toml", environ={})
@@ -64,10 +74,20 @@ ERRORS = st.sampled_from(
         RetryableError("503 before sending"),
         PermanentError("400"),
         AuthenticationError("401"),
-        AmbiguousError("timeout"),
+        AmbiguousError("502 after sending"),
         AlreadyPublished("duplicate"),
     ]
 )
+
+
+@dataclass
+class Request:
+    """A request on its way to the network: it lands (creates the post) or is dropped,
+    at the latest ``request_timeout_seconds`` after it started."""
+
+    post: claims.Claimed
+    sent_at: datetime
+    answered: bool = True  # False once the worker gave up waiting (or died)
 
 
 class ExactlyOnce(RuleBasedStateMachine):
@@ -79,24 +99,40 @@ class ExactlyOnce(RuleBasedStateMachine):
         self.settings = load_settings(_TEMPLATE["config"], environ={}).model_copy(
             update={"state_dir": self.folder}
         )
+        self.policy = self.settings.worker
         self.db = Database(f"sqlite:///{self.folder / 'publisher.db'}")
         self.clock = FakeClock(START)
         self.fake = FakeChannel()
-        self.dispatcher = Dispatcher(
-            self.db, self.settings, lambda a: self.fake, self.clock, owner="model"
-        )
-        self.in_flight: list[claims.Claimed] = []
+        self.restarts = 0
+        self.w1 = self._worker("w1")
+        self.other = self._worker("other")
+        self.waiting: list[claims.Claimed] = []  # claimed by w1, request not started
+        self.requests: list[Request] = []  # started, not landed or dropped yet
         # What the network really has, per post: the model's ground truth.
         self.on_network: dict[int, int] = {}
 
+    def _worker(self, owner: str) -> Dispatcher:
+        return Dispatcher(self.db, self.settings, lambda a: self.fake, self.clock, owner=owner)
+
     def teardown(self) -> None:
-        self.dispatcher.shutdown()
+        self.w1.shutdown()
+        self.other.shutdown()
         self.db.dispose()
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def _posts(self) -> dict[int, Post]:
         with self.db.transaction() as s:
             return {p.id: p for p in s.scalars(select(Post))}
+
+    def _land(self, request: Request) -> None:
+        self.on_network[request.post.id] = self.on_network.get(request.post.id, 0) + 1
+        self.fake.publish(self.w1._outgoing(request.post))
+
+    @initialize()
+    def start_publishing(self) -> None:
+        """The common start: the first posts approved, due and claimed."""
+        self.approve_drafts()
+        self.claim()
 
     @rule()
     def approve_drafts(self) -> None:
@@ -113,59 +149,124 @@ class ExactlyOnce(RuleBasedStateMachine):
         if (PostState(post.state), "edit") in TRANSITIONS:
             review.edit(self.db, post.id, actor="carol", now=self.clock.now(), text=text)
 
-    @rule(seconds=st.sampled_from([1, 30, 61, 3600, 86400]))
-    def advance(self, seconds: int) -> None:
+    @rule(seconds=st.sampled_from([1, 19, 30, 61, 600, 3600, 86400]), data=st.data())
+    def advance(self, seconds: int, data: st.DataObject) -> None:
+        """Time passes. A request whose time is up before then has landed or was dropped;
+        a living worker's heartbeat renews its leases as time passes."""
+        deadline = self.clock.now() + timedelta(seconds=seconds)
+        timeout = timedelta(seconds=self.policy.request_timeout_seconds)
+        for request in list(self.requests):
+            if request.sent_at + timeout <= deadline:
+                self.requests.remove(request)
+                self.w1.untrack(request.post.id)
+                if data.draw(st.booleans(), label=f"request {request.post.id} lands"):
+                    self._land(request)
+                    if request.answered:
+                        claims.record_published(
+                            self.db,
+                            request.post,
+                            self.fake.find(self.w1._outgoing(request.post)),
+                            now=self.clock.now(),
+                        )
+                elif request.answered:  # the worker's own timeout: in doubt
+                    claims.record_failure(
+                        self.db,
+                        request.post,
+                        AmbiguousError("read timeout"),
+                        now=self.clock.now(),
+                        policy=self.policy,
+                        sent_at=request.sent_at,
+                    )
+        step = timedelta(seconds=self.policy.lease_renew_seconds)
+        while self.clock.now() + step <= deadline:
+            self.clock.advance(step)
+            self.w1.renew_leases()
+        self.clock.set(deadline)
+        self.other_worker_round()  # the other worker is always running
+
+    @rule(seconds=st.sampled_from([61, 600, 3600]))
+    def stall(self, seconds: int) -> None:
+        """w1 stalls (no heartbeat) while time passes: requests in flight keep going."""
         self.clock.advance(seconds)
 
     @rule()
     def claim(self) -> None:
         claims.mark_stale(self.db, now=self.clock.now(), default_minutes=120)
-        self.in_flight += claims.claim_due_posts(
-            self.db, owner="model", now=self.clock.now(), limit=10, lease_seconds=60
+        claimed = claims.claim_due_posts(
+            self.db, owner=self.w1.owner, now=self.clock.now(), limit=10, lease_seconds=60
         )
+        self.w1.track_leases(claimed, self.clock.now())
+        self.waiting += claimed
 
-    @precondition(lambda self: self.in_flight)
-    @rule(data=st.data())
-    def publish(self, data: st.DataObject) -> None:
-        post = self.in_flight.pop(data.draw(st.integers(0, len(self.in_flight) - 1)))
-        self.on_network[post.id] = self.on_network.get(post.id, 0) + 1
-        self.fake.publish(self.dispatcher._outgoing(post))
-        claims.record_published(
-            self.db, post, self.fake.find(self.dispatcher._outgoing(post)), now=self.clock.now()
-        )
+    @precondition(lambda self: self.waiting)
+    @rule(data=st.data(), answer=st.sampled_from(["ok", "late"]))
+    def send(self, data: st.DataObject, answer: str) -> None:
+        """w1 starts the request, if its lease is still fresh (as ``publish`` does)."""
+        post = self.waiting.pop(data.draw(st.integers(0, len(self.waiting) - 1)))
+        if not self.w1.lease_is_fresh(post.id):
+            claims.release_unsent(self.db, post, now=self.clock.now(), reason="stale lease")
+            self.w1.untrack(post.id)
+            return
+        if answer == "ok":  # lands and is answered at once
+            self._land(Request(post, self.clock.now()))
+            claims.record_published(
+                self.db, post, self.fake.find(self.w1._outgoing(post)), now=self.clock.now()
+            )
+            self.w1.untrack(post.id)
+        else:  # in flight: lands (or not) later, within the request timeout
+            self.requests.append(Request(post, self.clock.now()))
 
-    @precondition(lambda self: self.in_flight)
-    @rule(data=st.data(), error=ERRORS, created=st.booleans())
-    def fail(self, data: st.DataObject, error: Exception, created: bool) -> None:
-        post = self.in_flight.pop(data.draw(st.integers(0, len(self.in_flight) - 1)))
-        # Only an ambiguous or duplicate answer may hide a created post.
-        hidden = isinstance(error, AlreadyPublished) or (
-            isinstance(error, AmbiguousError) and created
-        )
-        if hidden and post.id not in self.on_network:
-            self.on_network[post.id] = 1
-            self.fake.publish(self.dispatcher._outgoing(post))
-        claims.record_failure(
-            self.db, post, error, now=self.clock.now(), policy=self.settings.worker
-        )
-
-    @precondition(lambda self: self.in_flight)
-    @rule(created=st.booleans())
-    def crash(self, created: bool) -> None:
-        """The worker dies mid-send: nothing is recorded; the network may have it."""
-        post = self.in_flight.pop()
-        if created:
-            self.on_network[post.id] = self.on_network.get(post.id, 0) + 1
-            self.fake.publish(self.dispatcher._outgoing(post))
+    @precondition(lambda self: self.waiting)
+    @rule(data=st.data(), error=ERRORS)
+    def refused(self, data: st.DataObject, error: Exception) -> None:
+        """The network answers at once with an error; only a duplicate hides a post."""
+        post = self.waiting.pop(data.draw(st.integers(0, len(self.waiting) - 1)))
+        if not self.w1.lease_is_fresh(post.id):
+            claims.release_unsent(self.db, post, now=self.clock.now(), reason="stale lease")
+            self.w1.untrack(post.id)
+            return
+        if isinstance(error, AlreadyPublished):
+            if post.id in self.on_network:
+                claims.record_failure(
+                    self.db, post, error, now=self.clock.now(), policy=self.policy
+                )
+            self.w1.untrack(post.id)
+            return
+        if isinstance(error, AmbiguousError):  # sent; whether it lands is up to `advance`
+            self.requests.append(Request(post, self.clock.now(), answered=True))
+            return
+        claims.record_failure(self.db, post, error, now=self.clock.now(), policy=self.policy)
+        self.w1.untrack(post.id)
 
     @rule()
-    def expire_and_reconcile(self) -> None:
-        self.clock.advance(61)
-        for post in claims.take_expired_leases(
-            self.db, owner="model", now=self.clock.now(), lease_seconds=60
+    def crash(self) -> None:
+        """w1 dies: nothing more is recorded by it; its requests in flight may still land.
+        A new w1 starts."""
+        for request in self.requests:
+            request.answered = False
+        self.waiting = []
+        self.w1.shutdown()
+        self.restarts += 1
+        self.w1 = self._worker(f"w1-{self.restarts}")
+
+    @rule()
+    def other_worker_round(self) -> None:
+        """The other worker: takes over leases nobody renews, and looks up what is due."""
+        now = self.clock.now()
+        claims.take_expired_leases(
+            self.db, owner=self.other.owner, now=now, policy=self.policy, holding=[]
+        )
+        for post in claims.claim_due_checks(
+            self.db, owner=self.other.owner, now=now, limit=10, lease_seconds=60
         ):
-            self.in_flight = [c for c in self.in_flight if c.id != post.id]
-            self.dispatcher._reconcile(post)
+            claims.record_check(
+                self.db,
+                post,
+                self.fake.find(self.other._outgoing(post)),
+                now=now,
+                policy=self.policy,
+                resend_is_safe=False,
+            )
 
     @rule(account=st.sampled_from([None, "gwent-x"]))
     def hold(self, account: str | None) -> None:
@@ -188,7 +289,9 @@ class ExactlyOnce(RuleBasedStateMachine):
         posts = self._posts()
         for post_id in self.on_network:
             # On the network: published, or still being worked out — never claimable again.
-            assert posts[post_id].state in ("published", "sending", "unknown"), posts[post_id].state
+            assert posts[post_id].state in ("published", "sending", "checking", "unknown"), (
+                posts[post_id].state
+            )
         for post in posts.values():
             if post.state == "published":
                 assert post.id in self.on_network
@@ -222,7 +325,7 @@ class ExactlyOnce(RuleBasedStateMachine):
 
 
 ExactlyOnce.TestCase.settings = settings(
-    max_examples=100,
+    max_examples=200,
     stateful_step_count=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
