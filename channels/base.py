@@ -5,13 +5,15 @@ Contract (``tests/channels/test_contract.py`` checks it against every channel):
 ``publish(post) -> Receipt``
     Sends ``post.text`` byte for byte, with its media and alt text, to ``post.account``.
     Returns the network's id (and URL where it has one) once the network confirms it.
-    Never retries on its own and never sleeps. Every failure is raised as exactly one
-    ``ChannelError`` subclass (see ``errors``): ``RetryableError`` when nothing was
-    created (with ``retry_after`` seconds if the network said), ``PermanentError``,
-    ``AuthenticationError``, ``AlreadyPublished`` (duplicate content), and
-    ``AmbiguousError`` when it may have been created (timeout after sending, 5xx,
-    dropped connection). No other exception escapes, and no message carries a secret.
-    Every request has a timeout.
+    Never retries on its own and never sleeps, except for a bounded wait the network asks
+    for within one send (Mastodon: an image still processing). Every failure is raised as
+    exactly one ``ChannelError`` subclass (see ``errors``): ``RetryableError`` when
+    nothing was created (with ``retry_after`` seconds if the network said),
+    ``PermanentError``, ``AuthenticationError``, ``AlreadyPublished`` (duplicate content,
+    or a second send that the network recognised by its key), and ``AmbiguousError`` when
+    it may have been created (timeout after sending, 5xx, dropped connection). No other
+    exception escapes, and no message carries a secret. Every request has a timeout, and
+    the requests of one call are bounded in number.
 
 ``find(post) -> Receipt | None``
     Reconciliation after an ambiguous outcome or a lost lease, and a person's resend:

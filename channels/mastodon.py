@@ -51,6 +51,7 @@ import contextlib
 import logging
 import mimetypes
 import re
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
@@ -478,24 +479,26 @@ class _BoundedSession(ChannelSession):
     def __init__(self, timeout: float, limit: int) -> None:
         super().__init__(timeout)
         self.limit = limit
-        self.sent = 0
-        self._depth = 0
+        self._count = threading.local()  # per thread: depth of attempt() and requests sent
 
     @contextlib.contextmanager
     def attempt(self) -> Iterator[None]:
         """Count requests from here; a nested attempt (find inside publish) shares the count."""
-        if self._depth == 0:
-            self.sent = 0
-        self._depth += 1
+        count = self._count
+        if not getattr(count, "depth", 0):
+            count.depth, count.sent = 0, 0
+        count.depth += 1
         try:
             yield
         finally:
-            self._depth -= 1
+            count.depth -= 1
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        if self._depth and self.sent >= self.limit:
-            raise _OverBudget(f"more than {self.limit} requests in one attempt, stopped")
-        self.sent += 1
+        count = self._count
+        if getattr(count, "depth", 0):
+            if count.sent >= self.limit:
+                raise _OverBudget(f"more than {self.limit} requests in one attempt, stopped")
+            count.sent += 1
         return super().send(request, **kwargs)
 
 
