@@ -14,45 +14,22 @@ def test_an_installed_demo_publishes_the_first_day_from_an_empty_folder(tmp_path
     # `pip install .` (not editable) into a folder of its own, ahead of the checkout.
     site = tmp_path / "site"
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(site),
-            str(ROOT),
-        ],
-        check=True,
-        timeout=300,
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--target", str(site), str(ROOT)],
+        check=True, timeout=300,
     )
     empty = tmp_path / "empty"
     empty.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
     env["PYTHONPATH"] = str(site)
     where = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import publisher, examples; print(publisher.__file__, examples.__file__)",
-        ],
-        cwd=empty,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
+        [sys.executable, "-c", "import publisher, examples; print(publisher.__file__, examples.__file__)"],
+        cwd=empty, env=env, capture_output=True, text=True, check=True,
     ).stdout
     assert str(ROOT) not in where and str(site) in where  # the installed copy runs
     result = subprocess.run(
         [sys.executable, "-m", "publisher", "demo", "--occasions", "1"],
-        cwd=empty,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        cwd=empty, env=env, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     outbox = empty / "state" / "demo" / "outbox.jsonl"

@@ -9,16 +9,12 @@ from tests.helpers import TIP_CY, TIP_EN, write_campaign
 
 
 def _bilingual(folder: Path, welsh_first: bool = True, en: str = TIP_EN) -> Path:
-    folder = write_campaign(
-        folder, languages='["cy", "en"]', templates={"tip.en.j2": en, "tip.cy.j2": TIP_CY}
-    )
+    folder = write_campaign(folder, languages='["cy", "en"]', templates={
+        "tip.en.j2": en, "tip.cy.j2": TIP_CY})
     toml = folder / "campaign.toml"
-    toml.write_text(
-        toml.read_text().replace(
-            'languages = ["cy", "en"]',
-            f'languages = ["cy", "en"]\nbilingual = "bilingual"\nwelsh_first = {str(welsh_first).lower()}',
-        )
-    )
+    toml.write_text(toml.read_text().replace(
+        'languages = ["cy", "en"]',
+        f'languages = ["cy", "en"]\nbilingual = "bilingual"\nwelsh_first = {str(welsh_first).lower()}'))
     return folder
 
 
@@ -50,12 +46,10 @@ def test_separate_posts_are_paired_across_accounts(settings, tmp_path: Path) -> 
     accounts = {
         "gwent-x": settings.accounts["gwent-x"].model_copy(update={"languages": ("en",)}),
         "heddlu-x": settings.accounts["gwent-x"].model_copy(
-            update={"languages": ("cy",), "handle": "@HeddluGwent"}
-        ),
+            update={"languages": ("cy",), "handle": "@HeddluGwent"}),
     }
-    folder = write_campaign(
-        tmp_path / "c", languages='["cy", "en"]', accounts='["gwent-x", "heddlu-x"]'
-    )
+    folder = write_campaign(tmp_path / "c", languages='["cy", "en"]',
+                            accounts='["gwent-x", "heddlu-x"]')
     drafts = expand(load_campaign(folder), settings.model_copy(update={"accounts": accounts}))
     day = [d for d in drafts if d.local_date == drafts[0].local_date]
     assert {(d.account, d.language) for d in day} == {("gwent-x", "en"), ("heddlu-x", "cy")}

@@ -75,7 +75,9 @@ def smtp_server() -> Iterator[SmtpServer]:
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_context)
     client_context = ssl.create_default_context()
     ca.configure_trust(client_context)
-    server = SmtpServer(port=free_port(), client_context=client_context, ca_pem=ca.cert_pem.bytes())
+    server = SmtpServer(
+        port=free_port(), client_context=client_context, ca_pem=ca.cert_pem.bytes()
+    )
 
     def authenticator(
         smtp: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any

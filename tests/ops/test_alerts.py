@@ -80,11 +80,7 @@ def test_success_tells_nobody(db, settings, clock, tmp_path, fake, ops, dispatch
 @pytest.mark.parametrize(
     ("error", "kind", "words"),
     [
-        (
-            AuthenticationError("401 Unauthorized"),
-            "authentication_failure",
-            "publisher resume gwent-x",
-        ),
+        (AuthenticationError("401 Unauthorized"), "authentication_failure", "publisher resume gwent-x"),
         (AmbiguousError("timeout after sending"), "unknown_outcome", "--published URL"),
         (PermanentError("400 text too long"), "permanent_failure", "publisher edit"),
     ],
@@ -103,7 +99,9 @@ def test_outcomes_that_need_a_person_are_told(
     assert "Mon 04 Jan 2027 07:30 GMT" in notice.body  # due time, local
 
 
-def test_a_failing_notifier_never_stops_publishing(db, settings, clock, tmp_path, fake, caplog):
+def test_a_failing_notifier_never_stops_publishing(
+    db, settings, clock, tmp_path, fake, caplog
+):
     ops = Operations(db, settings, notifiers=[Broken()], clock=clock)
     dispatcher = Dispatcher(db, settings, lambda a: fake, clock, owner="t", observers=[ops])
     try:
@@ -121,10 +119,9 @@ def test_a_failing_notifier_never_stops_publishing(db, settings, clock, tmp_path
     assert [p.state for p in all_posts(db)[:3]] == ["failed", "published", "published"]
     assert fake.texts() == [posts[1].text, posts[2].text]
     registry = ops.metrics.registry
-    assert (
-        registry.get_sample_value("publisher_notification_failures_total", {"notifier": "broken"})
-        == 1
-    )
+    assert registry.get_sample_value(
+        "publisher_notification_failures_total", {"notifier": "broken"}
+    ) == 1
     assert "notifier broken failed to deliver permanent_failure" in caplog.text
 
 
@@ -136,7 +133,9 @@ def test_an_observer_that_raises_never_stops_publishing(db, settings, clock, tmp
         def round_done(self, result: object, at: object) -> None:
             raise RuntimeError("bug in an observer")
 
-    dispatcher = Dispatcher(db, settings, lambda a: fake, clock, owner="t", observers=[Exploding()])
+    dispatcher = Dispatcher(
+        db, settings, lambda a: fake, clock, owner="t", observers=[Exploding()]
+    )
     try:
         posts = ready_posts(db, settings, clock, tmp_path / "c")
         for post in posts[:2]:
@@ -166,10 +165,7 @@ def test_holds_set_and_released_elsewhere_are_told(
     clock.set(posts[0].due_at - timedelta(hours=1))
     holds.set_hold(db, actor="duty-inspector", reason="major incident in Newport", now=clock.now())
     holds.set_hold(
-        db,
-        actor="duty-inspector",
-        reason="national mourning",
-        now=clock.now(),
+        db, actor="duty-inspector", reason="national mourning", now=clock.now(),
         account="gwent-x",
     )
     _round(dispatcher, ops)
@@ -199,9 +195,7 @@ def test_a_pause_after_an_auth_failure_is_told_once(
     assert _kinds(recording) == ["authentication_failure", "pause_released"]
 
 
-def test_digest_lists_tomorrows_posts_awaiting_approval(
-    db, settings, clock, tmp_path, ops, recording
-):
+def test_digest_lists_tomorrows_posts_awaiting_approval(db, settings, clock, tmp_path, ops, recording):
     posts = ready_posts(db, settings, clock, tmp_path / "c")  # daily 07:30 from 4 Jan
     tomorrow = [p for p in posts if p.due_at.date() == datetime(2027, 1, 5).date()]
     review.edit(db, tomorrow[0].id, actor="alice", now=clock.now(), text="Tip: new words.")

@@ -21,13 +21,8 @@ def read_events(path) -> list:
 
 def test_calendar_round_trips_through_a_second_parser(db, settings, clock, tmp_path) -> None:
     posts = ready_posts(db, settings, clock, tmp_path / "c", languages='["en", "cy"]')
-    review.edit(
-        db,
-        posts[0].id,
-        actor="alice",
-        now=clock.now(),
-        text="Siaradwch â'ch plentyn; ŵ ŷ — a line\nand a second line, with a comma",
-    )
+    review.edit(db, posts[0].id, actor="alice", now=clock.now(),
+                text="Siaradwch â'ch plentyn; ŵ ŷ — a line\nand a second line, with a comma")
     review.cancel(db, [posts[-1].id], actor="alice", reason="not needed", now=clock.now())
     ics = tmp_path / "plan.ics"
 
@@ -58,16 +53,8 @@ def test_calendar_filters_and_includes_cancelled_on_request(db, settings, clock,
     ics = tmp_path / "day.ics"
     result = CliRunner().invoke(
         cli,
-        [
-            "--config",
-            str(settings.config_path),
-            "calendar",
-            "--ics",
-            str(ics),
-            "--day",
-            "2027-01-04",
-            "--include-cancelled",
-        ],
+        ["--config", str(settings.config_path), "calendar", "--ics", str(ics),
+         "--day", "2027-01-04", "--include-cancelled"],
     )
     assert result.exit_code == 0, result.output
     (event,) = read_events(ics)

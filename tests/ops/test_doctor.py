@@ -58,7 +58,7 @@ def test_failures_are_each_named_and_exit_1(tmp_path: Path) -> None:
         f"""
 state_dir = "{blocker}"
 [database]
-url = "sqlite:///{tmp_path / "missing.db"}"
+url = "sqlite:///{tmp_path / 'missing.db'}"
 [notify]
 webhook_url_env = "DOC_WEBHOOK_URL"
 [accounts.gwent-x]
@@ -153,9 +153,11 @@ def test_a_clock_behind_the_audit_log_fails(db: Database, settings) -> None:
     now = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
     with db.transaction() as session:
         session.add(Event(at=now + timedelta(hours=1), actor="x", action="plan", detail=""))
-    checks = {c.name: c for c in run_doctor(settings.config_path, environ={}, clock=FakeClock(now))}
+    checks = {c.name: c for c in run_doctor(settings.config_path, environ={},
+                                            clock=FakeClock(now))}
     assert checks["clock"].failed and "3600 s behind the newest audit event" in (
         checks["clock"].detail
     )
-    later = run_doctor(settings.config_path, environ={}, clock=FakeClock(now + timedelta(hours=2)))
+    later = run_doctor(settings.config_path, environ={},
+                       clock=FakeClock(now + timedelta(hours=2)))
     assert not [c for c in later if c.name == "clock" and c.failed]

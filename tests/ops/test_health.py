@@ -136,18 +136,14 @@ def test_metrics_cover_the_queue_and_the_sends(
     assert value(text, "publisher_posts", state="approved") == len(posts) - 4
     assert value(text, "publisher_posts", state="unknown") == 0
     for channel in ("gwent-x", "gwent-facebook"):
-        assert (
-            value(text, "publisher_publish_results_total", channel=channel, outcome="published")
-            == 1
-        )
+        assert value(text, "publisher_publish_results_total", channel=channel,
+                     outcome="published") == 1
         assert value(text, "publisher_publish_duration_seconds_count", channel=channel) == 2
         assert value(text, "publisher_publish_lateness_seconds_count", channel=channel) == 1
-        assert (
-            value(text, "publisher_publish_lateness_seconds_bucket", channel=channel, le="5.0") == 1
-        )
-        assert (
-            value(text, "publisher_publish_lateness_seconds_bucket", channel=channel, le="1.0") == 0
-        )
+        assert value(text, "publisher_publish_lateness_seconds_bucket", channel=channel,
+                     le="5.0") == 1
+        assert value(text, "publisher_publish_lateness_seconds_bucket", channel=channel,
+                     le="1.0") == 0
     failures = {
         (dict(labels)["channel"], dict(labels)["outcome"]): v
         for (name, labels), v in samples(text).items()

@@ -45,9 +45,8 @@ def test_text_logs_are_one_line_per_event(restore_logging: None) -> None:
     assert len(lines) == 2
     assert lines[0].endswith(" INFO publisher.test: post 3: published as 17")
     assert lines[0][:24].endswith("Z") and lines[0][10] == "T"
-    assert (
-        "round failed Traceback" in lines[1]
-        and "ValueError: first line ⏎ second line" in (lines[1])
+    assert "round failed Traceback" in lines[1] and "ValueError: first line ⏎ second line" in (
+        lines[1]
     )
 
 
@@ -211,22 +210,15 @@ credentials = {{ page_token = "RUN_FB_TOKEN" }}
         db.ensure_schema()
         clock = SystemClock()
         folder = write_campaign(
-            tmp_path / "c",
-            accounts='["gwent-x", "gwent-facebook"]',
-            start="2027-01-04",
+            tmp_path / "c", accounts='["gwent-x", "gwent-facebook"]', start="2027-01-04",
             end="2027-01-04",
         )
         store_drafts(db, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
         with db.transaction() as s:
             ids = list(s.scalars(select(Post.id).order_by(Post.id)))
         for n, post_id in enumerate(ids):
-            review.edit(
-                db,
-                post_id,
-                actor="alice",
-                now=clock.now(),
-                due_at=clock.now() + timedelta(seconds=1, milliseconds=n),
-            )
+            review.edit(db, post_id, actor="alice", now=clock.now(),
+                        due_at=clock.now() + timedelta(seconds=1, milliseconds=n))
         approve_all(db, ids, clock.now())
         # Facebook refuses the token: the account is paused and people are told.
         platform.fail_next("expired_token", path="/feed")
@@ -234,23 +226,11 @@ credentials = {{ page_token = "RUN_FB_TOKEN" }}
         log_path = tmp_path / "worker.log"
         with log_path.open("wb") as log_file:
             proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "publisher",
-                    "--config",
-                    str(config),
-                    "-v",
-                    "--log-format",
-                    "json",
-                    "worker",
-                ],
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "publisher", "--config", str(config),
+                 "-v", "--log-format", "json", "worker"],
+                env=env, stdout=log_file, stderr=subprocess.STDOUT,
             )
             try:
-
                 def settled() -> bool:
                     with db.transaction() as s:
                         states = set(s.scalars(select(Post.state)))

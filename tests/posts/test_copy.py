@@ -30,20 +30,16 @@ def test_db_copy_sqlite_into_postgresql(settings, clock, tmp_path: Path) -> None
         with source.transaction() as s, target.transaction() as t:
             for model in (Post, Event):
                 query = select(model).order_by(model.id)
-                assert [
+                assert [(r.id, getattr(r, "state", None), getattr(r, "content_hash", None))
+                        for r in s.scalars(query)] == [
                     (r.id, getattr(r, "state", None), getattr(r, "content_hash", None))
-                    for r in s.scalars(query)
-                ] == [
-                    (r.id, getattr(r, "state", None), getattr(r, "content_hash", None))
-                    for r in t.scalars(query)
-                ]
+                    for r in t.scalars(query)]
             assert t.get(Post, 1).approval_valid and t.get(Post, 1).due_at == s.get(Post, 1).due_at
         # New rows get new ids after the copied ones.
         holds.release(target, actor="chief", now=clock.now())
         with target.transaction() as t:
             assert t.scalar(select(func.max(Event.id))) > len(
-                source.transaction().__enter__().scalars(select(Event.id)).all()
-            )
+                source.transaction().__enter__().scalars(select(Event.id)).all())
         again = CliRunner().invoke(cli, ["db", "copy", settings.database_url, url])
         assert again.exit_code == 1 and "already has posts" in again.output
         target.dispose()
