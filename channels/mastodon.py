@@ -35,12 +35,13 @@ answers 503 and makes nothing. So ``resend_is_safe`` within ``resend_window_seco
   Not found, and the instance answered 5xx (it has finished with the request): ``publish``
   sends the same request once more with the same key, which either returns the status the
   first one made or makes it now, once. Not found after a timeout or a dropped connection:
-  the first request may still be running on the instance, and a resend racing it could
-  make a second status (Mastodon records the key only once the status is saved), so it
-  stays ``AmbiguousError`` for ``find`` or a person to settle later (older instances
-  record the key only once the status is saved).
-- ``find`` never sends anything: it reads the account's 40 latest statuses
-  (``GET /api/v1/accounts/:id/statuses``) and matches the text exactly, after turning
+  the first request may still be running on the instance, and on an instance without the
+  key lock (older versions record the key only once the status is saved) a resend racing
+  it could make a second status, so it stays ``AmbiguousError`` for ``find`` or a person
+  to settle later.
+- ``find`` never sends anything: it reads the account's statuses back to
+  ``post.not_before`` (``GET /api/v1/accounts/:id/statuses``, 40 a page, at most 5 pages;
+  one page without it) and matches the text exactly, after turning
   Mastodon's HTML back into the text we sent (paragraphs, line breaks, the hidden parts of
   shortened links, entities). It works past the key's one-hour window too.
 """
