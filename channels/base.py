@@ -5,19 +5,35 @@ Contract (``tests/channels/test_contract.py`` checks it against every channel):
 ``publish(post) -> Receipt``
     Sends ``post.text`` byte for byte, with its media and alt text, to ``post.account``.
     Returns the network's id (and URL where it has one) once the network confirms it.
-    Never retries on its own and never sleeps. Every failure is raised as exactly one
-    ``ChannelError`` subclass (see ``errors``): ``RetryableError`` when nothing was
-    created (with ``retry_after`` seconds if the network said), ``PermanentError``,
-    ``AuthenticationError``, ``AlreadyPublished`` (duplicate content), and
-    ``AmbiguousError`` when it may have been created (timeout after sending, 5xx,
-    dropped connection). No other exception escapes, and no message carries a secret.
-    Every request has a timeout.
+    Never retries on its own and never sleeps, except for a bounded wait the network asks
+    for within one send (Mastodon: an image still processing). Every failure is raised as
+    exactly one ``ChannelError`` subclass (see ``errors``): ``RetryableError`` when
+    nothing was created (with ``retry_after`` seconds if the network said),
+    ``PermanentError``, ``AuthenticationError``, ``AlreadyPublished`` (duplicate content,
+    or a second send that the network recognised by its key), and ``AmbiguousError`` when
+    it may have been created (timeout after sending, 5xx, dropped connection). No other
+    exception escapes, and no message carries a secret. Every request has a timeout, and
+    the requests of one call are bounded in number.
 
 ``find(post) -> Receipt | None``
-    Reconciliation after an ambiguous outcome or a lost lease: looks the post up on the
-    network (recent posts, idempotency key, record key). Returns the receipt if it is
-    there, ``None`` if it is provably not there, and raises ``AmbiguousError`` if it
-    cannot tell. Never publishes.
+    Reconciliation after an ambiguous outcome or a lost lease, and a person's resend:
+    looks the post up on the network (record key, recent posts), under any of its sends
+    (every ``resend_count`` up to the post's). Answers one of three ways, never guessing:
+
+    - a ``Receipt``: it is there;
+    - ``None``: the network's answer shows it is not there (a record key that holds
+      nothing; recent posts, read in full, without it);
+    - raises a ``ChannelError``: it cannot tell. ``AuthenticationError`` when the
+      credentials are refused (the account is paused), else ``AmbiguousError`` (with
+      ``retry_after`` when the network said how long to wait).
+
+    Never publishes. A request still in flight can land after ``find`` answered ``None``:
+    the worker looks over a window counted from when the request started (DESIGN.md).
+
+Resends: ``resend_is_safe`` (below) says whether sending the same ``OutgoingPost`` again
+(same ``idempotency_key``: same post, content and ``resend_count``, whatever the
+``attempt``) is recognised by the network as the first send instead of making a second
+post.
 
 ``check() -> str``
     Verifies the credentials can post; returns a one-line description of the identity
@@ -34,6 +50,7 @@ import mimetypes
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
 
@@ -51,9 +68,11 @@ class Media:
 
 @dataclass(frozen=True)
 class OutgoingPost:
-    """Exactly what was approved, plus the identity of this attempt."""
+    """Exactly what was approved, and which send of it this is."""
 
     post_id: int
+    #: The worker's attempt number: for logs only, never part of a key (a second attempt
+    #: of the same post must land on the first at the network).
     attempt: int
     account_name: str
     account: AccountSettings
@@ -62,11 +81,22 @@ class OutgoingPost:
     media: tuple[Media, ...] = ()
     link: str | None = None
     content_hash: str = ""
+    #: ``Post.resend_count``: raised only by a person's explicit ``resend``, so that a send
+    #: the person asked for is a new request rather than a repeat of the first.
+    resend_count: int = 0
+    #: No send of this post can have started before this time (aware UTC): e.g. when it
+    #: was first claimed. ``find`` on a network it must match by text (X, Facebook,
+    #: Mastodon) reads the recent posts back to it (less ``LOOKBACK_SKEW``) before it
+    #: answers ``None``. Without it, ``find`` reads one page of recent posts: proof only
+    #: for a post sent recently.
+    not_before: datetime | None = None
 
     @property
     def idempotency_key(self) -> str:
-        """Stable for one post and attempt: a resend of the same attempt is the same request."""
-        return f"cp-{self.post_id}-{self.attempt}-{self.content_hash[:16]}"
+        """The same for every attempt of one post with one content and one resend count:
+        a second send of it is the same request to the network (a Bluesky record key, a
+        Mastodon ``Idempotency-Key``)."""
+        return f"cp-{self.post_id}-{self.resend_count}-{self.content_hash[:16]}"
 
 
 @dataclass(frozen=True)
@@ -132,6 +162,16 @@ def read_images(
     return images
 
 
+#: How far before ``OutgoingPost.not_before`` a look-up reads: the network's clock may differ
+#: from ours.
+LOOKBACK_SKEW = timedelta(minutes=5)
+
+
+def lookback_start(post: OutgoingPost) -> datetime | None:
+    """Where a text-matching ``find`` may stop reading (None: after one page)."""
+    return None if post.not_before is None else post.not_before - LOOKBACK_SKEW
+
+
 class Channel(abc.ABC):
     """A network account we can publish to. See the module docstring for the contract."""
 
@@ -139,13 +179,26 @@ class Channel(abc.ABC):
     #: or ``outbox`` / ``fake``
     name: str = "channel"
 
+    #: Whether publishing the same post again (same ``idempotency_key``) is recognised by
+    #: the network as the first send: it answers with the post already made (or raises
+    #: ``AlreadyPublished`` with its id) and never makes a second one. True: Bluesky (record
+    #: key), Mastodon (``Idempotency-Key``, within ``resend_window_seconds``). False: X and
+    #: Facebook, which refuse only duplicate text (and Facebook not even that for a photo),
+    #: so after a send in doubt the worker must look with ``find`` until the first request
+    #: can no longer land before it sends again.
+    resend_is_safe: bool = False
+    #: How long after the first send a resend is still recognised (seconds); ``None``: for
+    #: ever (a record key), or not at all when ``resend_is_safe`` is False.
+    resend_window_seconds: float | None = None
+
     @abc.abstractmethod
     def publish(self, post: OutgoingPost) -> Receipt:
         """Send the post; return the network's receipt or raise a ``ChannelError``."""
 
     @abc.abstractmethod
     def find(self, post: OutgoingPost) -> Receipt | None:
-        """Look the post up: receipt if there, ``None`` if provably not, else ``AmbiguousError``."""
+        """Look the post up: receipt if there, ``None`` if provably not, else raise a
+        ``ChannelError`` (``AmbiguousError``, or ``AuthenticationError``)."""
 
     @abc.abstractmethod
     def check(self) -> str:

@@ -14,18 +14,21 @@
 
 Exactly once: the record is created with ``com.atproto.repo.createRecord`` under a record
 key of our choosing, ``record_key(post)``: a valid TID derived only from the post id, the
-attempt and the content hash. A repository holds one record per key, so the same attempt
-can never make two posts, and ``find`` is a look-up of that key
+content hash and the resend count a person raises, never from the attempt. A repository
+holds one record per key, so every attempt of a post lands on the same key and can never
+make a second post (``resend_is_safe``), and ``find`` is a look-up of that key
 (``com.atproto.repo.getRecord``): there is a receipt, or ``RecordNotFound`` proves it is
 not there. A second create under a taken key answers HTTP 500 (the PDS logs "There is
 already a value at key"), so every failed create is followed by that look-up before the
-failure is believed: a record found under our key is the post, and its receipt is
-returned (nothing is sent twice).
+failure is believed: a record found under our key is the post. If it is the record this
+very request sent (same ``createdAt``), its receipt is returned; if an earlier send made
+it, ``AlreadyPublished`` with its URI and URL. Nothing is sent twice.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -59,6 +62,7 @@ from atproto_client.request import Request
 from atproto_client.utils import facet_detection
 
 from core.errors import (
+    AlreadyPublished,
     AmbiguousError,
     AuthenticationError,
     ChannelError,
@@ -96,19 +100,20 @@ _TID_EPOCH_SECONDS = 1_672_531_200
 
 
 def record_key(post: OutgoingPost) -> str:
-    """The record key of this post and attempt: a valid TID, the same on every call.
+    """The record key of this post: a valid TID, the same for every attempt.
 
     A TID is a 64-bit number (top bit 0) in 13 characters of base32-sortable: 53 bits of
     microseconds since 1970, then a 10-bit clock id. Ours is made, not read from a clock:
     the second is ``2023-01-01 + post_id`` (so keys sort by post id), the millisecond is
-    the attempt, and the microsecond and clock id are 20 bits of SHA-256 of
-    ``post.idempotency_key`` (post id, attempt and content hash). Another database whose
-    post 7, attempt 1 has other content gets another key.
+    the resend count (a person's ``resend`` gets a new key), and the microsecond and clock
+    id are 20 bits of SHA-256 of ``post.idempotency_key`` (post id, resend count and
+    content hash). The attempt plays no part: a second attempt lands on the first's key.
+    Another database whose post 7 has other content gets another key.
     """
     digest = hashlib.sha256(post.idempotency_key.encode("utf-8")).digest()
     (mix,) = struct.unpack(">Q", digest[:8])
     seconds = _TID_EPOCH_SECONDS + post.post_id
-    micros = seconds * 1_000_000 + (post.attempt % 1000) * 1000 + mix % 1000
+    micros = seconds * 1_000_000 + (post.resend_count % 1000) * 1000 + mix % 1000
     clock_id = (mix >> 10) & 0x3FF
     return encode_tid(micros, clock_id)
 
@@ -128,6 +133,9 @@ class BlueskyChannel(NetworkChannel):
 
     name = "bluesky"
     CREDENTIALS = CREDENTIALS
+    # A repository holds one record per key, for ever: a resend lands on the first.
+    resend_is_safe = True
+    resend_window_seconds = None
 
     def __init__(
         self,
@@ -180,14 +188,28 @@ class BlueskyChannel(NetworkChannel):
         )
 
     def find(self, post: OutgoingPost) -> Receipt | None:
-        rkey = record_key(post)
+        """The record under the key of this send, or of any earlier send of the post (a
+        person's resend raised ``resend_count``); ``None`` only when every key is empty."""
+        sends = [
+            dataclasses.replace(post, resend_count=count)
+            for count in range(post.resend_count, -1, -1)
+        ]
+
+        def lookup(client: Client, did: str) -> Receipt | None:
+            for send in sends:
+                found = self._lookup(client, did, send, record_key(send))
+                if found is not None:
+                    return found
+            return None
+
         try:
-            return self._with_session(lambda client, did: self._lookup(client, did, post, rkey))
+            return self._with_session(lookup)
         except (AuthenticationError, AmbiguousError):
             raise
         except ChannelError as exc:
             raise AmbiguousError(
-                f"bluesky: cannot look up record {rkey} ({exc})", retry_after=exc.retry_after
+                f"bluesky: cannot look up record {record_key(post)} ({exc})",
+                retry_after=exc.retry_after,
             ) from None
 
     def check(self) -> str:
@@ -228,8 +250,9 @@ class BlueskyChannel(NetworkChannel):
         rkey: str,
     ) -> Receipt:
         embed = self._embed(client, images) if images else None
+        created_at = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
         record = models.AppBskyFeedPost.Record(
-            created_at=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            created_at=created_at,
             text=post.text,
             facets=self._facets(client, post.text) or None,
             langs=_languages(post.language),
@@ -244,7 +267,7 @@ class BlueskyChannel(NetworkChannel):
         except (AuthenticationError, RetryableError):
             raise  # refused before anything was written (rate limit, refused connection)
         except ChannelError as error:
-            settled = self._settle(client, did, post, rkey, error)
+            settled = self._settle(client, did, post, rkey, created_at, error)
             if isinstance(settled, Receipt):
                 return settled
             raise settled from None
@@ -252,16 +275,23 @@ class BlueskyChannel(NetworkChannel):
         return Receipt(remote_id=created.uri, url=self._url(rkey), extra={"cid": created.cid})
 
     def _settle(
-        self, client: Client, did: str, post: OutgoingPost, rkey: str, error: ChannelError
+        self,
+        client: Client,
+        did: str,
+        post: OutgoingPost,
+        rkey: str,
+        created_at: str,
+        error: ChannelError,
     ) -> Receipt | ChannelError:
         """After a failed create: the record under our key, if there, is the post.
 
-        Returns its receipt, or the error to raise. A second create under a taken key
-        answers 500 "InternalServerError", so this is also how a resend of the same
-        attempt ends: with the receipt of the record the first one made.
+        Returns its receipt when this request wrote it (its ``createdAt`` is the one just
+        sent), or the error to raise: ``AlreadyPublished`` with the record's URI and URL
+        when an earlier send wrote it. A second create under a taken key answers 500
+        "InternalServerError", so this is how a second send of a post ends.
         """
         try:
-            found = self._lookup(client, did, post, rkey)
+            found = self._lookup_record(client, did, post, rkey)
         except (AuthenticationError, AmbiguousError):
             raise
         except ChannelError as lookup_error:
@@ -272,6 +302,7 @@ class BlueskyChannel(NetworkChannel):
                 )
             return error
         if found is not None:
+            receipt, stored_at = found
             log.info(
                 "bluesky: post %s of %s is already there as %s (the create answered: %s)",
                 post.post_id,
@@ -279,14 +310,29 @@ class BlueskyChannel(NetworkChannel):
                 rkey,
                 error,
             )
-            return Receipt(found.remote_id, found.url, {**found.extra, "reconciled": "true"})
+            if stored_at != created_at:
+                return AlreadyPublished(
+                    f"bluesky: record {rkey} already holds post {post.post_id} (created "
+                    f"{stored_at or 'at an unknown time'} by an earlier send); nothing new "
+                    "was created",
+                    remote_id=receipt.remote_id,
+                    url=receipt.url,
+                )
+            return Receipt(receipt.remote_id, receipt.url, {**receipt.extra, "reconciled": "true"})
         if isinstance(error, _SentAmbiguous) and not error.may_still_land:
             # The PDS itself answered 5xx and holds no record under our key: nothing was
-            # written, and the next attempt gets a new key.
+            # written. The next attempt uses the same key, so it cannot double it anyway.
             return RetryableError(f"{error}; record {rkey} is not there, so nothing was published")
         return error
 
     def _lookup(self, client: Client, did: str, post: OutgoingPost, rkey: str) -> Receipt | None:
+        found = self._lookup_record(client, did, post, rkey)
+        return None if found is None else found[0]
+
+    def _lookup_record(
+        self, client: Client, did: str, post: OutgoingPost, rkey: str
+    ) -> tuple[Receipt, str | None] | None:
+        """The receipt of the record under ``rkey`` and its ``createdAt``, or None."""
         try:
             got = self._call(
                 f"look up record {rkey} (getRecord)",
@@ -296,13 +342,14 @@ class BlueskyChannel(NetworkChannel):
             )
         except _NotFound:
             return None
-        text = _record_text(got.value)
+        text = _record_field(got.value, "text")
         if text is not None and text != post.text:
             raise AmbiguousError(
                 f"bluesky: record {rkey} holds other text than post {post.post_id}; "
                 "a person must look at the account"
             )
-        return Receipt(remote_id=got.uri, url=self._url(rkey), extra={"cid": got.cid or ""})
+        receipt = Receipt(remote_id=got.uri, url=self._url(rkey), extra={"cid": got.cid or ""})
+        return receipt, _record_field(got.value, "created_at")
 
     def _facets(self, client: Client, text: str) -> list[models.AppBskyRichtextFacet.Main]:
         """Links, bare domains and hashtags (no network), and @mentions resolved to DIDs."""
@@ -615,9 +662,13 @@ def _xrpc_error(content: Any) -> tuple[str, str]:
     return "", ""
 
 
-def _record_text(value: Any) -> str | None:
-    text = value.get("text") if isinstance(value, dict) else getattr(value, "text", None)
-    return text if isinstance(text, str) else None
+def _record_field(value: Any, name: str) -> str | None:
+    """A string field of a record (``text``, ``created_at``), as a model or a dict."""
+    if isinstance(value, dict):
+        found = value.get(name, value.get("createdAt") if name == "created_at" else None)
+    else:
+        found = getattr(value, name, None)
+    return found if isinstance(found, str) else None
 
 
 def _languages(language: str) -> list[str] | None:

@@ -10,7 +10,11 @@ headers), and it has no timeout. Four endpoints do not need a library.
   ``alt_text_custom``): the photo is the post.
 - Several images: each uploaded with ``published=false`` (nothing public yet), then
   ``POST /{page-id}/feed`` with ``attached_media[n]={"media_fbid": id}``.
-- ``find``: the Page's recent posts (``GET /{page-id}/feed``), matched by exact text.
+- ``find``: the Page's posts since ``post.not_before`` (``GET /{page-id}/feed`` with
+  ``since``, paged; one page without it), matched by exact text; for a
+  one-image post also the Page's uploaded photos (``GET /{page-id}/photos?type=uploaded``,
+  the caption is the photo's ``name``), because a photo post has no duplicate guard: a
+  resend of one that is there but missed by the look-up would publish it twice.
 - ``check``: reads the Page and ``/me`` with the token, and tells a user token (the usual
   cause of "unknown error" in other tools) from the Page's own token.
 
@@ -45,7 +49,7 @@ from core.errors import (
 )
 from core.settings import AccountSettings, Settings
 
-from .base import Media, NetworkChannel, OutgoingPost, Receipt, read_images
+from .base import Media, NetworkChannel, OutgoingPost, Receipt, lookback_start, read_images
 from .credentials import Secret, redact
 from .networks import NETWORKS
 from .outcomes import retry_after, status_error, transport_error
@@ -80,6 +84,9 @@ class FacebookChannel(NetworkChannel):
 
     name = "facebook"
     CREDENTIALS = CREDENTIALS
+    #: find(): items per page, and the most pages it reads back to ``not_before``.
+    find_page_size = FEED_SIZE
+    find_pages = 5
 
     def __init__(
         self,
@@ -163,30 +170,52 @@ class FacebookChannel(NetworkChannel):
         return Receipt(remote_id=str(remote_id), url=_url(str(remote_id)))
 
     def find(self, post: OutgoingPost) -> Receipt | None:
-        try:
-            body = self._request(
-                "GET",
-                f"{self.page}/feed",
-                action="read the Page's recent posts",
-                creates_post=False,
-                params={"fields": "id,message,created_time", "limit": str(FEED_SIZE)},
-            )
-        except AuthenticationError:
-            raise
-        except ChannelError as exc:
-            raise AmbiguousError(
-                f"facebook: cannot look the post up ({exc})", retry_after=exc.retry_after
-            ) from None
-        wanted = _normal(post.text)
-        items = body.get("data")
-        if not isinstance(items, list):
-            raise AmbiguousError("facebook: cannot look the post up: the feed had no list of posts")
-        for item in items:
-            if not isinstance(item, dict) or not item.get("id"):
-                continue
-            if _normal(str(item.get("message", ""))) == wanted:
-                return Receipt(remote_id=str(item["id"]), url=_url(str(item["id"])))
-        return None
+        """The Page's posts since ``post.not_before`` (one page without it), matched by
+        text; for a one-image post then its uploaded photos, matched by caption. ``None``
+        only once what it had to read was read in full."""
+        found = self._scan("feed", {"fields": "id,message,created_time"}, "message", post)
+        if found is not None or len(post.media) != 1:
+            return found
+        # A photo post (no duplicate guard): its photo, if the feed did not show its post.
+        params = {"type": "uploaded", "fields": "id,name,created_time"}
+        return self._scan("photos", params, "name", post)
+
+    def _scan(
+        self, edge: str, params: dict[str, str], field: str, post: OutgoingPost
+    ) -> Receipt | None:
+        """Page through ``/{page}/{edge}`` (newest first) for an item whose ``field`` is
+        the post's text: back to ``not_before`` (``since``), at most ``find_pages`` pages."""
+        what = "the feed" if edge == "feed" else "the photos"
+        since = lookback_start(post)
+        params = {**params, "limit": str(self.find_page_size)}
+        if since is not None:
+            params["since"] = str(int(since.timestamp()))
+        for _ in range(self.find_pages):
+            try:
+                body = self._request(
+                    "GET",
+                    f"{self.page}/{edge}",
+                    action=f"read {what} of the Page",
+                    creates_post=False,
+                    params=params,
+                )
+            except AuthenticationError:
+                raise
+            except ChannelError as exc:
+                photo = " photo" if edge == "photos" else ""
+                raise AmbiguousError(
+                    f"facebook: cannot look the{photo} post up ({exc})",
+                    retry_after=exc.retry_after,
+                ) from None
+            found = _match(body, field, post.text, what)
+            after = _next_cursor(body)
+            if found is not None or after is None or since is None:
+                return found  # found, every item since then, or the one page asked for
+            params = {**params, "after": after}
+        raise AmbiguousError(
+            f"facebook: cannot look the post up: more than {self.find_pages * self.find_page_size}"
+            f" items in {what} since {since:%Y-%m-%d %H:%M} UTC"
+        )
 
     def check(self) -> str:
         page = self._request(
@@ -385,6 +414,30 @@ def _url(remote_id: str) -> str:
     if post_id:
         return f"https://www.facebook.com/{page_id}/posts/{post_id}"
     return f"https://www.facebook.com/{remote_id}"
+
+
+def _match(body: dict[str, Any], field: str, text: str, where: str) -> Receipt | None:
+    """The item of a Graph list whose ``field`` is ``text``; None if the list has none."""
+    items = body.get("data")
+    if not isinstance(items, list):
+        raise AmbiguousError(f"facebook: cannot look the post up: {where} had no list")
+    wanted = _normal(text)
+    for item in items:
+        if not isinstance(item, dict) or not item.get("id"):
+            continue
+        if _normal(str(item.get(field, ""))) == wanted:
+            return Receipt(remote_id=str(item["id"]), url=_url(str(item["id"])))
+    return None
+
+
+def _next_cursor(body: dict[str, Any]) -> str | None:
+    """The ``after`` cursor of the next page, if the Graph API says there is one."""
+    paging = body.get("paging")
+    if not isinstance(paging, dict) or not paging.get("next"):
+        return None
+    cursors = paging.get("cursors")
+    after = cursors.get("after") if isinstance(cursors, dict) else None
+    return str(after) if after else None
 
 
 def _normal(text: str) -> str:

@@ -10,8 +10,9 @@
 - Outcomes: ``docs/error-outcomes.md``, rows ``X-*``.
 
 Reconciliation (``find``): X has no idempotency key and no look-up by our key, so ``find``
-reads the account's most recent posts (``GET /2/users/{id}/tweets``, 100 of them) and
-matches the text exactly, after undoing X's rewriting (t.co links, HTML entities, the
+reads the account's posts since ``post.not_before`` (``GET /2/users/{id}/tweets`` with
+``start_time``, 100 a page, up to 5 pages; one page without it) and matches the text
+exactly, after undoing X's rewriting (t.co links, HTML entities, the
 trailing image link). Found: the receipt. Not among them: ``None``. A resend after a
 wrong ``None`` is still safe, because X rejects it as duplicate content, which the worker
 records as ``AlreadyPublished``: the design's "reconcile by what the duplicate-content
@@ -27,6 +28,7 @@ import mimetypes
 import time
 import unicodedata
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -43,7 +45,7 @@ from core.errors import (
 )
 from core.settings import AccountSettings
 
-from .base import Media, NetworkChannel, OutgoingPost, Receipt, read_images
+from .base import Media, NetworkChannel, OutgoingPost, Receipt, lookback_start, read_images
 from .credentials import Secret, redact
 from .networks import NETWORKS
 from .outcomes import sent_or_not, status_error, transport_error, wait_seconds
@@ -74,6 +76,9 @@ class XChannel(NetworkChannel):
 
     name = "x"
     CREDENTIALS = CREDENTIALS
+    #: find(): posts per page (5 to 100), and the most pages it reads back to ``not_before``.
+    find_page_size = TIMELINE_SIZE
+    find_pages = 5
 
     def __init__(
         self,
@@ -144,21 +149,45 @@ class XChannel(NetworkChannel):
         return Receipt(remote_id=remote_id, url=self._url(remote_id))
 
     def find(self, post: OutgoingPost) -> Receipt | None:
+        """The account's posts since ``post.not_before`` (one page without it), matched by
+        text. ``None`` only once they were read in full."""
+        since = lookback_start(post)
+        wanted = _normal(post.text)
+        token: str | None = None
+        for _ in range(self.find_pages):
+            tweets, token = self._timeline_page(since, token)
+            for tweet in tweets:
+                if not isinstance(tweet, dict) or not tweet.get("id"):
+                    continue
+                if _normal(_as_posted(tweet)) == wanted:
+                    return Receipt(remote_id=str(tweet["id"]), url=self._url(str(tweet["id"])))
+            if not token or since is None:
+                return None  # every post since then, or the one page asked for
+        raise AmbiguousError(
+            f"x: cannot look the post up: more than {self.find_pages * self.find_page_size} "
+            f"posts since {since:%Y-%m-%d %H:%M} UTC"
+        )
+
+    def _timeline_page(
+        self, since: datetime | None, token: str | None
+    ) -> tuple[list[Any], str | None]:
+        """One page of the account's posts (newest first) and the token of the next."""
         try:
             user_id = self._user_id or self._me()["id"]
             response = self._call(
                 "read the recent posts",
                 lambda: self._client.get_users_tweets(
                     user_id,
-                    max_results=TIMELINE_SIZE,
+                    max_results=self.find_page_size,
                     exclude=["retweets", "replies"],
                     tweet_fields=["created_at", "entities"],
+                    start_time=since,
+                    pagination_token=token,
                     user_auth=True,
                 ),
                 creates_post=False,
             )
             body = response.json()
-            tweets = (body.get("data") or []) if isinstance(body, dict) else None
         except AuthenticationError:
             raise
         except ChannelError as exc:
@@ -168,14 +197,16 @@ class XChannel(NetworkChannel):
                 retry_after=exc.retry_after,
             ) from None
         except ValueError:
-            tweets = None
-        if not isinstance(tweets, list):
-            raise AmbiguousError("x: cannot look the post up: X's answer had no list of posts")
-        wanted = _normal(post.text)
-        for tweet in tweets:
-            if isinstance(tweet, dict) and tweet.get("id") and _normal(_as_posted(tweet)) == wanted:
-                return Receipt(remote_id=str(tweet["id"]), url=self._url(str(tweet["id"])))
-        return None
+            body = None
+        tweets = _timeline(body)
+        if tweets is None:
+            raise AmbiguousError(
+                "x: cannot look the post up: X's answer had no list of posts "
+                "(errors instead, or no count)"
+            )
+        meta = body.get("meta") if isinstance(body, dict) else None
+        next_token = meta.get("next_token") if isinstance(meta, dict) else None
+        return tweets, str(next_token) if next_token else None
 
     def check(self) -> str:
         me = self._me(refresh=True)
@@ -355,6 +386,20 @@ def _detail(response: requests.Response) -> str:
 
 def _unexpected(exc: Exception, action: str, creates_post: bool) -> ChannelError:
     return sent_or_not(f"x: {action}: unexpected {type(exc).__name__}", creates_post=creates_post)
+
+
+def _timeline(body: Any) -> list[Any] | None:
+    """The posts of a timeline answer; None when it does not show the timeline: X answers
+    200 with ``errors`` and no ``data`` for some failures, and an empty timeline says so
+    (``meta.result_count`` 0) rather than leaving ``data`` out."""
+    if not isinstance(body, dict):
+        return None
+    data = body.get("data")
+    if isinstance(data, list):
+        return data
+    meta = body.get("meta")
+    empty = isinstance(meta, dict) and meta.get("result_count") == 0
+    return [] if data is None and not body.get("errors") and empty else None
 
 
 def _as_posted(tweet: Mapping[str, Any]) -> str:

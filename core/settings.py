@@ -16,7 +16,7 @@ import os
 import tomllib
 from datetime import datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -124,6 +124,9 @@ class AccountSettings(_Frozen):
     # instance allowing 1000: `publisher accounts check` reports the instance's). Lint
     # and previews count to it; unset means the network's (channels/networks.py).
     text_limit: int | None = Field(None, gt=0)
+    # Mastodon only: who sees the posts. Always sent, so the account's own default
+    # (unlisted on some accounts) never decides.
+    visibility: Literal["public", "unlisted", "private"] = "public"
 
 
 class HealthSettings(_Frozen):

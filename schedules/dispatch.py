@@ -389,6 +389,9 @@ class Dispatcher:
             text=post.text,
             media=tuple(media),
             content_hash=post.content_hash,
+            resend_count=post.resend_count,
+            # No send of a post starts before it falls due: look-ups read back to here.
+            not_before=post.due_at,
         )
 
 

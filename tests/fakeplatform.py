@@ -22,20 +22,33 @@ From another process (a worker subprocess test)::
 
 X (``/2/...``)
     ``POST /2/tweets``, ``POST /2/media/upload``, ``POST /2/media/metadata``,
-    ``GET /2/users/me``, ``GET /2/users/{id}/tweets``. OAuth 1.0a: the HMAC-SHA1 signature
+    ``GET /2/users/me``, ``GET /2/users/{id}/tweets`` (``max_results`` 5 to 100,
+    ``start_time``, ``pagination_token``/``next_token``). OAuth 1.0a: the HMAC-SHA1 signature
     is verified with the configured consumer and token secrets.
 Graph (``/v{N}/...``)
-    ``POST /{page}/feed``, ``POST /{page}/photos``, ``GET /{page}/feed``, ``GET /{page}``,
-    ``GET /me``. ``access_token`` (query, form, or ``Authorization: Bearer``) must be a
+    ``POST /{page}/feed``, ``POST /{page}/photos``, ``GET /{page}/feed`` (without the
+    posts of published photos when ``facebook_feed_shows_photos`` is off),
+    ``GET /{page}/photos?type=uploaded`` (published photos, the caption as ``name``); both
+    lists take ``since``, ``limit`` and the ``after`` cursor (``paging.next`` when more),
+    ``GET /{page}``, ``GET /me``. ``access_token`` (query, form, or ``Authorization: Bearer``) must be a
     configured Page token (or a configured user token, which can read but not post).
 Mastodon (``/api/v1/...``, ``/api/v2/...``)
-    ``POST /api/v1/statuses`` (``Idempotency-Key`` honoured as Mastodon does: the same key
-    from the same account within ``mastodon_idempotency_seconds`` answers with the status
-    it already made), ``POST /api/v2/media`` and ``/api/v1/media`` (``description``),
+    ``POST /api/v1/statuses`` (``Idempotency-Key`` honoured as Mastodon's
+    ``PostStatusService`` does: the same key from the same account within
+    ``mastodon_idempotency_seconds`` answers 200 with the status it already made and makes
+    nothing, not even against the rate limit; while a request with the key is still being
+    worked on, another with it answers 503; ``visibility`` defaults to the account's
+    ``default_visibility`` when not sent), ``POST /api/v2/media`` and ``/api/v1/media``
+    (``description``; with ``mastodon_media_processing_polls`` set, v2 answers 202 with
+    ``url`` null and ``GET /api/v1/media/{id}`` answers 206 that many times, then 200 with
+    the URL; a status with an unprocessed image is refused with 422),
     ``GET /api/v1/instance``, ``GET /api/v2/instance`` (``max_characters``,
-    ``characters_reserved_per_url`` 23), ``GET /api/v1/accounts/verify_credentials``,
+    ``characters_reserved_per_url`` 23; with ``mastodon_limited_federation`` they need a
+    valid token, else 401), ``GET /api/v1/accounts/verify_credentials``,
     ``GET /api/v1/accounts/{id}/statuses``. ``Authorization: Bearer`` a configured token.
     ``content`` is HTML the way Mastodon renders plain text; ``X-RateLimit-*`` on answers.
+    ``hold_next_status()`` (in-process only) keeps the next status create waiting, its key
+    taken, until the test releases it: a request still in flight.
 
 Failure kinds for ``fail_next`` (each applies to the next request whose path contains
 ``path``, and whose method is ``method`` if given):
@@ -61,6 +74,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import calendar
 import hashlib
 import html
 import itertools
@@ -121,6 +135,9 @@ class MastodonAccount:
     id: str
     username: str
     token: str
+    # The account's "posting privacy" preference: what a status gets when the request
+    # names no visibility.
+    default_visibility: str = "public"
 
 
 @dataclass
@@ -160,6 +177,9 @@ class FakeConfig:
     )
     # Posts a user may create per 24 hours (X's per-user posting limit); None: no limit.
     x_daily_limit: int | None = None
+    # Whether GET /{page}/feed lists the posts made by POST /{page}/photos (off: a feed
+    # that has not shown them yet; find() must then read the photos).
+    facebook_feed_shows_photos: bool = True
     mastodon_accounts: list[MastodonAccount] = field(
         default_factory=lambda: [
             MastodonAccount("109000000000000001", "GwentPolice", "fake-masto-token-Qw3rTy7u"),
@@ -172,6 +192,11 @@ class FakeConfig:
     mastodon_idempotency_seconds: float = 3600.0
     # Statuses an account may post per 3 hours (Mastodon's default is 300); None: no limit.
     mastodon_status_limit: int | None = None
+    # None: an upload is processed at once (200 with its URL). N: /api/v2/media answers 202
+    # (url null) and the next N looks (GET /api/v1/media/{id}) answer 206, then 200.
+    mastodon_media_processing_polls: int | None = None
+    # Limited-federation mode: the instance endpoints need a valid token too.
+    mastodon_limited_federation: bool = False
 
     def x_credentials(self, username: str = "") -> dict[str, str]:
         """The four OAuth 1.0a values this fake accepts for an X user (default: the first)."""
@@ -247,6 +272,19 @@ class Failure:
 
 
 KINDS = {"5xx", "answer", "rate_limit", "slow", "drop", "expired_token", "fail_after_create"}
+
+
+@dataclass
+class Hold:
+    """A status create kept waiting: ``arrived`` is set when it reaches the instance (its
+    key now taken), and it goes on once ``release()`` is called (or after ``timeout``)."""
+
+    timeout: float = 30.0
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        self.released.set()
 
 
 class _Dropped(ConnectionResetError):
@@ -331,6 +369,8 @@ class FakePlatform:
             }
             self._md_media: dict[str, dict[str, Any]] = {}
             self._md_keys: dict[tuple[str, str], tuple[str, float]] = {}
+            self._md_working: set[tuple[str, str]] = set()  # keys of creates under way
+            self._md_holds: list[Hold] = []
 
     def fail_next(self, kind: str, count: int = 1, **options: Any) -> None:
         """Answer the next ``count`` matching requests with failure ``kind`` (see module doc)."""
@@ -338,6 +378,13 @@ class FakePlatform:
             raise ValueError(f"unknown failure kind {kind!r}; one of {sorted(KINDS)}")
         with self._lock:
             self.failures.extend(Failure(kind, **options) for _ in range(count))
+
+    def hold_next_status(self, timeout: float = 30.0) -> Hold:
+        """Keep the next Mastodon status create waiting until ``release()`` (in-process)."""
+        hold = Hold(timeout)
+        with self._lock:
+            self._md_holds.append(hold)
+        return hold
 
     def x_posts(self, username: str) -> list[dict[str, Any]]:
         """The posts of an X user, oldest first: ``id``, ``text``, ``media_ids``."""
@@ -364,13 +411,15 @@ class FakePlatform:
 
     def md_statuses(self, username: str) -> list[dict[str, Any]]:
         """A Mastodon account's statuses, oldest first: ``id``, ``text``, ``content`` (HTML),
-        ``language``, ``media_ids``, ``idempotency_key``."""
+        ``language``, ``visibility``, ``visibility_sent`` (None if the request named none),
+        ``media_ids``, ``idempotency_key``."""
         account = self._md_by_username(username)
         with self._lock:
             return [dict(s) for s in self._md_statuses[account.id]]
 
     def md_media(self, media_id: str) -> dict[str, Any]:
-        """An uploaded Mastodon attachment: ``bytes``, ``description``, ``owner``, ``status_id``."""
+        """An uploaded Mastodon attachment: ``bytes``, ``description``, ``owner``,
+        ``status_id``, ``processed``, ``uploads`` (how many uploads sent these bytes)."""
         with self._lock:
             return dict(self._md_media[media_id])
 
@@ -639,8 +688,18 @@ class FakePlatform:
             posts = list(reversed(self._x_posts[user_id]))
         username = next(a.username for a in self.config.x_accounts if a.id == user_id)
         limit = int(request.args.get("max_results", "10"))
-        data = [_x_as_served(p, username) for p in posts[:limit]]
+        if not 5 <= limit <= 100:
+            return _json(400, _x_problem(400, "Invalid Request", "max_results must be 5 to 100"))
+        start = request.args.get("start_time")
+        if start:  # only posts made after it
+            since = calendar.timegm(time.strptime(start, "%Y-%m-%dT%H:%M:%SZ"))
+            posts = [p for p in posts if p["created"] >= since]
+        token = request.args.get("pagination_token", "")
+        offset = int(token.removeprefix("page-")) if token.startswith("page-") else 0
+        data = [_x_as_served(p, username) for p in posts[offset : offset + limit]]
         meta: dict[str, Any] = {"result_count": len(data)}
+        if offset + limit < len(posts):
+            meta["next_token"] = f"page-{offset + limit}"
         if data:
             meta.update(newest_id=data[0]["id"], oldest_id=data[-1]["id"])
             return _json(200, {"data": data, "meta": meta}, headers)
@@ -754,14 +813,28 @@ class FakePlatform:
                 return _json(400, _graph_error(190, "Invalid OAuth access token"))
             with self._lock:
                 posts = list(reversed(self._fb_posts[target.id]))
-            limit = int(request.args.get("limit", "25"))
+            if not self.config.facebook_feed_shows_photos:
+                posts = [p for p in posts if not p.get("photo_post")]
             data = []
-            for post in posts[:limit]:
+            for post in posts:
                 item = {"id": post["id"], "created_time": post["created_time"]}
                 if post["message"]:
                     item["message"] = post["message"]
-                data.append(item)
-            return _json(200, {"data": data}, headers)
+                data.append((post["created"], item))
+            return _json(200, _graph_page(data, request), headers)
+        if len(parts) == 2 and parts[1] == "photos" and method == "GET":
+            with self._lock:
+                photos = [p for p in reversed(self._fb_photos[target.id]) if p["published"]]
+            if request.args.get("type") != "uploaded":
+                photos = []  # the default is the Page's profile pictures
+            listed = [
+                (
+                    p["created"],
+                    {"id": p["id"], "name": p["caption"], "created_time": p["created_time"]},
+                )
+                for p in photos
+            ]
+            return _json(200, _graph_page(listed, request), headers)
         if len(parts) == 2 and parts[1] in ("feed", "photos") and method == "POST":
             if page is None or page.id != target.id:
                 return _json(
@@ -810,6 +883,7 @@ class FakePlatform:
                     "link": request.form.get("link"),
                     "photo_ids": attached,
                     "created_time": _graph_time(),
+                    "created": time.time(),
                 }
             )
             for photo_id in attached:
@@ -832,6 +906,8 @@ class FakePlatform:
                 "published": published,
                 "filename": source.filename,
                 "post_id": None,
+                "created_time": _graph_time(),
+                "created": time.time(),
             }
             self._fb_photos[page.id].append(photo)
             if not published:
@@ -845,6 +921,8 @@ class FakePlatform:
                     "link": None,
                     "photo_ids": [photo_id],
                     "created_time": _graph_time(),
+                    "created": time.time(),
+                    "photo_post": True,
                 }
             )
         return _json(200, {"id": photo_id, "post_id": post_id}, headers)
@@ -877,10 +955,12 @@ class FakePlatform:
     def _mastodon(self, request: Request) -> Response:
         path, method = request.path.rstrip("/"), request.method
         headers = _md_limit_headers(300, 299, time.time() + 300)
-        if path in ("/api/v1/instance", "/api/v2/instance") and method == "GET":
-            return _json(200, self._md_instance(v2=path.startswith("/api/v2")), headers)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         account = next((a for a in self.config.mastodon_accounts if a.token == token), None)
+        if path in ("/api/v1/instance", "/api/v2/instance") and method == "GET":
+            if account is None and self.config.mastodon_limited_federation:
+                return _json(401, {"error": "This method requires an authenticated user"})
+            return _json(200, self._md_instance(v2=path.startswith("/api/v2")), headers)
         if account is None:
             return _json(401, {"error": "The access token is invalid"})
         if path == "/api/v1/accounts/verify_credentials" and method == "GET":
@@ -888,7 +968,10 @@ class FakePlatform:
         if path == "/api/v1/statuses" and method == "POST":
             return self._md_post(account, request, headers)
         if path in ("/api/v1/media", "/api/v2/media") and method == "POST":
-            return self._md_upload(account, request, headers)
+            return self._md_upload(account, request, headers, v2=path.startswith("/api/v2"))
+        media = re.fullmatch(r"/api/v1/media/(\d+)", path)
+        if media and method == "GET":
+            return self._md_media_state(account, media.group(1), headers)
         listing = re.fullmatch(r"/api/v1/accounts/(\d+)/statuses", path)
         if listing and method == "GET":
             return self._md_list(listing.group(1), request, headers)
@@ -944,6 +1027,36 @@ class FakePlatform:
                 if known and time.time() - known[1] < self.config.mastodon_idempotency_seconds:
                     status = next(s for s in self._md_statuses[account.id] if s["id"] == known[0])
                     return _json(200, self._md_served(account, status), headers)
+                # ...and a key still being worked on is locked: Mastodon::RaceConditionError.
+                if (account.id, key) in self._md_working:
+                    return _json(
+                        503,
+                        {
+                            "error": "There was a temporary problem serving your request, "
+                            "please try again"
+                        },
+                    )
+                self._md_working.add((account.id, key))
+            hold = self._md_holds.pop(0) if self._md_holds else None
+        try:
+            if hold is not None:
+                hold.arrived.set()
+                hold.released.wait(hold.timeout)
+            return self._md_create(account, values, text, media_ids, key, headers)
+        finally:
+            with self._lock:
+                self._md_working.discard((account.id, key))
+
+    def _md_create(
+        self,
+        account: MastodonAccount,
+        values: Any,
+        text: str,
+        media_ids: list[str],
+        key: str,
+        headers: dict[str, str],
+    ) -> Response:
+        with self._lock:
             recent = [
                 s for s in self._md_statuses[account.id] if s["created"] > time.time() - 3 * 3600
             ]
@@ -973,13 +1086,22 @@ class FakePlatform:
                 media = self._md_media.get(media_id)
                 if media is None or media["owner"] != account.id or media["status_id"]:
                     return _json(422, {"error": f"Validation failed: media {media_id} not found"})
+                if not media["processed"]:
+                    return _json(
+                        422,
+                        {
+                            "error": "Cannot attach files that have not finished processing. "
+                            "Try again!"
+                        },
+                    )
             status_id = str(113_000_000_000_000_000 + next(self._ids))
             status = {
                 "id": status_id,
                 "text": text,
                 "content": _md_html(text, self.config.mastodon_domain),
                 "language": values.get("language") or None,
-                "visibility": values.get("visibility") or "public",
+                "visibility": values.get("visibility") or account.default_visibility,
+                "visibility_sent": values.get("visibility") or None,
                 "media_ids": media_ids,
                 "idempotency_key": key or None,
                 "created": time.time(),
@@ -992,7 +1114,7 @@ class FakePlatform:
         return _json(200, self._md_served(account, status), headers)
 
     def _md_upload(
-        self, account: MastodonAccount, request: Request, headers: dict[str, str]
+        self, account: MastodonAccount, request: Request, headers: dict[str, str], *, v2: bool
     ) -> Response:
         upload = request.files.get("file")
         if upload is None:
@@ -1005,17 +1127,38 @@ class FakePlatform:
                     "error": "Validation failed: Description is too long (maximum is 1500 characters)"
                 },
             )
+        polls = self.config.mastodon_media_processing_polls
+        later = v2 and polls is not None  # v1 answers only once the file is processed
+        data = upload.read()
         with self._lock:
             media_id = str(112_000_000_000_000_000 + next(self._ids))
             self._md_media[media_id] = {
-                "bytes": upload.read(),
+                "bytes": data,
                 "description": description,
                 "owner": account.id,
                 "status_id": None,
                 "mimetype": upload.mimetype,
                 "filename": upload.filename,
+                "processed": not later,
+                "polls_left": polls or 0,
+                "uploads": 1 + sum(1 for m in self._md_media.values() if m["bytes"] == data),
             }
-        return _json(200, self._md_attachment(media_id), headers)
+            return _json(202 if later else 200, self._md_attachment(media_id), headers)
+
+    def _md_media_state(
+        self, account: MastodonAccount, media_id: str, headers: dict[str, str]
+    ) -> Response:
+        """``GET /api/v1/media/:id``: 206 while processing, then 200 with the URL."""
+        with self._lock:
+            media = self._md_media.get(media_id)
+            if media is None or media["owner"] != account.id:
+                return _json(404, {"error": "Record not found"})
+            if not media["processed"]:
+                if media["polls_left"] > 0:
+                    media["polls_left"] -= 1
+                    return _json(206, self._md_attachment(media_id), headers)
+                media["processed"] = True
+            return _json(200, self._md_attachment(media_id), headers)
 
     def _md_attachment(self, media_id: str) -> dict[str, Any]:
         media = self._md_media[media_id]
@@ -1023,7 +1166,7 @@ class FakePlatform:
         return {
             "id": media_id,
             "type": "image",
-            "url": url,
+            "url": url if media["processed"] else None,
             "preview_url": url,
             "remote_url": None,
             "description": media["description"],
@@ -1036,8 +1179,12 @@ class FakePlatform:
         if account is None:
             return _json(404, {"error": "Record not found"})
         limit = min(int(request.args.get("limit", "20")), 40)
+        max_id = request.args.get("max_id")
         with self._lock:
-            statuses = list(reversed(self._md_statuses[account_id]))[:limit]
+            statuses = list(reversed(self._md_statuses[account_id]))
+            if max_id:
+                statuses = [s for s in statuses if int(s["id"]) < int(max_id)]
+            statuses = statuses[:limit]
             return _json(200, [self._md_served(account, s) for s in statuses], headers)
 
     def _md_served(self, account: MastodonAccount, status: dict[str, Any]) -> dict[str, Any]:
@@ -1168,6 +1315,24 @@ def _graph_error(
     if transient:
         error["is_transient"] = True
     return {"error": error}
+
+
+def _graph_page(items: list[tuple[float, dict[str, Any]]], request: Request) -> dict[str, Any]:
+    """A Graph API list page: ``since`` (Unix seconds), ``limit``, the ``after`` cursor, and
+    ``paging.next`` only when there is more."""
+    since = request.args.get("since")
+    if since:
+        items = [(created, item) for created, item in items if created >= int(since)]
+    limit = int(request.args.get("limit", "25"))
+    after = request.args.get("after", "")
+    offset = int(after.removeprefix("o")) if after.startswith("o") else 0
+    page: dict[str, Any] = {"data": [item for _, item in items[offset : offset + limit]]}
+    if offset + limit < len(items):
+        page["paging"] = {
+            "cursors": {"after": f"o{offset + limit}"},
+            "next": f"https://graph.facebook.com/next?after=o{offset + limit}",
+        }
+    return page
 
 
 def _graph_time() -> str:

@@ -36,6 +36,7 @@ from channels.bluesky import BlueskyChannel, encode_tid, record_key
 from channels.registry import channel_for
 from core.clock import FakeClock
 from core.errors import (
+    AlreadyPublished,
     AmbiguousError,
     AuthenticationError,
     ChannelError,
@@ -84,6 +85,7 @@ def post_for(
     language: str = "cy",
     attempt: int = 1,
     post_id: int | None = None,
+    resend_count: int = 0,
 ) -> OutgoingPost:
     post_id = post_id if post_id is not None else next(_post_ids)
     return OutgoingPost(
@@ -95,6 +97,7 @@ def post_for(
         text=text,
         media=media,
         content_hash=f"{post_id:064x}",
+        resend_count=resend_count,
     )
 
 
@@ -128,14 +131,16 @@ def test_record_keys_are_valid_stable_tids(tmp_path: Path) -> None:
     key = record_key(first)
     assert TID.match(key) and record_key(first) == key
     assert record_key(dataclasses.replace(first, text="changed but same hash")) == key
+    # Every attempt of the post lands on the same key: a second send meets the first.
+    assert record_key(dataclasses.replace(first, attempt=2)) == key
     others = {
-        record_key(dataclasses.replace(first, attempt=2)),
+        record_key(dataclasses.replace(first, resend_count=1)),  # a person's resend
         record_key(dataclasses.replace(first, content_hash="f" * 64)),
         record_key(dataclasses.replace(first, post_id=8, content_hash=f"{8:064x}")),
     }
     assert key not in others and len(others) == 3
-    # Keys sort by post id (one second of TID time per post id), whatever the attempt.
-    keys = [record_key(post_for(channel, "x", post_id=n, attempt=9 - n)) for n in range(1, 9)]
+    # Keys sort by post id (one second of TID time per post id), whatever the resends.
+    keys = [record_key(post_for(channel, "x", post_id=n, resend_count=9 - n)) for n in range(1, 9)]
     assert keys == sorted(keys) and all(TID.match(k) for k in keys)
     assert encode_tid(0, 0) == "2222222222222"
     assert encode_tid(2**53 - 1, 1023) == "bzzzzzzzzzzzz"
@@ -217,15 +222,23 @@ def test_BSKY_rkey_taken(
     bluesky_account: Account,
     flaky: FlakyTransport,
 ) -> None:
-    """A second publish of the same attempt finds its key taken: the same post, no second."""
+    """A second send of the post (another attempt, another worker) finds its key taken:
+    the PDS refuses the create, and the channel says it is already published, with the
+    first record's URI and URL. Nothing new is created."""
     post = post_for(channel, TIP)
     first = channel.publish(post)
-    again = channel.publish(post)
-    from_elsewhere = bluesky_channel_for().publish(post)  # another worker, another session
-    assert again.remote_id == first.remote_id == from_elsewhere.remote_id
-    assert again.extra["reconciled"] == "true"
+    with pytest.raises(AlreadyPublished) as again:
+        channel.publish(dataclasses.replace(post, attempt=2))
+    with pytest.raises(AlreadyPublished) as from_elsewhere:  # another worker, another session
+        bluesky_channel_for().publish(dataclasses.replace(post, attempt=3))
+    for caught in (again, from_elsewhere):
+        assert caught.value.remote_id == first.remote_id and caught.value.url == first.url
     assert texts(bluesky_pds, bluesky_account) == [TIP]
     assert flaky.requests.count("com.atproto.repo.createRecord") == 2
+    # A person's resend is a new request: a new key, a new record.
+    resent = channel.publish(dataclasses.replace(post, attempt=4, resend_count=1))
+    assert rkey_of(resent) != rkey_of(first)
+    assert texts(bluesky_pds, bluesky_account) == [TIP, TIP]
 
 
 def test_BSKY_5xx_found(
@@ -253,8 +266,9 @@ def test_BSKY_5xx_absent(
         channel.publish(post)
     assert channel.find(post) is None
     assert texts(bluesky_pds, bluesky_account) == []
-    # The worker's next attempt has a new key and goes through.
-    channel.publish(dataclasses.replace(post, attempt=2))
+    # The worker's next attempt has the same key and goes through, once.
+    receipt = channel.publish(dataclasses.replace(post, attempt=2))
+    assert rkey_of(receipt) == record_key(post)
     assert texts(bluesky_pds, bluesky_account) == [TIP]
 
 
@@ -569,16 +583,23 @@ def test_BSKY_image_unreadable(
 def test_BSKY_find_found(channel: BlueskyChannel) -> None:
     post = post_for(channel, TIP)
     receipt = channel.publish(post)
-    found = channel.find(post)
-    assert found is not None and found.remote_id == receipt.remote_id and found.url == receipt.url
+    # Any attempt of the post, and a send after a person's resend, finds the record.
+    for asked in (post, dataclasses.replace(post, attempt=5, resend_count=2)):
+        found = channel.find(asked)
+        assert found is not None
+        assert found.remote_id == receipt.remote_id and found.url == receipt.url
 
 
 def test_BSKY_find_absent(channel: BlueskyChannel, flaky: FlakyTransport) -> None:
     sent = post_for(channel, TIP)
     channel.publish(sent)
     assert channel.find(post_for(channel, "Never sent")) is None
-    assert channel.find(dataclasses.replace(sent, attempt=2)) is None  # never-sent attempt
-    assert flaky.requests.count("com.atproto.repo.getRecord") == 2
+    # Edited before it was sent: other content, another key.
+    assert channel.find(dataclasses.replace(sent, text="Edited", content_hash="e" * 64)) is None
+    # Resent twice and never there: every key of the post was looked at.
+    unsent = post_for(channel, "Never sent either", resend_count=2)
+    assert channel.find(unsent) is None
+    assert flaky.requests.count("com.atproto.repo.getRecord") == 1 + 1 + 3
 
 
 def test_BSKY_find_unreadable(channel: BlueskyChannel, flaky: FlakyTransport) -> None:

@@ -2,12 +2,13 @@
 
 A channel joins the suite with one factory: a function decorated ``@channel_case("name")``
 that builds a ``ChannelCase`` (the channel, how to read what the network received, how to
-make its next publish fail, and which secrets must never show). Bluesky and Mastodon add
-one factory each.
+make its next publish fail and its next look-up unable to tell, whether a resend is
+recognised, and which secrets must never show). Bluesky and Mastodon add one factory each.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import select
@@ -16,6 +17,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from channels.outbox import OutboxChannel, read_outbox
 from channels.registry import channel_for
 from channels.x import XChannel
 from core.errors import (
+    AlreadyPublished,
     AmbiguousError,
     ChannelError,
     PermanentError,
@@ -40,6 +43,11 @@ from tests.fakeplatform import FakeConfig, FakePlatform
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 0.5
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a5a5c3"
+    "3e0000000049454e44ae426082"
+)
 WELSH = (
     "Siaradwch â'ch plant am eu bywyd ar-lein: pwy maen nhw'n ei ddilyn, beth maen nhw'n "
     "ei rannu. Dŵr, tŷ, ŵyn, ŷd 👨‍👩‍👧 #StopSiaradAmddiffyn"
@@ -55,6 +63,10 @@ class ChannelCase:
     delivered: Callable[[], list[str]]
     #: make the channel's next publish fail (each channel in its own way)
     provoke_failure: Callable[[], None]
+    #: make the channel's next look-up fail at the network (so find() cannot tell)
+    break_lookup: Callable[[], None]
+    #: what the channel must declare as ``resend_is_safe`` (the network's own guarantee)
+    resend_is_safe: bool
     secrets: list[str] = field(default_factory=list)
     #: whether find() can prove a post absent (returns None) rather than raise
     tells_absent: bool = True
@@ -92,18 +104,24 @@ def _outbox(env: Env) -> ChannelCase:
         (env.tmp_path / "blocked").write_text("")
         channel.path = env.tmp_path / "blocked" / "outbox.jsonl"
 
+    def break_lookup() -> None:
+        # A directory where the file should be: it cannot be read.
+        channel.path = env.tmp_path / "a-directory"
+        channel.path.mkdir(exist_ok=True)
+
     return ChannelCase(
         channel,
         "gwent-x",
         account,
         lambda: [line["text"] for line in read_outbox(channel.path)],
         provoke,
+        break_lookup,
+        resend_is_safe=False,
     )
 
 
-@channel_case("fake")
-def _fake(env: Env) -> ChannelCase:
-    channel = FakeChannel("GwentPolice")
+def _fake_case(resend_is_safe: bool) -> ChannelCase:
+    channel = FakeChannel("GwentPolice", resend_is_safe=resend_is_safe)
     account = AccountSettings(network="x", handle="@GwentPolice")
     return ChannelCase(
         channel,
@@ -111,7 +129,19 @@ def _fake(env: Env) -> ChannelCase:
         account,
         channel.texts,
         lambda: channel.fail_next(RetryableError("fake: try later")),
+        lambda: channel.fail_next_find(AmbiguousError("fake: cannot look")),
+        resend_is_safe=resend_is_safe,
     )
+
+
+@channel_case("fake")
+def _fake(env: Env) -> ChannelCase:
+    return _fake_case(resend_is_safe=False)
+
+
+@channel_case("fake-with-keys")
+def _fake_with_keys(env: Env) -> ChannelCase:
+    return _fake_case(resend_is_safe=True)
 
 
 @channel_case("x")
@@ -127,6 +157,8 @@ def _x(env: Env) -> ChannelCase:
         account,
         lambda: [p["text"] for p in env.platform.x_posts("GwentPolice")],
         lambda: env.platform.fail_next("5xx", path="/2/tweets"),
+        lambda: env.platform.fail_next("5xx", path="/tweets", method="GET"),
+        resend_is_safe=False,
         secrets=list(credentials.values()),
     )
 
@@ -146,6 +178,8 @@ def _facebook(env: Env) -> ChannelCase:
         account,
         lambda: [p["message"] for p in env.platform.fb_posts(page.id)],
         lambda: env.platform.fail_next("expired_token"),
+        lambda: env.platform.fail_next("5xx", path="/feed", method="GET"),
+        resend_is_safe=False,
         secrets=[page.token],
     )
 
@@ -172,6 +206,8 @@ def _bluesky(env: Env) -> ChannelCase:
         account,
         lambda: [r["value"]["text"] for r in pds.records(owner.did)],
         lambda: transport.fail_next("5xx", path="createRecord"),
+        lambda: transport.fail_next("5xx", path="getRecord"),
+        resend_is_safe=True,
         secrets=[owner.app_password, owner.password],
     )
 
@@ -194,6 +230,8 @@ def _mastodon(env: Env) -> ChannelCase:
         account,
         lambda: [s["text"] for s in env.platform.md_statuses("GwentPolice")],
         lambda: env.platform.fail_next("expired_token"),
+        lambda: env.platform.fail_next("5xx", path="/statuses", method="GET"),
+        resend_is_safe=True,
         secrets=list(credentials.values()),
     )
 
@@ -214,6 +252,7 @@ _ids = iter(range(50_000, 10**9))
 
 
 def post_for(case: ChannelCase, text: str, media: tuple[Media, ...] = ()) -> OutgoingPost:
+    """A new post of the case's account (a fresh post id, attempt 1, never resent)."""
     post_id = next(_ids)
     return OutgoingPost(
         post_id=post_id,
@@ -249,6 +288,104 @@ def test_find_of_an_unsent_post_is_none(case: ChannelCase) -> None:
     if not case.tells_absent:
         pytest.skip("this network cannot prove a post absent")
     assert case.channel.find(post_for(case, "A post that was never sent")) is None
+
+
+def test_find_that_cannot_tell_raises_never_none(case: ChannelCase) -> None:
+    """The third answer of find(): the network's look-up failed, so it raises a
+    ChannelError, for a post that is there as for one that is not. Never None."""
+    sent = post_for(case, "Sent before the look-ups broke")
+    case.channel.publish(sent)
+    for post in (post_for(case, "Never sent"), sent):
+        case.break_lookup()
+        with pytest.raises(ChannelError) as caught:
+            case.channel.find(post)
+        assert_no_secret(case, caught.value)
+
+
+def test_find_finds_the_post_under_any_of_its_sends(case: ChannelCase) -> None:
+    """A later attempt, or a send after a person's resend, finds what an earlier one made."""
+    post = post_for(case, "Sent once, looked up by a later send")
+    receipt = case.channel.publish(post)
+    later = dataclasses.replace(post, attempt=3, resend_count=1)
+    found = case.channel.find(later)
+    assert found is not None and found.remote_id == receipt.remote_id
+
+
+def test_find_reads_back_to_not_before(case: ChannelCase) -> None:
+    """A network matched by text is read, page by page, back to the time before which no
+    send of the post can have started (``not_before``): None only once all of it was read,
+    and "cannot tell" when there is more than the look-up may read."""
+    channel: Any = case.channel
+    if not hasattr(channel, "find_pages"):
+        pytest.skip("looks the post up by its key or id, not by reading recent posts")
+    channel.find_page_size, channel.find_pages = 5, 3
+    start = datetime.now(UTC)
+
+    def posted(text: str) -> OutgoingPost:
+        return dataclasses.replace(post_for(case, text), not_before=start)
+
+    target = posted("The one to find")
+    channel.publish(target)
+    for n in range(7):
+        channel.publish(post_for(case, f"Posted after it, number {n}"))
+    assert channel.find(target) is not None  # on the second page
+    assert channel.find(posted("Never sent")) is None  # 8 posts: all read
+    for n in range(8):
+        channel.publish(post_for(case, f"And later still, number {n}"))
+    with pytest.raises(AmbiguousError, match="more than 15"):
+        channel.find(posted("Never sent, 16 posts since"))
+    # Nothing can have been sent before a later not_before: the first page shows enough.
+    later = dataclasses.replace(
+        post_for(case, "Never sent either"), not_before=datetime.now(UTC) + timedelta(hours=1)
+    )
+    assert channel.find(later) is None
+
+
+def test_find_finds_a_post_with_one_image(case: ChannelCase, tmp_path: Path) -> None:
+    """A one-image post (Facebook: a photo post, which has no duplicate guard)."""
+    picture = tmp_path / "poster.png"
+    picture.write_bytes(PNG)
+    post = post_for(case, "A poster", media=(Media(picture, "A poster", "0" * 64),))
+    case.channel.publish(post)
+    assert case.channel.find(post) is not None
+
+
+def test_resend_is_safe_is_declared(case: ChannelCase) -> None:
+    channel = case.channel
+    assert type(channel.resend_is_safe) is bool
+    assert channel.resend_is_safe is case.resend_is_safe
+    window = channel.resend_window_seconds
+    assert window is None or (channel.resend_is_safe and window > 0)
+
+
+def test_a_second_send_of_a_post_lands_on_the_first(case: ChannelCase) -> None:
+    """Where resend_is_safe: another attempt of the same post makes nothing new; the
+    network answers with the first (a receipt of it, or AlreadyPublished with its id)."""
+    if not case.channel.resend_is_safe:
+        pytest.skip("the network does not recognise a resend: the worker looks first")
+    post = post_for(case, "Sent twice, published once")
+    first = case.channel.publish(post)
+    try:
+        second_id = case.channel.publish(dataclasses.replace(post, attempt=2)).remote_id
+    except AlreadyPublished as already:
+        second_id = already.remote_id
+    assert second_id == first.remote_id
+    assert case.delivered() == [post.text]
+    # A person's resend is a new request, and a new post.
+    case.channel.publish(dataclasses.replace(post, attempt=3, resend_count=1))
+    assert case.delivered() == [post.text, post.text]
+
+
+def test_idempotency_keys_come_from_the_post_not_the_attempt() -> None:
+    account = AccountSettings(network="x", handle="@GwentPolice")
+    post = OutgoingPost(7, 1, "gwent-x", account, "en", "Text", content_hash="ab" * 32)
+    assert dataclasses.replace(post, attempt=2).idempotency_key == post.idempotency_key
+    others = {
+        dataclasses.replace(post, resend_count=1).idempotency_key,
+        dataclasses.replace(post, content_hash="cd" * 32).idempotency_key,
+        dataclasses.replace(post, post_id=8).idempotency_key,
+    }
+    assert post.idempotency_key not in others and len(others) == 3
 
 
 def test_text_arrives_byte_for_byte(case: ChannelCase) -> None:
@@ -506,7 +643,9 @@ def test_the_fake_platform_serves_another_process(fake_config: FakeConfig) -> No
             network="x", handle="@GwentPolice", dry_run=False, api_base_url=url
         )
         channel = XChannel("gwent-x", account, fake_config.x_credentials(), timeout=5)
-        case = ChannelCase(channel, "gwent-x", account, list, lambda: None)
+        case = ChannelCase(
+            channel, "gwent-x", account, list, lambda: None, lambda: None, resend_is_safe=False
+        )
         with pytest.raises(AmbiguousError):
             channel.publish(post_for(case, "First try fails"))
         channel.publish(post_for(case, WELSH))

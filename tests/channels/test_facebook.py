@@ -439,6 +439,50 @@ def test_FB_find_found(
     assert [fb_channel.find(text_post), fb_channel.find(photo_post)] == receipts
 
 
+def test_FB_find_photo(
+    fake_config: Any,
+    platform: FakePlatform,
+    fb_channel: FacebookChannel,
+    make_post: MakePost,
+    image: Callable[..., Media],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A photo post has no duplicate guard (a second POST /photos is a second post), so
+    find() must see it even when the feed does not list it: the Page's uploaded photos,
+    the caption as their name."""
+    monkeypatch.setattr(fake_config, "facebook_feed_shows_photos", False)
+    post = make_post(fb_channel, "A poster: stop, talk, protect", media=(image(),))
+    fb_channel.publish(post)
+    [photo] = platform.fb_photos(fake_config.facebook_pages[0].id)
+    found = fb_channel.find(post)
+    assert found is not None and found.remote_id == photo["id"]
+    assert found.url == f"https://www.facebook.com/{photo['id']}"
+    # Not there: None only once both the feed and the photos were read.
+    other = make_post(fb_channel, "Another poster", media=(image(),))
+    assert fb_channel.find(other) is None
+    assert len(platform.fb_photos(fake_config.facebook_pages[0].id)) == 1
+    # A text post is never a photo: only the feed is read.
+    before = sum(1 for r in platform.requests if r["path"].endswith("/photos"))
+    assert fb_channel.find(make_post(fb_channel, "A poster: stop, talk, protect")) is None
+    assert sum(1 for r in platform.requests if r["path"].endswith("/photos")) == before
+
+
+def test_FB_find_photo_unreadable(
+    fake_config: Any,
+    platform: FakePlatform,
+    fb_channel: FacebookChannel,
+    make_post: MakePost,
+    image: Callable[..., Media],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fake_config, "facebook_feed_shows_photos", False)
+    post = make_post(fb_channel, "A poster", media=(image(),))
+    fb_channel.publish(post)
+    platform.fail_next("rate_limit", path="/photos", method="GET", reset_in=60)
+    with pytest.raises(AmbiguousError, match="cannot look the photo post up"):
+        fb_channel.find(post)
+
+
 def test_FB_find_absent(fb_channel: FacebookChannel, make_post: MakePost) -> None:
     fb_channel.publish(make_post(fb_channel, "Something else"))
     assert fb_channel.find(make_post(fb_channel, "Never sent")) is None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -14,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from channels.base import Media, OutgoingPost
-from channels.mastodon import MastodonChannel, status_text
+from channels.base import Media, OutgoingPost, Receipt
+from channels.mastodon import MAX_REQUESTS, MEDIA_WAITS, MastodonChannel, status_text
 from core.errors import (
     AmbiguousError,
     AuthenticationError,
@@ -63,6 +64,7 @@ def test_MASTO_200(
     [status] = statuses(platform)
     assert status["text"].encode() == TIP.encode()  # byte for byte
     assert status["language"] == "cy"
+    assert status["visibility"] == status["visibility_sent"] == "public"
     assert status["idempotency_key"] == post.idempotency_key
     assert receipt.remote_id == status["id"]
     assert receipt.url == f"https://mastodon.social/@GwentPolice/{status['id']}"
@@ -80,18 +82,64 @@ def test_a_bilingual_post_is_tagged_with_its_first_language(
 
 
 def test_MASTO_idempotent(
-    channel: MastodonChannel, platform: FakePlatform, make_post: Callable[..., OutgoingPost]
+    channel: MastodonChannel,
+    masto_channel_for: Callable[..., MastodonChannel],
+    platform: FakePlatform,
+    make_post: Callable[..., OutgoingPost],
 ) -> None:
-    """The same attempt sent twice is one status: Mastodon answers the key it knows."""
+    """Every attempt of a post sends the same key: Mastodon answers a key it knows with the
+    status it made, so a second send (another attempt, another worker) is one status."""
     post = make_post(channel, TIP)
     first = channel.publish(post)
-    second = channel.publish(post)
-    assert second.remote_id == first.remote_id
+    second = channel.publish(dataclasses.replace(post, attempt=2))
+    third = masto_channel_for().publish(dataclasses.replace(post, attempt=3))
+    assert first.remote_id == second.remote_id == third.remote_id
+    assert first.url == second.url == third.url
     assert len(statuses(platform)) == 1
-    # Another attempt is another key: a new status (the worker only makes one after
-    # find() proved the first absent).
-    channel.publish(dataclasses.replace(post, attempt=2))
+    assert requests_to(platform, "/api/v1/statuses") == 3  # all three reached the instance
+    # A person's resend is a new request: a new key, a new status.
+    channel.publish(dataclasses.replace(post, attempt=4, resend_count=1))
     assert len(statuses(platform)) == 2
+    assert {s["idempotency_key"] for s in statuses(platform)} == {
+        post.idempotency_key,
+        dataclasses.replace(post, resend_count=1).idempotency_key,
+    }
+
+
+def test_MASTO_key_in_use(
+    channel: MastodonChannel,
+    masto_channel_for: Callable[..., MastodonChannel],
+    platform: FakePlatform,
+    make_post: Callable[..., OutgoingPost],
+) -> None:
+    """A second send while the first is still being worked on: the instance answers 503 for
+    the key it is holding and makes nothing; once the first is done the key answers with
+    its status. One status, however the sends overlap."""
+    post = make_post(channel, TIP)
+    hold = platform.hold_next_status()
+    outcomes: list[object] = []
+
+    def first_send() -> None:
+        try:
+            outcomes.append(masto_channel_for(timeout=30).publish(post))
+        except ChannelError as error:
+            outcomes.append(error)
+
+    worker = threading.Thread(target=first_send)
+    worker.start()
+    try:
+        assert hold.arrived.wait(10), "the first send never reached the instance"
+        with pytest.raises(AmbiguousError, match="resend with the same key failed too"):
+            channel.publish(dataclasses.replace(post, attempt=2))
+        assert statuses(platform) == []
+    finally:
+        hold.release()
+        worker.join(30)
+    [first] = outcomes
+    assert isinstance(first, Receipt)
+    again = channel.publish(dataclasses.replace(post, attempt=3))
+    assert again.remote_id == first.remote_id
+    assert len(statuses(platform)) == 1
 
 
 def test_the_fake_forgets_a_key_after_the_window(
@@ -230,6 +278,19 @@ def test_a_resend_after_a_5xx_that_hid_the_status_is_still_one_status(
     assert receipt.remote_id == status["id"] and receipt.extra["resent"] == "true"
 
 
+def test_MASTO_5xx_unseen_refused(
+    channel: MastodonChannel, platform: FakePlatform, make_post: Callable[..., OutgoingPost]
+) -> None:
+    """Made, then 5xx; the statuses cannot be read; the resend is refused (429). Nobody saw
+    whether the first one made it, so it is in doubt, not "nothing was created"."""
+    platform.fail_next("fail_after_create", path="/api/v1/statuses", method="POST")
+    platform.fail_next("5xx", path="/statuses", method="GET")
+    platform.fail_next("rate_limit", path="/api/v1/statuses", method="POST")
+    with pytest.raises(AmbiguousError, match="could not be read"):
+        channel.publish(make_post(channel, TIP))
+    assert len(statuses(platform)) == 1
+
+
 def test_MASTO_5xx_twice(
     channel: MastodonChannel, platform: FakePlatform, make_post: Callable[..., OutgoingPost]
 ) -> None:
@@ -312,6 +373,150 @@ def test_MASTO_image_unreadable(
     with pytest.raises(PermanentError, match="at most 1500"):
         channel.publish(make_post(channel, "x", media=(image(alt="a" * 1501),)))
     assert platform.requests == []  # checked before any request
+
+
+def test_MASTO_visibility(
+    fake_config: FakeConfig,
+    platform: FakePlatform,
+    masto_channel_for: Callable[..., MastodonChannel],
+    make_post: Callable[..., OutgoingPost],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The account's own default (here unlisted) never decides: public unless the account
+    setting says otherwise, and always sent."""
+    monkeypatch.setattr(fake_config.mastodon_accounts[0], "default_visibility", "unlisted")
+    channel = masto_channel_for()
+    channel.publish(make_post(channel, "Public by default"))
+    limited = masto_channel_for()
+    limited.account = limited.account.model_copy(update={"visibility": "private"})
+    limited.publish(make_post(limited, "Followers only"))
+    sent = [(s["visibility"], s["visibility_sent"]) for s in statuses(platform)]
+    assert sent == [("public", "public"), ("private", "private")]
+
+
+class Sleeps:
+    """Records the channel's waits instead of sleeping them."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def polling_channel(
+    masto_channel_for: Callable[..., MastodonChannel], sleeps: Sleeps
+) -> MastodonChannel:
+    channel = masto_channel_for()
+    channel._sleep = sleeps
+    return channel
+
+
+@pytest.mark.parametrize("polls", [0, 2])
+def test_MASTO_202_processing(
+    fake_config: FakeConfig,
+    platform: FakePlatform,
+    masto_channel_for: Callable[..., MastodonChannel],
+    make_post: Callable[..., OutgoingPost],
+    image: Callable[..., Media],
+    monkeypatch: pytest.MonkeyPatch,
+    polls: int,
+) -> None:
+    """202 and no URL: the image is still processing. The channel waits and looks again
+    (GET /api/v1/media/:id: 206, then 200) and posts once it is ready; it never uploads
+    the image again."""
+    monkeypatch.setattr(fake_config, "mastodon_media_processing_polls", polls)
+    sleeps = Sleeps()
+    channel = polling_channel(masto_channel_for, sleeps)
+    receipt = channel.publish(make_post(channel, "With a slow image", media=(image(),)))
+    [status] = statuses(platform)
+    assert receipt.remote_id == status["id"]
+    [media_id] = status["media_ids"]
+    assert platform.md_media(media_id)["uploads"] == 1
+    assert requests_to(platform, "/api/v2/media") == 1
+    assert requests_to(platform, f"/api/v1/media/{media_id}", "GET") == polls + 1
+    assert sleeps.waits == list(MEDIA_WAITS[: polls + 1])
+
+
+def test_MASTO_202_never_processed(
+    fake_config: FakeConfig,
+    platform: FakePlatform,
+    masto_channel_for: Callable[..., MastodonChannel],
+    make_post: Callable[..., OutgoingPost],
+    image: Callable[..., Media],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fake_config, "mastodon_media_processing_polls", 1000)
+    sleeps = Sleeps()
+    channel = polling_channel(masto_channel_for, sleeps)
+    with pytest.raises(RetryableError, match="still being processed") as caught:
+        channel.publish(make_post(channel, "Never ready", media=(image(),)))
+    assert caught.value.retry_after == 60.0
+    assert sleeps.waits == list(MEDIA_WAITS)  # bounded: about 30 s, then it gives up
+    assert requests_to(platform, "/api/v2/media") == 1
+    assert statuses(platform) == [] and requests_to(platform, "/api/v1/statuses") == 0
+
+
+def test_MASTO_down(
+    channel: MastodonChannel,
+    platform: FakePlatform,
+    make_post: Callable[..., OutgoingPost],
+    image: Callable[..., Media],
+) -> None:
+    """An instance answering 503 to everything. With an image: the upload fails before
+    anything was created, one request, retryable. A text post's create answered 5xx:
+    looked up (cannot read), resent once with its key, still 5xx: in doubt, 3 requests."""
+    platform.fail_next("5xx", count=10_000)
+    with pytest.raises(RetryableError):
+        channel.publish(make_post(channel, "With an image", media=(image(),)))
+    assert len(platform.requests) == 1
+    with pytest.raises(AmbiguousError, match="resend with the same key"):
+        channel.publish(make_post(channel, "Text only"))
+    assert len(platform.requests) == 1 + 3
+    assert statuses(platform) == []
+
+
+def test_MASTO_revoked_limited_federation(
+    fake_config: FakeConfig,
+    platform: FakePlatform,
+    masto_channel_for: Callable[..., MastodonChannel],
+    make_post: Callable[..., OutgoingPost],
+    image: Callable[..., Media],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Limited-federation mode (the instance's own endpoints need a token) and a revoked
+    token: authentication (the account is paused) after one request, and nothing else."""
+    monkeypatch.setattr(fake_config, "mastodon_limited_federation", True)
+    revoked = masto_channel_for(token="revoked-token-000000")
+    with pytest.raises(AuthenticationError, match="access token"):
+        revoked.publish(make_post(revoked, "With an image", media=(image(),)))
+    assert len(platform.requests) == 1
+    with pytest.raises(AuthenticationError):
+        revoked.limit()
+    assert statuses(platform) == []
+    # A valid token reads the locked-down instance.
+    assert masto_channel_for().limit() == 500
+
+
+def test_MASTO_request_bound(
+    channel: MastodonChannel,
+    platform: FakePlatform,
+    make_post: Callable[..., OutgoingPost],
+    image: Callable[..., Media],
+) -> None:
+    """Whatever the library does, one attempt sends at most MAX_REQUESTS requests. Made to
+    forget the version it was told, Mastodon.py's media_post and its version check call
+    each other without end on an instance that answers 503: the bound stops it."""
+    channel._api.clear_caches()
+    platform.fail_next("5xx", count=10_000)
+    # Refused requests end the requests, not the library's loop: the channel stops that too.
+    with pytest.raises(RetryableError, match="nothing was published"):
+        channel.publish(make_post(channel, "With an image", media=(image(),)))
+    assert len(platform.requests) == MAX_REQUESTS
+    # The next attempt has its own bound.
+    with pytest.raises(RetryableError):
+        channel.publish(make_post(channel, "Again", media=(image(),)))
+    assert len(platform.requests) == 2 * MAX_REQUESTS
 
 
 # -- find, check, limit ----------------------------------------------------------------------

@@ -400,6 +400,20 @@ def test_X_find_unreadable(
         assert caught.value.retry_after == pytest.approx(600, abs=2)
 
 
+def test_X_find_errors(x_channel: XChannel, platform: FakePlatform, make_post: MakePost) -> None:
+    """200 with ``errors`` and no ``data`` (X does this for some failures) does not show the
+    timeline: cannot tell, never None. An empty timeline says so and is None."""
+    x_channel.check()
+    body = {"errors": [{"title": "Authorization Error", "detail": "Sorry, not authorized."}]}
+    platform.fail_next("answer", status=200, body=body, path="/tweets", method="GET")
+    with pytest.raises(AmbiguousError, match="no list of posts"):
+        x_channel.find(make_post(x_channel, "Unknown"))
+    platform.fail_next("answer", status=200, body={}, path="/tweets", method="GET")
+    with pytest.raises(AmbiguousError, match="no list of posts"):
+        x_channel.find(make_post(x_channel, "Unknown"))
+    assert x_channel.find(make_post(x_channel, "Unknown")) is None  # really empty
+
+
 def test_X_find_401(x_channel: XChannel, platform: FakePlatform, make_post: MakePost) -> None:
     platform.fail_next("expired_token")
     with pytest.raises(AuthenticationError):
