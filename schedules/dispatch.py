@@ -299,7 +299,7 @@ class Dispatcher:
         resend_is_safe = False
         try:
             channel = self._channel(post.account)
-            resend_is_safe = bool(getattr(channel, "resend_is_safe", False))
+            resend_is_safe = _resend_lands_on_first(channel, post, self.clock.now())
             found = channel.find(self._outgoing(post))
         except ChannelError as exc:
             found = exc
@@ -403,3 +403,14 @@ def _fields(post: claims.Claimed, outcome: str) -> dict[str, object]:
         "network": post.network,
         "outcome": outcome,
     }
+
+
+def _resend_lands_on_first(channel: Channel, post: claims.Claimed, now: datetime) -> bool:
+    """Whether sending the post again now would land on a first send still in doubt: the
+    network recognises the idempotency key, and (Mastodon: an hour) still remembers it."""
+    if not channel.resend_is_safe:
+        return False
+    window = channel.resend_window_seconds
+    if window is None or post.check_from is None:
+        return True
+    return (now - post.check_from).total_seconds() < window * 0.9
