@@ -116,3 +116,10 @@ def test_the_demo_command_refuses_a_folder_it_did_not_make(tmp_path: Path) -> No
     result = CliRunner().invoke(cli, ["demo", "--state-dir", str(tmp_path)])
     assert result.exit_code == 1 and "did not make" in result.output
     assert (tmp_path / "notes.txt").exists()
+
+
+def test_the_package_licence_is_a_plain_spdx_string() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["license"] == "MIT"  # the table form stops building in February 2027

@@ -269,6 +269,12 @@ credentials = {{ page_token = "RUN_FB_TOKEN" }}
     entries = [json.loads(line) for line in output.splitlines()]  # every line is JSON
     messages = [e["message"] for e in entries]
     assert any("published as" in m for m in messages)
+    # Lines about a post carry its id, account, network and outcome as fields.
+    published = next(e for e in entries if "published as" in e["message"])
+    assert published["outcome"] == "published" and published["network"] == "x"
+    assert published["account"] == "gwent-x" and isinstance(published["post_id"], int)
+    refused = next(e for e in entries if e.get("outcome") == "authentication")
+    assert refused["account"] == "gwent-facebook" and refused["network"] == "facebook"
     assert any(m.startswith("notice authentication_failure") for m in messages)
     assert any(m.startswith("notifier webhook failed") for m in messages)
     assert any(e["level"] == "DEBUG" for e in entries)  # -v: the HTTP libraries spoke too
