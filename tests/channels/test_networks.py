@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_settings_accept_exactly_the_networks_of_the_table() -> None:
-    assert get_args(NetworkName) == tuple(NETWORKS) == ("x", "facebook", "bluesky", "mastodon")
+    keys = ("x", "facebook", "bluesky", "mastodon", "linkedin")
+    assert get_args(NetworkName) == tuple(NETWORKS) == keys
     for key in NETWORKS:
         assert AccountSettings(network=key, handle="@gwent").network == key
     with pytest.raises(ValueError, match="threads"):
@@ -45,7 +46,13 @@ def test_every_row_names_its_channel_class() -> None:
 
 
 def test_display_names() -> None:
-    assert [display_name(k) for k in NETWORKS] == ["X", "Facebook", "Bluesky", "Mastodon"]
+    assert [display_name(k) for k in NETWORKS] == [
+        "X",
+        "Facebook",
+        "Bluesky",
+        "Mastodon",
+        "LinkedIn",
+    ]
     assert display_name("outbox") == "outbox"  # not a network: shown as it is
 
 
@@ -102,6 +109,7 @@ def test_in_order_puts_the_own_network_first() -> None:
         "x",
         "facebook",
         "bluesky",
+        "linkedin",
     ]
     assert [n.key for n in networks.in_order("outbox")] == list(NETWORKS)
 
@@ -213,6 +221,7 @@ def test_the_web_preview_counts_to_the_accounts_limit(
         ("x", 280),
         ("facebook", 63206),
         ("bluesky", 300),
+        ("linkedin", 3000),
     ]
 
 
