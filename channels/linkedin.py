@@ -334,7 +334,12 @@ class LinkedInChannel(NetworkChannel):
         if self.refreshed:
             described += "; access token renewed with the refresh token, kept in memory"
         try:
-            if self.expires_at() is None:
+            if self.expires_at() is None and self.can_refresh:
+                described += (
+                    "; refresh token expiry unknown: set token_expires_at to the date it runs "
+                    "out (docs/accounts.md)"
+                )
+            elif self.expires_at() is None:
                 described += (
                     "; token expiry unknown: set token_expires_at, or add client_id and "
                     "client_secret (docs/accounts.md)"

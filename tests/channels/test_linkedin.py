@@ -609,7 +609,9 @@ def test_LI_check(channel_for: Callable[..., LinkedInChannel], linkedin: FakeLin
     )
     assert channel.check() == "organisation 2414183 (role CONTENT_ADMINISTRATOR)"
     unknown = channel_for(app=False)
-    assert "token expiry unknown: set token_expires_at" in unknown.check()
+    assert "; token expiry unknown: set token_expires_at" in unknown.check()
+    refreshing = channel_for(linkedin.issue(refresh=True))
+    assert "refresh token expiry unknown: set token_expires_at" in refreshing.check()
 
 
 def test_LI_check_no_role(
