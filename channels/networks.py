@@ -22,6 +22,13 @@ Sources (checked November 2026):
   http(s) URL counts 23 and ``@user@host`` counts as ``@user`` (StatusLengthValidator);
   4 attachments, description 1500 (MediaAttachment); JPEG, PNG, GIF, WEBP, HEIC, HEIF
   (docs.joinmastodon.org, posting). The image size limit is the instance's own (16 MiB by default); not enforced here.
+- Threads: 500 characters, "Emojis are counted as the number of UTF-8 bytes"
+  (developers.facebook.com/documentation/threads/posts, Limitations; the link there points
+  to grapheme-splitter): we count graphemes after NFC, each grapheme holding an emoji (a
+  ZWJ family, a flag, a keycap) counting its UTF-8 bytes (👍 4, 👨‍👩‍👧 18); a Welsh ŵ counts 1;
+  links count letter by letter (nothing says otherwise). One image a post here (the
+  channel sends ``IMAGE``, not carousels), JPEG or PNG, 8 MB (the same page, Media
+  Specifications; counted as 8,000,000 bytes to be safe); no documented alt text limit.
 """
 
 from __future__ import annotations
@@ -31,17 +38,20 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from types import MappingProxyType
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 #: The networks the settings accept, in the table's order. Kept equal to ``NETWORKS``'s
 #: keys (checked below): a Literal must be written out for the type checker.
-NetworkName = Literal["x", "facebook", "bluesky", "mastodon"]
+NetworkName = Literal["x", "facebook", "bluesky", "mastodon", "threads"]
 
 #: How a network counts a post's length:
 #: ``twitter-text``: X's weighted count; ``graphemes``: what a reader sees as one
-#: character; ``characters``: code points after NFC (a decomposed ŵ counts once).
-Counting = Literal["twitter-text", "graphemes", "characters"]
+#: character; ``characters``: code points after NFC (a decomposed ŵ counts once);
+#: ``emoji-bytes``: graphemes after NFC, each one holding an emoji counting its UTF-8 bytes
+#: (Threads).
+Counting = Literal["twitter-text", "graphemes", "characters", "emoji-bytes"]
 
 
 @dataclass(frozen=True)
@@ -94,7 +104,16 @@ class Network:
             import grapheme
 
             return int(grapheme.length(self._countable(text)))
+        if self.counting == "emoji-bytes":
+            return _emoji_bytes_length(unicodedata.normalize("NFC", self._countable(text)))
         return len(unicodedata.normalize("NFC", self._countable(text)))
+
+    @property
+    def emoji_note(self) -> str:
+        """How an emoji counts, in the words of a lint message (``emoji count 2``)."""
+        if self.counting == "emoji-bytes":
+            return "emoji count their UTF-8 bytes, 4 or more each"
+        return f"emoji count {self.emoji_weight}"
 
     def _countable(self, text: str) -> str:
         """The text with each link as ``url_length`` characters and remote mentions shortened."""
@@ -110,6 +129,30 @@ class Network:
         if self.mentions_count_local_part:
             text = _REMOTE_MENTION.sub(r"@\1", text)
         return text
+
+
+def _emoji_bytes_length(text: str) -> int:
+    """Threads' count: one per grapheme, but a grapheme holding an emoji counts its UTF-8
+    bytes. An emoji is what lint calls one (``campaign.lint``): an emoji-presentation
+    character, a character made an emoji by U+FE0F, a keycap, or a pictograph of the emoji
+    blocks; so a plain © or ™ counts 1, and ❤️ (with U+FE0F) counts 6."""
+    import regex
+
+    return sum(
+        len(cluster.encode("utf-8")) if _emoji_pattern().search(cluster) else 1
+        for cluster in regex.findall(r"\X", text)
+    )
+
+
+@cache
+def _emoji_pattern() -> Any:  # regex.Pattern, compiled on first use (import is lazy)
+    import regex
+
+    return regex.compile(
+        r"\p{Emoji_Presentation}|\p{Emoji}\uFE0F|\u20E3"
+        r"|[\p{Extended_Pictographic}&&[\u2600-\u27BF\U0001F000-\U0010FFFF]]",
+        regex.V1,
+    )
 
 
 # Mastodon shortens a remote mention to its local part when counting (@user@host -> @user).
@@ -185,6 +228,20 @@ _TABLE = (
             ),
         ),
         channel="channels.mastodon:MastodonChannel",
+    ),
+    Network(
+        key="threads",
+        name="Threads",
+        text_limit=500,
+        counting="emoji-bytes",
+        url_length=None,
+        bare_domains_are_links=False,
+        mentions_count_local_part=False,
+        emoji_weight=4,  # a one-character emoji (📱); a ZWJ family or a flag counts more
+        images=ImageLimits(
+            count=1, bytes=8_000_000, alt_text=None, types=("image/jpeg", "image/png")
+        ),
+        channel="channels.threads:ThreadsChannel",
     ),
 )
 
