@@ -642,7 +642,7 @@ class ThreadsChannel(NetworkChannel):
         if code in TEMPORARY and creates_post:
             return AmbiguousError(f"{where}; it may have been published", retry_after=wait)
         if code in TEMPORARY:
-            return RetryableError(f"{where}; temporary, try again", retry_after=wait)
+            return RetryableError(f"{where}; temporary: nothing was published", retry_after=wait)
         if code in PERMISSION:
             return PermanentError(
                 f"{where}: the token lacks permission: it needs {', '.join(SCOPES)}"

@@ -680,7 +680,7 @@ def test_config_is_immutable() -> None:
 
 def test_network_limits() -> None:
     limits = {key: network.text_limit for key, network in NETWORKS.items()}
-    assert limits == {"x": 280, "facebook": 63206, "bluesky": 300, "mastodon": 500}
+    assert limits == {"x": 280, "facebook": 63206, "bluesky": 300, "mastodon": 500, "threads": 500}
 
 
 @pytest.mark.parametrize(
@@ -715,8 +715,8 @@ def test_measure(text: str, network: str, expected: int) -> None:
 
 def test_measure_limit_override_and_unknown_network() -> None:
     assert measure("Helo ŵyr", "mastodon", limit=1000) == (8, 1000)
-    with pytest.raises(ValueError, match="threads"):
-        measure("Helo", "threads")
+    with pytest.raises(ValueError, match="nextdoor"):
+        measure("Helo", "nextdoor")
 
 
 # Welsh letters from Latin-1 and Latin Extended-A: X weighs each 1, like a, b, c.

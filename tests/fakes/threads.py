@@ -13,7 +13,8 @@ published, once; ``threads_publish`` enforces the profile's publishing limit (25
 API errors (190 for a bad or expired token, 10 for a missing permission, 100 for a bad
 parameter).
 
-Tests steer it with ``fail_next(kind, path=…, method=…)`` (kinds as ``tests.fakeplatform``:
+Tests steer it with ``fail_next(kind, path=…, method=…)`` (``path``: a part of the path,
+matched as a whole name) (kinds as ``tests.fakeplatform``:
 ``5xx``, ``answer``, ``rate_limit``, ``slow``, ``drop``, ``expired_token``,
 ``fail_after_create``) and ``hold_next(path)`` (a request kept waiting until released,
 then carried out: a publish that lands late). ``host_image(data, mime)`` serves bytes at a
@@ -75,7 +76,7 @@ class Failure:
     retry_after: int | None = None
 
     def matches(self, method: str, path: str) -> bool:
-        return self.path in path and (not self.method or self.method.upper() == method)
+        return _on(self.path, path) and (not self.method or self.method.upper() == method)
 
 
 @dataclass
@@ -214,7 +215,7 @@ class FakeThreads:
             failure = next((f for f in self.failures if f.matches(method, path)), None)
             if failure is not None:
                 self.failures.remove(failure)
-            hold = next((h for h in self.holds if h.path in path), None)
+            hold = next((h for h in self.holds if _on(h.path, path)), None)
             if hold is not None:
                 self.holds.remove(hold)
         if hold is not None:
@@ -480,6 +481,12 @@ class FakeThreads:
 
 
 # -- helpers --------------------------------------------------------------------------------
+
+
+def _on(part: str, path: str) -> bool:
+    """Whether ``part`` is in ``path`` as a whole name: ``threads_publish`` is not in
+    ``…/threads_publishing_limit``, ``/threads`` not in ``…/threads_publish``."""
+    return re.search(re.escape(part) + r"(?![A-Za-z_])", path) is not None
 
 
 def default_profiles() -> list[Profile]:
