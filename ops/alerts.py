@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from core.settings import Settings
 from posts.db import Database
@@ -27,6 +28,8 @@ from .notify import Notice
 
 # The event recording that a hold event was told (its detail: that event's id).
 TOLD = "hold_told"
+# ... and that an account's expiring token was told today (its detail: "account:day").
+TOKEN_TOLD = "token_told"
 HOLD_ACTIONS = (
     "hold_set",
     "hold_released",
@@ -266,3 +269,47 @@ def digest_notice(db: Database, settings: Settings, now: datetime) -> Notice:
         post_ids=tuple(p.id for p in awaiting),
         needs_action=bool(awaiting or waiting),
     )
+
+
+def token_notices(
+    db: Database, expiring: Sequence[Any], settings: Settings, now: datetime
+) -> list[Notice]:
+    """One notice a day per account whose credentials run out soon (``expiring``: the
+    ``ops.doctor.TokenExpiry`` list), however many workers send it: a ``token_told`` event
+    per account and local day records that it was told."""
+    day = now.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
+    notices = []
+    with db.transaction() as session:
+        if session.get_bind().dialect.name == "postgresql":  # one worker at a time
+            session.execute(text("SELECT pg_advisory_xact_lock(84263117)"))
+        for item in expiring:
+            marker = f"{item.account}:{day}"
+            told = session.scalar(
+                select(func.count()).where(Event.action == TOKEN_TOLD, Event.detail == marker)
+            )
+            if told:
+                continue
+            left = item.expires_at - now
+            when = local(item.expires_at, settings)
+            subject = (
+                f"Account {item.account}: its access token has expired"
+                if left.total_seconds() <= 0
+                else f"Account {item.account}: its access token expires in {left.days} day(s)"
+            )
+            notices.append(
+                Notice(
+                    kind="token_expiring",
+                    subject=subject,
+                    body=(
+                        f"The {item.network} token of account {item.account} runs out on "
+                        f"{when}. After that nothing is published to it: the account is "
+                        "paused.\n\nWhat to do: renew the token (docs/accounts.md), put "
+                        "it where the settings name it, and check it with `publisher "
+                        f"accounts check {item.account}`."
+                    ),
+                    at=now,
+                    account=item.account,
+                )
+            )
+            session.add(Event(at=now, actor=WORKER, action=TOKEN_TOLD, detail=marker))
+    return notices

@@ -31,7 +31,7 @@ from .notify import Notifications, Notifier, build_notifiers
 from .retention import RetentionReport, delete_published_text
 
 log = logging.getLogger(__name__)
-DIGEST_JOB, RETENTION_JOB = "daily-digest", "retention"
+DIGEST_JOB, RETENTION_JOB, TOKEN_JOB = "daily-digest", "retention", "token-expiry"
 
 
 def daily_trigger(at: time, settings: Settings) -> CronTrigger:
@@ -138,6 +138,15 @@ class Operations:
                 max_instances=1,
                 misfire_grace_time=3600,
             )
+        # Days before an access token runs out (LinkedIn, Threads…), whatever the digest.
+        scheduler.add_job(
+            self.warn_expiring_tokens,
+            daily_trigger(notify.digest_time, self.settings),
+            id=TOKEN_JOB,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600,
+        )
         if self.settings.retention.delete_text_after_days:
             scheduler.add_job(
                 self.apply_retention,
@@ -171,6 +180,24 @@ class Operations:
             log.exception("cannot build the daily digest")
             return
         self.notifications.notify(notice)
+
+    def warn_expiring_tokens(self, environ: Mapping[str, str] | None = None) -> None:
+        """Tell people, once a day, about accounts whose tokens run out within 14 days."""
+        import os
+
+        from .doctor import expiring_tokens
+
+        now = self.clock.now()
+        try:
+            expiring = expiring_tokens(
+                self.settings, os.environ if environ is None else environ, now
+            )
+            notices = alerts.token_notices(self.db, expiring, self.settings, now)
+        except Exception:
+            log.exception("cannot check the accounts' tokens")
+            return
+        for notice in notices:
+            self.notifications.notify(notice)
 
     def apply_retention(self) -> RetentionReport | None:
         days = self.settings.retention.delete_text_after_days

@@ -12,7 +12,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from channels.fake import FakeChannel
 from core.errors import AmbiguousError, AuthenticationError, PermanentError, RetryableError
 from ops.notify import Notice, Notifier
-from ops.service import DIGEST_JOB, RETENTION_JOB, Operations, daily_trigger
+from ops.service import DIGEST_JOB, RETENTION_JOB, TOKEN_JOB, Operations, daily_trigger
 from posts import holds, review
 from schedules.dispatch import Dispatcher
 from tests.ops.conftest import all_posts, ready_posts
@@ -260,7 +260,7 @@ def test_daily_jobs_fire_at_local_times(db, settings, clock):
     scheduler = BackgroundScheduler(timezone=UTC)
     ops.start(scheduler)
     try:
-        assert {job.id for job in scheduler.get_jobs()} == {DIGEST_JOB, RETENTION_JOB}
+        assert {job.id for job in scheduler.get_jobs()} == {DIGEST_JOB, RETENTION_JOB, TOKEN_JOB}
     finally:
         ops.stop()
     digest = daily_trigger(settings.notify.digest_time, settings)
@@ -270,3 +270,42 @@ def test_daily_jobs_fire_at_local_times(db, settings, clock):
     assert digest.get_next_fire_time(None, summer) == datetime(2027, 7, 1, 15, 0, tzinfo=UTC)
     retention = daily_trigger(settings.retention.run_time, settings)
     assert retention.get_next_fire_time(None, winter) == datetime(2027, 1, 5, 3, 30, tzinfo=UTC)
+
+
+def test_a_token_running_out_is_told_days_before_once_a_day_across_workers(
+    db, settings, clock, recording
+):
+    expires = clock.now() + timedelta(days=9, hours=1)
+    linkedin = settings.accounts["gwent-linkedin"].model_copy(
+        update={
+            "dry_run": False,
+            "token_expires_at": expires,
+            "credentials": {"access_token": "TEST_LI_TOKEN"},
+        }
+    )
+    settings = settings.model_copy(
+        update={"accounts": {**settings.accounts, "gwent-linkedin": linkedin}}
+    )
+    environ = {"TEST_LI_TOKEN": "AQV-not-a-real-token"}
+    workers = [Operations(db, settings, notifiers=[recording], clock=clock) for _ in range(3)]
+    try:
+        for ops in workers:
+            ops.warn_expiring_tokens(environ)
+            assert ops.notifications.flush(timeout=10)
+        (notice,) = recording.sent
+        assert notice.kind == "token_expiring" and notice.account == "gwent-linkedin"
+        assert "expires in 9 day(s)" in notice.subject
+        assert "AQV-not-a-real-token" not in notice.body
+        clock.advance(timedelta(days=1))  # the next day: told again, once
+        for ops in workers:
+            ops.warn_expiring_tokens(environ)
+            assert ops.notifications.flush(timeout=10)
+        assert [n.kind for n in recording.sent] == ["token_expiring", "token_expiring"]
+        clock.set(expires - timedelta(days=20))  # far off: nobody is told
+        recording.sent.clear()
+        workers[0].warn_expiring_tokens(environ)
+        assert workers[0].notifications.flush(timeout=10)
+        assert recording.sent == []
+    finally:
+        for ops in workers:
+            ops.stop()
