@@ -680,7 +680,13 @@ def test_config_is_immutable() -> None:
 
 def test_network_limits() -> None:
     limits = {key: network.text_limit for key, network in NETWORKS.items()}
-    assert limits == {"x": 280, "facebook": 63206, "bluesky": 300, "mastodon": 500}
+    assert limits == {
+        "x": 280,
+        "facebook": 63206,
+        "bluesky": 300,
+        "mastodon": 500,
+        "instagram": 2200,
+    }
 
 
 @pytest.mark.parametrize(

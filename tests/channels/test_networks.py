@@ -29,7 +29,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_settings_accept_exactly_the_networks_of_the_table() -> None:
-    assert get_args(NetworkName) == tuple(NETWORKS) == ("x", "facebook", "bluesky", "mastodon")
+    assert (
+        get_args(NetworkName)
+        == tuple(NETWORKS)
+        == (
+            "x",
+            "facebook",
+            "bluesky",
+            "mastodon",
+            "instagram",
+        )
+    )
     for key in NETWORKS:
         assert AccountSettings(network=key, handle="@gwent").network == key
     with pytest.raises(ValueError, match="threads"):
@@ -45,7 +55,13 @@ def test_every_row_names_its_channel_class() -> None:
 
 
 def test_display_names() -> None:
-    assert [display_name(k) for k in NETWORKS] == ["X", "Facebook", "Bluesky", "Mastodon"]
+    assert [display_name(k) for k in NETWORKS] == [
+        "X",
+        "Facebook",
+        "Bluesky",
+        "Mastodon",
+        "Instagram",
+    ]
     assert display_name("outbox") == "outbox"  # not a network: shown as it is
 
 
@@ -92,7 +108,7 @@ def test_importing_the_table_and_the_command_line_loads_no_network_library() -> 
 
 
 def test_measure_unknown_network() -> None:
-    with pytest.raises(ValueError, match="known: x, facebook, bluesky, mastodon"):
+    with pytest.raises(ValueError, match="known: x, facebook, bluesky, mastodon, instagram"):
         measure("Helo", "threads")
 
 
@@ -102,6 +118,7 @@ def test_in_order_puts_the_own_network_first() -> None:
         "x",
         "facebook",
         "bluesky",
+        "instagram",
     ]
     assert [n.key for n in networks.in_order("outbox")] == list(NETWORKS)
 
@@ -213,6 +230,7 @@ def test_the_web_preview_counts_to_the_accounts_limit(
         ("x", 280),
         ("facebook", 63206),
         ("bluesky", 300),
+        ("instagram", 2200),
     ]
 
 
