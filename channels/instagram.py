@@ -80,7 +80,7 @@ from core.errors import (
 )
 from core.settings import AccountSettings, Settings
 
-from .base import NetworkChannel, OutgoingPost, Receipt, lookback_start, read_images
+from .base import Media, NetworkChannel, OutgoingPost, Receipt, lookback_start, read_images
 from .credentials import Secret, redact
 from .media_urls import MediaUrls
 from .networks import NETWORKS
@@ -196,13 +196,13 @@ class InstagramChannel(NetworkChannel):
             ((media, _),) = images
             container = self._container(
                 "the post's container",
-                {"image_url": links[0], "caption": post.text, "alt_text": media.alt_text},
+                {"image_url": links[0], "caption": post.text, **_alt(media)},
             )
         else:
             children = [
                 self._container(
                     f"the container of image {media.path.name}",
-                    {"image_url": link, "is_carousel_item": True, "alt_text": media.alt_text},
+                    {"image_url": link, "is_carousel_item": True, **_alt(media)},
                 )
                 for (media, _), link in zip(images, links, strict=True)
             ]
@@ -610,6 +610,11 @@ class InstagramChannel(NetworkChannel):
             return None
         longest = max(minutes, default=0.0)
         return longest * 60 if longest > 0 else None
+
+
+def _alt(media: Media) -> dict[str, str]:
+    """``alt_text`` when the image has one (Instagram otherwise writes its own)."""
+    return {"alt_text": media.alt_text} if media.alt_text.strip() else {}
 
 
 def _int(value: Any) -> int | None:
