@@ -591,9 +591,12 @@ def test_IG_publish_in_flight(
     and once it lands, find() finds it: the worker's look-ups settle it, one post."""
     hold = ig.hold_next("/media_publish")
     post = post_for(channel, "Lands after the timeout", image(), not_before=datetime.now(UTC))
-    with pytest.raises(AmbiguousError, match="no answer in time after sending"):
+    with pytest.raises(AmbiguousError, match="no answer in time after sending") as caught:
         channel.publish(post)
     assert hold.arrived.is_set() and ig.media(GWENT.id) == []
+    # The container said FINISHED, not PUBLISHED: no claim that it is out, no look-up yet.
+    assert "is published" not in str(caught.value)
+    assert not any(r["method"] == "GET" and r["path"].endswith("/media") for r in ig.requests)
     assert channel.find(post) is None  # truthfully not there yet: the worker looks again
     hold.release()
     deadline = time.monotonic() + 5
