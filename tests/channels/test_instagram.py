@@ -896,7 +896,7 @@ class WebServer:
     def __init__(self) -> None:
         self.app: Any = None
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         self.url = f"http://127.0.0.1:{self._server.server_port}"
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -1139,3 +1139,48 @@ def test_claims_record_the_publish_once(chain: dict[str, Any], ig: FakeInstagram
         dispatcher.run_round()
         dispatcher.wait()
     assert len(ig.media(GWENT.id)) == 1
+
+
+# -- the command line -----------------------------------------------------------------------
+
+
+def test_publisher_accounts_check_and_lint(
+    tmp_path: Path, ig: FakeInstagram, local_media: LocalMedia, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`publisher accounts check` through the registry and the settings, then with the key
+    gone; `publisher lint` on a campaign whose Instagram post has a PNG."""
+    from click.testing import CliRunner
+
+    from publisher import cli
+
+    config = _config(
+        tmp_path,
+        INSTAGRAM_ACCOUNT.format(dry_run="false")
+        + f'api_base_url = "{ig.url}"\n'
+        + f'[web]\npublic_url = "{local_media.urls.public_url}"\nmedia_key_env = "CLI_MEDIA_KEY"\n',
+    )
+    runner = CliRunner()
+    env = {"GWENT_INSTAGRAM_TOKEN": GWENT.token, "CLI_MEDIA_KEY": "c" * 40}
+    result = runner.invoke(cli, ["--config", str(config), "accounts", "check"], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"instagram: credentials work as @gwentpolice (Instagram id {GWENT.id}; 0 of 100" in (
+        result.output
+    )
+    del env["CLI_MEDIA_KEY"]
+    monkeypatch.delenv("CLI_MEDIA_KEY", raising=False)
+    result = runner.invoke(cli, ["--config", str(config), "accounts", "check"], env=env)
+    assert result.exit_code == 1
+    assert "FAIL" in result.output and "set the environment variable CLI_MEDIA_KEY" in result.output
+    assert GWENT.token not in result.output
+
+    folder = tmp_path / "campaign"
+    (folder / "templates").mkdir(parents=True)
+    (folder / "images").mkdir()
+    (folder / "images" / "banner.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    (folder / "templates" / "cea.en.j2").write_text("Talk to your child. #CEADay27", "utf-8")
+    (folder / "campaign.toml").write_text(CAMPAIGN.replace("banner.jpg", "banner.png"), "utf-8")
+    result = runner.invoke(cli, ["--config", str(config), "lint", str(folder)], env=env)
+    assert result.exit_code == 1
+    assert (
+        "error [images] Image banner.png is image/png; Instagram takes only JPEG." in result.output
+    )

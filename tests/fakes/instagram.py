@@ -144,7 +144,9 @@ class FakeInstagram:
 
     def start(self) -> FakeInstagram:
         self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True, request_handler=_Quiet)
-        threading.Thread(target=self._server.serve_forever, name="fake-ig", daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="fake-ig", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -594,7 +596,9 @@ class LocalMedia:
         self.folder = folder
         self.key = key
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=_Quiet)
-        threading.Thread(target=self._server.serve_forever, name="ig-media", daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="ig-media", daemon=True
+        ).start()
         port = self._server.server_port
         web = WebSettings(public_url=f"http://127.0.0.1:{port}", media_key_env=self.KEY_VARIABLE)
         #: what the channel signs with; ``serving`` checks with its own (normally the same)
