@@ -1184,3 +1184,54 @@ def test_publisher_accounts_check_and_lint(
     assert (
         "error [images] Image banner.png is image/png; Instagram takes only JPEG." in result.output
     )
+
+
+def test_the_fake_serves_another_process(
+    local_media: LocalMedia, image: Callable[..., Media]
+) -> None:
+    """``python -m tests.fakes.instagram``: a worker subprocess (crash tests) can use it."""
+    import select
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.instagram", "--port", "0"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        ready, _, _ = select.select([server.stdout], [], [], 20)
+        assert ready, "the fake did not start"
+        url = server.stdout.readline().split()[-1]
+        order = {"action": "set", "hold_creates": 1.0}
+        assert requests.post(f"{url}/_fake/control", json=order, timeout=5).ok
+        account = AccountSettings(
+            network="instagram", handle=GWENT.id, dry_run=False, api_base_url=url
+        )
+        channel = InstagramChannel(
+            "gwent-instagram",
+            account,
+            {"access_token": GWENT.token},
+            media_urls=local_media.urls,
+            timeout=TIMEOUT,
+        )
+        post = post_for(channel, "Held longer than the timeout", image())
+        with pytest.raises(AmbiguousError):
+            channel.publish(post)  # the publish lands after the client gave up
+        time.sleep(1.0)
+        assert channel.find(post) is not None
+        state = requests.get(f"{url}/_fake/state", timeout=5).json()
+        (media,) = state["media"]["gwentpolice"]
+        assert (
+            media["caption"] == post.text and media["images"][0]["sha256"] == post.media[0].sha256
+        )
+        assert state["fetches"][0]["ok"]
+        bad = requests.post(f"{url}/_fake/control", json={"action": "set", "x": 1}, timeout=5)
+        assert bad.status_code == 400
+        channel.close()
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -31,16 +31,27 @@ Failures on demand (``fail_next(kind, path=…, method=…)``, the next matching
 ``delay`` s), ``drop`` (connection closed; ``create=True``: after doing it),
 ``fail_after_create`` (done, then HTTP 500 code 2). ``hold_next(path)`` keeps the next
 matching request waiting, not yet done, until ``release()``: a request still in flight.
+``hold_creates`` holds every ``media_publish`` that many seconds before doing it, and
+``latency`` that many seconds after (a slow network, for crash tests).
+
+From another process: ``python -m tests.fakes.instagram --port 0`` prints
+``fake instagram on http://127.0.0.1:N``; ``GET /_fake/state`` gives every account's posts
+(without image bytes) and the fetches; ``POST /_fake/control`` takes
+``{"action": "fail_next", "kind": …, …}``, ``{"action": "reset"}`` or
+``{"action": "set", "quota_total": …, "hold_creates": …, "latency": …,
+"processing_polls": …}``.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import itertools
 import json
 import re
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -185,6 +196,9 @@ class FakeInstagram:
             self.processing_polls = 0
             #: (status_code, status) a new container ends in instead of FINISHED
             self.container_outcome: tuple[str, str] | None = None
+            #: seconds every media_publish waits before it is done / before it is answered
+            self.hold_creates = 0.0
+            self.latency = 0.0
 
     def fail_next(self, kind: str, count: int = 1, **options: Any) -> None:
         if kind not in KINDS:
@@ -220,8 +234,53 @@ class FakeInstagram:
         request = Request(environ)
         return self._dispatch(request, environ)(environ, start_response)
 
+    def state(self) -> dict[str, Any]:
+        """Everything held, JSON-ready (no image bytes: their sizes and hashes)."""
+
+        def clean(media: dict[str, Any]) -> dict[str, Any]:
+            images = [
+                {"bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()} for b in media["images"]
+            ]
+            return {**{k: v for k, v in media.items() if k != "images"}, "images": images}
+
+        with self._lock:
+            return {
+                "media": {
+                    a.username: [clean(m) for m in self._media[a.id]]
+                    for a in self.accounts.values()
+                },
+                "fetches": [dict(f) for f in self.fetches],
+                "failures_pending": [f.kind for f in self.failures],
+            }
+
+    def _control(self, request: Request) -> Response:
+        if request.path == "/_fake/state" and request.method == "GET":
+            return _json(200, self.state())
+        if request.path == "/_fake/control" and request.method == "POST":
+            order = request.get_json(silent=True) or {}
+            action = order.pop("action", "")
+            try:
+                if action == "fail_next":
+                    self.fail_next(order.pop("kind", ""), **order)
+                elif action == "reset":
+                    self.reset()
+                elif action == "set":
+                    allowed = {"quota_total", "hold_creates", "latency", "processing_polls"}
+                    for key, value in order.items():
+                        if key not in allowed:
+                            raise ValueError(f"cannot set {key!r}; one of {sorted(allowed)}")
+                        setattr(self, key, value)
+                else:
+                    return _json(400, {"error": f"unknown action {action!r}"})
+            except (TypeError, ValueError) as exc:
+                return _json(400, {"error": str(exc)})
+            return _json(200, {"ok": True})
+        return _json(404, {"error": "no such control"})
+
     def _dispatch(self, request: Request, environ: dict[str, Any]) -> Response:
         path, method = request.path, request.method
+        if path.startswith("/_fake/"):
+            return self._control(request)
         with self._lock:
             self.requests.append(
                 {
@@ -241,7 +300,13 @@ class FakeInstagram:
             hold.arrived.set()
             hold.released.wait(hold.timeout)
         if failure is None:
-            return self._handle(request)
+            publishing = method == "POST" and path.endswith("/media_publish")
+            if publishing and self.hold_creates:
+                time.sleep(self.hold_creates)
+            answer = self._handle(request)
+            if publishing and self.latency:
+                time.sleep(self.latency)  # done; the answer takes a while
+            return answer
         if failure.kind == "answer":
             return _json(failure.status or 500, failure.body, failure.headers)
         if failure.kind == "5xx":
@@ -706,3 +771,25 @@ def _download_failed(url: str) -> dict[str, Any]:
         error_user_title="Media download has failed.",
         error_user_msg=f"The media could not be fetched from this uri: {url}",
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the fake until interrupted; print its URL first (for a parent process)."""
+    parser = argparse.ArgumentParser(description="A strict fake of Instagram's publishing API")
+    parser.add_argument("--port", type=int, default=0, help="0: any free port")
+    args = parser.parse_args(argv)
+    fake = FakeInstagram()
+    server = make_server("127.0.0.1", args.port, fake.wsgi, threaded=True, request_handler=_Quiet)
+    fake._server = server  # for ``url`` in paging links
+    print(f"fake instagram on http://127.0.0.1:{server.server_port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
