@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from core.clock import SystemClock
 from posts.db import Database
-from posts.models import Post
+from posts.models import Event, Post
 from tests.fakeplatform import FakeConfig, FakePlatform, XAccount
 
 from .common import seed_due_posts
@@ -72,6 +72,8 @@ class FleetResult:
     seconds: float
     lateness: list[float] = field(default_factory=list)  # due -> published_at, seconds
     locked_errors: int = 0
+    # Claims each worker made ("host:pid" -> count): how the work spread.
+    claims_per_worker: Counter[str] = field(default_factory=Counter)
 
 
 class Fleet:
@@ -134,6 +136,10 @@ class Fleet:
         out_of_order = []
         with self.db.transaction() as s:
             rows = s.scalars(select(Post).order_by(Post.due_at, Post.id)).all()
+            claimed_by = Counter(
+                detail.rsplit(" by ", 1)[-1].split(" ")[0]
+                for detail in s.scalars(select(Event.detail).where(Event.action == "claim"))
+            )
         by_account: dict[str, list[str]] = {}
         for post in rows:
             by_account.setdefault(post.account, []).append(post.text or "")
@@ -158,6 +164,7 @@ class Fleet:
             seconds=seconds,
             lateness=lateness,
             locked_errors=locked,
+            claims_per_worker=claimed_by,
         )
 
     def close(self) -> None:

@@ -59,6 +59,15 @@ def expand(
                 f"{campaign.file}, key campaign.accounts",
                 f"unknown account {name!r} (accounts in the settings: {known})",
             )
+    for kind, entries in (("series", campaign.spec.series), ("occasions", campaign.spec.occasions)):
+        for index, entry in enumerate(entries):
+            for name in entry.accounts:
+                if name not in info.accounts:
+                    raise CampaignError(
+                        f"{campaign.file}, key {kind}[{index}].accounts ({entry.id})",
+                        f"{name!r} is not one of the campaign's accounts "
+                        f"({', '.join(info.accounts)})",
+                    )
     renderer = Renderer(campaign.folder)
     rules = LintConfig.from_mapping(campaign.spec.lint, where=str(campaign.file))
     lo = max(start or info.start, info.start)
@@ -160,7 +169,7 @@ def _drafts_for(
             context["item"] = item.text(language)
         return renderer.render(entry.template, language, context)
 
-    for account_name in info.accounts:
+    for account_name in entry.accounts or info.accounts:
         account = settings.accounts[account_name]
         languages = [lang for lang in info.languages if lang in account.languages]
         if info.bilingual == "bilingual" and len(languages) > 1:

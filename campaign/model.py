@@ -58,6 +58,9 @@ class _Scheduled(_Strict):
     tags: list[str] = []
     image: Image | None = None
     urgent: bool = False
+    # Only these of the campaign's accounts (e.g. Instagram only where there is an image);
+    # empty: every account of the campaign.
+    accounts: list[str] = []
 
     @field_validator("time", mode="before")
     @classmethod

@@ -40,6 +40,15 @@ post.
     (e.g. ``@GwentPolice (id 123)``) or raises ``AuthenticationError`` / ``PermanentError``
     with a message a person can act on.
 
+``expires_at() -> datetime | None``
+    When the account's credentials stop working unless a person renews them (aware UTC):
+    e.g. a LinkedIn access token's 60 days, or the year of its refresh token. ``None``:
+    unknown, or they do not expire. The default is ``None``; a ``NetworkChannel`` answers
+    the account's ``token_expires_at`` setting, and a network that can ask (LinkedIn's
+    token introspection) asks. It may raise a ``ChannelError`` (``AuthenticationError``
+    when the network says the credentials are already refused). ``publisher doctor`` and
+    ``accounts check`` show it, and warn within 14 days (``ops.doctor.check_token_expiry``).
+
 A channel is built for one account and may be used from one thread at a time.
 """
 
@@ -50,7 +59,7 @@ import mimetypes
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
 
@@ -204,6 +213,11 @@ class Channel(abc.ABC):
     def check(self) -> str:
         """Verify the credentials can post; describe the identity in one line."""
 
+    def expires_at(self) -> datetime | None:
+        """When the credentials stop working unless a person renews them (aware UTC);
+        ``None`` when unknown or never. See the module docstring."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. Optional."""
 
@@ -236,6 +250,11 @@ class NetworkChannel(Channel):
     def options(cls, account_name: str, settings: Settings) -> dict[str, Any]:
         """Keyword arguments taken from the settings; a network adds its own."""
         return {"timeout": settings.worker.request_timeout_seconds}
+
+    def expires_at(self) -> datetime | None:
+        """The account's ``token_expires_at`` setting; a network that can ask does."""
+        expiry = self.account.token_expires_at
+        return None if expiry is None else expiry.astimezone(UTC)
 
     def __repr__(self) -> str:  # never the credentials
         return (

@@ -22,6 +22,15 @@ Sources (checked November 2026):
   http(s) URL counts 23 and ``@user@host`` counts as ``@user`` (StatusLengthValidator);
   4 attachments, description 1500 (MediaAttachment); JPEG, PNG, GIF, WEBP, HEIC, HEIF
   (docs.joinmastodon.org, posting). The image size limit is the instance's own (16 MiB by default); not enforced here.
+- LinkedIn: 3,000 characters of ``commentary`` (learn.microsoft.com, LinkedIn Marketing API,
+  Posts API; the refusal reads "ShareCommentary text length (N characters) exceeded the
+  maximum allowed (3000 characters)"). LinkedIn does not say how it counts; its servers
+  measure Java strings, so we count UTF-16 code units (an emoji beyond the Basic
+  Multilingual Plane counts 2), never fewer than LinkedIn could. The escapes of its
+  "little" text format (``channels.linkedin.little_text``) are not counted: they are not
+  part of the text. Images: JPG, GIF, PNG (Images API); one, or 2 to 20 as a MultiImage
+  post (MultiImage API); alt text at most 4086 characters (Posts API ``altText``); no byte
+  limit is documented (only under 36,152,320 pixels).
 - Instagram: a caption of at most 2,200 characters and 30 hashtags ("Maximum 2200
   characters, 30 hashtags, and 20 @ tags", IG User Media reference); every post needs an
   image, JPEG only ("JPEG is the only image format supported", Content Publishing), up to
@@ -42,12 +51,13 @@ from typing import Literal, get_args
 
 #: The networks the settings accept, in the table's order. Kept equal to ``NETWORKS``'s
 #: keys (checked below): a Literal must be written out for the type checker.
-NetworkName = Literal["x", "facebook", "bluesky", "mastodon", "instagram"]
+NetworkName = Literal["x", "facebook", "bluesky", "mastodon", "linkedin", "instagram"]
 
 #: How a network counts a post's length:
 #: ``twitter-text``: X's weighted count; ``graphemes``: what a reader sees as one
-#: character; ``characters``: code points after NFC (a decomposed ŵ counts once).
-Counting = Literal["twitter-text", "graphemes", "characters"]
+#: character; ``characters``: code points after NFC (a decomposed ŵ counts once);
+#: ``utf-16``: UTF-16 code units after NFC (an emoji beyond the BMP counts 2: LinkedIn).
+Counting = Literal["twitter-text", "graphemes", "characters", "utf-16"]
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,8 @@ class Network:
             import grapheme
 
             return int(grapheme.length(self._countable(text)))
+        if self.counting == "utf-16":
+            return len(unicodedata.normalize("NFC", self._countable(text)).encode("utf-16-le")) // 2
         return len(unicodedata.normalize("NFC", self._countable(text)))
 
     def _countable(self, text: str) -> str:
@@ -199,6 +211,23 @@ _TABLE = (
             ),
         ),
         channel="channels.mastodon:MastodonChannel",
+    ),
+    Network(
+        key="linkedin",
+        name="LinkedIn",
+        text_limit=3000,
+        counting="utf-16",
+        url_length=None,
+        bare_domains_are_links=False,
+        mentions_count_local_part=False,
+        emoji_weight=2,
+        images=ImageLimits(
+            count=20,
+            bytes=None,
+            alt_text=4086,
+            types=("image/jpeg", "image/png", "image/gif"),
+        ),
+        channel="channels.linkedin:LinkedInChannel",
     ),
     Network(
         key="instagram",

@@ -129,6 +129,18 @@ class AccountSettings(_Frozen):
     # Mastodon only: who sees the posts. Always sent, so the account's own default
     # (unlisted on some accounts) never decides.
     visibility: Literal["public", "unlisted", "private"] = "public"
+    # When the account's credentials stop working unless a person renews them, with a zone
+    # offset (e.g. 2027-01-05T10:00:00+00:00): a LinkedIn access token's 60 days, or with a
+    # refresh token the refresh token's year. `publisher doctor` and `accounts check` count
+    # down to it (a network that can ask, such as LinkedIn with client_id, asks instead).
+    token_expires_at: datetime | None = None
+
+    @field_validator("token_expires_at")
+    @classmethod
+    def _aware_expiry(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give a time zone offset, e.g. 2027-01-05T10:00:00+00:00")
+        return value
 
 
 class HealthSettings(_Frozen):
@@ -224,6 +236,9 @@ class Settings(_Frozen):
     state_dir: Path = Path("state")
     timezone: str = "Europe/London"
     graph_api_version: str = "v25.0"
+    # LinkedIn's API version (LinkedIn-Version: YYYYMM); LinkedIn retires each about a year
+    # after its release, so move it forward when LinkedIn announces a sunset.
+    linkedin_version: str = Field("202605", pattern=r"^20\d{2}(0[1-9]|1[0-2])$")
     database: DatabaseSettings = DatabaseSettings()
     worker: WorkerSettings = WorkerSettings()
     accounts: dict[str, AccountSettings] = Field(default_factory=dict)
@@ -350,7 +365,7 @@ def _apply_environment(raw: dict[str, Any], env: dict[str, str]) -> dict[tuple[s
                 applied[(section, field)] = name
                 break
         else:
-            if key in ("state_dir", "timezone", "graph_api_version"):
+            if key in ("state_dir", "timezone", "graph_api_version", "linkedin_version"):
                 raw[key] = value
                 applied[(key,)] = name
             else:

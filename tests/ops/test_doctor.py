@@ -288,3 +288,71 @@ def test_doctor_recognises_the_running_worker_on_the_health_port(db: Database, s
     health = line(lines, "health and metrics")
     assert health.startswith("ok ") and "the worker is serving it (status unhealthy: " in health
     assert "no dispatch loop has run yet" in health
+
+
+def test_doctor_and_accounts_check_count_down_to_a_linkedin_token(
+    tmp_path: Path, db: Database, settings
+) -> None:
+    """A token that expires within 14 days is a warning on its own line, one already
+    expired a failure; ``expiring_tokens`` lists them for a notice."""
+    from core.settings import load_settings
+    from ops.doctor import expiring_tokens
+    from tests.fakes.linkedin import ORGANIZATION, FakeLinkedIn
+
+    with FakeLinkedIn() as fake:
+        soon = fake.issue(expires_in=timedelta(days=10, hours=1))
+        later = fake.issue(expires_in=timedelta(days=40, hours=1))
+        config = tmp_path / "linkedin.toml"
+        config.write_text(
+            f"""
+state_dir = "{settings.state_dir}"
+[accounts.gwent-linkedin]
+network = "linkedin"
+handle = "{ORGANIZATION}"
+dry_run = false
+api_base_url = "{fake.url}"
+credentials = {{ access_token = "DOC_LI_TOKEN", client_id = "DOC_LI_ID", client_secret = "DOC_LI_SECRET" }}
+[accounts.gwent-x]
+network = "x"
+handle = "@GwentPolice"
+""",
+            encoding="utf-8",
+        )
+        env = {
+            "DOC_LI_TOKEN": soon.access_token,
+            "DOC_LI_ID": fake.client_id,
+            "DOC_LI_SECRET": fake.client_secret,
+        }
+        code, lines = doctor(config, env)
+        assert code == 0, "\n".join(lines)
+        assert line(lines, "account gwent-linkedin").startswith("ok ")
+        token = line(lines, "token gwent-linkedin")
+        assert token.startswith("warn") and "token expires in 10 days (" in token
+        assert token.endswith("renew it before then (docs/accounts.md)")
+        assert not [entry for entry in lines if "token gwent-x" in entry]  # no expiry known
+        loaded = load_settings(config, environ=env)
+        now = datetime.now(UTC)
+        [notice] = expiring_tokens(loaded, env, now)
+        assert (notice.account, notice.network) == ("gwent-linkedin", "linkedin")
+        assert timedelta(days=10) < notice.expires_at - now < timedelta(days=10, hours=1)
+
+        env["DOC_LI_TOKEN"] = later.access_token
+        result = CliRunner().invoke(
+            cli, ["--config", str(config), "accounts", "check", "gwent-linkedin"], env=env
+        )
+        assert result.exit_code == 0, result.output
+        checked = result.output.splitlines()
+        assert len(checked) == 2 and line(checked, "token gwent-linkedin").startswith("ok ")
+        assert "token expires in 40 days (" in line(checked, "token gwent-linkedin")
+        assert expiring_tokens(loaded, env, now) == []
+        assert expiring_tokens(loaded, env, now, within=timedelta(days=41)) != []
+
+        fake.expire(later.access_token)
+        code, lines = doctor(config, env)
+    assert code == 1
+    assert line(lines, "account gwent-linkedin").startswith("FAIL")
+    assert "the access token has expired" in line(lines, "account gwent-linkedin")
+    token = line(lines, "token gwent-linkedin")
+    assert token.startswith("FAIL") and "token expired on " in token
+    output = "\n".join(lines)
+    assert all(s not in output for s in (soon.access_token, later.access_token, fake.client_secret))
