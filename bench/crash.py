@@ -42,6 +42,9 @@ from posts.planning import store_drafts
 from tests.bluesky.pds import Account, BlueskyPds
 from tests.bluesky.pds import unavailable as pds_unavailable
 from tests.fakeplatform import FakeConfig, FakePlatform
+from tests.fakes.linkedin import ORGANIZATION as LINKEDIN_ORGANIZATION
+from tests.fakes.linkedin import FakeLinkedIn
+from tests.fakes.threads import FakeThreads
 from tests.helpers import write_campaign
 
 TEMPLATE = "{{ item }} ({{ date }})\n\nWorried? Call 101, or 999 in an emergency."
@@ -82,7 +85,12 @@ class CrashReport:
 
 
 def _config(
-    folder: Path, url: str, fake: FakeConfig, bluesky: tuple[str, Account] | None
+    folder: Path,
+    url: str,
+    fake: FakeConfig,
+    bluesky: tuple[str, Account] | None,
+    linkedin: FakeLinkedIn,
+    threads: FakeThreads,
 ) -> tuple[Settings, dict[str, str]]:
     x, page, masto = fake.x_accounts[0], fake.facebook_pages[0], fake.mastodon_accounts[0]
     (folder / "config.toml").write_text(f"""
@@ -136,6 +144,24 @@ api_base_url = "{pds_url}"
 credentials = {{ app_password = "CRASH_BSKY_PASSWORD" }}
 """)
         env["CRASH_BSKY_PASSWORD"] = account.app_password
+    issued = linkedin.issue()
+    with (folder / "config.toml").open("a") as config:
+        config.write(f"""[accounts.gwent-linkedin]
+network = "linkedin"
+handle = "{LINKEDIN_ORGANIZATION}"
+dry_run = false
+api_base_url = "{linkedin.url}"
+token_expires_at = "2099-01-01T00:00:00+00:00"
+credentials = {{ access_token = "CRASH_LI_TOKEN" }}
+[accounts.gwent-threads]
+network = "threads"
+handle = "@{THREADS_PROFILE}"
+dry_run = false
+api_base_url = "{threads.url}"
+credentials = {{ access_token = "CRASH_THREADS_TOKEN" }}
+""")
+    env["CRASH_LI_TOKEN"] = issued.access_token
+    env["CRASH_THREADS_TOKEN"] = threads.profile(THREADS_PROFILE).token
     return load_settings(folder / "config.toml", environ={}), env
 
 
@@ -165,6 +191,7 @@ def _plan(settings: Settings, folder: Path, days: int, spread: float) -> list[in
     return ids
 
 
+THREADS_PROFILE = "gwentpolice"
 HOLD = 4.0  # seconds the fake network holds each create: longer than the lease
 
 
@@ -209,13 +236,17 @@ def run(
         tmp = stack.enter_context(tempfile.TemporaryDirectory())
         platform = stack.enter_context(FakePlatform(fake))
         platform.hold_creates = hold
+        linkedin = stack.enter_context(FakeLinkedIn())
+        threads = stack.enter_context(FakeThreads())
         folder = Path(tmp)
         pds = None
         if with_bluesky and pds_unavailable() is None:
             pds = BlueskyPds.start()
             stack.callback(pds.stop)
             bsky = pds.create_account("crash")
-        settings, secrets = _config(folder, platform.url, fake, (pds.url, bsky) if pds else None)
+        settings, secrets = _config(
+            folder, platform.url, fake, (pds.url, bsky) if pds else None, linkedin, threads
+        )
         report.networks = sorted({a.network for a in settings.accounts.values()})
         report.burners = stack.enter_context(cpu_burners((os.cpu_count() or 1) if burn else 0))
         ids = _plan(settings, folder, days, spread=max(kills, 4) * 4.0)
@@ -272,6 +303,8 @@ def run(
                 for p in platform.md_statuses(fake.mastodon_accounts[0].username)
             ]
             + ([("bluesky", r["value"]["text"]) for r in pds.records(bsky.did)] if pds else [])
+            + [("linkedin", p["text"]) for p in linkedin.posts()]
+            + [("threads", t["text"]) for t in threads.threads_of(THREADS_PROFILE)]
         )
         report.on_platform = len(texts)
         counts = Counter(texts)

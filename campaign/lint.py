@@ -325,7 +325,7 @@ def _length_message(text: str, key: str, limit: int | None) -> str | None:
     if network.url_length and extract_urls_with_indices(text, network.bare_domains_are_links):
         notes.append(f"links count {network.url_length}")
     if network.emoji_weight > 1 and _emoji(text):
-        notes.append(f"emoji count {network.emoji_weight}")
+        notes.append(network.emoji_note)
     note = f" ({', '.join(notes)})" if notes else ""
     return f"Too long for {network.name}: {length} of {allowed}{note}."
 

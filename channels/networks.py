@@ -31,6 +31,13 @@ Sources (checked November 2026):
   part of the text. Images: JPG, GIF, PNG (Images API); one, or 2 to 20 as a MultiImage
   post (MultiImage API); alt text at most 4086 characters (Posts API ``altText``); no byte
   limit is documented (only under 36,152,320 pixels).
+- Threads: 500 characters, "Emojis are counted as the number of UTF-8 bytes"
+  (developers.facebook.com/documentation/threads/posts, Limitations; the link there points
+  to grapheme-splitter): we count graphemes after NFC, each grapheme holding an emoji (a
+  ZWJ family, a flag, a keycap) counting its UTF-8 bytes (👍 4, 👨‍👩‍👧 18); a Welsh ŵ counts 1;
+  links count letter by letter (nothing says otherwise). One image a post here (the
+  channel sends ``IMAGE``, not carousels), JPEG or PNG, 8 MB (the same page, Media
+  Specifications; counted as 8,000,000 bytes to be safe); no documented alt text limit.
 - Instagram: a caption of at most 2,200 characters and 30 hashtags ("Maximum 2200
   characters, 30 hashtags, and 20 @ tags", IG User Media reference); every post needs an
   image, JPEG only ("JPEG is the only image format supported", Content Publishing), up to
@@ -46,18 +53,21 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from types import MappingProxyType
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 #: The networks the settings accept, in the table's order. Kept equal to ``NETWORKS``'s
 #: keys (checked below): a Literal must be written out for the type checker.
-NetworkName = Literal["x", "facebook", "bluesky", "mastodon", "linkedin", "instagram"]
+NetworkName = Literal["x", "facebook", "bluesky", "mastodon", "linkedin", "threads", "instagram"]
 
 #: How a network counts a post's length:
 #: ``twitter-text``: X's weighted count; ``graphemes``: what a reader sees as one
 #: character; ``characters``: code points after NFC (a decomposed ŵ counts once);
 #: ``utf-16``: UTF-16 code units after NFC (an emoji beyond the BMP counts 2: LinkedIn).
-Counting = Literal["twitter-text", "graphemes", "characters", "utf-16"]
+#: ``emoji-bytes``: graphemes after NFC, each one holding an emoji counting its UTF-8 bytes
+#: (Threads).
+Counting = Literal["twitter-text", "graphemes", "characters", "utf-16", "emoji-bytes"]
 
 
 @dataclass(frozen=True)
@@ -120,7 +130,16 @@ class Network:
             return int(grapheme.length(self._countable(text)))
         if self.counting == "utf-16":
             return len(unicodedata.normalize("NFC", self._countable(text)).encode("utf-16-le")) // 2
+        if self.counting == "emoji-bytes":
+            return _emoji_bytes_length(unicodedata.normalize("NFC", self._countable(text)))
         return len(unicodedata.normalize("NFC", self._countable(text)))
+
+    @property
+    def emoji_note(self) -> str:
+        """How an emoji counts, in the words of a lint message (``emoji count 2``)."""
+        if self.counting == "emoji-bytes":
+            return "emoji count their UTF-8 bytes, 4 or more each"
+        return f"emoji count {self.emoji_weight}"
 
     def _countable(self, text: str) -> str:
         """The text with each link as ``url_length`` characters and remote mentions shortened."""
@@ -136,6 +155,30 @@ class Network:
         if self.mentions_count_local_part:
             text = _REMOTE_MENTION.sub(r"@\1", text)
         return text
+
+
+def _emoji_bytes_length(text: str) -> int:
+    """Threads' count: one per grapheme, but a grapheme holding an emoji counts its UTF-8
+    bytes. An emoji is what lint calls one (``campaign.lint``): an emoji-presentation
+    character, a character made an emoji by U+FE0F, a keycap, or a pictograph of the emoji
+    blocks; so a plain © or ™ counts 1, and ❤️ (with U+FE0F) counts 6."""
+    import regex
+
+    return sum(
+        len(cluster.encode("utf-8")) if _emoji_pattern().search(cluster) else 1
+        for cluster in regex.findall(r"\X", text)
+    )
+
+
+@cache
+def _emoji_pattern() -> Any:  # regex.Pattern, compiled on first use (import is lazy)
+    import regex
+
+    return regex.compile(
+        r"\p{Emoji_Presentation}|\p{Emoji}\uFE0F|\u20E3"
+        r"|[\p{Extended_Pictographic}&&[\u2600-\u27BF\U0001F000-\U0010FFFF]]",
+        regex.V1,
+    )
 
 
 # Mastodon shortens a remote mention to its local part when counting (@user@host -> @user).
@@ -228,6 +271,20 @@ _TABLE = (
             types=("image/jpeg", "image/png", "image/gif"),
         ),
         channel="channels.linkedin:LinkedInChannel",
+    ),
+    Network(
+        key="threads",
+        name="Threads",
+        text_limit=500,
+        counting="emoji-bytes",
+        url_length=None,
+        bare_domains_are_links=False,
+        mentions_count_local_part=False,
+        emoji_weight=4,  # a one-character emoji (📱); a ZWJ family or a flag counts more
+        images=ImageLimits(
+            count=1, bytes=8_000_000, alt_text=None, types=("image/jpeg", "image/png")
+        ),
+        channel="channels.threads:ThreadsChannel",
     ),
     Network(
         key="instagram",

@@ -42,6 +42,7 @@ port = 0
         ("facebook", "GwentPolice"),
         ("bluesky", "gwentpolice.bsky.social"),
         ("mastodon", "@GwentPolice@mastodon.social"),
+        ("linkedin", "2414183"),
     )
 )
 

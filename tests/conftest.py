@@ -45,6 +45,10 @@ languages = ["en", "cy"]
 network = "mastodon"
 handle = "@GwentPolice@mastodon.social"
 languages = ["en", "cy"]
+[accounts.gwent-linkedin]
+network = "linkedin"
+handle = "2414183"
+languages = ["en", "cy"]
 """,
         encoding="utf-8",
     )

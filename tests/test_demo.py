@@ -35,6 +35,6 @@ def test_an_installed_demo_publishes_the_first_day_from_an_empty_folder(tmp_path
     outbox = empty / "state" / "demo" / "outbox.jsonl"
     lines = [json.loads(line) for line in outbox.read_text().splitlines()]
     # One post per account and language of the first day, each exactly once.
-    assert len(lines) == len({(x["account"], x["language"]) for x in lines}) == 8
+    assert len(lines) == len({(x["account"], x["language"]) for x in lines}) == 10  # 5 × 2
     assert {x["language"] for x in lines} == {"en", "cy"}
     assert "$ publisher approve" in result.stdout

@@ -1,6 +1,8 @@
-"""The example campaign end to end: planned with its X and Facebook accounts pointed at
-the fake platform, approved, published by the worker's dispatcher through the real
-channels over HTTP — and exactly the approved posts arrive, with images and alt text."""
+"""The example campaign end to end: planned with its X, Facebook, Mastodon and LinkedIn
+accounts pointed at strict fakes over HTTP (Bluesky's own end-to-end run is against a
+real PDS in tests/channels/test_bluesky.py), approved, published by the worker's
+dispatcher through the real channels — and exactly the approved posts arrive, with
+images and alt text."""
 
 from __future__ import annotations
 
@@ -21,12 +23,17 @@ from posts.models import Post
 from posts.planning import store_drafts
 from schedules.dispatch import Dispatcher
 from tests.fakeplatform import FakeConfig, FakePlatform
+from tests.fakes.linkedin import ORGANIZATION as LINKEDIN_ORGANIZATION
+from tests.fakes.linkedin import FakeLinkedIn
+
+LIVE = ("gwent-x", "gwent-facebook", "gwent-mastodon", "gwent-linkedin")
 
 
-def test_example_campaign_reaches_x_and_facebook(tmp_path: Path) -> None:
+def test_example_campaign_reaches_every_network(tmp_path: Path) -> None:
     fake = FakeConfig()
-    x, page = fake.x_accounts[0], fake.facebook_pages[0]
-    with FakePlatform(fake) as platform:
+    x, page, masto = fake.x_accounts[0], fake.facebook_pages[0], fake.mastodon_accounts[0]
+    with FakePlatform(fake) as platform, FakeLinkedIn() as linkedin:
+        issued = linkedin.issue()
         (tmp_path / "config.toml").write_text(f"""
 [accounts.gwent-x]
 network = "x"
@@ -48,8 +55,19 @@ handle = "gwentpolice.bsky.social"
 languages = ["en", "cy"]
 [accounts.gwent-mastodon]
 network = "mastodon"
-handle = "@GwentPolice@mastodon.social"
+handle = "@{masto.username}@{fake.mastodon_domain}"
 languages = ["en", "cy"]
+dry_run = false
+api_base_url = "{platform.url}"
+credentials = {{ access_token = "E2E_MASTO" }}
+[accounts.gwent-linkedin]
+network = "linkedin"
+handle = "{LINKEDIN_ORGANIZATION}"
+languages = ["en", "cy"]
+dry_run = false
+api_base_url = "{linkedin.url}"
+token_expires_at = 2099-01-01T00:00:00Z
+credentials = {{ access_token = "E2E_LI" }}
 """)
         environ = {
             "E2E_CK": fake.x_consumer_key,
@@ -57,6 +75,8 @@ languages = ["en", "cy"]
             "E2E_AT": x.access_token,
             "E2E_ATS": x.access_token_secret,
             "E2E_FB": page.token,
+            "E2E_MASTO": masto.token,
+            "E2E_LI": issued.access_token,
         }
         settings = load_settings(tmp_path / "config.toml", environ={})
         db = Database(settings.database_url)
@@ -74,7 +94,7 @@ languages = ["en", "cy"]
         chosen = [
             p
             for p in posts
-            if p.occasion.endswith("2027-03-18") and p.account in ("gwent-x", "gwent-facebook")
+            if p.occasion.endswith("2027-03-18") and p.account in LIVE
         ]
         ids = [p.id for p in chosen]
         review.submit(db, ids, actor="author", now=clock.now())
@@ -103,6 +123,14 @@ languages = ["en", "cy"]
         expected_fb = [p.text for p in chosen if p.account == "gwent-facebook"]
         assert sorted(p["text"] for p in on_x) == sorted(expected_x)
         assert sorted(p["message"] for p in on_facebook) == sorted(expected_fb)
+        on_mastodon = platform.md_statuses(masto.username)
+        assert sorted(s["text"] for s in on_mastodon) == sorted(
+            p.text for p in chosen if p.account == "gwent-mastodon"
+        )
+        on_linkedin = linkedin.posts()
+        assert sorted(p["text"] for p in on_linkedin) == sorted(
+            p.text for p in chosen if p.account == "gwent-linkedin"
+        )
         # Child Exploitation Awareness Day carries its image and alt text on both networks.
         cea = [p for p in chosen if p.occasion.startswith("cea-day")]
         assert cea and all(p.media for p in cea)
@@ -116,6 +144,16 @@ languages = ["en", "cy"]
         assert {ph["alt_text"] for ph in photos} == {
             p.media[0]["alt_text"] for p in cea if p.account == "gwent-facebook"
         }
+        masto_media = [platform.md_media(m) for s in on_mastodon for m in s["media_ids"] or []]
+        assert {m["description"] for m in masto_media} == {
+            p.media[0]["alt_text"] for p in cea if p.account == "gwent-mastodon"
+        }
+        assert all(m["bytes"] == image for m in masto_media)
+        li_media = [p["content"]["media"] for p in on_linkedin if p.get("content")]
+        assert {m["altText"] for m in li_media} == {
+            p.media[0]["alt_text"] for p in cea if p.account == "gwent-linkedin"
+        }
+        assert all(linkedin.image(m["id"])["bytes"] == image for m in li_media)
         with db.transaction() as s:
             states = {p.id: p.state for p in s.scalars(select(Post))}
         assert all(states[i] == "published" for i in ids)

@@ -686,6 +686,7 @@ def test_network_limits() -> None:
         "bluesky": 300,
         "mastodon": 500,
         "linkedin": 3000,
+        "threads": 500,
         "instagram": 2200,
     }
 
@@ -722,8 +723,8 @@ def test_measure(text: str, network: str, expected: int) -> None:
 
 def test_measure_limit_override_and_unknown_network() -> None:
     assert measure("Helo ŵyr", "mastodon", limit=1000) == (8, 1000)
-    with pytest.raises(ValueError, match="threads"):
-        measure("Helo", "threads")
+    with pytest.raises(ValueError, match="nextdoor"):
+        measure("Helo", "nextdoor")
 
 
 # Welsh letters from Latin-1 and Latin Extended-A: X weighs each 1, like a, b, c.

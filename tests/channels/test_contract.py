@@ -3,7 +3,8 @@
 A channel joins the suite with one factory: a function decorated ``@channel_case("name")``
 that builds a ``ChannelCase`` (the channel, how to read what the network received, how to
 make its next publish fail and its next look-up unable to tell, whether a resend is
-recognised, and which secrets must never show). Bluesky and Mastodon add one factory each.
+recognised, and which secrets must never show). Bluesky, Mastodon and Threads add one
+factory each.
 """
 
 from __future__ import annotations
@@ -262,6 +263,50 @@ def _linkedin(env: Env) -> ChannelCase:
         lambda: fake.fail_next("5xx", path="/rest/posts", method="GET"),
         resend_is_safe=False,
         secrets=[v for k, v in credentials.items() if k != "client_id"],
+    )
+
+
+@pytest.fixture(scope="module")
+def threads_fake() -> Iterator[Any]:
+    """The strict fake of the Threads API (``tests/fakes/threads.py``), one per module."""
+    from tests.fakes.threads import FakeThreads
+
+    with FakeThreads() as fake:
+        yield fake
+
+
+@channel_case("threads")
+def _threads(env: Env) -> ChannelCase:
+    from channels.threads import ThreadsChannel
+
+    assert env.request is not None
+    fake = env.request.getfixturevalue("threads_fake")
+    fake.reset()
+    account = AccountSettings(
+        network="threads", handle="@gwentpolice", dry_run=False, api_base_url=fake.url
+    )
+    token = fake.profile("gwentpolice").token
+
+    def public_url(media: Media) -> str:  # the web app's signed media address, here
+        return str(fake.host_image(media.path.read_bytes(), "image/png"))
+
+    channel = ThreadsChannel(
+        "gwent-threads",
+        account,
+        {"access_token": token},
+        timeout=TIMEOUT,
+        image_url=public_url,
+        sleep=lambda seconds: None,  # an image container is read again at once
+    )
+    return ChannelCase(
+        channel,
+        "gwent-threads",
+        account,
+        lambda: [t["text"] for t in fake.threads_of("gwentpolice")],
+        lambda: fake.fail_next("expired_token"),
+        lambda: fake.fail_next("5xx", path="/threads", method="GET"),
+        resend_is_safe=False,
+        secrets=[token],
     )
 
 
@@ -584,6 +629,7 @@ def test_every_error_table_row_has_a_test() -> None:
             "test_facebook.py",
             "test_bluesky.py",
             "test_mastodon.py",
+            "test_threads.py",
             "test_instagram.py",
             "test_credentials.py",
             "test_contract.py",
@@ -599,7 +645,7 @@ def test_ANY_unsupported(tmp_path: Path) -> None:
     settings = Settings(state_dir=tmp_path)
     # Settings only know networks with a channel; one that slipped past them is refused.
     account = AccountSettings.model_construct(
-        network="threads", handle="@gwent", dry_run=False, credentials={}
+        network="nextdoor", handle="@gwent", dry_run=False, credentials={}
     )
     with pytest.raises(SettingsError, match="not supported yet"):
         channel_for("gwent", account, settings, environ={})
@@ -607,7 +653,7 @@ def test_ANY_unsupported(tmp_path: Path) -> None:
 
 def test_registry_dry_run_is_the_outbox(tmp_path: Path) -> None:
     settings = Settings(state_dir=tmp_path)
-    for network in ("x", "facebook", "bluesky", "mastodon", "instagram"):
+    for network in ("x", "facebook", "bluesky", "mastodon", "threads", "instagram"):
         account = AccountSettings(network=network, handle="@gwent")
         channel = channel_for("gwent", account, settings, environ={})
         assert isinstance(channel, OutboxChannel)
@@ -674,6 +720,22 @@ def test_registry_builds_real_channels_from_the_environment(tmp_path: Path) -> N
     ):
         with pytest.raises(SettingsError, match=variable):
             channel_for(name, account, settings, environ={})
+    from channels.threads import ThreadsChannel
+
+    threads_account = AccountSettings(
+        network="threads",
+        handle="@gwentpolice",
+        dry_run=False,
+        credentials={"access_token": "THREADS_TOKEN"},
+    )
+    threads = channel_for(
+        "gwent-threads", threads_account, settings, environ={"THREADS_TOKEN": "THQVJ-123456"}
+    )
+    assert isinstance(threads, ThreadsChannel)
+    assert threads.base_url == "https://graph.threads.net/v1.0"
+    assert threads.image_url is None  # image posts wait for the web app's public URL
+    with pytest.raises(SettingsError, match="THREADS_TOKEN"):
+        channel_for("gwent-threads", threads_account, settings, environ={})
 
 
 def test_registry_imports_no_network_module_until_needed() -> None:
@@ -682,7 +744,7 @@ def test_registry_imports_no_network_module_until_needed() -> None:
         "print(sorted(m for m in ('tweepy', 'channels.x',"
         " 'channels.facebook', 'atproto', 'mastodon',"
         " 'channels.bluesky', 'channels.mastodon', 'channels.linkedin',"
-        " 'channels.instagram')"
+        " 'channels.threads', 'channels.instagram')"
         " if m in sys.modules))"
     )
     result = subprocess.run(

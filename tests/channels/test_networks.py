@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,12 +30,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_settings_accept_exactly_the_networks_of_the_table() -> None:
-    keys = ("x", "facebook", "bluesky", "mastodon", "linkedin", "instagram")
+    keys = ("x", "facebook", "bluesky", "mastodon", "linkedin", "threads", "instagram")
     assert get_args(NetworkName) == tuple(NETWORKS) == keys
     for key in NETWORKS:
         assert AccountSettings(network=key, handle="@gwent").network == key
-    with pytest.raises(ValueError, match="threads"):
-        AccountSettings(network="threads", handle="@gwent")
+    with pytest.raises(ValueError, match="nextdoor"):
+        AccountSettings(network="nextdoor", handle="@gwent")
 
 
 def test_every_row_names_its_channel_class() -> None:
@@ -42,7 +43,7 @@ def test_every_row_names_its_channel_class() -> None:
         channel = channel_class(key)
         assert channel is not None and issubclass(channel, NetworkChannel)
         assert channel.name == key and row.channel == f"{channel.__module__}:{channel.__name__}"
-    assert channel_class("threads") is None
+    assert channel_class("nextdoor") is None
 
 
 def test_display_names() -> None:
@@ -52,6 +53,7 @@ def test_display_names() -> None:
         "Bluesky",
         "Mastodon",
         "LinkedIn",
+        "Threads",
         "Instagram",
     ]
     assert display_name("outbox") == "outbox"  # not a network: shown as it is
@@ -100,8 +102,8 @@ def test_importing_the_table_and_the_command_line_loads_no_network_library() -> 
 
 
 def test_measure_unknown_network() -> None:
-    with pytest.raises(ValueError, match="known: x, facebook, bluesky, mastodon"):
-        measure("Helo", "threads")
+    with pytest.raises(ValueError, match="known: x, facebook, bluesky, mastodon, linkedin, threads"):
+        measure("Helo", "nextdoor")
 
 
 def test_in_order_puts_the_own_network_first() -> None:
@@ -111,6 +113,7 @@ def test_in_order_puts_the_own_network_first() -> None:
         "facebook",
         "bluesky",
         "linkedin",
+        "threads",
         "instagram",
     ]
     assert [n.key for n in networks.in_order("outbox")] == list(NETWORKS)
@@ -224,6 +227,7 @@ def test_the_web_preview_counts_to_the_accounts_limit(
         ("facebook", 63206),
         ("bluesky", 300),
         ("linkedin", 3000),
+        ("threads", 500),
         ("instagram", 2200),
     ]
 
@@ -251,3 +255,76 @@ def test_accounts_check_reports_the_instances_limit(
     line = channel.check()
     assert "up to 1000 characters" in line
     assert ("set text_limit = 1000 for this account in config.toml" in line) is advice
+
+
+# -- Threads: an emoji counts its UTF-8 bytes --------------------------------------------------
+
+FAMILY = "👨\u200d👩\u200d👧"
+WELSH_FLAG = "🏴\U000e0067\U000e0062\U000e0077\U000e006c\U000e0073\U000e007f"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Dŵr, tŷ, ŵyn, ŷd", 16),  # Welsh letters are letters: 1 each
+        (unicodedata.normalize("NFD", "ŵŷ"), 2),  # typed decomposed: still 2
+        ("📱", 4),  # one emoji, 4 bytes
+        (FAMILY, 18),  # three emoji of 4 bytes joined by two ZWJ of 3
+        ("🇬🇧", 8),  # a flag: two regional indicators
+        (WELSH_FLAG, 28),  # a tag sequence: 4 + 6 tags of 4
+        ("❤️", 6),  # U+2764 made an emoji by U+FE0F
+        ("1️⃣", 7),  # a keycap
+        ("©", 1),  # not an emoji without U+FE0F
+        ("See https://www.gwent.police.uk/stop-siarad-amddiffyn", 53),  # letter by letter
+        (f"Siaradwch {FAMILY} https://gwent.police.uk", 10 + 18 + 1 + 23),
+    ],
+)
+def test_threads_counts_emoji_as_their_utf8_bytes(text: str, expected: int) -> None:
+    assert measure(text, "threads") == (expected, 500)
+
+
+def test_threads_limit_and_the_lint_message() -> None:
+    from campaign.lint import lint_text
+
+    def length_problems(text: str) -> list[str]:
+        found = lint_text(text, networks=["threads"], language="cy")
+        return [p.message for p in found if p.rule == "length"]
+
+    assert length_problems("ŵ" * 496 + "📱") == []  # 500
+    assert length_problems("ŵ" * 497 + "📱") == [
+        "Too long for Threads: 501 of 500 (emoji count their UTF-8 bytes, 4 or more each)."
+    ]
+    # Other networks keep their own words.
+    assert NETWORKS["x"].emoji_note == "emoji count 2"
+
+
+def _threads_post(tmp_path: Path, text: str) -> tuple[Post, Settings]:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[accounts.gwent-threads]\nnetwork = "threads"\nhandle = "@gwentpolice"\n',
+        encoding="utf-8",
+    )
+    post = _post(text)
+    post.account, post.network = "gwent-threads", "threads"
+    return post, load_settings(config, environ={})
+
+
+def test_the_command_line_preview_counts_as_threads_does(tmp_path: Path) -> None:
+    from posts import textviews
+
+    post, settings = _threads_post(tmp_path, f"Dŵr {FAMILY}")
+    (line,) = [r for r in textviews.preview(post, settings).splitlines() if "length:" in r]
+    assert line.split("length:")[1].strip().startswith("Threads 22/500 · X 6/280")
+
+
+def test_the_web_preview_counts_as_threads_does(tmp_path: Path) -> None:
+    from web import preview
+
+    post, settings = _threads_post(tmp_path, "ŵ" * 497 + "📱")
+    own = preview.card(post, settings).own_length
+    assert own is not None and (own.network, own.used, own.limit, own.over) == (
+        "threads",
+        501,
+        500,
+        True,
+    )
