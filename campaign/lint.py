@@ -17,7 +17,11 @@ of them to ``"error"``, ``"warning"`` or ``"off"``):
 ``hashtags`` (error)
     More than ``max_hashtags`` hashtags; a hashtag not in CamelCase (it must start with a
     capital letter: ``#StopTalkProtect``, ``#Diogelwch``, ``#CEADay27``); a hashtag
-    that is not at the end, after the last word.
+    that is not at the end, after the last word. And more than a network takes (Instagram:
+    30), whatever ``max_hashtags`` says.
+``images`` (error)
+    What a network needs of a post's images (``channels/networks.py``): Instagram needs
+    one on every post, JPEG only, at most 10 (a carousel).
 ``emoji`` (warning)
     More than ``max_emoji`` emoji; an emoji used twice; a line that starts with an emoji.
 ``fake-letters`` (error)
@@ -41,6 +45,7 @@ Configuration comes from a campaign's optional ``[lint]`` table, see ``LintConfi
 
 from __future__ import annotations
 
+import mimetypes
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -64,6 +69,7 @@ RULES: Mapping[str, Level] = MappingProxyType(
         "length": "error",
         "alt-text": "error",
         "hashtags": "error",
+        "images": "error",
         "emoji": "warning",
         "fake-letters": "error",
         "shortener": "error",
@@ -383,6 +389,37 @@ def _rule_hashtags(text: str, maximum: int) -> list[str]:
     return messages
 
 
+def _network_hashtags(text: str, key: str) -> str | None:
+    """More hashtags than the network takes (Instagram: 30), counted as the rule above does."""
+    network = find_network(key)
+    if network.max_hashtags is None:
+        return None
+    count = len(_hashtags(_blank(text, ((s, e) for s, e, _ in _links(text)))))
+    if count <= network.max_hashtags:
+        return None
+    return f"{count} hashtags; {network.name} takes at most {network.max_hashtags}."
+
+
+def _network_images(key: str, media: Sequence[tuple[str, str]]) -> list[str]:
+    """What the network needs of the images: one at least (Instagram), their number and
+    types (``ImageLimits``)."""
+    network = find_network(key)
+    limits = network.images
+    messages = []
+    if network.needs_image and not media:
+        kinds = " or ".join(t.removeprefix("image/").upper() for t in limits.types)
+        messages.append(f"{network.name} needs an image on every post: add one ({kinds}).")
+    if limits.count is not None and len(media) > limits.count:
+        messages.append(f"{len(media)} images; {network.name} takes at most {limits.count}.")
+    for file_name, _ in media:
+        shown = str(file_name).replace("\\", "/").rsplit("/", 1)[-1]
+        mime = mimetypes.guess_type(shown)[0]
+        if mime is not None and not limits.accepts(mime):
+            kinds = ", ".join(t.removeprefix("image/").upper() for t in limits.types)
+            messages.append(f"Image {shown} is {mime}; {network.name} takes only {kinds}.")
+    return messages
+
+
 def _rule_emoji(text: str, maximum: int) -> list[str]:
     found = _emoji(text)
     messages = []
@@ -569,6 +606,17 @@ def lint_text(
             message = _length_message(text, key, overrides.get(key))
             if message:
                 problems.append(Problem("length", length_level, message, key))
+
+    # What a network itself refuses (Instagram: no image, too many hashtags).
+    images_level, hashtags_level = config.level("images"), config.level("hashtags")
+    for key in chosen:
+        if images_level != "off":
+            problems.extend(
+                Problem("images", images_level, message, key)
+                for message in _network_images(key, media)
+            )
+        if hashtags_level != "off" and (found := _network_hashtags(text, key)):
+            problems.append(Problem("hashtags", hashtags_level, found, key))
 
     checks: list[tuple[str, Callable[[], list[str]]]] = [
         ("alt-text", lambda: _rule_alt_text(media, config.min_alt_text)),

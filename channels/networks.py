@@ -38,6 +38,12 @@ Sources (checked November 2026):
   links count letter by letter (nothing says otherwise). One image a post here (the
   channel sends ``IMAGE``, not carousels), JPEG or PNG, 8 MB (the same page, Media
   Specifications; counted as 8,000,000 bytes to be safe); no documented alt text limit.
+- Instagram: a caption of at most 2,200 characters and 30 hashtags ("Maximum 2200
+  characters, 30 hashtags, and 20 @ tags", IG User Media reference); every post needs an
+  image, JPEG only ("JPEG is the only image format supported", Content Publishing), up to
+  10 in a carousel, under 8 MiB each (error 2207004: "It should be less than 8 MiB");
+  Instagram fetches each image itself from a public URL ("We cURL media used in
+  publishing attempts"). No documented alt text limit.
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ from typing import Any, Literal, get_args
 
 #: The networks the settings accept, in the table's order. Kept equal to ``NETWORKS``'s
 #: keys (checked below): a Literal must be written out for the type checker.
-NetworkName = Literal["x", "facebook", "bluesky", "mastodon", "linkedin", "threads"]
+NetworkName = Literal["x", "facebook", "bluesky", "mastodon", "linkedin", "threads", "instagram"]
 
 #: How a network counts a post's length:
 #: ``twitter-text``: X's weighted count; ``graphemes``: what a reader sees as one
@@ -97,6 +103,14 @@ class Network:
     images: ImageLimits
     #: the class publishing to it, ``"module:Class"`` (imported only when needed)
     channel: str | None
+    # -- Instagram (defaults fit every other network) --
+    #: the most hashtags a post may carry (``None``: no limit we rely on)
+    max_hashtags: int | None = None
+    #: whether every post needs an image
+    needs_image: bool = False
+    #: whether the network fetches each image itself from a public URL (so the install
+    #: must serve it: ``[web] public_url``, ``channels.media_urls``)
+    fetches_images: bool = False
 
     def measure(self, text: str, limit: int | None = None) -> tuple[int, int]:
         """(length as the network counts it, the limit: ``limit`` if given, else the table's).
@@ -271,6 +285,21 @@ _TABLE = (
             count=1, bytes=8_000_000, alt_text=None, types=("image/jpeg", "image/png")
         ),
         channel="channels.threads:ThreadsChannel",
+    ),
+    Network(
+        key="instagram",
+        name="Instagram",
+        text_limit=2200,
+        counting="characters",
+        url_length=None,
+        bare_domains_are_links=False,
+        mentions_count_local_part=False,
+        emoji_weight=1,
+        images=ImageLimits(count=10, bytes=8 * 1024 * 1024, alt_text=None, types=("image/jpeg",)),
+        channel="channels.instagram:InstagramChannel",
+        max_hashtags=30,
+        needs_image=True,
+        fetches_images=True,
     ),
 )
 

@@ -17,6 +17,7 @@ import tomllib
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -28,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from channels.networks import NETWORKS
 from channels.networks import NetworkName as Network
 
 from .errors import SettingsError
@@ -180,6 +182,55 @@ class RetentionSettings(_Frozen):
     run_time: time = time(3, 30)  # local time the worker applies it each day
 
 
+class WebSettings(_Frozen):
+    """The install's public face: where a network that fetches images itself (Instagram)
+    gets them. ``public_url`` is the HTTPS address of the web app's reverse proxy; only
+    ``/media/`` must be open to the internet there (docs/accounts.md, Instagram).
+
+    The key that signs image URLs is named, never written here: ``media_key_env`` names an
+    environment variable, or ``media_key_file`` a file readable by its owner only. The
+    worker (which signs) and the web app (which checks) need the same key."""
+
+    public_url: str = ""
+    media_key_env: str = ""
+    media_key_file: Path | None = None
+    # How long a signed image URL stays valid: the network fetches it within the send.
+    media_url_minutes: float = Field(10.0, gt=0, le=60)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value:
+            return ""
+        parts = urlsplit(value)
+        local = parts.scheme == "http" and parts.hostname == "127.0.0.1"  # tests only
+        if parts.scheme != "https" and not local:
+            raise ValueError(
+                f"must be an https:// address (the web app's reverse proxy), not {value!r}"
+            )
+        if not parts.hostname or parts.query or parts.fragment or parts.username:
+            raise ValueError(
+                "must be a plain address such as https://publisher.force.police.uk "
+                "(no user, query or fragment)"
+            )
+        return value
+
+    @field_validator("media_key_env")
+    @classmethod
+    def _variable(cls, value: str) -> str:
+        if value.startswith("PUBLISHER_"):
+            raise ValueError(
+                f"{value}: variables starting PUBLISHER_ are settings; choose another name, "
+                "e.g. MEDIA_SIGNING_KEY"
+            )
+        return value
+
+    @property
+    def media_key_named(self) -> bool:
+        return bool(self.media_key_env or self.media_key_file)
+
+
 class Settings(_Frozen):
     config_path: Path | None = None
     state_dir: Path = Path("state")
@@ -195,6 +246,33 @@ class Settings(_Frozen):
     health: HealthSettings = HealthSettings()
     notify: NotifySettings = NotifySettings()
     retention: RetentionSettings = RetentionSettings()
+    web: WebSettings = WebSettings()
+
+    @model_validator(mode="after")
+    def _images_can_be_fetched(self) -> Settings:
+        """A network that fetches images itself (Instagram) can only publish when this
+        install serves them: refused here, before anything is planned or claimed."""
+        for name, account in self.accounts.items():
+            row = NETWORKS.get(account.network)
+            if account.dry_run or row is None or not row.fetches_images:
+                continue
+            missing = [
+                what
+                for what, ok in (
+                    ("public_url (the https address of the web app)", self.web.public_url),
+                    (
+                        "media_key_env or media_key_file (the key that signs image links)",
+                        self.web.media_key_named,
+                    ),
+                )
+                if not ok
+            ]
+            if missing:
+                raise ValueError(
+                    f"account {name!r}: {row.name} fetches every image from a public address, "
+                    f"so [web] needs {' and '.join(missing)}; see docs/accounts.md ({row.name})"
+                )
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -269,6 +347,7 @@ def _apply_environment(raw: dict[str, Any], env: dict[str, str]) -> dict[tuple[s
         "health": HealthSettings,
         "notify": NotifySettings,
         "retention": RetentionSettings,
+        "web": WebSettings,
     }
     applied: dict[tuple[str, ...], str] = {}
     for name, value in env.items():
@@ -316,6 +395,9 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
             "notify": settings.notify.model_copy(update={"smtp_ca_file": base / ca})
             if (ca := settings.notify.smtp_ca_file) and not ca.is_absolute()
             else settings.notify,
+            "web": settings.web.model_copy(update={"media_key_file": base / key})
+            if (key := settings.web.media_key_file) and not key.is_absolute()
+            else settings.web,
         }
     )
 
@@ -327,5 +409,7 @@ def _describe(exc: ValidationError, where: str, from_env: dict[tuple[str, ...], 
         loc = tuple(str(p) for p in err["loc"])
         variable = from_env.get(loc)
         source = f"environment variable {variable}" if variable else f"{where}: {'.'.join(loc)}"
+        if not loc:  # a check across sections (e.g. accounts and [web])
+            source = where
         parts.append(f"{source}: {err['msg']}")
     return "; ".join(parts)

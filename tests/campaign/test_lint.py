@@ -687,6 +687,7 @@ def test_network_limits() -> None:
         "mastodon": 500,
         "linkedin": 3000,
         "threads": 500,
+        "instagram": 2200,
     }
 
 

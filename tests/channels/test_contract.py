@@ -71,6 +71,8 @@ class ChannelCase:
     secrets: list[str] = field(default_factory=list)
     #: whether find() can prove a post absent (returns None) rather than raise
     tells_absent: bool = True
+    #: what a post carries when a test gives it no media (Instagram: an image on every post)
+    default_media: Callable[[], tuple[Media, ...]] | None = None
 
 
 @dataclass
@@ -308,6 +310,49 @@ def _threads(env: Env) -> ChannelCase:
     )
 
 
+@channel_case("instagram")
+def _instagram(env: Env) -> ChannelCase:
+    """The strict fake (tests/fakes/instagram.py), which fetches every image from the real
+    signed-media route serving this test's folder."""
+    from channels.instagram import InstagramChannel
+    from tests.fakes import instagram as fake_instagram
+
+    fake = fake_instagram.shared()
+    fake.reset()
+    folder = env.tmp_path / "instagram-images"
+    folder.mkdir(exist_ok=True)
+    served = fake_instagram.shared_media(folder)
+    owner = fake_instagram.DEFAULT_ACCOUNTS[0]
+    account = AccountSettings(
+        network="instagram", handle=owner.id, dry_run=False, api_base_url=fake.url
+    )
+    channel = InstagramChannel(
+        "gwent-instagram",
+        account,
+        {"access_token": owner.token},
+        media_urls=served.urls,
+        timeout=TIMEOUT,
+    )
+    pictures = iter(range(10**6))
+
+    def picture() -> tuple[Media, ...]:
+        path = folder / f"poster-{next(pictures)}.jpg"
+        path.write_bytes(fake_instagram.jpeg_bytes(path.name))
+        return (Media(path, "A poster: a white heart on dark blue", "0" * 64),)
+
+    return ChannelCase(
+        channel,
+        "gwent-instagram",
+        account,
+        lambda: [m["caption"] for m in fake.media(owner.id)],
+        lambda: fake.fail_next("expired_token"),
+        lambda: fake.fail_next("5xx", path="/media", method="GET"),
+        resend_is_safe=False,
+        secrets=[owner.token, served.key],
+        default_media=picture,
+    )
+
+
 @pytest.fixture(params=sorted(FACTORIES))
 def case(
     request: pytest.FixtureRequest,
@@ -326,6 +371,8 @@ _ids = iter(range(50_000, 10**9))
 def post_for(case: ChannelCase, text: str, media: tuple[Media, ...] = ()) -> OutgoingPost:
     """A new post of the case's account (a fresh post id, attempt 1, never resent)."""
     post_id = next(_ids)
+    if not media and case.default_media is not None:
+        media = case.default_media()
     return OutgoingPost(
         post_id=post_id,
         attempt=1,
@@ -417,7 +464,8 @@ def test_find_finds_a_post_with_one_image(case: ChannelCase, tmp_path: Path) -> 
     """A one-image post (Facebook: a photo post, which has no duplicate guard)."""
     picture = tmp_path / "poster.png"
     picture.write_bytes(PNG)
-    post = post_for(case, "A poster", media=(Media(picture, "A poster", "0" * 64),))
+    media = case.default_media() if case.default_media else (Media(picture, "A poster", "0" * 64),)
+    post = post_for(case, "A poster", media=media)
     case.channel.publish(post)
     assert case.channel.find(post) is not None
 
@@ -582,6 +630,7 @@ def test_every_error_table_row_has_a_test() -> None:
             "test_bluesky.py",
             "test_mastodon.py",
             "test_threads.py",
+            "test_instagram.py",
             "test_credentials.py",
             "test_contract.py",
             "test_outcomes.py",
@@ -604,7 +653,7 @@ def test_ANY_unsupported(tmp_path: Path) -> None:
 
 def test_registry_dry_run_is_the_outbox(tmp_path: Path) -> None:
     settings = Settings(state_dir=tmp_path)
-    for network in ("x", "facebook", "bluesky", "mastodon", "threads"):
+    for network in ("x", "facebook", "bluesky", "mastodon", "threads", "instagram"):
         account = AccountSettings(network=network, handle="@gwent")
         channel = channel_for("gwent", account, settings, environ={})
         assert isinstance(channel, OutboxChannel)
@@ -695,7 +744,7 @@ def test_registry_imports_no_network_module_until_needed() -> None:
         "print(sorted(m for m in ('tweepy', 'channels.x',"
         " 'channels.facebook', 'atproto', 'mastodon',"
         " 'channels.bluesky', 'channels.mastodon', 'channels.linkedin',"
-        " 'channels.threads')"
+        " 'channels.threads', 'channels.instagram')"
         " if m in sys.modules))"
     )
     result = subprocess.run(

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_settings_accept_exactly_the_networks_of_the_table() -> None:
-    keys = ("x", "facebook", "bluesky", "mastodon", "linkedin", "threads")
+    keys = ("x", "facebook", "bluesky", "mastodon", "linkedin", "threads", "instagram")
     assert get_args(NetworkName) == tuple(NETWORKS) == keys
     for key in NETWORKS:
         assert AccountSettings(network=key, handle="@gwent").network == key
@@ -54,6 +54,7 @@ def test_display_names() -> None:
         "Mastodon",
         "LinkedIn",
         "Threads",
+        "Instagram",
     ]
     assert display_name("outbox") == "outbox"  # not a network: shown as it is
 
@@ -113,6 +114,7 @@ def test_in_order_puts_the_own_network_first() -> None:
         "bluesky",
         "linkedin",
         "threads",
+        "instagram",
     ]
     assert [n.key for n in networks.in_order("outbox")] == list(NETWORKS)
 
@@ -226,6 +228,7 @@ def test_the_web_preview_counts_to_the_accounts_limit(
         ("bluesky", 300),
         ("linkedin", 3000),
         ("threads", 500),
+        ("instagram", 2200),
     ]
 
 
