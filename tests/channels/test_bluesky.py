@@ -843,8 +843,8 @@ def test_the_example_occasions_with_images_through_the_worker(
     platform: FakePlatform,
     fake_config: FakeConfig,
 ) -> None:
-    """A daily tip, Safer Internet Day and Child Exploitation Awareness Day (with its image
-    and alt text in each language), from a copy of the example campaign whose Welsh link is
+    """A daily tip, Safer Internet Day and Child Exploitation Awareness Day (each with its
+    image and alt text in each language), from a copy of the example campaign whose Welsh link is
     the short https://www.gwent.police.uk/cy/ so that every Welsh post fits Bluesky."""
     folder = _example_copy(tmp_path, short_welsh_link=True)
     days = [date(2027, 1, 4), date(2027, 2, 9), date(2027, 3, 18)]
@@ -853,7 +853,7 @@ def test_the_example_occasions_with_images_through_the_worker(
     )
     occasions = [p.occasion.split("/")[0] for p in bluesky if p.language == "en"]
     assert occasions == ["daily-tip", "safer-internet-day", "daily-tip", "cea-day", "daily-tip"]
-    assert len(bluesky) == 10 and sum(len(p.media) for p in bluesky) == 2
+    assert len(bluesky) == 10 and sum(len(p.media) for p in bluesky) == 4
     _check_on_the_pds(bluesky_pds, bluesky_account, bluesky, folder)
     assert len(bluesky_pds.records(bluesky_account.did)) == len(bluesky)  # once each
     statuses = platform.md_statuses("GwentPolice")
@@ -861,4 +861,4 @@ def test_the_example_occasions_with_images_through_the_worker(
     assert [s["language"] for s in statuses] == [p.language for p in mastodon]
     described = [platform.md_media(m)["description"] for s in statuses for m in s["media_ids"]]
     assert described == [m["alt_text"] for p in mastodon for m in p.media]
-    assert len(described) == 2
+    assert len(described) == 4
