@@ -43,6 +43,7 @@ port = 0
         ("bluesky", "gwentpolice.bsky.social"),
         ("mastodon", "@GwentPolice@mastodon.social"),
         ("linkedin", "2414183"),
+        ("instagram", "17841400000000001"),
     )
 )
 

@@ -49,6 +49,10 @@ languages = ["en", "cy"]
 network = "linkedin"
 handle = "2414183"
 languages = ["en", "cy"]
+[accounts.gwent-instagram]
+network = "instagram"
+handle = "17841400000000001"
+languages = ["en", "cy"]
 """,
         encoding="utf-8",
     )

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import textwrap
+import threading
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import make_server
 
 from posts import review
 from posts.db import Database
@@ -67,3 +71,20 @@ def approve_all(
     review.submit(db, ids, actor=author, now=now)
     review.record_previews(db, ids, actor=reviewer, now=now)
     review.approve(db, ids, actor=reviewer, now=now)
+
+
+class WebServer:
+    """The real web app (``web.app.create_app``) on 127.0.0.1, served by werkzeug."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.app(environ, start_response)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

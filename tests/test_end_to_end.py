@@ -1,20 +1,23 @@
-"""The example campaign end to end: planned with its X, Facebook, Mastodon and LinkedIn
-accounts pointed at strict fakes over HTTP (Bluesky's own end-to-end run is against a
+"""The example campaign end to end: planned with its X, Facebook, Mastodon, LinkedIn and
+Instagram accounts pointed at strict fakes over HTTP (Instagram fetching each image from
+the real web app's signed public address) (Bluesky's own end-to-end run is against a
 real PDS in tests/channels/test_bluesky.py), approved, published by the worker's
 dispatcher through the real channels — and exactly the approved posts arrive, with
 images and alt text."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from campaign.expand import expand
 from campaign.loader import load_campaign
 from channels.registry import channel_for
-from core.clock import FakeClock
+from core.clock import FakeClock, SystemClock
 from core.settings import load_settings
 from examples import EXAMPLE_CAMPAIGN as EXAMPLE
 from posts import review
@@ -23,18 +26,43 @@ from posts.models import Post
 from posts.planning import store_drafts
 from schedules.dispatch import Dispatcher
 from tests.fakeplatform import FakeConfig, FakePlatform
+from tests.fakes import instagram as instagram_fakes
+from tests.fakes.instagram import FakeInstagram
 from tests.fakes.linkedin import ORGANIZATION as LINKEDIN_ORGANIZATION
 from tests.fakes.linkedin import FakeLinkedIn
+from tests.helpers import WebServer
+from web.app import create_app
 
-LIVE = ("gwent-x", "gwent-facebook", "gwent-mastodon", "gwent-linkedin")
+LIVE = ("gwent-x", "gwent-facebook", "gwent-mastodon", "gwent-linkedin", "gwent-instagram")
+MEDIA_KEY = "e2e-media-key-" + "k" * 40
 
 
-def test_example_campaign_reaches_every_network(tmp_path: Path) -> None:
+@pytest.fixture
+def web() -> Iterator[WebServer]:
+    server = WebServer()
+    yield server
+    server.stop()
+
+
+def test_example_campaign_reaches_every_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, web: WebServer
+) -> None:
     fake = FakeConfig()
     x, page, masto = fake.x_accounts[0], fake.facebook_pages[0], fake.mastodon_accounts[0]
-    with FakePlatform(fake) as platform, FakeLinkedIn() as linkedin:
+    ig_account = instagram_fakes.DEFAULT_ACCOUNTS[0]
+    with FakePlatform(fake) as platform, FakeLinkedIn() as linkedin, FakeInstagram() as ig:
         issued = linkedin.issue()
         (tmp_path / "config.toml").write_text(f"""
+[web]
+public_url = "{web.url}"
+media_key_env = "E2E_MEDIA_KEY"
+[accounts.gwent-instagram]
+network = "instagram"
+handle = "{ig_account.id}"
+languages = ["en", "cy"]
+dry_run = false
+api_base_url = "{ig.url}"
+credentials = {{ access_token = "E2E_IG" }}
 [accounts.gwent-x]
 network = "x"
 handle = "@{x.username}"
@@ -77,10 +105,15 @@ credentials = {{ access_token = "E2E_LI" }}
             "E2E_FB": page.token,
             "E2E_MASTO": masto.token,
             "E2E_LI": issued.access_token,
+            "E2E_IG": ig_account.token,
+            "E2E_MEDIA_KEY": MEDIA_KEY,
         }
         settings = load_settings(tmp_path / "config.toml", environ={})
         db = Database(settings.database_url)
         db.ensure_schema()
+        # The web app serves the signed image links Instagram fetches (on the wall clock).
+        monkeypatch.setenv("E2E_MEDIA_KEY", MEDIA_KEY)
+        web.app = create_app(settings, db, SystemClock(), secret_key="s" * 32)
         campaign = load_campaign(EXAMPLE)
         clock = FakeClock(datetime(2027, 3, 1, tzinfo=UTC))
         store_drafts(
@@ -154,6 +187,14 @@ credentials = {{ access_token = "E2E_LI" }}
             p.media[0]["alt_text"] for p in cea if p.account == "gwent-linkedin"
         }
         assert all(linkedin.image(m["id"])["bytes"] == image for m in li_media)
+        on_instagram = ig.media(ig_account.id)
+        assert sorted(m["caption"] for m in on_instagram) == sorted(
+            p.text for p in chosen if p.account == "gwent-instagram"
+        )
+        assert all(m["images"] == [image] for m in on_instagram)
+        assert {a for m in on_instagram for a in m["alt_texts"]} == {
+            p.media[0]["alt_text"] for p in cea if p.account == "gwent-instagram"
+        }
         with db.transaction() as s:
             states = {p.id: p.state for p in s.scalars(select(Post))}
         assert all(states[i] == "published" for i in ids)

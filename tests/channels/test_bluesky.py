@@ -771,11 +771,10 @@ def _example_copy(tmp_path: Path, short_welsh_link: bool = False) -> Path:
     folder = tmp_path / "campaign"
     shutil.copytree(EXAMPLE, folder)
     toml = folder / "campaign.toml"
-    text = re.sub(
+    text = re.sub(  # the campaign's accounts, and the series' (all four)
         r"^accounts = \[.*\]$",
         'accounts = ["gwent-x", "gwent-facebook", "gwent-bluesky", "gwent-mastodon"]',
         toml.read_text(),
-        count=1,
         flags=re.M,
     )
     if short_welsh_link:

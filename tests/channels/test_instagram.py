@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from campaign.expand import expand
 from campaign.lint import LintConfig, lint_text
@@ -44,7 +42,7 @@ from posts.planning import store_drafts
 from schedules.dispatch import Dispatcher
 from tests.fakes import instagram as fakes
 from tests.fakes.instagram import FakeInstagram, LocalMedia, jpeg_bytes
-from tests.helpers import approve_all
+from tests.helpers import WebServer, approve_all
 
 TIMEOUT = 0.5
 GWENT = fakes.DEFAULT_ACCOUNTS[0]
@@ -896,23 +894,6 @@ def test_lint_instagram_needs_a_jpeg() -> None:
 # -- the whole chain ------------------------------------------------------------------------
 
 KEY = "chain-key-" + "z" * 40
-
-
-class WebServer:
-    """The real web app (``web.app.create_app``) on 127.0.0.1, served by werkzeug."""
-
-    def __init__(self) -> None:
-        self.app: Any = None
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-
-    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
-        return self.app(environ, start_response)
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 CAMPAIGN = """

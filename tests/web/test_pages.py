@@ -156,7 +156,7 @@ def test_media_is_served_only_while_its_bytes_are_the_approved_ones(
     target = post_where(world, occasion=CEA, account="gwent-x", language="en")
     login(client, "bob")
     response = client.get(f"/posts/{target.id}/media/0")
-    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert response.status_code == 200 and response.mimetype == "image/jpeg"
     assert client.get(f"/posts/{target.id}/media/1").status_code == 404
     with world.transaction() as session:
         row = session.get(Post, target.id)
