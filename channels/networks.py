@@ -285,6 +285,7 @@ _TABLE = (
             count=1, bytes=8_000_000, alt_text=None, types=("image/jpeg", "image/png")
         ),
         channel="channels.threads:ThreadsChannel",
+        fetches_images=True,  # from the web app's signed public address ([web])
     ),
     Network(
         key="instagram",

@@ -69,10 +69,11 @@ from core.errors import (
     RetryableError,
     SettingsError,
 )
-from core.settings import AccountSettings
+from core.settings import AccountSettings, Settings
 
 from .base import Media, NetworkChannel, OutgoingPost, Receipt, lookback_start, read_images
 from .credentials import Secret, redact
+from .media_urls import MediaUrls
 from .networks import NETWORKS
 from .outcomes import retry_after, status_error, transport_error
 from .transport import ChannelSession
@@ -262,6 +263,16 @@ class ThreadsChannel(NetworkChannel):
 
     def close(self) -> None:
         self._session.close()
+
+    @classmethod
+    def options(cls, account_name: str, settings: Settings) -> dict[str, Any]:
+        """Image posts take their public address from the web app's signed media links
+        ([web] in the settings); without [web], text posts still go out."""
+        options = super().options(account_name, settings)
+        if settings.web.public_url:
+            links = MediaUrls(settings.web)
+            options["image_url"] = lambda media: links.url(media.sha256)
+        return options
 
     def __repr__(self) -> str:
         return f"ThreadsChannel(account={self.account_name!r}, username={self.username!r})"

@@ -250,11 +250,13 @@ class Settings(_Frozen):
 
     @model_validator(mode="after")
     def _images_can_be_fetched(self) -> Settings:
-        """A network that fetches images itself (Instagram) can only publish when this
-        install serves them: refused here, before anything is planned or claimed."""
+        """A network that fetches every post's image itself (Instagram) can only publish
+        when this install serves them: refused here, before anything is planned or claimed.
+        (Threads fetches images too, but takes text posts: its image posts fail before any
+        request when [web] is missing.)"""
         for name, account in self.accounts.items():
             row = NETWORKS.get(account.network)
-            if account.dry_run or row is None or not row.fetches_images:
+            if account.dry_run or row is None or not (row.fetches_images and row.needs_image):
                 continue
             missing = [
                 what

@@ -609,3 +609,41 @@ def test_a_text_over_500_as_threads_counts_is_refused_by_the_fake(
     with pytest.raises(PermanentError, match="at most 500"):
         channel.publish(make_post(channel, text))
     assert posted(fake) == []
+
+
+def test_image_posts_take_the_web_apps_signed_link(tmp_path, monkeypatch) -> None:
+    """With [web] set, the registry gives a Threads account the signed public link of each
+    image (the route Instagram uses, tests/channels/test_instagram.py); without it, none."""
+    import hashlib
+    from urllib.parse import parse_qs, urlsplit
+
+    from channels.base import Media
+    from channels.media_urls import MediaUrls
+    from channels.registry import channel_for
+    from core.settings import load_settings
+
+    config = tmp_path / "config.toml"
+    account = (
+        '[accounts.gwent-threads]\nnetwork = "threads"\nhandle = "@gwentpolice"\n'
+        'dry_run = false\ncredentials = { access_token = "T_TOKEN" }\n'
+    )
+    web = '[web]\npublic_url = "https://publisher.example.police.uk"\nmedia_key_env = "T_KEY"\n'
+    monkeypatch.setenv("T_KEY", "k" * 48)
+    environ = {"T_TOKEN": "THQVJ-test-token"}
+    image = tmp_path / "banner.jpg"
+    image.write_bytes(b"\xff\xd8\xff banner")
+    media = Media(image, "A banner", hashlib.sha256(image.read_bytes()).hexdigest())
+
+    config.write_text(web + account, encoding="utf-8")
+    settings = load_settings(config, environ={})
+    channel = channel_for("gwent-threads", settings.account("gwent-threads"), settings, environ)
+    url = channel.image_url(media)
+    parts = urlsplit(url)
+    assert url.startswith(f"https://publisher.example.police.uk/media/{media.sha256}?")
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    assert MediaUrls(settings.web).verify(media.sha256, query["expires"], query["sig"])
+
+    config.write_text(account, encoding="utf-8")  # text posts still work without [web]
+    settings = load_settings(config, environ={})
+    channel = channel_for("gwent-threads", settings.account("gwent-threads"), settings, environ)
+    assert channel.image_url is None
