@@ -4,6 +4,8 @@ unknown, missed their time, failed)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from flask import Blueprint, abort, render_template, request, url_for
 from werkzeug.wrappers import Response
 
@@ -37,12 +39,44 @@ def index() -> str:
         "holds.html",
         holds=active,
         ahead=coming,
+        tokens=_expiring_tokens(),
         accounts=sorted(s.settings.accounts),
         waiting={
             state: [card(p, s.settings) for p in waiting if p.state == state] for state in WAITING
         },
         back=url_for("holds.index"),
     )
+
+
+# Asking the networks (LinkedIn's token introspection) on every page view would be slow:
+# the answer is kept for ten minutes.
+_TOKENS_FOR = timedelta(minutes=10)
+_tokens_cache: dict[str, tuple[datetime, list[dict[str, str]]]] = {}
+
+
+def _expiring_tokens() -> list[dict[str, str]]:
+    """Accounts whose access tokens run out within 14 days (or have), for the page."""
+    import os
+
+    from ops.doctor import expiring_tokens
+
+    s, at = services(), now()
+    key = str(id(s.settings))
+    cached = _tokens_cache.get(key)
+    if cached and at - cached[0] < _TOKENS_FOR:
+        return cached[1]
+    found = [
+        {
+            "account": t.account,
+            "network": t.network,
+            "when": t.expires_at.astimezone(s.zone).strftime("%a %d %b %Y %H:%M %Z"),
+            "days": str(max(0, (t.expires_at - at).days)),
+            "expired": "yes" if t.expires_at <= at else "",
+        }
+        for t in expiring_tokens(s.settings, os.environ, at)
+    ]
+    _tokens_cache[key] = (at, found)
+    return found
 
 
 @bp.route("/holds", methods=["POST"])

@@ -606,3 +606,35 @@ def test_publisher_web_serves_on_the_host_given(world: Database, settings) -> No
         )
     assert busy.returncode == 1 and "Traceback" not in busy.stderr
     assert f"error: cannot serve the web app on 127.0.0.1:{taken_port}: " in busy.stderr
+
+
+def test_the_holds_page_says_whose_access_token_runs_out_soon(
+    world: Database, settings, clock: FakeClock, monkeypatch
+) -> None:
+    from datetime import timedelta
+
+    from web.app import create_app
+
+    linkedin = settings.accounts["gwent-linkedin"].model_copy(
+        update={
+            "dry_run": False,
+            "token_expires_at": clock.now() + timedelta(days=6, hours=2),
+            "credentials": {"access_token": "WEB_LI_TOKEN"},
+        }
+    )
+    live = settings.model_copy(update={"accounts": {**settings.accounts, "gwent-linkedin": linkedin}})
+    monkeypatch.setenv("WEB_LI_TOKEN", "AQV-web-test-token")
+    app = create_app(live, world, clock, secret_key="test-secret-key")
+    app.testing = True
+    client = app.test_client()
+    login(client, "carol")
+    html = text_of(client.get("/holds"))
+    tokens = html.split('id="tokens-title"', 1)[1].split("</section>", 1)[0]
+    assert "gwent-linkedin" in tokens and "expires in 6 day(s)" in tokens
+    assert "AQV-web-test-token" not in html
+    # With no live account running out, the section is not there.
+    plain = create_app(settings, world, clock, secret_key="test-secret-key")
+    plain.testing = True
+    other = plain.test_client()
+    login(other, "carol")
+    assert 'id="tokens-title"' not in text_of(other.get("/holds"))
