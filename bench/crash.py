@@ -42,10 +42,13 @@ from posts.planning import store_drafts
 from tests.bluesky.pds import Account, BlueskyPds
 from tests.bluesky.pds import unavailable as pds_unavailable
 from tests.fakeplatform import FakeConfig, FakePlatform
+from tests.fakes.instagram import DEFAULT_ACCOUNTS as DEFAULT_INSTAGRAM_ACCOUNTS
+from tests.fakes.instagram import FakeInstagram, jpeg_bytes
 from tests.fakes.linkedin import ORGANIZATION as LINKEDIN_ORGANIZATION
 from tests.fakes.linkedin import FakeLinkedIn
 from tests.fakes.threads import FakeThreads
-from tests.helpers import write_campaign
+from tests.helpers import WebServer, write_campaign
+from web.app import create_app
 
 TEMPLATE = "{{ item }} ({{ date }})\n\nWorried? Call 101, or 999 in an emergency."
 
@@ -91,6 +94,8 @@ def _config(
     bluesky: tuple[str, Account] | None,
     linkedin: FakeLinkedIn,
     threads: FakeThreads,
+    instagram: FakeInstagram,
+    web_url: str,
 ) -> tuple[Settings, dict[str, str]]:
     x, page, masto = fake.x_accounts[0], fake.facebook_pages[0], fake.mastodon_accounts[0]
     (folder / "config.toml").write_text(f"""
@@ -159,7 +164,19 @@ handle = "@{THREADS_PROFILE}"
 dry_run = false
 api_base_url = "{threads.url}"
 credentials = {{ access_token = "CRASH_THREADS_TOKEN" }}
+[accounts.gwent-instagram]
+network = "instagram"
+handle = "{INSTAGRAM.id}"
+dry_run = false
+api_base_url = "{instagram.url}"
+credentials = {{ access_token = "CRASH_IG_TOKEN" }}
+# Instagram fetches each image from the web app's signed public link.
+[web]
+public_url = "{web_url}"
+media_key_env = "CRASH_MEDIA_KEY"
 """)
+    env["CRASH_IG_TOKEN"] = INSTAGRAM.token
+    env["CRASH_MEDIA_KEY"] = MEDIA_KEY
     env["CRASH_LI_TOKEN"] = issued.access_token
     env["CRASH_THREADS_TOKEN"] = threads.profile(THREADS_PROFILE).token
     return load_settings(folder / "config.toml", environ={}), env
@@ -176,6 +193,14 @@ def _plan(settings: Settings, folder: Path, days: int, spread: float) -> list[in
         end=end,
         templates={"tip.en.j2": TEMPLATE, "tip.cy.j2": TEMPLATE},
     )
+    if "gwent-instagram" in settings.accounts:  # Instagram takes only posts with an image
+        (campaign / "photo.jpg").write_bytes(jpeg_bytes("crash"))
+        toml = campaign / "campaign.toml"
+        others = json.dumps(sorted(a for a in settings.accounts if a != "gwent-instagram"))
+        text = toml.read_text().replace(
+            'rule = "FREQ=DAILY"', f'rule = "FREQ=DAILY"\naccounts = {others}', 1
+        )
+        toml.write_text(text + INSTAGRAM_SERIES)
     clock = SystemClock()
     store_drafts(db, expand(load_campaign(campaign), settings), actor="author", now=clock.now())
     with db.transaction() as s:
@@ -192,6 +217,23 @@ def _plan(settings: Settings, folder: Path, days: int, spread: float) -> list[in
 
 
 THREADS_PROFILE = "gwentpolice"
+INSTAGRAM = DEFAULT_INSTAGRAM_ACCOUNTS[0]
+MEDIA_KEY = "crash-media-key-" + "m" * 40
+INSTAGRAM_SERIES = """
+[[series]]
+id = "photo"
+rule = "FREQ=DAILY"
+time = "12:00"
+template = "tip"
+accounts = ["gwent-instagram"]
+image = { path = "photo.jpg", alt = { en = "A grey test photograph of nothing in particular.", cy = "Ffotograff prawf llwyd o ddim byd yn benodol." } }
+  [[series.items]]
+  en = "Photo tip one: talk to your child."
+  cy = "Awgrym llun un: siaradwch â'ch plentyn."
+  [[series.items]]
+  en = "Photo tip two: check privacy settings."
+  cy = "Awgrym llun dau: gwiriwch y gosodiadau preifatrwydd."
+"""
 HOLD = 4.0  # seconds the fake network holds each create: longer than the lease
 
 
@@ -238,6 +280,9 @@ def run(
         platform.hold_creates = hold
         linkedin = stack.enter_context(FakeLinkedIn())
         threads = stack.enter_context(FakeThreads())
+        instagram = stack.enter_context(FakeInstagram())
+        web = WebServer()
+        stack.callback(web.stop)
         folder = Path(tmp)
         pds = None
         if with_bluesky and pds_unavailable() is None:
@@ -245,11 +290,22 @@ def run(
             stack.callback(pds.stop)
             bsky = pds.create_account("crash")
         settings, secrets = _config(
-            folder, platform.url, fake, (pds.url, bsky) if pds else None, linkedin, threads
+            folder,
+            platform.url,
+            fake,
+            (pds.url, bsky) if pds else None,
+            linkedin,
+            threads,
+            instagram,
+            web.url,
         )
         report.networks = sorted({a.network for a in settings.accounts.values()})
         report.burners = stack.enter_context(cpu_burners((os.cpu_count() or 1) if burn else 0))
         ids = _plan(settings, folder, days, spread=max(kills, 4) * 4.0)
+        os.environ.setdefault("CRASH_MEDIA_KEY", MEDIA_KEY)  # the web app signs with it too
+        web.app = create_app(
+            settings, Database(settings.database_url), SystemClock(), secret_key="c" * 32
+        )
         report.posts = len(ids)
         env = {**os.environ, **secrets}
         command = [
@@ -305,6 +361,7 @@ def run(
             + ([("bluesky", r["value"]["text"]) for r in pds.records(bsky.did)] if pds else [])
             + [("linkedin", p["text"]) for p in linkedin.posts()]
             + [("threads", t["text"]) for t in threads.threads_of(THREADS_PROFILE)]
+            + [("instagram", m["caption"]) for m in instagram.media(INSTAGRAM.id)]
         )
         report.on_platform = len(texts)
         counts = Counter(texts)

@@ -19,7 +19,7 @@ def _check(report, networks_needed: set[str]) -> None:
 def test_sigkill_again_and_again_under_load_sends_each_post_once() -> None:
     report = run(kills=30, days=10, seed=7)
     print(report.summary())
-    _check(report, {"x", "facebook", "mastodon", "linkedin", "threads"})
+    _check(report, {"x", "facebook", "mastodon", "linkedin", "threads", "instagram"})
     assert report.burners >= 1 and report.kills == 30
     assert report.settle_seconds, "no kill caught a post in flight: the test proved nothing"
 
@@ -27,6 +27,6 @@ def test_sigkill_again_and_again_under_load_sends_each_post_once() -> None:
 def test_sends_slower_than_the_lease_go_out_once_with_no_kill() -> None:
     report = run(kills=0, days=3, seed=3)
     print(report.summary())
-    _check(report, {"x", "facebook", "mastodon", "linkedin", "threads"})
+    _check(report, {"x", "facebook", "mastodon", "linkedin", "threads", "instagram"})
     assert report.unknown == {} and report.published == report.posts
     assert report.reconciled == 0  # a living worker never lost a lease
