@@ -3,6 +3,7 @@ approve and let the real worker publish to the outbox."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +12,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_an_installed_demo_publishes_the_first_day_from_an_empty_folder(tmp_path: Path) -> None:
-    # `pip install .` (not editable) into a folder of its own, ahead of the checkout.
+    # `pip install .` (not editable) into a folder of its own, ahead of the checkout; built
+    # from a copy, so that no build/ folder is left in the checkout.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "state", "*.egg-info", "__pycache__", ".*_cache", "tests",
+    ))
     site = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(site), str(ROOT)],
+         "--target", str(site), str(source)],
         check=True, timeout=300,
     )
     empty = tmp_path / "empty"
