@@ -302,7 +302,10 @@ def run(
         report.networks = sorted({a.network for a in settings.accounts.values()})
         report.burners = stack.enter_context(cpu_burners((os.cpu_count() or 1) if burn else 0))
         ids = _plan(settings, folder, days, spread=max(kills, 4) * 4.0)
-        os.environ.setdefault("CRASH_MEDIA_KEY", MEDIA_KEY)  # the web app signs with it too
+        # The in-process web app checks links with the same key (read from the environment).
+        if "CRASH_MEDIA_KEY" not in os.environ:
+            os.environ["CRASH_MEDIA_KEY"] = MEDIA_KEY
+            stack.callback(os.environ.pop, "CRASH_MEDIA_KEY", None)
         web.app = create_app(
             settings, Database(settings.database_url), SystemClock(), secret_key="c" * 32
         )

@@ -59,7 +59,7 @@ class Outcome:
     late_seconds: float = 0.0  # how long after its due time the send started
     due_at: datetime | None = None
     text: str = ""
-    reconciled: bool = False  # settled by looking it up after a lost lease
+    reconciled: bool = False  # settled by a look-up (a send in doubt, or a lost lease)
 
 
 class DispatchObserver(Protocol):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from core.errors import QueueError
@@ -49,9 +49,8 @@ def index() -> str:
 
 
 # Asking the networks (LinkedIn's token introspection) on every page view would be slow:
-# the answer is kept for ten minutes.
+# the app keeps the answer for ten minutes.
 _TOKENS_FOR = timedelta(minutes=10)
-_tokens_cache: dict[str, tuple[datetime, list[dict[str, str]]]] = {}
 
 
 def _expiring_tokens() -> list[dict[str, str]]:
@@ -61,9 +60,8 @@ def _expiring_tokens() -> list[dict[str, str]]:
     from ops.doctor import expiring_tokens
 
     s, at = services(), now()
-    key = str(id(s.settings))
-    cached = _tokens_cache.get(key)
-    if cached and at - cached[0] < _TOKENS_FOR:
+    cached: tuple[datetime, list[dict[str, str]]] | None = current_app.extensions.get("tokens")
+    if cached and timedelta(0) <= at - cached[0] < _TOKENS_FOR:
         return cached[1]
     found = [
         {
@@ -75,7 +73,7 @@ def _expiring_tokens() -> list[dict[str, str]]:
         }
         for t in expiring_tokens(s.settings, os.environ, at)
     ]
-    _tokens_cache[key] = (at, found)
+    current_app.extensions["tokens"] = (at, found)
     return found
 
 
