@@ -1081,6 +1081,11 @@ def retention(app: App, days: int | None, actor: str | None) -> None:
 
 
 def main() -> None:
+    import warnings
+
+    # twitter-text-parser imports pkg_resources, which warns on every command; the pin in
+    # pyproject.toml keeps it working, so the warning says nothing a user can act on.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
     cli(prog_name="publisher")
 
 
