@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from posts import review
 from posts.db import Database
@@ -73,12 +73,19 @@ def approve_all(
     review.approve(db, ids, actor=reviewer, now=now)
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # one line per image fetch would bury the crash bench's figures
+
+
 class WebServer:
     """The real web app (``web.app.create_app``) on 127.0.0.1, served by werkzeug."""
 
     def __init__(self) -> None:
         self.app: Any = None
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self._server = make_server(
+            "127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler
+        )
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         self.url = f"http://127.0.0.1:{self._server.server_port}"
 
