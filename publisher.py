@@ -507,8 +507,8 @@ def web(
     from waitress import create_server
 
     from core.errors import SettingsError
+    from people.users import list_users
     from web.app import create_app
-    from web.users import list_users
 
     if not list_users(app.db):
         click.echo(
@@ -595,7 +595,7 @@ def users_add(
     actor: str | None,
 ) -> None:
     """Add a web app user."""
-    from web.users import add_user
+    from people.users import add_user
 
     person = add_user(
         app.db,
@@ -619,7 +619,7 @@ def users_add(
 @friendly_errors
 def users_disable(app: App, username: str, enable: bool, actor: str | None) -> None:
     """Stop a user signing in (their open sessions end at once)."""
-    from web.users import set_disabled
+    from people.users import set_disabled
 
     person = set_disabled(app.db, username, not enable, actor=_by(actor), now=app.now())
     click.echo(("Enabled " if enable else "Disabled ") + _describe_user(person))
@@ -633,7 +633,7 @@ def users_disable(app: App, username: str, enable: bool, actor: str | None) -> N
 @friendly_errors
 def users_set_role(app: App, username: str, role: str, actor: str | None) -> None:
     """Change a user's role."""
-    from web.users import set_role
+    from people.users import set_role
 
     person = set_role(app.db, username, role, actor=_by(actor), now=app.now())
     click.echo("Now " + _describe_user(person))
@@ -651,7 +651,7 @@ def users_set_accounts(
     app: App, username: str, accounts: tuple[str, ...], actor: str | None
 ) -> None:
     """Set the accounts a user may act on."""
-    from web.users import set_accounts
+    from people.users import set_accounts
 
     person = set_accounts(
         app.db,
@@ -671,7 +671,7 @@ def users_set_accounts(
 @friendly_errors
 def users_set_password(app: App, username: str, actor: str | None) -> None:
     """Give a user a new password (their open sessions end; any lock-out too)."""
-    from web.users import set_password
+    from people.users import set_password
 
     set_password(app.db, username, _new_password(), actor=_by(actor), now=app.now())
     click.echo(f"New password set for {username}.")
@@ -682,7 +682,7 @@ def users_set_password(app: App, username: str, actor: str | None) -> None:
 @friendly_errors
 def users_list(app: App) -> None:
     """List the web app's users."""
-    from web.users import list_users
+    from people.users import list_users
 
     people = list_users(app.db)
     for person in people:

@@ -16,7 +16,7 @@ from .models import Base
 
 MODEL_MODULES = (
     "posts.models",  # posts, events (the audit log), holds
-    "web.users",  # users and the accounts each may act on
+    "people.users",  # users and the accounts each may act on
 )
 
 

@@ -6,10 +6,10 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 from werkzeug.wrappers import Response
 
 from core.errors import LoginFailed
+from people.users import authenticate
 from posts.journal import record_event
 
 from .security import local_path, now, services, user
-from .users import authenticate
 
 bp = Blueprint("auth", __name__)
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from core.errors import QueueError
+from people.users import Person
 from posts import review
 from posts.holds import holds_for_post
 from posts.models import Event, Post
@@ -25,7 +26,6 @@ from posts.states import PostState, allowed_actions
 
 from .preview import card
 from .security import local_path, now, perform, require, services, user
-from .users import Person
 
 bp = Blueprint("posts", __name__)
 

@@ -24,9 +24,8 @@ from werkzeug.wrappers import Response
 from core.clock import Clock
 from core.errors import NotFound, PermissionDenied, QueueError
 from core.settings import Settings
+from people.users import Person, get_person
 from posts.db import Database
-
-from .users import Person, get_person
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -61,7 +61,7 @@ def test_copy_refuses_while_sending(db, settings, clock, tmp_path: Path) -> None
 
 def _fill_every_table(source: Database, settings, clock, tmp_path: Path) -> None:
     """Posts, approvals, a hold, web users with their accounts, and their audit events."""
-    from web import users
+    from people import users
 
     folder = write_campaign(tmp_path / "c", languages='["en", "cy"]')
     store_drafts(source, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
@@ -139,7 +139,7 @@ def test_db_copy_keeps_every_table_users_included(
         try:
             assert _every_row(target) == before
             # The copied users sign in on the target with their own passwords.
-            from web import users
+            from people import users
 
             person = users.authenticate(
                 target, "dave", "correct horse battery staple", now=clock.now()

@@ -4,7 +4,7 @@ and ``SCHEMA_REVISION`` (checked by every command instead of loading Alembic) is
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-import web.users  # noqa: F401  (its tables are on the shared Base)
+import people.users  # noqa: F401  (its tables are on the shared Base)
 from posts.db import SCHEMA_REVISION, Database
 from posts.models import Base
 

@@ -19,11 +19,11 @@ from campaign.loader import load_campaign
 from core.clock import FakeClock
 from core.settings import Settings
 from examples import EXAMPLE_CAMPAIGN as EXAMPLE
+from people import users
 from posts import review
 from posts.db import Database
 from posts.models import Post
 from posts.planning import store_drafts
-from web import users
 from web.app import create_app
 
 PASSWORD = "correct horse battery staple"

@@ -16,12 +16,12 @@ from sqlalchemy import inspect, select
 from core.clock import FakeClock
 from core.errors import NotFound, QueueError
 from core.settings import Settings
+from people import users
+from people.users import LOCKOUT, MAX_FAILED_LOGINS, Role
 from posts.db import SCHEMA_REVISION, Database
 from posts.models import Event
 from publisher import cli
 from tests.web.conftest import PASSWORD, login, post, text_of
-from web import users
-from web.users import LOCKOUT, MAX_FAILED_LOGINS, Role
 
 
 def test_passwords_are_argon2id_and_rules_are_checked(db: Database, clock: FakeClock) -> None:
