@@ -70,9 +70,17 @@ from .networks import ImageLimits, display_name
 
 @dataclass(frozen=True)
 class Media:
+    """An image of a post. ``path`` names it (its type, by extension) and, for a campaign
+    folder's image, is where its bytes are; a library image carries its ``data``, read from
+    the database, and ``path`` is only its name (posts.media)."""
+
     path: Path
     alt_text: str
     sha256: str
+    data: bytes | None = None
+
+    def read(self) -> bytes:
+        return self.data if self.data is not None else self.path.read_bytes()
 
 
 @dataclass(frozen=True)
@@ -157,7 +165,7 @@ def read_images(
                 f"{', '.join(limits.types)}"
             )
         try:
-            data = item.path.read_bytes()
+            data = item.read()
         except OSError as exc:
             raise PermanentError(
                 f"{network}: cannot read image {item.path}: {exc.strerror}"

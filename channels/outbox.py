@@ -27,7 +27,7 @@ class OutboxChannel(Channel):
 
     def publish(self, post: OutgoingPost) -> Receipt:
         for media in post.media:
-            if not media.path.exists():
+            if media.data is None and not media.path.exists():
                 raise PermanentError(f"image {media.path} is missing")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

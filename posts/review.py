@@ -365,6 +365,13 @@ def mark_urgent(db: Database, post_id: int, *, actor: str, reason: str, now: dat
     with db.transaction() as session:
         post = get_post(session, post_id)
         take_as_read(session, post)
-        post.urgent = True
-        record_event(session, actor=actor, action="urgent", now=now, post=post, detail=reason)
+        mark_urgent_in(session, post, actor=actor, reason=reason, now=now)
         return post
+
+
+def mark_urgent_in(session: Session, post: Post, *, actor: str, reason: str, now: datetime) -> None:
+    """``mark_urgent`` inside a caller's transaction (composing a post marks it at once)."""
+    if not reason.strip():
+        raise QueueError("say why this post must pass a hold (--reason): it goes in the audit log")
+    post.urgent = True
+    record_event(session, actor=actor, action="urgent", now=now, post=post, detail=reason)

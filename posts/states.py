@@ -62,6 +62,15 @@ TRANSITIONS: dict[tuple[PostState, str], PostState] = {
     (S.FAILED, "edit"): S.DRAFT,
     (S.STALE, "edit"): S.DRAFT,
 }
+# A new time (posts/reschedule.py). The time is part of what was approved: an approved
+# (or stale) post goes back to review, its approval void; a draft stays a draft.
+for _state, _to in (
+    (S.DRAFT, S.DRAFT),
+    (S.IN_REVIEW, S.IN_REVIEW),
+    (S.APPROVED, S.IN_REVIEW),
+    (S.STALE, S.IN_REVIEW),
+):
+    TRANSITIONS[(_state, "reschedule")] = _to
 # Cancel: any state before sending, and the ones waiting for a person.
 for _state in (S.DRAFT, S.IN_REVIEW, S.APPROVED, S.RETRY_WAIT, S.STALE, S.FAILED, S.UNKNOWN):
     TRANSITIONS[(_state, "cancel")] = S.CANCELLED

@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from channels.base import Channel, Media, OutgoingPost, Receipt
 from core.clock import Clock
@@ -369,9 +369,24 @@ class Dispatcher:
                 self._channels[account] = self._channel_for(account)
             return self._channels[account]
 
+    def _library_image(self, item: dict[str, Any]) -> Media:
+        from posts.media import image_bytes
+
+        digest = str(item["sha256"])
+        with self.db.transaction() as session:
+            data = image_bytes(session, digest)
+        if data is None:
+            raise PermanentError(f"image {digest[:12]}… is not in the media library")
+        name = str(item.get("name") or f"{digest[:16]}.jpg")
+        return Media(Path(name), str(item["alt_text"]), digest, data=data)
+
     def _outgoing(self, post: claims.Claimed) -> OutgoingPost:
         media = []
         for item in post.media:
+            if not item.get("path"):
+                # A library image: its bytes come from the database, so any host can send it.
+                media.append(self._library_image(item))
+                continue
             path = Path(item["path"])
             try:
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()

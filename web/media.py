@@ -55,9 +55,10 @@ _HEADERS = {
 }
 
 
-def approved_image(db: Database, sha256: str) -> Path | None:
+def approved_image(db: Database, sha256: str) -> Path | tuple[str, bytes] | None:
     """The file of an image with this hash in a post that may still be published, with a
-    valid approval, on a network that fetches images; ``None`` if there is none."""
+    valid approval, on a network that fetches images; ``None`` if there is none. A library
+    image (no path) is its name and bytes from the database."""
     networks = [key for key, row in NETWORKS.items() if row.fetches_images]
     query = select(Post.media).where(
         Post.state.in_([state.value for state in SERVED_STATES]),
@@ -69,6 +70,12 @@ def approved_image(db: Database, sha256: str) -> Path | None:
             for item in media or []:
                 if isinstance(item, dict) and item.get("sha256") == sha256 and item.get("path"):
                     return Path(str(item["path"]))
+                if isinstance(item, dict) and item.get("sha256") == sha256:
+                    from posts.media import image_bytes
+
+                    data = image_bytes(session, sha256)
+                    if data is not None:
+                        return (str(item.get("name") or f"{sha256[:16]}.jpg"), data)
     return None
 
 
@@ -84,7 +91,7 @@ class PublicMedia:
         services: Services | None = None,
         *,
         urls: MediaUrls | None = None,
-        find_image: Callable[[str], Path | None] | None = None,
+        find_image: Callable[[str], Path | tuple[str, bytes] | None] | None = None,
     ) -> None:
         self.app = app
         if services is not None:
@@ -123,12 +130,16 @@ class PublicMedia:
         if found is None:
             log.info("media: %s… is not an image of a post waiting to go out", sha256[:12])
             return _text(404, "Not found.")
-        try:
-            data = found.read_bytes()
-        except OSError as exc:
-            log.warning("media: cannot read %s: %s", found, exc.strerror)
-            return _text(404, "Not found.")
-        mime = mimetypes.guess_type(found.name)[0] or ""
+        if isinstance(found, tuple):  # a library image, from the database
+            name, data = found
+        else:
+            name = found.name
+            try:
+                data = found.read_bytes()
+            except OSError as exc:
+                log.warning("media: cannot read %s: %s", found, exc.strerror)
+                return _text(404, "Not found.")
+        mime = mimetypes.guess_type(name)[0] or ""
         if hashlib.sha256(data).hexdigest() != sha256 or not mime.startswith("image/"):
             log.warning("media: %s is not the approved image %s…", found, sha256[:12])
             return _text(404, "Not found.")

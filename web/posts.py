@@ -31,7 +31,12 @@ bp = Blueprint("posts", __name__)
 
 # A reviewer's view of a post in these states counts as a preview for approval.
 PREVIEWED_STATES = (PostState.DRAFT.value, PostState.IN_REVIEW.value)
-_IMAGE_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif"}
+_IMAGE_TYPES = {
+    b"\x89PNG": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"GIF8": "image/gif",
+    b"RIFF": "image/webp",
+}
 
 
 def note_previews(person: Person, posts: Sequence[Post]) -> None:
@@ -261,10 +266,19 @@ def media(post_id: int, index: int) -> Response:
     if not 0 <= index < len(items):
         abort(404, description="This post has no such image.")
     item = items[index]
-    try:
-        data = Path(str(item["path"])).read_bytes()
-    except OSError:
-        abort(404, description="The image file is missing.")
+    if not item.get("path"):  # a library image: its bytes are in the database
+        from posts.media import image_bytes
+
+        with services().db.transaction() as session:
+            stored = image_bytes(session, str(item.get("sha256", "")))
+        if stored is None:
+            abort(404, description="The image is not in the media library.")
+        data = stored
+    else:
+        try:
+            data = Path(str(item["path"])).read_bytes()
+        except OSError:
+            abort(404, description="The image file is missing.")
     if hashlib.sha256(data).hexdigest() != item.get("sha256"):
         abort(409, description="The image file changed after the post was planned.")
     mimetype = next((t for magic, t in _IMAGE_TYPES.items() if data.startswith(magic)), None)
