@@ -35,7 +35,8 @@ from .security import CSRF_FIELD, Services, csrf_token, guard, services
 SECRET_FILE = "web-secret-key"
 
 _HEADERS = {
-    # No scripts at all; styles and images from this site only.
+    # No scripts (but web/compose.py's pages: scripts from static/ only); styles and images
+    # from this site only.
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
@@ -103,6 +104,10 @@ def create_app(
     from . import calendar as calendar_page
 
     for module in (auth, queue, calendar_page, posts, day, holds, audit):
+        app.register_blueprint(module.bp)
+    from . import compose, media_library  # single posts, times and images (issue 15)
+
+    for module in (compose, media_library):
         app.register_blueprint(module.bp)
     app.wsgi_app = media.PublicMedia(app.wsgi_app, app.extensions["publisher"])  # type: ignore[method-assign]
 

@@ -82,3 +82,44 @@ def _note(w: Window, start: datetime, end: datetime, zone: ZoneInfo) -> str:
     if w.ends_at is not None and w.ends_at < end:
         parts.append(f"until {w.ends_at.astimezone(zone):%H:%M}")
     return " ".join(parts)
+
+
+# -- the week view (issue 15): posts by day and hour, for dragging to a new time --------
+
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+@bp.route("/calendar/week")
+def week() -> str:
+    s = services()
+    today = now().astimezone(s.zone).date()
+    start = today
+    found = _DAY.match(request.args.get("start", ""))
+    if found:
+        try:
+            start = date(int(found.group(1)), int(found.group(2)), int(found.group(3)))
+        except ValueError:
+            start = today
+    monday = start - timedelta(days=start.weekday())
+    days = [monday + timedelta(days=n) for n in range(7)]
+    account = request.args.get("account") or None
+    posts = find_posts(s.db, PostFilter(start=days[0], end=days[-1], account=account), s.zone)
+    slots: dict[tuple[date, int], list[object]] = {}
+    for post in posts:
+        local = post.due_at.astimezone(s.zone)
+        slots.setdefault((local.date(), local.hour), []).append(post)
+    busy = sorted({hour for (_, hour) in slots})
+    # Working hours always, and any other hour that has a post.
+    hours = sorted(set(range(7, 20)) | set(busy))
+    return render_template(
+        "calendar_week.html",
+        days=days,
+        hours=hours,
+        slots=slots,
+        today=today,
+        account=account,
+        accounts=sorted(s.settings.accounts),
+        previous=monday - timedelta(days=7),
+        following=monday + timedelta(days=7),
+        states=[st.value for st in PostState],
+    )

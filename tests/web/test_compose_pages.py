@@ -1,0 +1,72 @@
+"""The compose, images, import and move pages through Flask's test client: bad input is
+named by field and stores nothing; the pages render; only our own scripts may run."""
+
+from __future__ import annotations
+
+import io
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from posts.db import Database
+from posts.media import MediaItem
+from posts.models import Post
+from tests.posts.media_helpers import photo_with_gps
+from tests.web.conftest import login, post, text_of, token
+
+ALT = {"alt_cy": "Llun o ddyn mewn siaced las", "alt_en": "A photo of a man in a blue jacket"}
+
+
+def _count(db: Database, table: type) -> int:
+    with db.transaction() as session:
+        return int(session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def test_pages_render_and_allow_only_our_scripts(client: FlaskClient, world: Database) -> None:
+    login(client, "alice")
+    for url in ("/compose", "/media-library", "/import", "/calendar?month=2027-03",
+                "/calendar/week?start=2027-03-15"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+    compose = client.get("/compose")
+    assert "script-src 'self'" in compose.headers["Content-Security-Policy"]
+    assert "unsafe" not in compose.headers["Content-Security-Policy"]
+    assert "script-src" not in client.get("/queue").headers["Content-Security-Policy"]
+
+
+def test_upload_strips_gps_and_a_missing_alt_text_is_named(
+    client: FlaskClient, world: Database
+) -> None:
+    login(client, "alice")
+    refused = client.post(
+        "/media-library",
+        data={"csrf_token": token(client), "alt_en": ALT["alt_en"], "alt_cy": "",
+              "image": (io.BytesIO(photo_with_gps()), "scene.jpg")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 400 and "alt_cy" in text_of(refused)
+    assert _count(world, MediaItem) == 0
+    done = client.post(
+        "/media-library",
+        data={"csrf_token": token(client), **ALT,
+              "image": (io.BytesIO(photo_with_gps()), "scene.jpg")},
+        content_type="multipart/form-data",
+    )
+    assert done.status_code == 303 and _count(world, MediaItem) == 1
+    page = text_of(client.get("/media-library"))
+    assert "scene.jpg" in page and "Not used on any post yet." in page
+
+
+def test_compose_refuses_by_field_and_stores_nothing(client: FlaskClient, world: Database) -> None:
+    login(client, "alice")
+    before = _count(world, Post)
+    response = post(client, "/compose", {"accounts": "gwent-x", "text_cy": "", "text_en": "",
+                                          "action": "submit"})
+    assert response.status_code == 400
+    assert 'aria-invalid="true"' in text_of(response) and "text_cy" in text_of(response)
+    assert _count(world, Post) == before
+    preview = post(client, "/compose/preview", {"accounts": "gwent-x", "text_en": "Hi #a",
+                                                 "text_cy": "Helo"})
+    answer = preview.get_json()
+    assert answer["error"] is None and answer["count"] == 2
+    assert "X length:" in answer["html"]
