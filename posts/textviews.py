@@ -79,6 +79,8 @@ def queue(posts: Sequence[Post], settings: Settings) -> str:
             f"{p.id:>5}  {p.state:11} {local:%Y-%m-%d %H:%M %Z}   {p.account:16} "
             f"{p.language:5} {first[:50]}{flag}"
         )
+        if p.remote_url:  # published: where to see it on the network
+            rows.append(f"{'':5}  link: {p.remote_url}")
     counts = Counter(p.state for p in posts)
     rows.append("")
     rows.append("  ".join(f"{state}: {n}" for state, n in sorted(counts.items())))

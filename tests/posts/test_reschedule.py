@@ -87,3 +87,4 @@ def test_a_published_or_sending_post_cannot_move(db: Database, settings: Setting
     with pytest.raises(TransitionRefused):
         reschedule(db, ids[0], WEDNESDAY, actor="alice", now=NOW)
     assert all(p.due_at == TUESDAY for p in _fresh(db, ids))
+
