@@ -232,7 +232,8 @@ def test_officer_composes_publishes_moves_and_imports(page: Any, world: dict[str
     assert link.get_attribute("href") == states[x_post.id][1]
     shoot(page, "compose-published-post.png")
     page.goto(f"{server}/queue?day={MONDAY.date().isoformat()}")
-    assert page.get_by_role("link", name=re.compile("^see it on")).count() == 6
+    assert page.get_by_role("link", name=re.compile("^see it on")).count() == 4  # X, Facebook
+    assert page.get_by_text("in the dry-run outbox").count() == 2  # the dry-run Bluesky pair
     shoot(page, "compose-published-queue.png")
     _no_violations(page, axe, "queue")
 
