@@ -138,3 +138,28 @@ def test_the_worker_sends_library_bytes_from_the_database_and_shows_where_used(
     assert len(lines) == 2
     assert {m["file"] for line in lines for m in line["media"]} == {item.name}
     assert {m["alt_text"] for line in lines for m in line["media"]} == set(ALT.values())
+
+
+def test_instagram_fetches_a_library_image_from_the_database(
+    db: Database, settings: Settings
+) -> None:
+    """The signed public route (web/media.py) serves a library image's stored bytes for an
+    approved Instagram post: no file on any disk."""
+    from web.media import approved_image
+
+    item, _ = library.add_image(
+        db, photo_with_gps(), filename="scene.jpg", alt_text=ALT, languages=["en", "cy"],
+        actor="alice", now=NOW,
+    )
+    posts = compose(
+        db, settings,
+        Composition(accounts=["gwent-instagram"], texts={"cy": "Apêl: ffoniwch 101.",
+                                                         "en": "Appeal: call 101."},
+                    when=NOW + timedelta(hours=1), images=[ImageChoice(item.sha256)]),
+        actor="alice", now=NOW,
+    )
+    assert approved_image(db, item.sha256) is None  # not approved yet: nothing served
+    approve_all(db, [p.id for p in posts], NOW)
+    found = approved_image(db, item.sha256)
+    assert isinstance(found, tuple) and found[0] == item.name
+    assert hashlib.sha256(found[1]).hexdigest() == item.sha256 and not has_location(found[1])

@@ -104,13 +104,13 @@ dry_run = true
             db.dispose()
 
 
-def _sign_in(page: Any, server: str, name: str) -> None:
-    page.context.clear_cookies()
-    page.goto(server + "/login")
-    page.get_by_label("User name").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/queue"))
+def _sign_in(browser_page: Any, server: str, name: str) -> None:
+    browser_page.context.clear_cookies()
+    browser_page.goto(server + "/login")
+    browser_page.get_by_label("User name").fill(name)
+    browser_page.get_by_label("Password").fill(PASSWORD)
+    browser_page.get_by_role("button", name="Sign in").click()
+    browser_page.wait_for_url(re.compile(r"/queue"))
 
 
 def _posts(db: Database, **where: Any) -> list[Post]:
@@ -138,9 +138,9 @@ def _publish(w: dict[str, Any]) -> None:
         dispatcher.shutdown()
 
 
-def _no_violations(page: Any, found: dict[str, list[str]], name: str) -> None:
+def _no_violations(browser_page: Any, found: dict[str, list[str]], name: str) -> None:
     if AXE.exists():
-        found[name] = [_describe(v) for v in _axe(page)]
+        found[name] = [_describe(v) for v in _axe(browser_page)]
 
 
 def test_officer_composes_publishes_moves_and_imports(page: Any, world: dict[str, Any]) -> None:  # noqa: F811
@@ -164,7 +164,7 @@ def test_officer_composes_publishes_moves_and_imports(page: Any, world: dict[str
     _no_violations(page, axe, "media library")
     with db.transaction() as session:
         (stored,) = session.scalars(select(MediaItem))
-        library_bytes, sha = bytes(stored.data), stored.sha256
+        library_bytes = bytes(stored.data)
     assert not has_location(library_bytes)
 
     # -- 2. compose the bilingual appeal, live preview, urgent, for review -------------
@@ -289,6 +289,20 @@ def test_officer_composes_publishes_moves_and_imports(page: Any, world: dict[str
         datetime(2027, 3, 18, 10, 0, tzinfo=UTC)
     }
     _no_violations(page, axe, "post")
+
+    # And in the month view: in review (nothing to void), it moves at once, same time.
+    page.goto(f"{server}/calendar?month=2027-03")
+    _no_violations(page, axe, "month")
+    page.locator(f"a[data-post-id='{tip[0].id}']").drag_to(
+        page.locator("td:has(a[data-drop-day='2027-03-19'])"),
+        target_position={"x": 60, "y": 40},  # the top of the cell, in view
+    )
+    page.locator(".flashes").wait_for()
+    assert "to Fri 19 Mar 2027 10:00" in page.locator(".flashes").inner_text()
+    assert [p.due_at for p in _posts(db, pair_key=tip[0].pair_key)] == [
+        datetime(2027, 3, 19, 10, 0, tzinfo=UTC)
+    ] * 2
+    shoot(page, "compose-month-after.png")
 
     # -- 5. a 50-row spreadsheet: one bad row refuses all; fixed, it imports -----------
     before = len(_posts(db))

@@ -83,7 +83,9 @@ def test_hostile_text_displays_literally_on_every_page(
         response = client.get(url)
         assert response.status_code == 200, url
         html = text_of(response)
-        assert "<script" not in html.lower(), url
+        # Our own scripts (static files: the calendar's drag and drop) are the only ones.
+        ours = re.sub(r'<script src="/static/[a-z-]+\.js" defer></script>', "", html)
+        assert "<script" not in ours.lower(), url
         assert NASTY_ESCAPED in html, url
         assert "{{ 7*7 }}" in html, url
         assert "49" not in re.sub(r"\d{3,}", "", html.replace("2027", "")), url

@@ -21,7 +21,10 @@
     });
   });
 
-  document.querySelectorAll("[data-drop-day]").forEach(function (cell) {
+  // The marker is the week view's cell itself, or the month view's day link: its cell
+  // is the drop zone.
+  document.querySelectorAll("[data-drop-day]").forEach(function (marker) {
+    var cell = marker.closest("td") || marker;
     cell.addEventListener("dragover", function (event) {
       if (!dragged) { return; }
       event.preventDefault();
@@ -36,9 +39,9 @@
       cell.classList.remove("drop-target");
       if (!dragged) { return; }
       var time = dragged.getAttribute("data-time");  // HH:MM, local
-      var hour = cell.getAttribute("data-drop-hour");
+      var hour = marker.getAttribute("data-drop-hour");
       if (hour) { time = hour + ":" + time.slice(3); }
-      var at = cell.getAttribute("data-drop-day") + "T" + time;
+      var at = marker.getAttribute("data-drop-day") + "T" + time;
       var id = dragged.getAttribute("data-post-id");
       var dragged_at = dragged.getAttribute("data-at");
       dragged = null;

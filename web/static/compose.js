@@ -21,8 +21,11 @@
         if (answer.error) {
           target.innerHTML = "";
           var p = document.createElement("p");
-          p.className = "preview-note";
-          p.textContent = answer.error.field + ": " + answer.error.message;
+          var started = form.querySelector("input[name=accounts]:checked");
+          // Nothing chosen yet is not a mistake: say what to do, not what is wrong.
+          p.className = started ? "preview-note" : "muted";
+          p.textContent = started ? answer.error.field + ": " + answer.error.message
+            : "Choose an account and write some text to see the preview.";
           target.appendChild(p);
         } else {
           target.innerHTML = answer.html;  // rendered and escaped by the server
