@@ -21,7 +21,7 @@ from tests.web.conftest import (
 )
 
 CEA = f"cea-day/{DAY}"
-SAMPLE = {"post_id": 1, "value": DAY.isoformat(), "hold_id": 1, "index": 0}
+SAMPLE = {"post_id": 1, "value": DAY.isoformat(), "hold_id": 1, "index": 0, "sha256": "0" * 64}
 
 
 def _routes(app: Flask) -> list[tuple[str, str, str]]:
