@@ -204,6 +204,8 @@ def test_officer_composes_publishes_moves_and_imports(page: Any, world: dict[str
     assert len(appeal) == 6
     assert all(p.state == "in_review" and p.urgent and p.author == "alice" for p in appeal)
     assert {p.media[0]["alt_text"] for p in appeal} == {ALT_CY, ALT_EN}
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Images").click()
+    assert "Used on 6 posts" in page.locator(".library-item").first.inner_text()
 
     # -- 3. the reviewer approves; the worker publishes --------------------------------
     _sign_in(page, server, "bob")

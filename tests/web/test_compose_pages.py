@@ -70,3 +70,26 @@ def test_compose_refuses_by_field_and_stores_nothing(client: FlaskClient, world:
     answer = preview.get_json()
     assert answer["error"] is None and answer["count"] == 2
     assert "X length:" in answer["html"]
+
+
+def test_an_image_larger_than_a_form_may_be_is_taken(client: FlaskClient, world: Database) -> None:
+    """Forms are capped at 512 KiB; the image upload (checked before the form is read for
+    its CSRF token) takes a real photo's size."""
+    import os
+
+    from PIL import Image
+
+    noisy = Image.frombytes("RGB", (700, 700), os.urandom(700 * 700 * 3))
+    out = io.BytesIO()
+    noisy.save(out, "PNG")
+    assert len(out.getvalue()) > 1024 * 1024
+    login(client, "alice")
+    done = client.post(
+        "/media-library",
+        data={"csrf_token": token(client), **ALT, "image": (io.BytesIO(out.getvalue()), "n.png")},
+        content_type="multipart/form-data",
+    )
+    assert done.status_code == 303 and _count(world, MediaItem) == 1
+    # Every other form keeps the app's limit.
+    big = post(client, "/compose", {"text_en": "x" * (600 * 1024)})
+    assert big.status_code == 413
