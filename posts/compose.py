@@ -222,7 +222,7 @@ def compose(
                 raise CompositionError(
                     f"text_{first}",
                     f"{p.account} ({p.language}) cannot go for review until this is fixed: "
-                    f"{p.errors[0]['message']} (or save it as a draft)",
+                    f"{str(p.errors[0]['message']).rstrip('.')} (or save it as a draft)",
                 )
     due_at = c.when or now
     key = secrets.token_hex(5)
