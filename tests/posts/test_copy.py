@@ -80,6 +80,18 @@ def _fill_every_table(source: Database, settings, clock, tmp_path: Path) -> None
             actor="test",
             now=clock.now(),
         )
+    from posts.media import add_image  # the media library (issue 15): bytes copied too
+    from tests.posts.media_helpers import photo_with_gps
+
+    add_image(
+        source,
+        photo_with_gps(),
+        filename="scene.jpg",
+        alt_text={"en": "A photo of a man in a blue jacket"},
+        languages=["en"],
+        actor="alice",
+        now=clock.now(),
+    )
 
 
 def _every_row(db: Database) -> dict[str, list[dict]]:
@@ -123,7 +135,7 @@ def test_db_copy_keeps_every_table_users_included(
     _fill_every_table(source, settings, clock, tmp_path)
     before = _every_row(source)
     assert {name: len(rows) > 0 for name, rows in before.items()} == dict.fromkeys(
-        ["holds", "posts", "users", "events", "user_accounts"], True
+        ["holds", "posts", "users", "events", "user_accounts", "media"], True
     )
     where = (
         pg.schema_url()
