@@ -54,3 +54,23 @@ def test_the_command_line_composes_moves_imports_and_shows_links(
         post.state, post.remote_url = "published", "https://x.com/GwentPolice/status/42"
     queue = run("queue", "--id", str(first))
     assert "link: https://x.com/GwentPolice/status/42" in queue.output  # type: ignore[attr-defined]
+
+
+def test_outbox_shows_each_posts_link(settings: Settings, tmp_path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from publisher import cli
+
+    settings.outbox_path.parent.mkdir(parents=True, exist_ok=True)
+    line = {
+        "id": "outbox-7-1", "post_id": 7, "attempt": 1, "at": "2027-03-15T09:00:00+00:00",
+        "account": "gwent-bluesky", "network": "bluesky", "handle": "gwentpolice.bsky.social",
+        "language": "en", "text": "Appeal: call 101.", "media": [],
+    }
+    settings.outbox_path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    Database(settings.database_url).ensure_schema()
+    shown = CliRunner().invoke(cli, ["--config", str(settings.config_path), "outbox"])
+    assert shown.exit_code == 0, shown.output
+    assert "link: outbox://gwent-bluesky/outbox-7-1" in shown.output
