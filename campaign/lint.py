@@ -592,32 +592,108 @@ def lint_text(
     with a higher one. The text is never changed. Raises ``ValueError`` for an unknown
     network.
     """
-    del language  # accepted for the callers' record; see the docstring
-    chosen = list(dict.fromkeys(networks))
-    for key in chosen:
-        find_network(key)  # ValueError for an unknown one
-    tag_list = list(tags)
-    overrides = dict(limits or {})
+    return Linter(config, memo=False).lint(
+        text, networks=networks, language=language, tags=tags, media=media, limits=limits
+    )
 
+
+class Linter:
+    """``lint_text`` with one config, remembering its answers.
+
+    Planning a year lints the same few dozen texts thousands of times (one per account and
+    day); the rules are pure functions of (text, network, limit, tags, media), so each
+    distinct question is answered once. The network-independent rules run once per text,
+    whatever the number of networks. ``memo=False`` keeps nothing (one-off checks).
+    """
+
+    def __init__(self, config: LintConfig = DEFAULT_CONFIG, *, memo: bool = True) -> None:
+        self.config = config
+        self._memo = memo
+        self._per_network: dict[tuple[Any, ...], tuple[Problem, ...]] = {}
+        self._per_text: dict[tuple[Any, ...], tuple[Problem, ...]] = {}
+
+    def lint(
+        self,
+        text: str,
+        *,
+        networks: Iterable[str],
+        language: str,
+        tags: Iterable[str] = (),
+        media: Sequence[tuple[str, str]] = (),
+        limits: Mapping[str, int] | None = None,
+    ) -> list[Problem]:
+        """As ``lint_text``; ``language`` is accepted for the record (no rule uses it)."""
+        del language
+        chosen = list(dict.fromkeys(networks))
+        for key in chosen:
+            find_network(key)  # ValueError for an unknown one
+        overrides = dict(limits or {})
+        media_key = tuple((str(path), alt) for path, alt in media)
+        tag_key = tuple(tags)
+        problems: list[Problem] = []
+        # Length first, then what a network itself refuses, then the text's own rules:
+        # the order the docstring of this module lists them in.
+        network_found = [
+            self._network(text, key, overrides.get(key), media_key) for key in chosen
+        ]
+        for found in network_found:
+            problems.extend(p for p in found if p.rule == "length")
+        for found in network_found:
+            problems.extend(p for p in found if p.rule != "length")
+        problems.extend(self._text(text, tag_key, media_key))
+        return problems
+
+    def _network(
+        self, text: str, key: str, limit: int | None, media: tuple[tuple[str, str], ...]
+    ) -> tuple[Problem, ...]:
+        memo_key = (text, key, limit, media)
+        found = self._per_network.get(memo_key)
+        if found is None:
+            found = tuple(_network_problems(text, key, limit, media, self.config))
+            if self._memo:
+                self._per_network[memo_key] = found
+        return found
+
+    def _text(
+        self, text: str, tags: tuple[str, ...], media: tuple[tuple[str, str], ...]
+    ) -> tuple[Problem, ...]:
+        memo_key = (text, tags, media)
+        found = self._per_text.get(memo_key)
+        if found is None:
+            found = tuple(_text_problems(text, tags, media, self.config))
+            if self._memo:
+                self._per_text[memo_key] = found
+        return found
+
+
+def _network_problems(
+    text: str,
+    key: str,
+    limit: int | None,
+    media: Sequence[tuple[str, str]],
+    config: LintConfig,
+) -> list[Problem]:
     problems: list[Problem] = []
     length_level = config.level("length")
     if length_level != "off":
-        for key in chosen:
-            message = _length_message(text, key, overrides.get(key))
-            if message:
-                problems.append(Problem("length", length_level, message, key))
-
+        message = _length_message(text, key, limit)
+        if message:
+            problems.append(Problem("length", length_level, message, key))
     # What a network itself refuses (Instagram: no image, too many hashtags).
     images_level, hashtags_level = config.level("images"), config.level("hashtags")
-    for key in chosen:
-        if images_level != "off":
-            problems.extend(
-                Problem("images", images_level, message, key)
-                for message in _network_images(key, media)
-            )
-        if hashtags_level != "off" and (found := _network_hashtags(text, key)):
-            problems.append(Problem("hashtags", hashtags_level, found, key))
+    if images_level != "off":
+        problems.extend(
+            Problem("images", images_level, message, key)
+            for message in _network_images(key, media)
+        )
+    if hashtags_level != "off" and (found := _network_hashtags(text, key)):
+        problems.append(Problem("hashtags", hashtags_level, found, key))
+    return problems
 
+
+def _text_problems(
+    text: str, tags: Sequence[str], media: Sequence[tuple[str, str]], config: LintConfig
+) -> list[Problem]:
     checks: list[tuple[str, Callable[[], list[str]]]] = [
         ("alt-text", lambda: _rule_alt_text(media, config.min_alt_text)),
         ("hashtags", lambda: _rule_hashtags(text, config.max_hashtags)),
@@ -626,9 +702,10 @@ def lint_text(
         ("shortener", lambda: _rule_shortener(text)),
         ("links", lambda: _rule_links(text, config.max_links)),
         ("sentence-length", lambda: _rule_sentence_length(text, config.max_sentence_words)),
-        ("signposting", lambda: _rule_signposting(text, tag_list, config.signposting)),
+        ("signposting", lambda: _rule_signposting(text, list(tags), config.signposting)),
         ("blocked-words", lambda: _rule_blocked_words(text, config.blocked_words)),
     ]
+    problems: list[Problem] = []
     for rule, check in checks:
         level = config.level(rule)
         # A rule switched off is not even run.
