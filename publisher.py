@@ -370,7 +370,13 @@ def edit(
     if new is None:
         raise QueueError("give the new text with --text or --text-file")
     post = do_edit(
-        app.db, post_id, actor=actor, now=app.now(), text=new, expected_hash=expected_hash
+        app.db,
+        post_id,
+        actor=actor,
+        now=app.now(),
+        text=new,
+        expected_hash=expected_hash,
+        text_limits={n: a.text_limit for n, a in app.settings.accounts.items() if a.text_limit},
     )
     click.echo(
         f"Post {post.id} edited; it is a draft again and needs a new approval. "

@@ -49,7 +49,7 @@ import mimetypes
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, cast, get_args
 
@@ -712,6 +712,42 @@ def _text_problems(
         if level != "off":
             problems.extend(Problem(rule, level, message) for message in check())
     return problems
+
+
+#: Findings that do not come from a post's text (an edit cannot change them): kept on edit.
+NOT_FROM_TEXT = frozenset({"welsh-counterpart"})
+
+
+def check_post_text(
+    text: str,
+    *,
+    network: str,
+    language: str,
+    tags: Iterable[str] = (),
+    media: Sequence[tuple[str, str]] = (),
+    config: LintConfig = DEFAULT_CONFIG,
+    limit: int | None = None,
+    previous: Iterable[Mapping[str, Any]] = (),
+) -> list[dict[str, Any]]:
+    """The findings to store on a post whose text a person changed (``posts.review.edit``).
+
+    Every content rule runs again on the new text, so a post an edit makes too long cannot
+    be approved and a fixed post loses its old error. Findings about the post rather than
+    its text (``NOT_FROM_TEXT``: no Welsh counterpart) are carried over from ``previous``.
+    ``limit`` is the account's own text limit, ``config`` the campaign's ``[lint]`` (the
+    defaults when not known). Each finding names no template: the text is the person's now.
+    """
+    found = lint_text(
+        text,
+        networks=[network],
+        language=language,
+        tags=tags,
+        media=media,
+        config=config,
+        limits={network: limit} if limit else None,
+    )
+    kept = [dict(p) for p in previous if p.get("rule") in NOT_FROM_TEXT]
+    return [{**asdict(p), "template": None} for p in found] + kept
 
 
 def has_errors(problems: Iterable[Problem]) -> bool:
