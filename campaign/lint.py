@@ -411,8 +411,14 @@ def _network_images(key: str, media: Sequence[tuple[str, str]]) -> list[str]:
         messages.append(f"{network.name} needs an image on every post: add one ({kinds}).")
     if limits.count is not None and len(media) > limits.count:
         messages.append(f"{len(media)} images; {network.name} takes at most {limits.count}.")
-    for file_name, _ in media:
+    for file_name, alt in media:
         shown = str(file_name).replace("\\", "/").rsplit("/", 1)[-1]
+        # A bilingual post's alt text holds both languages: it must still fit.
+        if limits.alt_text is not None and len(alt) > limits.alt_text:
+            messages.append(
+                f"The alt text of {shown} is {len(alt)} characters; {network.name} takes at "
+                f"most {limits.alt_text}."
+            )
         mime = mimetypes.guess_type(shown)[0]
         if mime is not None and not limits.accepts(mime):
             kinds = ", ".join(t.removeprefix("image/").upper() for t in limits.types)

@@ -131,3 +131,26 @@ def test_templates_know_which_half_they_render(settings: Settings, tmp_path: Pat
     folder = _campaign(tmp_path / "c", en=en)
     draft = expand(load_campaign(folder), settings)[0]
     assert "(second of cy+en)" in draft.text
+
+
+def test_publisher_lint_names_the_english_template(settings: Settings, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from publisher import cli
+
+    en = HALF_EN.replace("Worried?", "𝐖𝐨𝐫𝐫𝐢𝐞𝐝?")
+    folder = _campaign(tmp_path / "c", en=en)
+    result = CliRunner().invoke(
+        cli, ["--config", str(settings.config_path), "lint", str(folder)], env={}
+    )
+    lines = [line for line in result.output.splitlines() if "[fake-letters]" in line]
+    assert lines and all(line.startswith(f"{folder}/templates/tip.en.j2 (") for line in lines)
+
+
+def test_an_alt_text_too_long_for_the_network_is_found(settings: Settings, tmp_path: Path) -> None:
+    folder = _campaign(tmp_path / "c")
+    toml = folder / "campaign.toml"
+    toml.write_text(toml.read_text().replace(ALT["en"], ALT["en"] + " More." * 160))
+    draft = expand(load_campaign(folder), settings)[0]
+    images = [p for p in draft.problems if p["rule"] == "images"]
+    assert images and "X takes at most 1000" in images[0]["message"]
