@@ -154,3 +154,26 @@ def test_an_alt_text_too_long_for_the_network_is_found(settings: Settings, tmp_p
     draft = expand(load_campaign(folder), settings)[0]
     images = [p for p in draft.problems if p["rule"] == "images"]
     assert images and "X takes at most 1000" in images[0]["message"]
+
+
+def test_the_example_as_one_welsh_first_post_has_only_real_findings(
+    settings: Settings, tmp_path: Path
+) -> None:
+    import shutil
+
+    from examples import EXAMPLE_CAMPAIGN
+
+    folder = tmp_path / "example"
+    shutil.copytree(EXAMPLE_CAMPAIGN, folder)
+    toml = folder / "campaign.toml"
+    toml.write_text(
+        toml.read_text().replace(
+            'languages = ["cy", "en"]', 'languages = ["cy", "en"]\nbilingual = "bilingual"', 1
+        )
+    )
+    drafts = expand(load_campaign(folder), settings)
+    assert drafts and {d.language for d in drafts} == {"cy+en"}
+    assert all(d.text.count("https://") == 1 for d in drafts)
+    found = {(p["rule"], p["network"]) for d in drafts for p in d.problems}
+    # Both languages do not fit X's 280 or Bluesky's 300: true, and the only findings.
+    assert found == {("length", "x"), ("length", "bluesky")}
