@@ -100,11 +100,12 @@ def parse_rule(rule: str, zone: ZoneInfo | None = None) -> dict[str, str]:
             continue
         for number in parts[name].split(","):
             try:
-                value = int(number)
+                whole = int(number)
             except ValueError:
                 raise RuleError(f"{name}={parts[name]}: {number!r} is not a whole number") from None
-            if not low <= value <= high or (value == 0 and low < 0):
-                raise RuleError(f"{name}={parts[name]}: {value} is not between {low} and {high}")
+            # Negative counts from the end (BYMONTHDAY=-1: the last day); 0 is nothing.
+            if not low <= whole <= high or (whole == 0 and low < 0):
+                raise RuleError(f"{name}={parts[name]}: {whole} is not between {low} and {high}")
     if "COUNT" in parts and "UNTIL" in parts:
         raise RuleError("give COUNT or UNTIL, not both")
     until = parts.get("UNTIL")

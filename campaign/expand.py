@@ -14,7 +14,7 @@ from core.errors import CampaignError
 from core.settings import Settings
 
 from .dates import RuleError, Slot, expand_rule_times, local_to_utc, yearly_dates
-from .lint import Linter, LintConfig
+from .lint import LintConfig, Linter
 from .loader import Campaign
 from .model import Image, Item, Occasion, Series
 from .render import Renderer
@@ -179,9 +179,7 @@ class _Planner:
         self.settings = settings
         self.info = campaign.spec.campaign
         self.renderer = Renderer(campaign.folder)
-        self.linter = Linter(
-            LintConfig.from_mapping(campaign.spec.lint, where=str(campaign.file))
-        )
+        self.linter = Linter(LintConfig.from_mapping(campaign.spec.lint, where=str(campaign.file)))
         self._variables = {lang: campaign.variables(lang) for lang in self.info.languages}
         self._problems: dict[tuple[Any, ...], tuple[dict[str, str | None], ...]] = {}
 
@@ -327,7 +325,13 @@ class _Planner:
         # from that part's template; one about the whole post names every template.
         alone = (
             [
-                (path, {p.message for p in self.linter.lint(piece, networks=[network], language=language)})
+                (
+                    path,
+                    {
+                        p.message
+                        for p in self.linter.lint(piece, networks=[network], language=language)
+                    },
+                )
                 for path, piece in pieces
             ]
             if len(pieces) > 1

@@ -45,6 +45,7 @@ Configuration comes from a campaign's optional ``[lint]`` table, see ``LintConfi
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import re
 import unicodedata
@@ -246,9 +247,14 @@ DEFAULT_CONFIG = LintConfig()
 # --- text pieces ---------------------------------------------------------------------------
 
 
-def _links(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, url) of each link as twitter-text sees it (bare domains included)."""
-    return [(e["indices"][0], e["indices"][1], e["url"]) for e in extract_urls_with_indices(text)]
+@functools.lru_cache(maxsize=4096)
+def _links(text: str) -> tuple[tuple[int, int, str], ...]:
+    """(start, end, url) of each link as twitter-text sees it (bare domains included).
+
+    Remembered: four rules ask about the same text, and twitter-text's scan is slow."""
+    return tuple(
+        (e["indices"][0], e["indices"][1], e["url"]) for e in extract_urls_with_indices(text)
+    )
 
 
 def _blank(text: str, spans: Iterable[tuple[int, int]]) -> str:
@@ -315,7 +321,11 @@ def _quote(text: str, limit: int = 40) -> str:
 # --- the rules -----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=8192)
 def _length_message(text: str, key: str, limit: int | None) -> str | None:
+    # Remembered for the process (a pure function of its arguments): counting the way X
+    # does (twitter-text) costs milliseconds a text, and a re-plan or a web preview asks
+    # again about the texts it asked about last time.
     network = find_network(key)
     length, allowed = network.measure(text, limit)
     if length <= allowed:
@@ -639,9 +649,7 @@ class Linter:
         problems: list[Problem] = []
         # Length first, then what a network itself refuses, then the text's own rules:
         # the order the docstring of this module lists them in.
-        network_found = [
-            self._network(text, key, overrides.get(key), media_key) for key in chosen
-        ]
+        network_found = [self._network(text, key, overrides.get(key), media_key) for key in chosen]
         for found in network_found:
             problems.extend(p for p in found if p.rule == "length")
         for found in network_found:
@@ -689,8 +697,7 @@ def _network_problems(
     images_level, hashtags_level = config.level("images"), config.level("hashtags")
     if images_level != "off":
         problems.extend(
-            Problem("images", images_level, message, key)
-            for message in _network_images(key, media)
+            Problem("images", images_level, message, key) for message in _network_images(key, media)
         )
     if hashtags_level != "off" and (found := _network_hashtags(text, key)):
         problems.append(Problem("hashtags", hashtags_level, found, key))

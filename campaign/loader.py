@@ -158,13 +158,19 @@ def _check_dates(file: Path, spec: CampaignFile, zone: ZoneInfo) -> None:
         try:
             moments = expand_rule_times(series.rule, info.start, info.end, series.time, zone)
         except RuleError as exc:
-            raise CampaignError(where, f"the date rule {series.rule!r} does not parse: {exc}") from None
+            raise CampaignError(
+                where, f"the date rule {series.rule!r} does not parse: {exc}"
+            ) from None
         if not moments:
             raise CampaignError(where, f"the date rule {series.rule!r} gives no post {span}")
     for index, occasion in enumerate(spec.occasions):
         if occasion.yearly:
             if not any(yearly_dates(occasion.yearly, info.start, info.end)):
-                extra = " (29 February: no leap day in that range)" if occasion.yearly == "02-29" else ""
+                extra = (
+                    " (29 February: no leap day in that range)"
+                    if occasion.yearly == "02-29"
+                    else ""
+                )
                 raise CampaignError(
                     f"{file}, key occasions[{index}].yearly ({occasion.id})",
                     f"{occasion.yearly} gives no post {span}{extra}",

@@ -51,20 +51,46 @@ class _CampaignLoader(BaseLoader):
             raise TemplateNotFound(template) from None
         except ValueError as exc:
             raise CampaignError(str(self.folder / template), str(exc)) from None
-        return decode_utf8(data, self.folder / template), str(path), lambda: True
+
+        def uptodate() -> bool:
+            # An environment is kept between plans (templates compiled once): a template
+            # is compiled again when its bytes change, whatever its modification time says.
+            try:
+                return read_limited(path, MAX_TEXT_BYTES) == data
+            except (OSError, ValueError):
+                return False
+
+        return decode_utf8(data, self.folder / template), str(path), uptodate
 
 
-class Renderer:
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.env = SandboxedEnvironment(
+# One environment per campaign folder, kept between plans so each template is compiled once
+# per process, not once per plan (a year's plan or a web preview renders the same handful).
+_ENVIRONMENTS: dict[Path, SandboxedEnvironment] = {}
+_MAX_ENVIRONMENTS = 64
+
+
+def _environment(folder: Path) -> SandboxedEnvironment:
+    key = folder.resolve()
+    env = _ENVIRONMENTS.get(key)
+    if env is None:
+        if len(_ENVIRONMENTS) >= _MAX_ENVIRONMENTS:
+            _ENVIRONMENTS.pop(next(iter(_ENVIRONMENTS)))
+        env = _ENVIRONMENTS[key] = SandboxedEnvironment(
             loader=_CampaignLoader(folder),
             undefined=StrictUndefined,
             autoescape=False,  # posts are plain text, not HTML
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=True,
         )
+    return env
+
+
+class Renderer:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.env = _environment(folder)
         self._cache: dict[str, Any] = {}
 
     def template_path(self, name: str, language: str) -> str:

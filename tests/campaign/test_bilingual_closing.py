@@ -36,7 +36,9 @@ def _campaign(folder: Path, closing: str | None = CLOSING, en: str = HALF_EN) ->
     folder = write_campaign(folder, languages='["cy", "en"]', templates=templates)
     toml = folder / "campaign.toml"
     text = toml.read_text()
-    text = text.replace('languages = ["cy", "en"]', 'languages = ["cy", "en"]\nbilingual = "bilingual"')
+    text = text.replace(
+        'languages = ["cy", "en"]', 'languages = ["cy", "en"]\nbilingual = "bilingual"'
+    )
     text = text.replace(
         'hashtag = "#StopTalkProtect"',
         'hashtag = "#StopTalkProtect"\nlink = "https://www.gwent.police.uk/advice/"',

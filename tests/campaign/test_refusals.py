@@ -286,7 +286,9 @@ def test_language_no_account_speaks_is_refused(settings: Settings, tmp_path: Pat
 
 def test_unknown_bilingual_model_is_refused(settings: Settings, tmp_path: Path) -> None:
     folder = _with(
-        write_campaign(tmp_path / "c"), 'languages = ["en"]', 'languages = ["en"]\nbilingual = "both"'
+        write_campaign(tmp_path / "c"),
+        'languages = ["en"]',
+        'languages = ["en"]\nbilingual = "both"',
     )
     _refused(folder, settings, "campaign.bilingual")
 
