@@ -70,7 +70,7 @@ def expand_module_drafts(campaign: Campaign, settings: Settings) -> list[expand_
 
 
 def run(repeats: int = 5, baseline: bool = True) -> None:
-    print("Planning: a year of the example campaign (render, lint, store; medians, each run cold)")
+    print("Planning: a year of the example campaign (render, lint, store; medians, cold unless marked warm)")
     settings = load_settings(CONFIG, environ={})
     campaign = load_campaign(EXAMPLE)
     drafts = expand(campaign, settings)
