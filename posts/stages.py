@@ -22,8 +22,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.errors import PermissionDenied, QueueError
 from core.settings import SignoffSettings, SignoffStage
 
+from .db import Database
 from .journal import record_event
 from .models import Base, Post, UTCDateTime
+from .states import PostState
 
 EXTERNAL_ROLE = "external"
 
@@ -259,3 +261,35 @@ def progress_of(
     session: Session, posts: Sequence[Post], signoff: SignoffSettings
 ) -> dict[int, Progress]:
     return {p.id: progress(session, p, signoff) for p in posts}
+
+
+def progress_for(
+    db: Database, post_ids: Sequence[int], signoff: SignoffSettings
+) -> dict[int, Progress]:
+    """Each post's stage progress (empty for a post with no stages)."""
+    with db.transaction() as session:
+        posts = session.scalars(select(Post).where(Post.id.in_(list(post_ids))))
+        return {p.id: progress(session, p, signoff) for p in posts}
+
+
+def lone_halves(db: Database, post_ids: Sequence[int]) -> list[tuple[int, int, str]]:
+    """Posts sent for review without their Welsh/English counterpart: (post, counterpart,
+    its language) for each counterpart still a draft and not among ``post_ids``. A pair is
+    published together or not at all, so the author is warned before sending one half."""
+    ids = set(post_ids)
+    out = []
+    with db.transaction() as session:
+        posts = list(session.scalars(select(Post).where(Post.id.in_(list(ids)))))
+        keys = {p.pair_key for p in posts if p.pair_key}
+        if not keys:
+            return []
+        partners = list(
+            session.scalars(
+                select(Post).where(Post.pair_key.in_(keys), Post.state == PostState.DRAFT.value)
+            )
+        )
+        for post in sorted(posts, key=lambda p: p.id):
+            for other in partners:
+                if other.pair_key == post.pair_key and other.id not in ids:
+                    out.append((post.id, other.id, other.language))
+    return out

@@ -246,3 +246,71 @@ external = true
 def test_bad_signoff_settings_name_the_field(tmp_path: Path, body: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         _load(tmp_path, body)
+
+
+# -- the command line ------------------------------------------------------------------
+
+
+STAGES_TOML = """
+[[signoff.stages]]
+name = "Welsh language check"
+users = ["ceri"]
+languages = ["cy"]
+[[signoff.stages]]
+name = "sign-off"
+roles = ["reviewer"]
+"""
+
+
+def test_command_line_stages_queue_show_and_pair_warning(
+    settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from publisher import cli
+
+    config = settings.config_path
+    assert config is not None
+    config.write_text(config.read_text("utf-8") + STAGES_TOML, "utf-8")
+    db = Database(load_settings(config, environ={}).database_url)
+    db.ensure_schema()
+    for name, role in (("ceri", "author"), ("bob", "reviewer")):
+        users.add_user(db, name, "x" * 16, role=role, actor="test", now=clock.now())
+    runner = CliRunner()
+
+    def run(*args: str, user: str = "alice", stdin: str | None = None):  # type: ignore[no-untyped-def]
+        return runner.invoke(
+            cli,
+            ["--config", str(config), *args],
+            env={"PUBLISHER_USER": user},
+            input=stdin,
+            catch_exceptions=False,
+        )
+
+    folder = write_campaign(tmp_path / "c", languages='["en", "cy"]')
+    assert run("plan", str(folder)).exit_code == 0
+    with db.transaction() as s:
+        cy = s.scalars(select(Post).where(Post.language == "cy").order_by(Post.id)).first()
+        en = s.scalar(select(Post).where(Post.pair_key == cy.pair_key, Post.id != cy.id))
+
+    # One half of a pair: warned, and asked; "no" sends nothing.
+    refused = run("submit", str(cy.id), stdin="n\n")
+    assert f"without its counterpart, post {en.id} (en)" in refused.output
+    assert refused.exit_code == 1 and _fresh(db, cy.id).state == "draft"
+    assert run("submit", str(cy.id), str(en.id)).exit_code == 0  # the pair: no question
+
+    run("preview", "--id", str(cy.id), user="bob")
+    out = run("approve", str(cy.id), user="bob")
+    assert out.exit_code == 1 and "may not approve the stage 'Welsh language check'" in out.output
+    run("preview", "--id", str(cy.id), user="ceri")
+    signed = run("approve", str(cy.id), user="ceri")
+    assert "Post %d: signed; Welsh language check ✓ ceri" % cy.id in signed.output
+    queue = run("queue", "--state", "in_review").output
+    assert f"{cy.id:>5}  stages: Welsh language check ✓ ceri; sign-off: waiting for any reviewer" in queue
+    shown = run("show", str(cy.id)).output
+    assert "sign-off: waiting for any reviewer" in shown and "stage_signoff" in shown
+    assert f"Approved 1 post(s): {cy.id}" in run(
+        "approve", str(cy.id), "--stage", "sign-off", user="bob"
+    ).output
+    assert run("show", "99999999999999999999").exit_code == 1
+    db.dispose()
