@@ -304,7 +304,7 @@ def test_command_line_stages_queue_show_and_pair_warning(
     assert out.exit_code == 1 and "may not approve the stage 'Welsh language check'" in out.output
     run("preview", "--id", str(cy.id), user="ceri")
     signed = run("approve", str(cy.id), user="ceri")
-    assert "Post %d: signed; Welsh language check ✓ ceri" % cy.id in signed.output
+    assert f"Post {cy.id}: signed; Welsh language check ✓ ceri" in signed.output
     queue = run("queue", "--state", "in_review").output
     assert f"{cy.id:>5}  stages: Welsh language check ✓ ceri; sign-off: waiting for any reviewer" in queue
     shown = run("show", str(cy.id)).output
