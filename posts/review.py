@@ -157,14 +157,14 @@ def approve(
     with db.transaction() as session:
         posts = [get_post(session, i) for i in post_ids]
         for post in posts:
-            if expected_hash is not None:
-                _unchanged_since_opened(post, expected_hash, verb="approved")
             _allowed(post, "approve")
             if post.author == actor:
                 raise PermissionDenied(
                     f"post {post.id}: {actor} wrote this content and cannot approve it "
                     "(four eyes: another reviewer must approve)"
                 )
+            if expected_hash is not None:
+                _unchanged_since_opened(post, expected_hash, verb="approved")
             seen = session.scalar(
                 select(Event.id)
                 .where(

@@ -154,9 +154,7 @@ def progress(session: Session, post: Post, signoff: SignoffSettings) -> Progress
     out = []
     for stage in stages_for(post, signoff):
         signed = tuple(r.signer for r in rows if r.stage == stage.name)
-        waiting = (
-            tuple(u for u in stage.users if u not in signed) if stage.require == "all" else ()
-        )
+        waiting = tuple(u for u in stage.users if u not in signed) if stage.require == "all" else ()
         out.append(StageProgress(stage=stage, signed_by=signed, waiting_for=waiting))
     return Progress(tuple(out))
 

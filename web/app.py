@@ -99,10 +99,10 @@ def create_app(
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
 
-    from . import audit, auth, day, holds, media, posts, queue
+    from . import audit, auth, day, holds, media, posts, queue, review_links
     from . import calendar as calendar_page
 
-    for module in (auth, queue, calendar_page, posts, day, holds, audit):
+    for module in (auth, queue, calendar_page, posts, day, holds, audit, review_links):
         app.register_blueprint(module.bp)
     app.wsgi_app = media.PublicMedia(app.wsgi_app, app.extensions["publisher"])  # type: ignore[method-assign]
 

@@ -83,7 +83,7 @@ def approve(value: str) -> Response:
                 person.may_review(post.account),
                 f"You have no rights on the account {post.account}.",
             )
-        review.approve(s.db, ids, actor=person.username, now=now())
+        review.approve(s.db, ids, actor=person.username, now=now(), signoff=s.settings.signoff)
 
     return perform(
         do, f"Approved {len(ids)} post(s) of {day:%A %d %B %Y}: " + ", ".join(map(str, ids)), back
