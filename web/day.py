@@ -20,6 +20,7 @@ from posts.states import PostState
 
 from .posts import note_previews
 from .preview import card, is_awareness
+from .queue import FIRST_DAY, LAST_DAY
 from .security import now, perform, require, services, user
 
 bp = Blueprint("day", __name__)
@@ -27,9 +28,12 @@ bp = Blueprint("day", __name__)
 
 def _day(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value) if value.isascii() and len(value) == 10 else None
     except ValueError:
-        abort(404, description=f"{value!r} is not a day (YYYY-MM-DD).")
+        day = None
+    if day is None or not FIRST_DAY <= day <= LAST_DAY:
+        abort(404, description=f"{value[:40]!r} is not a day (YYYY-MM-DD, 1900-2999).")
+    return day
 
 
 @bp.route("/day/<value>")

@@ -238,8 +238,14 @@ external = true
             r"signoff\.stages: .*two stages are called",
         ),
         ('[[signoff.stages]]\nname = ""\nusers=["b"]\n', r"signoff\.stages\.0\.name"),
-        ('[[signoff.stages]]\nname = "a"\nusers=["b"]\nrequire = "most"\n', r"signoff\.stages\.0\.require"),
-        ('[[signoff.accounts.nope.stages]]\nname = "a"\nusers=["b"]\n', r"signoff\.accounts names unknown account"),
+        (
+            '[[signoff.stages]]\nname = "a"\nusers=["b"]\nrequire = "most"\n',
+            r"signoff\.stages\.0\.require",
+        ),
+        (
+            '[[signoff.accounts.nope.stages]]\nname = "a"\nusers=["b"]\n',
+            r"signoff\.accounts names unknown account",
+        ),
         ('[signoff.contacts]\nceri = "not an address"\n', r"signoff\.contacts: .*ceri"),
     ],
 )
@@ -306,11 +312,15 @@ def test_command_line_stages_queue_show_and_pair_warning(
     signed = run("approve", str(cy.id), user="ceri")
     assert f"Post {cy.id}: signed; Welsh language check ✓ ceri" in signed.output
     queue = run("queue", "--state", "in_review").output
-    assert f"{cy.id:>5}  stages: Welsh language check ✓ ceri; sign-off: waiting for any reviewer" in queue
+    assert (
+        f"{cy.id:>5}  stages: Welsh language check ✓ ceri; sign-off: waiting for any reviewer"
+        in queue
+    )
     shown = run("show", str(cy.id)).output
     assert "sign-off: waiting for any reviewer" in shown and "stage_signoff" in shown
-    assert f"Approved 1 post(s): {cy.id}" in run(
-        "approve", str(cy.id), "--stage", "sign-off", user="bob"
-    ).output
+    assert (
+        f"Approved 1 post(s): {cy.id}"
+        in run("approve", str(cy.id), "--stage", "sign-off", user="bob").output
+    )
     assert run("show", "99999999999999999999").exit_code == 1
     db.dispose()
