@@ -124,7 +124,6 @@ def create(
             detail=f"link {link.id} for {label}, until {link.expires_at:%Y-%m-%d %H:%M} UTC",
         )
         token = _serializer(secret).dumps({"id": link.id, "n": link.nonce})
-        session.expunge(link)
         return link, str(token)
 
 
@@ -197,7 +196,6 @@ def view(db: Database, token: str, *, secret: str, now: datetime) -> Opened:
         record_event(
             session, actor=opened.link.reviewer, action="preview", now=now, post=opened.post
         )
-        session.expunge_all()
         return opened
 
 
@@ -217,7 +215,6 @@ def comment(db: Database, token: str, text: str, *, secret: str, now: datetime) 
             post=opened.post,
             detail=text,
         )
-        session.expunge_all()
         return opened
 
 
@@ -258,7 +255,6 @@ def approve(
         if complete:
             mark_approved(session, post, actor=link.reviewer, now=now)
             notify_workers(session)
-        session.expunge_all()
         return opened, stage.stage.name, complete
 
 
@@ -266,5 +262,4 @@ def check(db: Database, token: str, *, secret: str, now: datetime) -> Opened:
     """The link's post, without recording a view (its images)."""
     with db.transaction() as session:
         opened = _open(session, token, secret, now)
-        session.expunge_all()
         return opened
