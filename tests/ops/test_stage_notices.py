@@ -121,7 +121,7 @@ def test_the_next_people_are_told_with_a_link_once(world, smtp_server, webhook_s
 def test_a_daily_digest_per_person(world, smtp_server, clock):  # type: ignore[no-untyped-def]
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    db, settings, ops, cy = world
+    db, _settings, ops, cy = world
     with db.transaction() as s:
         en = s.scalars(select(Post).where(Post.language == "en").order_by(Post.id)).first()
     review.submit(db, [cy.id, en.id], actor="alice", now=clock.now())
