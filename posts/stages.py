@@ -221,13 +221,12 @@ def sign(
         action="stage_signoff",
         now=now,
         post=post,
-        detail={
-            "stage": current.stage.name,
-            "stage_done": done,
-            "external": signer.external,
-            "content": post.content_hash[:12],
-            "next": after.current.stage.name if after.current else None,
-        },
+        detail=(
+            f"signed “{current.stage.name}” for content {post.content_hash[:12]}"
+            + (" as an external reviewer" if signer.external else "")
+            + ("" if done else "; the stage waits for more signatures")
+            + (f"; next: {after.current.stage.name}" if after.current else "; every stage signed")
+        ),
     )
     return after.complete
 

@@ -46,14 +46,16 @@ _IMAGE_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8":
 
 def note_previews(person: Person, posts: Sequence[Post]) -> None:
     """Record that ``person`` saw these posts' current content (once per content)."""
+    s = services()
     shown = [
         p
         for p in posts
-        if person.may_review(p.account) and p.state in PREVIEWED_STATES and p.text is not None
+        if (person.may_review(p.account) or _may_sign_a_stage(person, p))
+        and p.state in PREVIEWED_STATES
+        and p.text is not None
     ]
     if not shown:
         return
-    s = services()
     with s.db.transaction() as session:
         rows = session.execute(
             select(Event.post_id, Event.content_hash).where(
@@ -74,6 +76,13 @@ def note_previews(person: Person, posts: Sequence[Post]) -> None:
             now=now(),
             shown={p.id: p.content_hash for p in shown},
         )
+
+
+def _may_sign_a_stage(person: Person, post: Post) -> bool:
+    """A translator (not a reviewer) named for a stage previews what they may sign."""
+    plan = stages.stages_for(post, services().settings.signoff)
+    signer = stages.Signer(person.username, person.role.value)
+    return person.may_act_on(post.account) and any(stages.may_sign(st, signer) for st in plan)
 
 
 def counterparts(post: Post) -> list[Post]:

@@ -104,7 +104,8 @@ def test_two_stages_in_order_then_approved(db, people, settings, clock, tmp_path
         details = s.scalars(
             select(Event.detail).where(Event.post_id == post.id, Event.action == "stage_signoff")
         ).all()
-    assert len(details) == 2 and '"stage": "Welsh language check"' in details[0]
+    assert details[0].startswith("signed “Welsh language check” for content")
+    assert details[0].endswith("; next: sign-off") and details[1].endswith("every stage signed")
 
 
 def test_an_edit_voids_every_stage_and_says_which(db, people, settings, clock, tmp_path) -> None:

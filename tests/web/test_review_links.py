@@ -147,7 +147,10 @@ def test_an_external_stage_is_approved_through_the_link_only_for_that_stage(
     after = fresh(world, target.id)
     assert after.state == "in_review"  # the reviewer's sign-off still waits
     (signed,) = _events(world, target.id, "stage_signoff")
-    assert signed.actor == "external: PCC office (link 1)" and '"external": true' in signed.detail
+    assert (
+        signed.actor == "external: PCC office (link 1)"
+        and "as an external reviewer" in signed.detail
+    )
     # The link approves nothing more: the next stage is not an external one.
     assert "Approve “" not in text_of(partner.get(f"/review/{token}"))
     refused = post(partner, f"/review/{token}/approve", {"content_hash": new_hash})
