@@ -13,7 +13,7 @@ from datetime import date
 from flask import Blueprint, abort, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from core.errors import QueueError
+from core.errors import NotPreviewed, QueueError
 from posts import review
 from posts.review import PostFilter, find_posts
 from posts.states import PostState
@@ -87,7 +87,15 @@ def approve(value: str) -> Response:
                 person.may_review(post.account),
                 f"You have no rights on the account {post.account}.",
             )
-        review.approve(s.db, ids, actor=person.username, now=now(), signoff=s.settings.signoff)
+        try:
+            review.approve(
+                s.db, ids, actor=person.username, now=now(), signoff=s.settings.signoff
+            )
+        except NotPreviewed:
+            raise QueueError(
+                "A post of this day changed since you opened the page, so nothing was "
+                "approved — reload the page, look at the new version, then approve."
+            ) from None
 
     return perform(
         do, f"Approved {len(ids)} post(s) of {day:%A %d %B %Y}: " + ", ".join(map(str, ids)), back
