@@ -14,7 +14,7 @@ from flask import Blueprint, abort, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from core.errors import NotPreviewed, QueueError
-from posts import review
+from posts import review, stages
 from posts.review import PostFilter, find_posts
 from posts.states import PostState
 
@@ -97,6 +97,10 @@ def approve(value: str) -> Response:
                 "approved — reload the page, look at the new version, then approve."
             ) from None
 
-    return perform(
-        do, f"Approved {len(ids)} post(s) of {day:%A %d %B %Y}: " + ", ".join(map(str, ids)), back
+    done = (
+        f"Signed the waiting stage of {len(ids)} post(s) of {day:%A %d %B %Y}; each is approved "
+        "once its last stage is signed (see each post)"
+        if any(stages.stages_for(p, s.settings.signoff) for p in posts)
+        else f"Approved {len(ids)} post(s) of {day:%A %d %B %Y}: " + ", ".join(map(str, ids))
     )
+    return perform(do, done, back)

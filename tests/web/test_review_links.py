@@ -182,3 +182,35 @@ def test_reviewers_make_and_revoke_links_on_the_post_page(
     author = client.application.test_client()
     login(author, "alice")  # an author makes no links
     assert post(author, f"/posts/{target.id}/review-links", {"label": "x"}).status_code == 403
+
+
+def test_the_command_line_makes_and_revokes_a_link_the_web_app_opens(
+    world: Database, settings: Settings, clock
+) -> None:
+    from click.testing import CliRunner
+
+    from core.clock import SystemClock
+    from publisher import cli
+    from web.app import load_secret_key
+
+    target = post_where(world, occasion=CEA_DAY, account="gwent-x", language="cy")
+    runner = CliRunner()
+
+    def run(*args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(
+            cli, ["--config", str(settings.config_path), *args], env={"PUBLISHER_USER": "bob"}
+        )
+
+    made = run("review-link", str(target.id), "--expires", "2d", "--for", "NSPCC")
+    assert made.exit_code == 0, made.output
+    path = re.search(r"(/review/\S+)", made.output)
+    assert path and "Link 1 for NSPCC, until" in made.output
+    # The app the service runs signs with the same key (kept in the state directory); the
+    # command line keeps the real time, so the app does too here.
+    app = create_app(settings, world, SystemClock(), secret_key=load_secret_key(settings.state_dir))
+    assert app.test_client().get(path.group(1)).status_code == 200
+    assert run("review-link", str(target.id), "--expires", "2 weeks").exit_code == 1
+    assert "Revoked 1 link(s)" in run("review-link", str(target.id), "--revoke").output
+    assert app.test_client().get(path.group(1)).status_code == 403
+    shown = run("show", str(target.id)).output
+    assert "review link 1 for NSPCC: revoked" in shown
