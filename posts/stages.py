@@ -129,8 +129,10 @@ def signer_for(session: Session, name: str) -> Signer:
     from people.users import User  # people builds on posts: imported when needed
 
     user = session.scalar(select(User).where(User.username == name))
-    if user is None or user.disabled:
+    if user is None:
         return Signer(name=name)
+    if user.disabled:
+        raise PermissionDenied(f"{name} is disabled and approves nothing")
     return Signer(name=name, role=user.role)
 
 

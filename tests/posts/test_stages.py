@@ -132,6 +132,13 @@ def test_a_rejection_voids_the_stages_too(db, people, settings, clock, tmp_path)
     assert _progress(db, post.id).stages[0].signed_by == ()
 
 
+def test_a_disabled_user_signs_no_stage(db, people, settings, clock, tmp_path) -> None:
+    post = _welsh_post(db, settings, tmp_path, clock)
+    users.set_disabled(db, "ceri", True, actor="test", now=clock.now())
+    with pytest.raises(PermissionDenied, match="ceri is disabled"):
+        _approve(db, post.id, "ceri", clock)
+
+
 def test_the_author_signs_no_stage(db, people, settings, clock, tmp_path) -> None:
     post = _welsh_post(db, settings, tmp_path, clock)
     review.edit(db, post.id, actor="ceri", now=clock.now(), text="Ceri a ysgrifennodd. 101.")
