@@ -17,6 +17,7 @@ from .models import Base
 MODEL_MODULES = (
     "posts.models",  # posts, events (the audit log), holds
     "people.users",  # users and the accounts each may act on
+    "campaign.store",  # campaigns and their revisions (the files of each)
 )
 
 
