@@ -206,22 +206,108 @@ def cli(ctx: click.Context, config: Path | None, verbose: bool, log_format: str)
 @click.argument("campaign", type=click.Path(path_type=Path))
 @click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First local day to plan.")
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last local day to plan.")
+@click.option(
+    "--keep-removed",
+    is_flag=True,
+    help="Keep posts no longer in the campaign (default: cancel them; they would publish).",
+)
+@click.option("--reason", default="", help="Why, for the posts cancelled (audit log).")
 @actor_option()
 @pass_app
 @friendly_errors
 def plan(
-    app: App, campaign: Path, start: datetime | None, end: datetime | None, actor: str
+    app: App,
+    campaign: Path,
+    start: datetime | None,
+    end: datetime | None,
+    keep_removed: bool,
+    reason: str,
+    actor: str,
 ) -> None:
-    """Expand CAMPAIGN (a folder or campaign.toml) into dated drafts. Safe to run again."""
+    """Import CAMPAIGN (a folder, or the name of a stored campaign) as a new revision if
+    it changed, then plan it into dated drafts. Safe to run again."""
     app.may_create_database = True
-    from campaign.expand import expand
-    from campaign.loader import load_campaign
-    from posts.planning import store_drafts
+    from campaign.store import campaign_names, import_folder
+    from posts.planning import plan_campaign
 
-    loaded = load_campaign(campaign)
-    drafts = expand(loaded, app.settings, _d(start), _d(end))
-    report = store_drafts(app.db, drafts, actor=actor, now=app.now())
-    click.echo(f"Planned {loaded.name}: {len(drafts)} posts — {report.summary()}.")
+    if campaign.exists() or str(campaign) not in campaign_names(app.db):
+        saved = import_folder(
+            app.db, campaign, actor=actor, now=app.now(), settings=app.settings
+        )
+        if saved.changed:
+            click.echo(f"Imported {saved.campaign} as revision {saved.number}: {saved.summary}.")
+        name = saved.campaign
+    else:
+        name = str(campaign)
+    stored, report = plan_campaign(
+        app.db,
+        app.settings,
+        name,
+        _d(start),
+        _d(end),
+        actor=actor,
+        now=app.now(),
+        removed="keep" if keep_removed else "cancel",
+        reason=reason,
+    )
+    click.echo(
+        f"Planned {name} (revision {stored.revision}): {len(stored.drafts)} posts — "
+        f"{report.summary()}."
+    )
+
+
+@cli.command("campaigns")
+@pass_app
+@friendly_errors
+def campaigns_list(app: App) -> None:
+    """Every campaign in the database: dates, accounts, languages, posts by state."""
+    from campaign.store import list_campaigns
+
+    rows = list_campaigns(app.db)
+    if not rows:
+        click.echo("No campaigns yet: publisher campaign import FOLDER")
+    for row in rows:
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(row.counts.items())) or "no posts"
+        click.echo(
+            f"{row.name} (revision {row.revision}) {row.title!r}: {row.start} to {row.end}, "
+            f"{row.timezone}; {', '.join(row.languages)}; {', '.join(row.accounts)}; {counts}"
+        )
+
+
+@cli.group("campaign")
+def campaign_group() -> None:
+    """Import and export campaigns (the folder format: campaign.toml + templates/)."""
+
+
+@campaign_group.command("import")
+@click.argument("folder", type=click.Path(path_type=Path, exists=True))
+@actor_option()
+@pass_app
+@friendly_errors
+def campaign_import(app: App, folder: Path, actor: str) -> None:
+    """Read FOLDER into the database as a new revision (none if nothing changed)."""
+    app.may_create_database = True
+    from campaign.store import import_folder
+
+    saved = import_folder(app.db, folder, actor=actor, now=app.now(), settings=app.settings)
+    if saved.changed:
+        click.echo(f"Imported {saved.campaign} as revision {saved.number}: {saved.summary}.")
+    else:
+        click.echo(f"{saved.campaign} is unchanged (revision {saved.number}).")
+
+
+@campaign_group.command("export")
+@click.argument("name")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--revision", type=int, default=None, help="This revision (default: current).")
+@pass_app
+@friendly_errors
+def campaign_export(app: App, name: str, folder: Path, revision: int | None) -> None:
+    """Write campaign NAME's files into FOLDER (empty or new), byte for byte."""
+    from campaign.store import export_campaign
+
+    rev = export_campaign(app.db, name, folder, number=revision)
+    click.echo(f"Exported {name} revision {rev.number}: {len(rev.files)} file(s) to {folder}.")
 
 
 @cli.command()

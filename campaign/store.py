@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.errors import CampaignError, NotFound
+from core.settings import Settings
 from posts.db import Database
 from posts.journal import record_event
 from posts.models import Base, Post, UTCDateTime
@@ -219,9 +220,11 @@ def materialize(files: Mapping[str, bytes], state_dir: Path) -> Path:
     return folder
 
 
-def check_files(files: Mapping[str, bytes]) -> Campaign:
+def check_files(files: Mapping[str, bytes], settings: Settings | None = None) -> Campaign:
     """Load the files with the loader in a scratch folder: the errors it raises name the
-    campaign file and line. The folder is gone afterwards, so use the result's spec only."""
+    campaign file and line. With ``settings``, every post of the campaign is rendered too
+    (a template error, an unknown account). The folder is gone afterwards, so use the
+    result's spec only."""
     for path in files:
         _check_path(path)
     if CAMPAIGN_FILE not in files:
@@ -229,7 +232,12 @@ def check_files(files: Mapping[str, bytes]) -> Campaign:
     with tempfile.TemporaryDirectory(prefix="campaign-") as scratch:
         write_files(files, Path(scratch))
         try:
-            return load_campaign(Path(scratch))
+            loaded = load_campaign(Path(scratch))
+            if settings is not None:
+                from .expand import expand
+
+                expand(loaded, settings)
+            return loaded
         except CampaignError as exc:
             # Name the file as the campaign knows it, not the scratch folder.
             where = exc.where.replace(scratch + "/", "").replace(scratch, "campaign")
@@ -269,6 +277,7 @@ def save_revision(
     summary: str = "",
     expect_name: str | None = None,
     based_on: int | None = None,
+    settings: Settings | None = None,
 ) -> Saved:
     """Store ``files`` as the campaign's next revision (the campaign is made on first use).
 
@@ -276,7 +285,7 @@ def save_revision(
     ``based_on``: the revision the editor started from; if another was saved since, the
     edit is refused rather than silently overwriting it."""
     files = dict(files)
-    loaded = check_files(files)
+    loaded = check_files(files, settings)
     name = loaded.name
     if expect_name is not None and name != expect_name:
         raise CampaignError(
@@ -333,10 +342,24 @@ def save_revision(
     return Saved(name, number, True, (summary + ": " if summary else "") + what)
 
 
-def import_folder(db: Database, folder: str | Path, *, actor: str, now: datetime) -> Saved:
+def import_folder(
+    db: Database,
+    folder: str | Path,
+    *,
+    actor: str,
+    now: datetime,
+    settings: Settings | None = None,
+) -> Saved:
     """Read a campaign folder into a new revision (none if it has not changed)."""
+    path = Path(folder)
+    label = path.parent.name if path.name == CAMPAIGN_FILE else path.name
     return save_revision(
-        db, read_folder(folder), actor=actor, now=now, summary=f"imported from {Path(folder).name}"
+        db,
+        read_folder(folder),
+        actor=actor,
+        now=now,
+        summary=f"imported from {label}",
+        settings=settings,
     )
 
 
@@ -354,12 +377,19 @@ def export_campaign(
 
 
 def restore_revision(
-    db: Database, name: str, number: int, *, actor: str, now: datetime
+    db: Database,
+    name: str,
+    number: int,
+    *,
+    actor: str,
+    now: datetime,
+    settings: Settings | None = None,
 ) -> Saved:
     """A new revision with the files of revision ``number``: history is never rewritten."""
     old = get_revision(db, name, number)
     return save_revision(
-        db, old.files, actor=actor, now=now, summary=f"restored revision {number}", expect_name=name
+        db, old.files, actor=actor, now=now, summary=f"restored revision {number}", expect_name=name,
+        settings=settings,
     )
 
 
