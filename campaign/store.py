@@ -20,7 +20,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -220,11 +221,10 @@ def materialize(files: Mapping[str, bytes], state_dir: Path) -> Path:
     return folder
 
 
-def check_files(files: Mapping[str, bytes], settings: Settings | None = None) -> Campaign:
-    """Load the files with the loader in a scratch folder: the errors it raises name the
-    campaign file and line. With ``settings``, every post of the campaign is rendered too
-    (a template error, an unknown account). The folder is gone afterwards, so use the
-    result's spec only."""
+@contextmanager
+def scratch_campaign(files: Mapping[str, bytes]) -> Iterator[Campaign]:
+    """The files loaded by the loader from a scratch folder, for as long as the block
+    runs (render from it there). Errors name the file as the campaign knows it."""
     for path in files:
         _check_path(path)
     if CAMPAIGN_FILE not in files:
@@ -232,16 +232,22 @@ def check_files(files: Mapping[str, bytes], settings: Settings | None = None) ->
     with tempfile.TemporaryDirectory(prefix="campaign-") as scratch:
         write_files(files, Path(scratch))
         try:
-            loaded = load_campaign(Path(scratch))
-            if settings is not None:
-                from .expand import expand
-
-                expand(loaded, settings)
-            return loaded
+            yield load_campaign(Path(scratch))
         except CampaignError as exc:
-            # Name the file as the campaign knows it, not the scratch folder.
             where = exc.where.replace(scratch + "/", "").replace(scratch, "campaign")
             raise CampaignError(where, exc.message) from None
+
+
+def check_files(files: Mapping[str, bytes], settings: Settings | None = None) -> Campaign:
+    """Load the files with the loader: the errors it raises name the campaign file and
+    line. With ``settings``, every post of the campaign is rendered too (a template error,
+    an unknown account). Use the result's spec only: its folder is gone."""
+    with scratch_campaign(files) as loaded:
+        if settings is not None:
+            from .expand import expand
+
+            expand(loaded, settings)
+        return loaded
 
 
 def load_revision(revision: Revision, state_dir: Path) -> Campaign:

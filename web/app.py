@@ -35,9 +35,11 @@ from .security import CSRF_FIELD, Services, csrf_token, guard, services
 SECRET_FILE = "web-secret-key"
 
 _HEADERS = {
-    # No scripts at all; styles and images from this site only.
+    # Styles, images and scripts from this site only (the one script is the campaign
+    # form's rule builder and live preview, which fetches from this site).
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; "
+        "connect-src 'self'; form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
@@ -99,10 +101,10 @@ def create_app(
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
 
-    from . import audit, auth, day, holds, media, posts, queue
+    from . import audit, auth, campaigns, day, holds, media, posts, queue
     from . import calendar as calendar_page
 
-    for module in (auth, queue, calendar_page, posts, day, holds, audit):
+    for module in (auth, queue, calendar_page, posts, day, holds, audit, campaigns):
         app.register_blueprint(module.bp)
     app.wsgi_app = media.PublicMedia(app.wsgi_app, app.extensions["publisher"])  # type: ignore[method-assign]
 
