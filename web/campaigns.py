@@ -27,7 +27,8 @@ from .security import now, require, services, user
 
 bp = Blueprint("campaigns", __name__)
 
-PREVIEW_OCCASIONS = 3  # the next occasions shown, every account and language of each
+# The next date of each series and occasion (every template), every account and language.
+PREVIEW_ENTRIES = 12
 
 
 def _may_edit(accounts: list[str]) -> None:
@@ -147,13 +148,16 @@ def live_preview(name: str | None) -> Response:
             drafts = expand(loaded, s.settings, lo, hi)
     except CampaignError as exc:
         return jsonify(error=str(exc), posts=[])
-    occasions: list[str] = []
+    first: dict[str, str] = {}  # entry id -> its first occasion in range
     shown = []
     for draft in drafts:
-        if draft.occasion not in occasions:
-            if len(occasions) == PREVIEW_OCCASIONS:
-                break
-            occasions.append(draft.occasion)
+        entry = draft.occasion.split("/", 1)[0]
+        if entry not in first:
+            if len(first) == PREVIEW_ENTRIES:
+                continue
+            first[entry] = draft.occasion
+        if first[entry] != draft.occasion:
+            continue
         account = s.settings.accounts.get(draft.account)
         shown.append(
             {
