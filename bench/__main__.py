@@ -7,7 +7,7 @@ import platform
 import sqlite3
 import sys
 
-from . import claim_path, planning, service
+from . import claim_path, plan_page, planning, service
 
 
 def main() -> None:
@@ -17,6 +17,7 @@ def main() -> None:
     )
     for step in (
         planning.run,
+        plan_page.run,
         claim_path.run,
         service.lateness,
         service.morning_burst,
