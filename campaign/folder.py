@@ -26,8 +26,18 @@ CAMPAIGN_FILE = "campaign.toml"
 WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 WEEKDAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 MONTHS = [
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ]
 LANGUAGE_NAMES = {"cy": "Welsh", "en": "English"}
 SERIES_TEMPLATE = "{{ item }}"
@@ -79,9 +89,14 @@ def parse_rule(text: str) -> Rule:
         days = [d for d in fields.get("BYDAY", "").split(",") if d]
         if all(d in WEEKDAYS for d in days):
             return Rule("weekly", interval, days)
-    if freq == "MONTHLY" and set(fields) == {"BYMONTHDAY"} and interval >= 1:
-        if fields["BYMONTHDAY"].isdigit() and 1 <= int(fields["BYMONTHDAY"]) <= 31:
-            return Rule("monthly", interval, monthday=int(fields["BYMONTHDAY"]))
+    if (
+        freq == "MONTHLY"
+        and set(fields) == {"BYMONTHDAY"}
+        and interval >= 1
+        and fields["BYMONTHDAY"].isdigit()
+        and 1 <= int(fields["BYMONTHDAY"]) <= 31
+    ):
+        return Rule("monthly", interval, monthday=int(fields["BYMONTHDAY"]))
     return Rule("custom", custom=text)
 
 
@@ -93,9 +108,7 @@ def _raw(files: Mapping[str, bytes]) -> dict[str, Any]:
 
 
 def _vars_lines(table: Mapping[str, Any]) -> str:
-    return "\n".join(
-        f"{k} = {v}" for k, v in table.items() if not isinstance(v, dict)
-    )
+    return "\n".join(f"{k} = {v}" for k, v in table.items() if not isinstance(v, dict))
 
 
 def view(files: Mapping[str, bytes]) -> dict[str, Any]:
@@ -109,7 +122,9 @@ def view(files: Mapping[str, bytes]) -> dict[str, Any]:
         items = [
             {lang: str(item.get(lang, "")) for lang in languages} for item in entry.get("items", [])
         ]
-        series.append({**entry, "rule_parts": parse_rule(str(entry.get("rule", ""))), "items": items})
+        series.append(
+            {**entry, "rule_parts": parse_rule(str(entry.get("rule", ""))), "items": items}
+        )
     occasions = []
     for entry in raw.get("occasions", []):
         yearly = str(entry.get("yearly") or "")
@@ -134,7 +149,9 @@ def view(files: Mapping[str, bytes]) -> dict[str, Any]:
         "languages": languages,
         "shared_vars": _vars_lines(variables),
         "lang_vars": {
-            lang: _vars_lines(variables.get(lang, {}) if isinstance(variables.get(lang), dict) else {})
+            lang: _vars_lines(
+                variables.get(lang, {}) if isinstance(variables.get(lang), dict) else {}
+            )
             for lang in ["cy", "en"]
         },
         "series": series,
@@ -192,7 +209,7 @@ class _Form:
     def indexes(self, prefix: str) -> list[str]:
         found = []
         pattern = re.compile(rf"^{prefix}-(\w+)-id$")
-        for key in self.form.keys():
+        for key in self.form:
             m = pattern.match(key)
             if m and m.group(1) not in found:
                 found.append(m.group(1))
@@ -208,7 +225,8 @@ def _vars(text: str, label: str) -> dict[str, str]:
         key = key.strip()
         if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
             raise CampaignError(
-                f"{label}, line {n}", "write one variable a line as name = value (letters, digits, _)"
+                f"{label}, line {n}",
+                "write one variable a line as name = value (letters, digits, _)",
             )
         out[key] = value.strip()
     return out
@@ -238,7 +256,11 @@ def files_from_form(form: Any, base: Mapping[str, bytes] | None) -> dict[str, by
         welsh_first=f.get("welsh_first", "yes") != "no",
     )
     # Defaults are written only where the file had them already: a round trip is quiet.
-    for key, default in (("bilingual", "separate"), ("welsh_first", True), ("timezone", "Europe/London")):
+    for key, default in (
+        ("bilingual", "separate"),
+        ("welsh_first", True),
+        ("timezone", "Europe/London"),
+    ):
         if info[key] == default and key not in old.get("campaign", {}):
             info.pop(key)
     stale = f.get("stale_after_minutes")
@@ -285,15 +307,19 @@ def files_from_form(form: Any, base: Mapping[str, bytes] | None) -> dict[str, by
             entry.pop("urgent")
         old_items = old_series.get(ident, {}).get("items", [])
         items = []
-        rows = sorted(
-            {int(m.group(1)) for k in form.keys() if (m := re.match(rf"^{p}-item-(\d+)-", k))}
-        )
+        rows = sorted({int(m.group(1)) for k in form if (m := re.match(rf"^{p}-item-(\d+)-", k))})
         for row in rows:
-            texts = {lang: f.raw(f"{p}-item-{row}-{lang}").strip() for lang in languages}
+            texts: dict[str, str] = {
+                lang: f.raw(f"{p}-item-{row}-{lang}").strip() for lang in languages
+            }
             if not any(texts.values()):
                 continue
             item: dict[str, Any] = {}
-            if row < len(old_items) and isinstance(old_items[row], dict) and "image" in old_items[row]:
+            if (
+                row < len(old_items)
+                and isinstance(old_items[row], dict)
+                and "image" in old_items[row]
+            ):
                 item["image"] = old_items[row]["image"]
             item.update(texts)
             items.append(item)
@@ -325,7 +351,8 @@ def files_from_form(form: Any, base: Mapping[str, bytes] | None) -> dict[str, by
                         dates.append(date.fromisoformat(line.strip()))
                     except ValueError:
                         raise CampaignError(
-                            f"{label}: dates, line {n}", f"{line.strip()!r} is not a date (YYYY-MM-DD)"
+                            f"{label}: dates, line {n}",
+                            f"{line.strip()!r} is not a date (YYYY-MM-DD)",
                         ) from None
             entry["dates"] = dates
         else:
@@ -334,7 +361,9 @@ def files_from_form(form: Any, base: Mapping[str, bytes] | None) -> dict[str, by
             try:
                 date(2028, month, day)  # a leap year: 29 February is a date
             except ValueError:
-                raise CampaignError(f"{label}: yearly date", "choose a day and a month that exist") from None
+                raise CampaignError(
+                    f"{label}: yearly date", "choose a day and a month that exist"
+                ) from None
             entry["yearly"] = f"{month:02d}-{day:02d}"
         occasions.append(entry)
         templates.setdefault(entry["template"], OCCASION_TEMPLATE)

@@ -156,7 +156,9 @@ def read_folder(folder: str | Path) -> dict[str, bytes]:
                 raise CampaignError(str(path), "not a regular file")
             size = path.stat().st_size
             if size > MAX_FILE_BYTES:
-                raise CampaignError(str(path), f"{size // 1024} KB is too large for a campaign file")
+                raise CampaignError(
+                    str(path), f"{size // 1024} KB is too large for a campaign file"
+                )
             total += size
             if total > MAX_TOTAL_BYTES or len(files) >= MAX_FILES:
                 raise CampaignError(str(root), "the campaign folder is too large")
@@ -394,7 +396,12 @@ def restore_revision(
     """A new revision with the files of revision ``number``: history is never rewritten."""
     old = get_revision(db, name, number)
     return save_revision(
-        db, old.files, actor=actor, now=now, summary=f"restored revision {number}", expect_name=name,
+        db,
+        old.files,
+        actor=actor,
+        now=now,
+        summary=f"restored revision {number}",
+        expect_name=name,
         settings=settings,
     )
 
@@ -450,8 +457,16 @@ def list_revisions(db: Database, name: str) -> list[Revision]:
             .order_by(CampaignRevision.number.desc())
         ).all()
         return [
-            Revision(row.name, r.number, r.author, r.created_at, r.summary, {}, r.digest,
-                     r.number == row.current)
+            Revision(
+                row.name,
+                r.number,
+                r.author,
+                r.created_at,
+                r.summary,
+                {},
+                r.digest,
+                r.number == row.current,
+            )
             for r in rows
         ]
 
@@ -471,9 +486,7 @@ def list_campaigns(db: Database) -> list[CampaignRow]:
             select(Post.campaign, Post.state, func.count()).group_by(Post.campaign, Post.state)
         ):
             counts.setdefault(campaign, {})[state] = n
-        current = {
-            r.id: _revision_row(session, r, r.current) for r in rows
-        }
+        current = {r.id: _revision_row(session, r, r.current) for r in rows}
     for row in rows:
         files = _decode(current[row.id].files)
         info = _campaign_table(files)

@@ -182,9 +182,7 @@ def _content_changes(post: Post, v: _Values) -> tuple[str, ...]:
 
 
 def _detail_changes(post: Post, v: _Values) -> tuple[str, ...]:
-    return tuple(
-        label for key, label in DETAILS.items() if getattr(post, key) != v.values[key]
-    )
+    return tuple(label for key, label in DETAILS.items() if getattr(post, key) != v.values[key])
 
 
 def _line(post: Post | None, draft: Draft | None, changes: tuple[str, ...] = ()) -> PlannedPost:
@@ -319,7 +317,11 @@ def apply_plan(
             if removed == "keep":
                 report.kept.append(post.id)
                 record_event(
-                    session, actor=actor, action="plan_kept", now=now, post=post,
+                    session,
+                    actor=actor,
+                    action="plan_kept",
+                    now=now,
+                    post=post,
                     detail=f"{why}; kept on request",
                 )
             elif try_take(session, post):
@@ -398,7 +400,11 @@ def _store(session: Session, plan: _Plan, *, actor: str, now: datetime) -> PlanR
         post.problems = list(v.draft.problems)
         post.updated_at = now
         record_event(
-            session, actor=actor, action="plan_details", now=now, post=post,
+            session,
+            actor=actor,
+            action="plan_details",
+            now=now,
+            post=post,
             detail="re-planned: " + ", ".join(changed) + " follow the campaign",
         )
         report.details.append(post.id)
@@ -478,9 +484,7 @@ def preview_campaign(
     db: Database, settings: Any, name: str, start: date | None = None, end: date | None = None
 ) -> tuple[StoredPlan, PlanPreview]:
     stored = drafts_of(db, settings, name, start, end)
-    return stored, preview_plan(
-        db, name, stored.drafts, start=start, end=end, zone=stored.zone
-    )
+    return stored, preview_plan(db, name, stored.drafts, start=start, end=end, zone=stored.zone)
 
 
 def plan_campaign(

@@ -44,8 +44,11 @@ def _revision(name: str, number: int | None = None) -> store.Revision:
     try:
         return store.get_revision(services().db, name, number)
     except NotFound:
-        abort(404, description=f"There is no campaign {name!r}" + (
-            f" with a revision {number}." if number else "."))
+        abort(
+            404,
+            description=f"There is no campaign {name!r}"
+            + (f" with a revision {number}." if number else "."),
+        )
 
 
 def _form_context(view: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -73,8 +76,9 @@ def new() -> str | Response:
     if request.method == "POST":
         _may_edit(request.form.getlist("accounts"))
         return _save(None, None)
-    return render_template("campaign_edit.html", **_form_context(folder.empty_view(), name=None,
-                                                                 revision=None))
+    return render_template(
+        "campaign_edit.html", **_form_context(folder.empty_view(), name=None, revision=None)
+    )
 
 
 @bp.route("/campaigns/<name>", methods=["GET", "POST"])
@@ -111,8 +115,7 @@ def _save(name: str | None, revision: store.Revision | None) -> str | Response:
         return (
             render_template(
                 "campaign_edit.html",
-                **_form_context(_as_submitted(view), name=name, revision=revision,
-                                error=str(exc)),
+                **_form_context(_as_submitted(view), name=name, revision=revision, error=str(exc)),
             ),
             422,
         )  # type: ignore[return-value]
@@ -177,8 +180,7 @@ def live_preview(name: str | None) -> Response:
                     )[:1]
                 ],
                 "problems": [
-                    {"level": p.get("level"), "message": p.get("message")}
-                    for p in draft.problems
+                    {"level": p.get("level"), "message": p.get("message")} for p in draft.problems
                 ],
             }
         )
@@ -214,8 +216,8 @@ def plan_form(name: str) -> str:
         revision=revision,
         info=info,
         first=first or default_from,
-        last=last or min(end or default_from + timedelta(days=90),
-                         default_from + timedelta(days=90)),
+        last=last
+        or min(end or default_from + timedelta(days=90), default_from + timedelta(days=90)),
         preview=preview,
         error=error,
     )
@@ -238,7 +240,7 @@ def plan(name: str) -> Response:
     _may_edit(list(folder.view(revision.files)["info"].get("accounts", [])))
     first, last = _date_arg("from"), _date_arg("to")
     removed = request.form.get("removed", "")
-    back = url_for("campaigns.plan_form", name=name, **{"from": str(first), "to": str(last)})
+    back = url_for("campaigns.plan_form", name=name) + f"?from={first}&to={last}"
     if removed not in ("cancel", "keep"):
         flash("Choose what happens to the posts no longer in the campaign.", "error")
         return redirect(back, 303)
@@ -278,7 +280,7 @@ def revisions(name: str) -> str:
 @bp.route("/campaigns/<name>/revisions/<int:number>")
 def revision(name: str, number: int) -> str:
     rev = _revision(name, number)
-    texts = {}
+    texts: dict[str, str | None] = {}
     for path, data in sorted(rev.files.items()):
         try:
             texts[path] = data.decode("utf-8")
@@ -302,7 +304,8 @@ def restore(name: str, number: int) -> Response:
         flash(str(exc), "error")
         return redirect(url_for("campaigns.revisions", name=name), 303)
     flash(
-        f"Restored revision {number} as revision {saved.number}." if saved.changed
+        f"Restored revision {number} as revision {saved.number}."
+        if saved.changed
         else f"Revision {number} is what the campaign is already; nothing changed.",
         "success",
     )

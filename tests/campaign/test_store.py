@@ -56,9 +56,10 @@ def test_each_change_is_a_revision_with_who_when_and_what(
     assert revisions[0].created_at == clock.now()
     restored = store.restore_revision(db, "test-campaign", 1, actor="carol", now=clock.now())
     assert restored.number == 3 and "restored revision 1" in restored.summary
-    assert store.get_revision(db, "test-campaign").files == store.get_revision(
-        db, "test-campaign", 1
-    ).files
+    assert (
+        store.get_revision(db, "test-campaign").files
+        == store.get_revision(db, "test-campaign", 1).files
+    )
     assert [r.number for r in store.list_revisions(db, "test-campaign")] == [3, 2, 1]
 
 
@@ -78,9 +79,7 @@ def test_bad_input_names_the_file_and_changes_nothing(
     with pytest.raises(CampaignError, match="symlink is not allowed"):
         store.import_folder(db, folder, actor="alice", now=clock.now())
     with pytest.raises(CampaignError, match="must be a relative path"):
-        store.save_revision(
-            db, {"campaign.toml": b"", "../x": b""}, actor="a", now=clock.now()
-        )
+        store.save_revision(db, {"campaign.toml": b"", "../x": b""}, actor="a", now=clock.now())
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(store.CampaignRevision)) == 1
 
@@ -116,8 +115,13 @@ def test_campaigns_list_with_dates_accounts_languages_and_counts(
 
     store.import_folder(db, EXAMPLE_CAMPAIGN, actor="alice", now=clock.now())
     plan_campaign(
-        db, settings, "stop-talk-protect", clock.now().date(), clock.now().date(),
-        actor="alice", now=clock.now(),
+        db,
+        settings,
+        "stop-talk-protect",
+        clock.now().date(),
+        clock.now().date(),
+        actor="alice",
+        now=clock.now(),
     )
     (row,) = store.list_campaigns(db)
     assert row.languages == ["cy", "en"] and "gwent-x" in row.accounts

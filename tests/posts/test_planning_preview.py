@@ -79,11 +79,23 @@ def test_replanning_names_voided_approvals_and_cancels_removed_posts(
     assert preview.voided[0].approved_by == "bob"
     with pytest.raises(QueueError, match="must be cancelled or kept"):
         plan_campaign(
-            db, settings, "test-campaign", FIRST, LAST, actor="alice", now=clock.now(),
+            db,
+            settings,
+            "test-campaign",
+            FIRST,
+            LAST,
+            actor="alice",
+            now=clock.now(),
             removed="publish",  # type: ignore[arg-type]
         )
     _, report = plan_campaign(
-        db, settings, "test-campaign", FIRST, LAST, actor="alice", now=clock.now(),
+        db,
+        settings,
+        "test-campaign",
+        FIRST,
+        LAST,
+        actor="alice",
+        now=clock.now(),
         reason="every other day from now on",
     )
     assert report.voided == [posts[0].id] and report.to_draft == [posts[0].id]
@@ -109,7 +121,13 @@ def test_removed_posts_are_kept_only_on_request_and_said_so(
     _edit(folder, "end = 2027-01-10", "end = 2027-01-05")
     _import(db, folder, clock)
     _, report = plan_campaign(
-        db, settings, "test-campaign", FIRST, LAST, actor="alice", now=clock.now(),
+        db,
+        settings,
+        "test-campaign",
+        FIRST,
+        LAST,
+        actor="alice",
+        now=clock.now(),
         removed="keep",
     )
     assert len(report.kept) == 2 and "KEPT as asked and will still publish" in report.summary()
@@ -127,16 +145,17 @@ def test_replanning_follows_urgent_staleness_title_and_tags(
     _edit(folder, 'languages = ["en"]', 'languages = ["en"]\nstale_after_minutes = 30')
     _import(db, folder, clock)
     _, preview = preview_campaign(db, settings, "test-campaign", FIRST, LAST)
-    assert {p.changes for p in preview.details} == {
-        ("title", "tags", "urgent", "stale after")
-    }
+    assert {p.changes for p in preview.details} == {("title", "tags", "urgent", "stale after")}
     _, report = plan_campaign(
         db, settings, "test-campaign", FIRST, LAST, actor="alice", now=clock.now()
     )
     assert len(report.details) == 4
     for post in _posts(db):
         assert (post.urgent, post.stale_after_minutes, post.title, post.tags) == (
-            True, 30, "Tips", ["safety"]
+            True,
+            30,
+            "Tips",
+            ["safety"],
         )
         assert post.state == "approved" and post.approval_valid  # the content did not change
 
@@ -149,7 +168,13 @@ def test_a_plan_of_a_revision_that_changed_since_the_preview_is_refused(
     _import(db, folder, clock)
     with pytest.raises(QueueError, match="changed since you previewed"):
         plan_campaign(
-            db, settings, "test-campaign", FIRST, LAST, actor="alice", now=clock.now(),
+            db,
+            settings,
+            "test-campaign",
+            FIRST,
+            LAST,
+            actor="alice",
+            now=clock.now(),
             expect_revision=1,
         )
     assert _posts(db) == []

@@ -77,7 +77,8 @@ def test_a_campaign_made_in_the_form_is_a_valid_campaign_file(
     assert raw["occasions"][0]["yearly"] == "03-18"
     assert [str(d) for d in raw["occasions"][1]["dates"]] == ["2027-02-09", "2028-02-08"]
     assert raw["vars"] == {
-        "helpline": "0808 800 5000", "cy": {"hashtag": "#ArleinDiogel"},
+        "helpline": "0808 800 5000",
+        "cy": {"hashtag": "#ArleinDiogel"},
         "en": {"hashtag": "#SafeOnline"},
     }
     assert rev.text("templates/tip.cy.j2") == "{{ item }}"
@@ -90,8 +91,11 @@ def test_a_refused_form_names_the_field_and_stores_nothing(
     client: FlaskClient, world: Database
 ) -> None:
     login(client, "alice")
-    response = post(client, "/campaigns/new", campaign_form(**{"occasions-0-day": "31",
-                                                               "occasions-0-month": "2"}))
+    response = post(
+        client,
+        "/campaigns/new",
+        campaign_form(**{"occasions-0-day": "31", "occasions-0-month": "2"}),
+    )
     assert response.status_code == 422
     assert "Occasion cea-day: yearly date" in text_of(response)
     response = post(client, "/campaigns/new", campaign_form(**{"series-0-time": "25:00"}))
@@ -104,10 +108,12 @@ def test_live_preview_renders_lengths_and_findings_naming_the_template(
 ) -> None:
     login(client, "alice")
     post(client, "/campaigns/new", campaign_form())
-    form = campaign_form(**{
-        "template-tip.en": "{{ item }} " + "x" * 300 + " {{ hashtag }}",
-        "template-tip.cy": "{{ item }}\n\n{{ hashtag }}",
-    })
+    form = campaign_form(
+        **{
+            "template-tip.en": "{{ item }} " + "x" * 300 + " {{ hashtag }}",
+            "template-tip.cy": "{{ item }}\n\n{{ hashtag }}",
+        }
+    )
     data = post(client, "/campaigns/safe-online/preview.json", form).get_json()
     assert data["error"] is None and data["posts"]
     english_x = next(p for p in data["posts"] if p["network"] == "x" and p["language"] == "en")
@@ -116,8 +122,11 @@ def test_live_preview_renders_lengths_and_findings_naming_the_template(
     assert '<span class="pv-hashtag">#ArleinDiogel</span>' in next(
         p["html"] for p in data["posts"] if p["language"] == "cy"
     )
-    bad = post(client, "/campaigns/safe-online/preview.json",
-               campaign_form(**{"template-tip.en": "{{ itme }}"})).get_json()
+    bad = post(
+        client,
+        "/campaigns/safe-online/preview.json",
+        campaign_form(**{"template-tip.en": "{{ itme }}"}),
+    ).get_json()
     assert "templates/tip.en.j2" in bad["error"] and "itme" in bad["error"]
     assert store.get_revision(world, "safe-online").number == 1  # a preview stores nothing
 
@@ -132,22 +141,35 @@ def test_plan_after_seeing_the_diff_then_replan_an_edit(
     assert "What planning 2027-03-01 to 2027-03-31 will do" in page
     # Tuesdays in March 2027 (2, 9, 16, 23, 30) and 18 March: 6 occasions x 2 accounts x 2
     assert "<strong>24</strong> new post(s)" in page
-    response = post(client, "/campaigns/safe-online/plan",
-                    {"from": "2027-03-01", "to": "2027-03-31", "revision": "1",
-                     "removed": "cancel"})
+    response = post(
+        client,
+        "/campaigns/safe-online/plan",
+        {"from": "2027-03-01", "to": "2027-03-31", "revision": "1", "removed": "cancel"},
+    )
     assert response.status_code == 303
     assert len(all_posts(world)) == before + 24
     # Weekly on Thursdays now: the Tuesday posts leave the campaign.
     post(client, "/campaigns/safe-online", campaign_form(**{"series-0-weekdays": ["TH"]}))
     page = text_of(client.get("/campaigns/safe-online/plan?from=2027-03-01&to=2027-03-31"))
     assert "<strong>20</strong> post(s) no longer in the campaign" in page
-    stale = post(client, "/campaigns/safe-online/plan",
-                 {"from": "2027-03-01", "to": "2027-03-31", "revision": "1", "removed": "cancel"})
+    stale = post(
+        client,
+        "/campaigns/safe-online/plan",
+        {"from": "2027-03-01", "to": "2027-03-31", "revision": "1", "removed": "cancel"},
+    )
     assert stale.status_code == 303
     assert "changed since you previewed" in text_of(client.get(stale.location))
-    post(client, "/campaigns/safe-online/plan",
-         {"from": "2027-03-01", "to": "2027-03-31", "revision": "2", "removed": "cancel",
-          "reason": "Thursdays from now on"})
+    post(
+        client,
+        "/campaigns/safe-online/plan",
+        {
+            "from": "2027-03-01",
+            "to": "2027-03-31",
+            "revision": "2",
+            "removed": "cancel",
+            "reason": "Thursdays from now on",
+        },
+    )
     mine = [p for p in all_posts(world) if p.campaign == "safe-online"]
     assert sum(p.state == "cancelled" for p in mine) == 20
     assert sum(p.state == "draft" for p in mine) == 20  # 4 Thursdays and 18 March
@@ -162,8 +184,7 @@ def test_revisions_list_view_and_restore(client: FlaskClient, world: Database) -
     assert "Safe online" in text_of(client.get("/campaigns/safe-online/revisions/1"))
     post(client, "/campaigns/safe-online/revisions/1/restore")
     assert store.get_revision(world, "safe-online").number == 3
-    assert 'title = "Safe online"' in store.get_revision(world, "safe-online").text(
-        "campaign.toml")
+    assert 'title = "Safe online"' in store.get_revision(world, "safe-online").text("campaign.toml")
 
 
 def test_editing_needs_rights_on_every_account(client: FlaskClient, world: Database) -> None:
@@ -185,9 +206,11 @@ def test_the_example_campaign_round_trips_through_the_form(
     assert "Cofiwch dri gair" in page
     files = folder.files_from_form(_form_of(view), before.files)
     assert tomllib.loads(files["campaign.toml"].decode()) == tomllib.loads(
-        before.text("campaign.toml"))
+        before.text("campaign.toml")
+    )
     assert {k: v for k, v in files.items() if k != "campaign.toml"} == {
-        k: v for k, v in before.files.items() if k != "campaign.toml"}
+        k: v for k, v in before.files.items() if k != "campaign.toml"
+    }
 
 
 def _form_of(view: dict[str, Any]) -> Any:
@@ -212,10 +235,17 @@ def _form_of(view: dict[str, Any]) -> Any:
     for n, s in enumerate(view["series"]):
         p = f"series-{n}"
         r = s["rule_parts"]
-        for k, v in (("id", s["id"]), ("title", s.get("title", "")), ("freq", r.freq),
-                     ("interval", str(r.interval)), ("monthday", str(r.monthday)),
-                     ("custom", r.custom), ("time", str(s["time"])[:5]),
-                     ("template", s["template"]), ("tags", ", ".join(s.get("tags", [])))):
+        for k, v in (
+            ("id", s["id"]),
+            ("title", s.get("title", "")),
+            ("freq", r.freq),
+            ("interval", str(r.interval)),
+            ("monthday", str(r.monthday)),
+            ("custom", r.custom),
+            ("time", str(s["time"])[:5]),
+            ("template", s["template"]),
+            ("tags", ", ".join(s.get("tags", []))),
+        ):
             form.add(f"{p}-{k}", v)
         for a in s.get("accounts", []):
             form.add(f"{p}-accounts", a)
@@ -224,10 +254,17 @@ def _form_of(view: dict[str, Any]) -> Any:
                 form.add(f"{p}-item-{m}-{lang}", text)
     for n, o in enumerate(view["occasions"]):
         p = f"occasions-{n}"
-        for k, v in (("id", o["id"]), ("title", o.get("title", "")), ("kind", o["kind"]),
-                     ("day", str(o["day"])), ("month", str(o["month"])),
-                     ("dates", o["dates_text"]), ("time", str(o["time"])[:5]),
-                     ("template", o["template"]), ("tags", ", ".join(o.get("tags", [])))):
+        for k, v in (
+            ("id", o["id"]),
+            ("title", o.get("title", "")),
+            ("kind", o["kind"]),
+            ("day", str(o["day"])),
+            ("month", str(o["month"])),
+            ("dates", o["dates_text"]),
+            ("time", str(o["time"])[:5]),
+            ("template", o["template"]),
+            ("tags", ", ".join(o.get("tags", []))),
+        ):
             form.add(f"{p}-{k}", v)
     for key, body in view["templates"].items():
         form.add(f"template-{key}", body)

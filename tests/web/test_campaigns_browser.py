@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,8 +42,16 @@ def clock() -> FakeClock:
 def app(db: Database, settings: Settings, clock: FakeClock) -> Flask:
     """An empty database: two people, no campaign, no post."""
     for name, role in (("alice", "author"), ("bob", "reviewer")):
-        users.add_user(db, name, PASSWORD, role=role, accounts=(), display_name=name.title(),
-                       actor="test", now=clock.now())
+        users.add_user(
+            db,
+            name,
+            PASSWORD,
+            role=role,
+            accounts=(),
+            display_name=name.title(),
+            actor="test",
+            now=clock.now(),
+        )
     flask_app = create_app(settings, db, clock, secret_key="test-secret-key")
     flask_app.testing = True
     return flask_app
@@ -60,9 +67,7 @@ def _sign_in(page: Any, server: str, name: str) -> None:
 
 def _check_axe(page: Any, name: str, found: dict[str, list[str]]) -> None:
     page.add_script_tag(path=str(AXE))
-    found[name] = [
-        _describe(v) for v in _axe(page) if v.get("impact") in ("serious", "critical")
-    ]
+    found[name] = [_describe(v) for v in _axe(page) if v.get("impact") in ("serious", "critical")]
 
 
 def _posts(db: Database) -> list[Post]:
@@ -124,22 +129,28 @@ def test_a_comms_officer_plans_a_campaign_in_the_browser(
     page.locator("#occasions-1-time").fill("10:00")
     page.locator("#occasions-1-template").fill("sid")
     page.get_by_label("templates/tip.cy.j2").fill(
-        "{{ item }}\n\nYn poeni? Ffoniwch yr NSPCC ar {{ helpline }}.\n\n{{ hashtag }}")
+        "{{ item }}\n\nYn poeni? Ffoniwch yr NSPCC ar {{ helpline }}.\n\n{{ hashtag }}"
+    )
     page.get_by_label("templates/tip.en.j2").fill(
-        "{{ item }}\n\nWorried? Call the NSPCC on {{ helpline }}.\n\n{{ hashtag }}")
+        "{{ item }}\n\nWorried? Call the NSPCC on {{ helpline }}.\n\n{{ hashtag }}"
+    )
     page.get_by_label("templates/cea-day.cy.j2").fill(
-        "Heddiw yw Diwrnod Ymwybyddiaeth Camfanteisio ar Blant. {{ hashtag }}")
+        "Heddiw yw Diwrnod Ymwybyddiaeth Camfanteisio ar Blant. {{ hashtag }}"
+    )
     page.get_by_label("templates/cea-day.en.j2").fill(
-        "Today is Child Exploitation Awareness Day. " + "Know the signs. " * 20 + "{{ hashtag }}")
+        "Today is Child Exploitation Awareness Day. " + "Know the signs. " * 20 + "{{ hashtag }}"
+    )
     live = page.locator("#live-preview")
     live.locator("li", has_text="Know the signs").first.wait_for()
     assert "too long" in live.inner_text()  # 300+ characters on X, as typed
     assert "Worried? Call the NSPCC on 0808 800 5000" in live.inner_text()
     shoot(page, "campaign-edit-live-preview.png")
     page.get_by_label("templates/cea-day.en.j2").fill(
-        "Today is Child Exploitation Awareness Day. Know the signs. {{ hashtag }}")
+        "Today is Child Exploitation Awareness Day. Know the signs. {{ hashtag }}"
+    )
     page.wait_for_function(
-        "() => !document.querySelector('#live-preview').innerText.includes('too long')")
+        "() => !document.querySelector('#live-preview').innerText.includes('too long')"
+    )
     _check_axe(page, "edit", found)
     page.get_by_label("What you changed").fill("Safer Internet Day and the templates")
     page.get_by_role("button", name="Save as a new revision").click()
@@ -206,8 +217,11 @@ def test_a_comms_officer_plans_a_campaign_in_the_browser(
 
     # The worker publishes it to the outbox at its time.
     dispatcher = Dispatcher(
-        db, settings, lambda name: channel_for(name, settings.account(name), settings),
-        clock, owner="browser-walk",
+        db,
+        settings,
+        lambda name: channel_for(name, settings.account(name), settings),
+        clock,
+        owner="browser-walk",
     )
     try:
         clock.set(day[0].due_at)
