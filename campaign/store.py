@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -242,14 +242,52 @@ def scratch_campaign(files: Mapping[str, bytes]) -> Iterator[Campaign]:
 
 def check_files(files: Mapping[str, bytes], settings: Settings | None = None) -> Campaign:
     """Load the files with the loader: the errors it raises name the campaign file and
-    line. With ``settings``, every post of the campaign is rendered too (a template error,
-    an unknown account). Use the result's spec only: its folder is gone."""
+    line. With ``settings``, the first post of every series and occasion is rendered too,
+    on every account and language (a template error, an unknown account). Use the
+    result's spec only: its folder is gone."""
     with scratch_campaign(files) as loaded:
         if settings is not None:
-            from .expand import expand
-
-            expand(loaded, settings)
+            sample_drafts(loaded, settings)
         return loaded
+
+
+def first_dates(loaded: Campaign, after: date | None = None) -> dict[str, date]:
+    """The first local date of each series and occasion, on or after ``after``."""
+    from .dates import expand_rule, yearly_dates
+
+    info = loaded.spec.campaign
+    lo = max(after or info.start, info.start)
+    found: dict[str, date] = {}
+    for index, series in enumerate(loaded.spec.series):
+        try:
+            days = expand_rule(series.rule, info.start, info.end, series.time)
+        except (ValueError, TypeError) as exc:
+            raise CampaignError(
+                f"{loaded.file}, key series[{index}].rule",
+                f"the date rule {series.rule!r} does not parse: {exc}",
+            ) from None
+        day = next((d for d in days if d >= lo), None)
+        if day is not None:
+            found[series.id] = day
+    for occasion in loaded.spec.occasions:
+        if occasion.yearly:
+            days = list(yearly_dates(occasion.yearly, lo, info.end))
+        else:
+            days = sorted(d for d in occasion.dates if lo <= d <= info.end)
+        if days:
+            found[occasion.id] = days[0]
+    return found
+
+
+def sample_drafts(loaded: Campaign, settings: Settings, after: date | None = None) -> list[Any]:
+    """The drafts of the first date of each series and occasion (on or after ``after``):
+    every template in every language on every account, without rendering the year."""
+    from .expand import expand
+
+    drafts = []
+    for day in sorted(set(first_dates(loaded, after).values())):
+        drafts.extend(expand(loaded, settings, day, day))
+    return drafts
 
 
 def load_revision(revision: Revision, state_dir: Path) -> Campaign:

@@ -18,7 +18,6 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from werkzeug.wrappers import Response
 
 from campaign import folder, store
-from campaign.expand import expand
 from core.errors import CampaignError, NotFound, QueueError
 from posts import planning
 
@@ -144,11 +143,10 @@ def live_preview(name: str | None) -> Response:
     try:
         files = folder.files_from_form(request.form, base)
         with store.scratch_campaign(files) as loaded:
-            info = loaded.spec.campaign
             today = now().astimezone(loaded.zone).date()
-            lo = max(info.start, today) if info.end >= today else info.start
-            hi = min(info.end, lo + timedelta(days=400))
-            drafts = expand(loaded, s.settings, lo, hi)
+            drafts = store.sample_drafts(loaded, s.settings, today)
+            if not drafts:  # the campaign is over: show its first posts
+                drafts = store.sample_drafts(loaded, s.settings)
     except CampaignError as exc:
         return jsonify(error=str(exc), posts=[])
     first: dict[str, str] = {}  # entry id -> its first occasion in range
