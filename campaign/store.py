@@ -306,12 +306,62 @@ def describe_changes(old: Mapping[str, bytes] | None, new: Mapping[str, bytes]) 
     removed = sorted(set(old) - set(new))
     changed = sorted(p for p in set(new) & set(old) if new[p] != old[p])
     if changed:
-        parts.append("changed " + ", ".join(changed))
+        named = [
+            f"{p} ({_toml_changes(old[p], new[p])})" if p == CAMPAIGN_FILE else p for p in changed
+        ]
+        parts.append("changed " + ", ".join(named))
     if added:
         parts.append("added " + ", ".join(added))
     if removed:
         parts.append("removed " + ", ".join(removed))
     return "; ".join(parts) or "no change"
+
+
+def _toml_changes(old: bytes, new: bytes) -> str:
+    """What changed inside campaign.toml, by key, for a person reading the history."""
+    import tomllib
+
+    try:
+        a = tomllib.loads(old.decode("utf-8"))
+        b = tomllib.loads(new.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return "not readable"
+    out: list[str] = []
+    for table in ("campaign", "vars", "lint"):
+        x, y = _flat(a.get(table, {})), _flat(b.get(table, {}))
+        out += [f"{table}.{k}" for k in sorted(set(x) | set(y)) if x.get(k) != y.get(k)]
+    for kind in ("series", "occasions"):
+        x = {e.get("id"): e for e in a.get(kind, []) if isinstance(e, dict)}
+        y = {e.get("id"): e for e in b.get(kind, []) if isinstance(e, dict)}
+        out += [f"{kind} {i} added" for i in y if i not in x]
+        out += [f"{kind} {i} removed" for i in x if i not in y]
+        for i in (i for i in y if i in x and x[i] != y[i]):
+            keys = sorted(
+                k for k in set(x[i]) | set(y[i]) if k != "items" and x[i].get(k) != y[i].get(k)
+            )
+            old_items, new_items = x[i].get("items", []), y[i].get("items", [])
+            rows = [
+                str(n + 1)
+                for n in range(max(len(old_items), len(new_items)))
+                if (old_items[n] if n < len(old_items) else None)
+                != (new_items[n] if n < len(new_items) else None)
+            ]
+            what = keys + ([f"item {', '.join(rows)}"] if rows else [])
+            out.append(f"{kind} {i}: {', '.join(what)}")
+    if not out:
+        return "layout or comments only"
+    return "; ".join(out[:12]) + (" …" if len(out) > 12 else "")
+
+
+def _flat(table: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(table, dict):
+        return {prefix.rstrip("."): table}
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        out.update(
+            _flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key: value}
+        )
+    return out
 
 
 def save_revision(

@@ -127,3 +127,17 @@ def test_campaigns_list_with_dates_accounts_languages_and_counts(
     assert row.languages == ["cy", "en"] and "gwent-x" in row.accounts
     assert str(row.start) == "2027-01-04" and str(row.end) == "2027-12-31"
     assert row.counts == {"draft": 10}  # one tip, five accounts, two languages
+
+
+def test_the_history_says_what_changed_inside_campaign_toml(
+    db: Database, clock: FakeClock, tmp_path: Path
+) -> None:
+    folder = write_campaign(tmp_path / "c")
+    store.import_folder(db, folder, actor="alice", now=clock.now())
+    path = folder / "campaign.toml"
+    text = path.read_text("utf-8")
+    path.write_text(
+        text.replace('title = "Test"', 'title = "Tips"').replace("Tip two", "Tip 2"), "utf-8"
+    )
+    saved = store.import_folder(db, folder, actor="alice", now=clock.now())
+    assert "changed campaign.toml (campaign.title; series tip: item 2)" in saved.summary

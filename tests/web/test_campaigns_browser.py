@@ -145,6 +145,7 @@ def test_a_comms_officer_plans_a_campaign_in_the_browser(
     assert "too long" in live.inner_text()  # 300+ characters on X, as typed
     assert "Worried? Call the NSPCC on 0808 800 5000" in live.inner_text()
     shoot(page, "campaign-edit-live-preview.png")
+    live.screenshot(path=str(shoot(page, "campaign-live-preview-region.png", full_page=False)))
     page.get_by_label("templates/cea-day.en.j2").fill(
         "Today is Child Exploitation Awareness Day. Know the signs. {{ hashtag }}"
     )
