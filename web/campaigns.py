@@ -287,6 +287,26 @@ def revision(name: str, number: int) -> str:
     return render_template("campaign_revision.html", name=name, rev=rev, texts=texts)
 
 
+@bp.route("/campaigns/<name>/revisions/<int:number>/export.zip")
+def export_zip(name: str, number: int) -> Response:
+    """The revision's folder as a zip, to keep in version control or share."""
+    import io
+    import zipfile
+
+    rev = _revision(name, number)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in sorted(rev.files.items()):
+            archive.writestr(f"{name}/{path}", data)
+    return Response(
+        buffer.getvalue(),
+        mimetype="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}-revision-{number}.zip"'
+        },
+    )
+
+
 @bp.route("/campaigns/<name>/revisions/<int:number>/restore", methods=["POST"])
 def restore(name: str, number: int) -> Response:
     s = services()

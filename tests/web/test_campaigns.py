@@ -269,3 +269,19 @@ def _form_of(view: dict[str, Any]) -> Any:
     for key, body in view["templates"].items():
         form.add(f"template-{key}", body)
     return form
+
+
+def test_a_revision_downloads_as_the_folder_byte_for_byte(
+    client: FlaskClient, world: Database, clock: FakeClock
+) -> None:
+    import io
+    import zipfile
+
+    store.import_folder(world, EXAMPLE_CAMPAIGN, actor="alice", now=clock.now())
+    login(client, "alice")
+    response = client.get("/campaigns/stop-talk-protect/revisions/1/export.zip")
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    files = {
+        name.removeprefix("stop-talk-protect/"): archive.read(name) for name in archive.namelist()
+    }
+    assert files == store.read_folder(EXAMPLE_CAMPAIGN)
