@@ -328,11 +328,11 @@ def _toml_changes(old: bytes, new: bytes) -> str:
         return "not readable"
     out: list[str] = []
     for table in ("campaign", "vars", "lint"):
-        x, y = _flat(a.get(table, {})), _flat(b.get(table, {}))
-        out += [f"{table}.{k}" for k in sorted(set(x) | set(y)) if x.get(k) != y.get(k)]
+        was, now = _flat(a.get(table, {})), _flat(b.get(table, {}))
+        out += [f"{table}.{k}" for k in sorted(set(was) | set(now)) if was.get(k) != now.get(k)]
     for kind in ("series", "occasions"):
-        x = {e.get("id"): e for e in a.get(kind, []) if isinstance(e, dict)}
-        y = {e.get("id"): e for e in b.get(kind, []) if isinstance(e, dict)}
+        x: dict[Any, Any] = {e.get("id"): e for e in a.get(kind, []) if isinstance(e, dict)}
+        y: dict[Any, Any] = {e.get("id"): e for e in b.get(kind, []) if isinstance(e, dict)}
         out += [f"{kind} {i} added" for i in y if i not in x]
         out += [f"{kind} {i} removed" for i in x if i not in y]
         for i in (i for i in y if i in x and x[i] != y[i]):

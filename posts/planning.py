@@ -19,6 +19,7 @@ stored in the database (``campaign.store``).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -475,9 +476,27 @@ def drafts_of(
     from campaign.store import get_revision, load_revision
 
     revision = get_revision(db, name, number)
-    loaded = load_revision(revision, Path(settings.state_dir))
-    drafts = expand(loaded, settings, start, end)
-    return StoredPlan(name, revision.number, start, end, loaded.zone, drafts)
+    # The same revision, range and settings render the same drafts: the page's "Plan"
+    # after its preview does not render the range a second time.
+    # The entry holds the settings object itself, so its id cannot be reused meanwhile.
+    key = (revision.digest, start, end, id(settings))
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None and hit[0] is settings:
+        _, zone, drafts = hit
+    else:
+        loaded = load_revision(revision, Path(settings.state_dir))
+        zone, drafts = loaded.zone, expand(loaded, settings, start, end)
+        with _CACHE_LOCK:
+            _CACHE[key] = (settings, zone, drafts)
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.pop(next(iter(_CACHE)))
+    return StoredPlan(name, revision.number, start, end, zone, list(drafts))
+
+
+_CACHE: dict[tuple[Any, ...], tuple[Any, ZoneInfo, list[Draft]]] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 4
 
 
 def preview_campaign(
