@@ -118,4 +118,6 @@ def run(repeats: int = 3) -> None:
 
 
 if __name__ == "__main__":
-    run()
+    import sys
+
+    run(int(sys.argv[1]) if len(sys.argv) > 1 else 3)
