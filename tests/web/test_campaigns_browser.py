@@ -104,6 +104,13 @@ def test_a_comms_officer_plans_a_campaign_in_the_browser(
     page.locator("#series-0-freq").select_option("weekly")
     page.locator("input[name='series-0-weekdays'][value='TU']").check()
     assert page.locator("#series-0-rule").inner_text() == "FREQ=WEEKLY;BYDAY=TU"  # live
+    # The rule builder by keyboard: Tab to Thursday, Space ticks it, Space again unticks.
+    page.locator("input[name='series-0-weekdays'][value='WE']").focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    assert page.locator("#series-0-rule").inner_text() == "FREQ=WEEKLY;BYDAY=TU,TH"
+    page.keyboard.press("Space")
+    assert page.locator("#series-0-rule").inner_text() == "FREQ=WEEKLY;BYDAY=TU"
     page.locator("#series-0-time").fill("19:30")
     page.locator("#series-0-template").fill("tip")
     for n, (cy, en) in enumerate(TIPS):
