@@ -368,13 +368,12 @@ def store_drafts(db: Database, drafts: Sequence[Draft], *, actor: str, now: date
 
 def _store(session: Session, plan: _Plan, *, actor: str, now: datetime) -> PlanReport:
     report = PlanReport()
-    for v in plan.new:
-        draft = v.draft
-        post = Post(
-            campaign=draft.campaign,
-            occasion=draft.occasion,
-            account=draft.account,
-            language=draft.language,
+    created = [
+        Post(
+            campaign=v.draft.campaign,
+            occasion=v.draft.occasion,
+            account=v.draft.account,
+            language=v.draft.language,
             state=PostState.DRAFT.value,
             author=actor,
             attempt=0,
@@ -382,12 +381,15 @@ def _store(session: Session, plan: _Plan, *, actor: str, now: datetime) -> PlanR
             updated_at=now,
             **v.values,
         )
-        session.add(post)
-        session.flush()
+        for v in plan.new
+    ]
+    session.add_all(created)
+    session.flush()  # once for all: each event needs its post's id
+    for post in created:
         record_event(
             session, actor=actor, action="plan", now=now, post=post, detail="created by planning"
         )
-        report.created += 1
+    report.created = len(created)
     for post, v in plan.unchanged:
         post.problems = list(v.draft.problems)  # the rules may have changed
         report.unchanged += 1
