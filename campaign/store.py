@@ -166,6 +166,36 @@ def read_folder(folder: str | Path) -> dict[str, bytes]:
     return files
 
 
+def read_zip(data: bytes, label: str = "the zip file") -> dict[str, bytes]:
+    """A campaign pack (a zip of the folder, as the web's export makes) as its files. One
+    top folder around ``campaign.toml`` is taken off; hidden files are left out."""
+    import io
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = [i for i in archive.infolist() if not i.is_dir()]
+    except zipfile.BadZipFile:
+        raise CampaignError(label, "not a zip file") from None
+    if len(entries) > MAX_FILES or sum(i.file_size for i in entries) > MAX_TOTAL_BYTES:
+        raise CampaignError(label, "the campaign pack is too large")
+    tops = [i.filename for i in entries if i.filename.rsplit("/", 1)[-1] == CAMPAIGN_FILE]
+    if not tops:
+        raise CampaignError(label, f"no {CAMPAIGN_FILE} in the zip file")
+    prefix = min(tops, key=len)[: -len(CAMPAIGN_FILE)]
+    files: dict[str, bytes] = {}
+    for info in entries:
+        if not info.filename.startswith(prefix):
+            raise CampaignError(f"{label}: {info.filename}", "outside the campaign's folder")
+        path = info.filename[len(prefix) :]
+        if any(part.startswith(".") for part in path.split("/")):
+            continue
+        if info.file_size > MAX_FILE_BYTES:
+            raise CampaignError(f"{label}: {path}", "too large for a campaign file")
+        files[_check_path(path)] = archive.read(info)
+    return files
+
+
 def _check_path(path: str) -> str:
     pure = PurePosixPath(path)
     if pure.is_absolute() or ".." in pure.parts or not pure.parts or "\\" in path:

@@ -70,6 +70,37 @@ def index() -> str:
     return render_template("campaigns.html", rows=rows)
 
 
+@bp.route("/campaigns/import", methods=["POST"])
+def import_pack() -> Response:
+    """A campaign pack (the zip a revision downloads as) in, as a new revision."""
+    s = services()
+    upload = request.files.get("pack")
+    back = url_for("campaigns.index")
+    if upload is None or not upload.filename:
+        flash("Choose a campaign pack (a .zip of the campaign's folder) to import.", "error")
+        return redirect(back, 303)
+    try:
+        files = store.read_zip(upload.read(), upload.filename)
+        checked = store.check_files(files)
+        _may_edit(list(checked.spec.campaign.accounts))
+        saved = store.save_revision(
+            s.db,
+            files,
+            actor=user().username,
+            now=now(),
+            summary=f"imported from {upload.filename}",
+            settings=s.settings,
+        )
+    except CampaignError as exc:
+        flash(f"Nothing was imported: {exc}", "error")
+        return redirect(back, 303)
+    if saved.changed:
+        flash(f"Imported {saved.campaign} as revision {saved.number}: {saved.summary}.", "success")
+    else:
+        flash(f"{saved.campaign} is unchanged (revision {saved.number}).", "success")
+    return redirect(url_for("campaigns.edit", name=saved.campaign), 303)
+
+
 @bp.route("/campaigns/new", methods=["GET", "POST"])
 def new() -> str | Response:
     if request.method == "POST":
@@ -301,9 +332,7 @@ def export_zip(name: str, number: int) -> Response:
     return Response(
         buffer.getvalue(),
         mimetype="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}-revision-{number}.zip"'
-        },
+        headers={"Content-Disposition": f'attachment; filename="{name}-revision-{number}.zip"'},
     )
 
 

@@ -285,3 +285,49 @@ def test_a_revision_downloads_as_the_folder_byte_for_byte(
         name.removeprefix("stop-talk-protect/"): archive.read(name) for name in archive.namelist()
     }
     assert files == store.read_folder(EXAMPLE_CAMPAIGN)
+
+
+def test_a_campaign_pack_imports_in_the_browser_and_round_trips(
+    client: FlaskClient, world: Database, clock: FakeClock
+) -> None:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, data in store.read_folder(EXAMPLE_CAMPAIGN).items():
+            archive.writestr(f"pack/{path}", data)
+    login(client, "alice")
+    response = client.post(
+        "/campaigns/import",
+        data={"csrf_token": _token(client), "pack": (io.BytesIO(buffer.getvalue()), "p.zip")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 303 and response.location.endswith("/stop-talk-protect")
+    assert store.get_revision(world, "stop-talk-protect").files == store.read_folder(
+        EXAMPLE_CAMPAIGN
+    )
+    # The downloaded pack imports as no change at all.
+    again = client.get("/campaigns/stop-talk-protect/revisions/1/export.zip").data
+    client.post(
+        "/campaigns/import",
+        data={"csrf_token": _token(client), "pack": (io.BytesIO(again), "again.zip")},
+        content_type="multipart/form-data",
+    )
+    assert [r.number for r in store.list_revisions(world, "stop-talk-protect")] == [1]
+    evil = io.BytesIO()
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr("campaign.toml", b"")
+        archive.writestr("../outside.txt", b"x")
+    bad = client.post(
+        "/campaigns/import",
+        data={"csrf_token": _token(client), "pack": (io.BytesIO(evil.getvalue()), "evil.zip")},
+        content_type="multipart/form-data",
+    )
+    assert "Nothing was imported" in text_of(client.get(bad.location))
+
+
+def _token(client: FlaskClient) -> str:
+    from tests.web.conftest import token
+
+    return token(client)
