@@ -20,8 +20,9 @@ from werkzeug.wrappers import Response
 from campaign import folder, store
 from core.errors import CampaignError, NotFound, QueueError
 from posts import planning
+from posts.models import Post
 
-from .preview import highlight, lengths
+from .preview import card, highlight, lengths
 from .security import now, require, services, user
 
 bp = Blueprint("campaigns", __name__)
@@ -179,9 +180,12 @@ def live_preview(name: str | None) -> Response:
             if not drafts:  # the campaign is over: show its first posts
                 drafts = store.sample_drafts(loaded, s.settings)
     except CampaignError as exc:
-        return jsonify(error=str(exc), posts=[])
+        html = render_template("campaign_live.html", error=str(exc), items=[])
+        return jsonify(error=str(exc), posts=[], html=html)
     first: dict[str, str] = {}  # entry id -> its first occasion in range
     shown = []
+    chosen = []
+    cards = []
     for draft in drafts:
         entry = draft.occasion.split("/", 1)[0]
         if entry not in first:
@@ -191,6 +195,7 @@ def live_preview(name: str | None) -> Response:
         if first[entry] != draft.occasion:
             continue
         account = s.settings.accounts.get(draft.account)
+        chosen.append(draft)
         shown.append(
             {
                 "occasion": draft.occasion,
@@ -213,7 +218,30 @@ def live_preview(name: str | None) -> Response:
                 ],
             }
         )
-    return jsonify(error=None, posts=shown, total=len(drafts))
+    for draft, line in zip(chosen, shown, strict=True):
+        # A post that is not stored, shown by the same card as the review pages.
+        transient = Post(
+            account=draft.account,
+            network=draft.network,
+            language=draft.language,
+            title=draft.title,
+            text=draft.text,
+            due_at=draft.due_at,
+            media=[
+                {"path": m.path, "alt_text": m.alt_text, "sha256": m.sha256} for m in draft.media
+            ],
+        )
+        cards.append((card(transient, s.settings), line))
+    html = render_template(
+        "campaign_live.html",
+        error=None,
+        items=cards,
+        total=len(drafts),
+        language_label=lambda code: " + ".join(
+            folder.LANGUAGE_NAMES.get(part, part) for part in code.split("+")
+        ),
+    )
+    return jsonify(error=None, posts=shown, total=len(drafts), html=html)
 
 
 @bp.route("/campaigns/<name>/plan", methods=["GET"])

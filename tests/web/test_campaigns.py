@@ -122,6 +122,10 @@ def test_live_preview_renders_lengths_and_findings_naming_the_template(
     assert '<span class="pv-hashtag">#ArleinDiogel</span>' in next(
         p["html"] for p in data["posts"] if p["language"] == "cy"
     )
+    assert '<article class="pv pv-x"' in data["html"] and "too long" in data["html"]
+    hostile = campaign_form(**{"template-tip.en": "{{ item }} <script>alert(1)</script>"})
+    html = post(client, "/campaigns/safe-online/preview.json", hostile).get_json()["html"]
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     bad = post(
         client,
         "/campaigns/safe-online/preview.json",

@@ -82,7 +82,12 @@
     }).then(function (r) { return r.json(); }).then(function (data) {
       if (mine !== seq) return; // a newer request is on its way
       target.setAttribute("aria-busy", "false");
-      render(data);
+      if (typeof data.html === "string") {
+        // Rendered by the server with the review pages' card; every piece of text escaped.
+        target.innerHTML = data.html;
+      } else {
+        render(data);
+      }
     }).catch(function () {
       target.setAttribute("aria-busy", "false");
       target.textContent = "The preview could not be loaded.";
