@@ -36,43 +36,6 @@
   var timer = null;
   var seq = 0;
 
-  function el(tag, cls, text) {
-    var node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function render(data) {
-    target.textContent = "";
-    if (data.error) {
-      var p = el("p", "note problem-error", data.error);
-      p.setAttribute("role", "alert");
-      target.appendChild(p);
-      return;
-    }
-    if (!data.posts.length) { target.appendChild(el("p", "muted", "No posts in the coming days.")); return; }
-    var list = el("ul", "live-posts");
-    data.posts.forEach(function (post) {
-      var li = el("li", "pv pv-" + post.network);
-      li.setAttribute("data-network", post.network);
-      li.appendChild(el("p", "pv-head", post.when + " · " + post.title + " · " + post.account + " · " + post.language));
-      var body = el("p", "pv-text");
-      body.innerHTML = post.html; // escaped and marked up by the server (web.preview.highlight)
-      li.appendChild(body);
-      post.lengths.forEach(function (l) {
-        li.appendChild(el("p", l.over ? "length over" : "length",
-          l.name + ": " + l.used + " of " + l.limit + (l.over ? " — too long" : "")));
-      });
-      post.problems.forEach(function (pr) {
-        li.appendChild(el("p", "problem problem-" + pr.level, pr.level + " (" + post.template + "): " + pr.message));
-      });
-      list.appendChild(li);
-    });
-    target.appendChild(list);
-    target.appendChild(el("p", "muted", "Showing " + data.posts.length + " of " + data.total + " posts."));
-  }
-
   function refresh() {
     var mine = ++seq;
     target.setAttribute("aria-busy", "true");
@@ -82,12 +45,8 @@
     }).then(function (r) { return r.json(); }).then(function (data) {
       if (mine !== seq) return; // a newer request is on its way
       target.setAttribute("aria-busy", "false");
-      if (typeof data.html === "string") {
-        // Rendered by the server with the review pages' card; every piece of text escaped.
-        target.innerHTML = data.html;
-      } else {
-        render(data);
-      }
+      // Rendered by the server with the review pages' card; every piece of text escaped.
+      target.innerHTML = data.html;
     }).catch(function () {
       target.setAttribute("aria-busy", "false");
       target.textContent = "The preview could not be loaded.";
