@@ -36,6 +36,7 @@ from core.errors import QueueError
 from .db import Database
 from .journal import record_event, transition, try_take
 from .models import Post, content_hash
+from .stages import void_all
 from .states import REPLANNABLE, TRANSITIONS, PostState
 
 Removed = Literal["cancel", "keep"]
@@ -421,6 +422,7 @@ def _store(session: Session, plan: _Plan, *, actor: str, now: datetime) -> PlanR
         for key, value in v.values.items():
             setattr(post, key, value)
         _void_approval(post)
+        void_all(session, post, actor=actor, now=now, reason="re-planned")
         transition(
             session,
             post,
