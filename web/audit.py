@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from posts import audit
 
 from .queue import parse_day
-from .security import reviewer_required, services
+from .security import now, reviewer_required, services
 
 bp = Blueprint("audit", __name__)
 
@@ -36,18 +36,27 @@ def _filter() -> audit.AuditFilter:
 @reviewer_required
 def index() -> str:
     s = services()
-    f = _filter()
+    asked = _filter()
+    # A word search without dates looks at recent days (each event's text is read); the
+    # page says so and links to the whole log.
+    everywhere = request.args.get("all") == "1"
+    f = asked if everywhere else audit.word_window(asked, now().astimezone(s.zone).date())
     before = request.args.get("before", "")
     rows, older = audit.newest(
         s.db, f, s.zone, limit=PAGE, before=int(before) if before.isdigit() else None
     )
+    args = {k: request.args[k] for k in SEARCH_KEYS if request.args.get(k)}
     return render_template(
         "audit.html",
         events=rows,
-        filters=f,
+        filters=asked,
+        windowed=f is not asked,
+        window_days=audit.WORDS_DAYS,
         actions=audit.actions(s.db),
         older=older,
-        args={k: request.args[k] for k in SEARCH_KEYS if request.args.get(k)},
+        paged=bool(before),
+        args={**args, "all": "1"} if everywhere else args,
+        args_everywhere={**args, "all": "1"},
     )
 
 

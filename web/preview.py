@@ -167,7 +167,7 @@ def card(post: Post, settings: Settings) -> Card:
     )
 
 
-def is_awareness(post: Post) -> bool:
+def is_awareness(post: Any) -> bool:
     return AWARENESS_TAG in (post.tags or []) or bool(_AWARENESS_TITLE.search(post.title or ""))
 
 
@@ -175,12 +175,12 @@ def is_awareness(post: Post) -> bool:
 class CalendarDay:
     day: date
     in_month: bool
-    posts: list[Post] = field(default_factory=list)
+    posts: list[Any] = field(default_factory=list)  # posts, or rows of their fields
     awareness: list[str] = field(default_factory=list)
 
 
 def month_grid(
-    year: int, month: int, posts: Sequence[Post], zone: ZoneInfo
+    year: int, month: int, posts: Sequence[Any], zone: ZoneInfo
 ) -> list[list[CalendarDay]]:
     """Weeks (Monday first) of the month, each day with its posts and awareness days."""
     weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)
