@@ -158,9 +158,14 @@ def blackouts_for(post: Post) -> list[Window]:
     that every page showing a post can say so without each view remembering to ask."""
     if post.state not in STOPPABLE:
         return []
+    from flask import g
+
     s = services()
-    with s.db.transaction() as session:
-        windows = blackout_windows(session, s.clock.now(), s.settings.blackouts)
+    windows = g.get("blackout_windows")
+    if windows is None:  # read once per request: a day page asks for every card
+        with s.db.transaction() as session:
+            windows = blackout_windows(session, s.clock.now(), s.settings.blackouts)
+        g.blackout_windows = windows
     return covering(windows, post.account, post.due_at)
 
 

@@ -8,6 +8,7 @@ HTML or a template expression.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,14 @@ _MENTION = regex.compile(
 
 def highlight(text: str) -> Markup:
     """``text`` escaped, with links, hashtags and mentions marked (links clickable)."""
+    return _highlight(text)
+
+
+# A campaign sends the same text to many accounts, and pages show it again and again:
+# highlighting and counting are done once per text (and network), not once per card.
+# Keyed by the text itself, so an edit is a new entry, never a stale one.
+@functools.lru_cache(maxsize=4096)
+def _highlight(text: str) -> Markup:
     from twitter_text import extract_urls_with_indices
 
     spans: list[tuple[int, int, str]] = []
@@ -107,11 +116,16 @@ class Length:
 def lengths(text: str, own: str, own_limit: int | None = None) -> list[Length]:
     """The length as each network counts it, the post's own network first, counted to
     ``own_limit`` (the account's ``text_limit``) when given."""
+    return list(_lengths(text, own, own_limit))
+
+
+@functools.lru_cache(maxsize=4096)
+def _lengths(text: str, own: str, own_limit: int | None) -> tuple[Length, ...]:
     out = []
     for network in in_order(own):
         used, limit = network.measure(text, own_limit if network.key == own else None)
         out.append(Length(network.key, network.name, used, limit))
-    return out
+    return tuple(out)
 
 
 @dataclass(frozen=True)
