@@ -34,12 +34,12 @@ from urllib.parse import urlencode, urlsplit
 
 from .common import percentile, row
 
-VERSION = 1  # bump when the data set's shape changes: the cached copies are rebuilt
+VERSION = 2  # bump when the data set's shape changes: the cached copies are rebuilt
 ACCOUNTS = 10
 NETWORKS = ("x", "facebook", "bluesky", "mastodon", "linkedin", "instagram", "threads")
-FIRST_DAY = date(2027, 1, 1)
-NOW = datetime(2027, 7, 1, 8, 0, tzinfo=UTC)  # the server's clock: half the year is past
-BUSIEST = date(2027, 3, 18)  # an awareness day: 19 posts per account
+NOW = datetime(2027, 11, 1, 8, 0, tzinfo=UTC)  # the server's clock
+# A year is 10 months of history and 2 months planned ahead; a week is 4 days and 3.
+BUSIEST = date(2027, 11, 3)  # an awareness day ahead: 19 posts per account, in review
 EVENTS_PER_YEAR = 1_000_000
 PEOPLE = ("sian", "rhys", "alys", "gareth", "nia", "owen")
 PASSWORD = "bench password, not a secret"
@@ -77,8 +77,9 @@ def write_config(folder: Path, url: str = "") -> Path:
 
 
 def build(folder: Path, days: int) -> None:
-    """A data set of ``days`` days from FIRST_DAY: 8 posts per account a day (4 times,
-    English and Welsh), 19 on the busiest day, and about 33 events per post."""
+    """A data set of ``days`` days around NOW: 8 posts per account a day (4 times,
+    English and Welsh), 19 on the busiest day, and about 33 events per post, every one
+    before NOW."""
     from sqlalchemy import insert
 
     from core.settings import load_settings
@@ -92,8 +93,9 @@ def build(folder: Path, days: int) -> None:
     db.ensure_schema()
     rng = random.Random(17)
     posts: list[dict[str, Any]] = []
+    first = first_day(days)
     for d in range(days):
-        day = FIRST_DAY + timedelta(days=d)
+        day = first + timedelta(days=d)
         slots = list(SLOTS) + (
             [f"{h:02d}:{m:02d}" for h in range(8, 20) for m in (0, 40)][:15]
             if day == BUSIEST
@@ -156,10 +158,13 @@ def build(folder: Path, days: int) -> None:
         count = int(per_post) + (rng.random() < per_post % 1)
         for k in range(count):
             action = ACTIONS[min(k, len(ACTIONS) - 1)] if k < 7 else rng.choice(ACTIONS[1:4])
+            at = p["due_at"] - timedelta(days=20) + timedelta(seconds=rng.random() * 1.7e6)
+            if at > NOW:  # a post ahead was planned, edited and reviewed in the past
+                at = NOW - timedelta(seconds=rng.random() * 1.7e6)
             word = RARE_WORD if rng.random() < 0.001 else rng.choice(("Newport", "Cwmbran"))
             events.append(
                 dict(
-                    at=p["due_at"] - timedelta(days=20) + timedelta(seconds=rng.random() * 1.7e6),
+                    at=at,
                     actor="worker" if action in ("claim", "published") else rng.choice(PEOPLE),
                     action=action,
                     post_id=post_id,
@@ -176,6 +181,10 @@ def build(folder: Path, days: int) -> None:
     for name in PEOPLE:
         users.add_user(db, name, PASSWORD, role="administrator", actor="bench", now=NOW)
     db.dispose()
+
+
+def first_day(days: int) -> date:
+    return NOW.date() - timedelta(days=days - 61 if days > 61 else 4)
 
 
 def data_set(days: int) -> Path:
@@ -304,7 +313,7 @@ def pages(client: Client) -> dict[str, str]:
         "calendar month": f"/calendar?month={NOW:%Y-%m}",
         "calendar, one account": f"/calendar?month={NOW:%Y-%m}&account=acct-3",
         "day (busiest)": f"/day/{BUSIEST}",
-        "day (ordinary)": f"/day/{FIRST_DAY + timedelta(days=3)}",
+        "day (ordinary)": f"/day/{NOW.date() + timedelta(days=1)}",
         "post": "/posts/20",
         "audit": "/audit",
         "audit by post": "/audit?post=20",

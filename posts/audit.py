@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -180,7 +180,7 @@ def oldest_first(
     f: AuditFilter,
     zone: ZoneInfo,
     *,
-    batch: int = BATCH,
+    batch: int | None = None,
     newest_first: bool = False,
     limit: int | None = None,
 ) -> Iterator[Any]:
@@ -189,6 +189,7 @@ def oldest_first(
     stays flat, and on SQLite the worker never waits for more than one batch. Events
     written after the first read are not included: the export is the log as it stood
     when it began."""
+    batch = batch or BATCH
     with db.transaction() as session:
         found = id_range(session, f, zone)
         actors = matching_actors(session, f.person) if f.person else None
@@ -213,9 +214,11 @@ def oldest_first(
             first = rows[-1].id + 1
 
 
-def csv_lines(db: Database, f: AuditFilter, zone: ZoneInfo) -> Iterator[str]:
-    """The CSV export, a line at a time: a header, then every matching event, oldest
-    first, times in UTC."""
+def csv_lines(
+    db: Database, f: AuditFilter, zone: ZoneInfo, *, limit: int | None = None
+) -> Iterator[str]:
+    """The CSV export, streamed a few lines at a time: a header, then every matching
+    event (the newest ``limit`` if given), oldest first, times in UTC."""
     buffer = io.StringIO()
     out = csv.writer(buffer)
 
@@ -228,7 +231,13 @@ def csv_lines(db: Database, f: AuditFilter, zone: ZoneInfo) -> Iterator[str]:
 
     yield line(list(COLUMNS))
     lines: list[str] = []
-    for e in oldest_first(db, f, zone):
+    if limit is not None:
+        events: Iterable[Any] = reversed(
+            list(oldest_first(db, f, zone, newest_first=True, limit=limit))
+        )
+    else:
+        events = oldest_first(db, f, zone)
+    for e in events:
         lines.append(
             line(
                 [
