@@ -15,9 +15,9 @@ to end, with the server's peak RSS.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
-import os
 import random
 import re
 import shutil
@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from .common import percentile, row
 
@@ -223,7 +223,9 @@ def serve(folder: Path) -> None:
         def start(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
             # A page's body is made before its headers go: this is the app's whole time.
             spent = (time.perf_counter() - started) * 1000
-            return start_response(status, [*headers, ("Server-Timing", f"app;dur={spent:.2f}")], *rest)
+            return start_response(
+                status, [*headers, ("Server-Timing", f"app;dur={spent:.2f}")], *rest
+            )
 
         return app(environ, start)
 
@@ -249,10 +251,9 @@ class Server:
         return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
 
     def reset_peak(self) -> None:
-        try:
+        # Where that is not allowed, the peak is the whole run's.
+        with contextlib.suppress(OSError):
             Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
-        except OSError:
-            pass  # not allowed here: the peak is then the whole run's
 
     def stop(self) -> None:
         assert self.process.stdin is not None

@@ -74,7 +74,7 @@ WORDS_DAYS = 31
 def audit_query(f: AuditFilter, zone: ZoneInfo, actors: list[str] | None = None) -> Select[Any]:
     """Events matching ``f`` (no order, no limit). ``actors``: the names ``f.person``
     matches (``matching_actors``), so the person filter can use an index."""
-    query = select(*FIELDS)
+    query: Select[Any] = select(*FIELDS)
     if f.post is not None:
         query = query.where(Event.post_id == f.post)
     if f.person:

@@ -42,7 +42,11 @@ def show(value: str) -> str:
     account = request.args.get("account") or None
     f = PostFilter(day=day, account=account)
     page = page_of_posts(
-        s.db, f, s.zone, size=PAGE, after=_id(request.args.get("after")),
+        s.db,
+        f,
+        s.zone,
+        size=PAGE,
+        after=_id(request.args.get("after")),
         before=_id(request.args.get("before")),
     )
     posts = page.posts

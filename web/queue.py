@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import date
 
 from flask import Blueprint, render_template, request
+
 from posts.review import PostFilter, count_by_state, page_of_posts, queue_choices
 from posts.states import PostState
 
@@ -43,7 +44,12 @@ def index() -> str:
     filters = replace(base, states=(state,) if state else ())
     counts = count_by_state(s.db, base, s.zone)
     page = page_of_posts(
-        s.db, filters, s.zone, size=PAGE, after=_id(args.get("after")), before=_id(args.get("before"))
+        s.db,
+        filters,
+        s.zone,
+        size=PAGE,
+        after=_id(args.get("after")),
+        before=_id(args.get("before")),
     )
     campaigns, languages = queue_choices(s.db)
     # The filters every page link keeps (the keyset cursor is added per link).

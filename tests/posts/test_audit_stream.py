@@ -28,7 +28,13 @@ def _events(db: Database, count: int, **fields: object) -> None:
         session.execute(
             insert(Event),
             [
-                {"at": T + timedelta(hours=n), "actor": "bob", "action": "note", "detail": f"event {n}", **fields}
+                {
+                    "at": T + timedelta(hours=n),
+                    "actor": "bob",
+                    "action": "note",
+                    "detail": f"event {n}",
+                    **fields,
+                }
                 for n in range(count)
             ],
         )
@@ -79,7 +85,9 @@ def test_a_month_is_read_within_its_ids_and_found_whatever_the_id_order(db: Data
 
 def test_newest_first_with_a_limit(db: Database) -> None:
     _events(db, 9)
-    newest = list(audit.oldest_first(db, audit.AuditFilter(), LONDON, newest_first=True, limit=4, batch=3))
+    newest = list(
+        audit.oldest_first(db, audit.AuditFilter(), LONDON, newest_first=True, limit=4, batch=3)
+    )
     assert [e.detail for e in newest] == ["event 8", "event 7", "event 6", "event 5"]
     lines = "".join(audit.csv_lines(db, audit.AuditFilter(), LONDON, limit=2))
     assert [r[8] for r in csv.reader(io.StringIO(lines))][1:] == ["event 7", "event 8"]
@@ -94,7 +102,9 @@ def test_people_are_found_by_part_of_their_name_through_the_index(db: Database) 
     rows, _ = audit.newest(db, audit.AuditFilter(person="Ega"), LONDON, limit=10)
     assert [e.detail for e in rows] == ["meg"]
     assert audit.newest(db, audit.AuditFilter(person="nobody"), LONDON, limit=10) == ([], None)
-    assert [e.detail for e in audit.oldest_first(db, audit.AuditFilter(person="meg"), LONDON)] == ["meg"]
+    assert [e.detail for e in audit.oldest_first(db, audit.AuditFilter(person="meg"), LONDON)] == [
+        "meg"
+    ]
 
 
 def test_publisher_log_shows_the_newest_by_default_and_all_when_asked(
@@ -119,7 +129,9 @@ def test_publisher_log_shows_the_newest_by_default_and_all_when_asked(
     assert [line.rsplit("  ", 1)[-1] for line in shown] == [f"event {n}" for n in range(7, 12)]
     assert "--limit 0" in default  # says how to see the rest
     assert len([line for line in run("--limit", "0").splitlines() if "note" in line]) == 12
-    assert [line.rsplit("  ", 1)[-1] for line in run("--limit", "2").splitlines() if "note" in line] == [
+    assert [
+        line.rsplit("  ", 1)[-1] for line in run("--limit", "2").splitlines() if "note" in line
+    ] == [
         "event 10",
         "event 11",
     ]

@@ -26,11 +26,26 @@ def _many_posts(db: Database, count: int, when: datetime, account: str = "gwent-
         text = f"Paging post {n}. Call 101, or 999 in an emergency."
         rows.append(
             dict(
-                campaign="paging", occasion=f"p/{n}", account=account, language="en" if n % 2 else "cy",
-                title="Paging", network="x", due_at=due, text=text, media=[], tags=[], problems=[],
-                content_hash=content_hash(text=text, media=[], account=account, language="en", due_at=due),
-                state="draft" if n % 3 else "in_review", author="alice", urgent=False, attempt=0,
-                created_at=when, updated_at=when,
+                campaign="paging",
+                occasion=f"p/{n}",
+                account=account,
+                language="en" if n % 2 else "cy",
+                title="Paging",
+                network="x",
+                due_at=due,
+                text=text,
+                media=[],
+                tags=[],
+                problems=[],
+                content_hash=content_hash(
+                    text=text, media=[], account=account, language="en", due_at=due
+                ),
+                state="draft" if n % 3 else "in_review",
+                author="alice",
+                urgent=False,
+                attempt=0,
+                created_at=when,
+                updated_at=when,
             )
         )
     with db.transaction() as session:
@@ -68,7 +83,8 @@ def test_queue_pages_reach_every_post_once_and_keep_the_filters(
     start = "/queue?account=gwent-x&state=draft&campaign=paging"
     seen, urls = _walk(client, start, _queue_ids)
     wanted = [
-        p.id for p in sorted(all_posts(world), key=lambda p: (p.due_at, p.account, p.language, p.id))
+        p.id
+        for p in sorted(all_posts(world), key=lambda p: (p.due_at, p.account, p.language, p.id))
         if p.account == "gwent-x" and p.state == "draft" and p.campaign == "paging"
     ]
     assert seen == wanted and len(wanted) > 3 * 7  # in order, each exactly once
@@ -84,7 +100,9 @@ def test_queue_pages_reach_every_post_once_and_keep_the_filters(
     assert f"{len(wanted)} posts from" in html
 
 
-def test_queue_page_after_a_post_that_is_gone_starts_again(client: FlaskClient, world: Database) -> None:
+def test_queue_page_after_a_post_that_is_gone_starts_again(
+    client: FlaskClient, world: Database
+) -> None:
     login(client, "bob")
     first = _queue_ids(text_of(client.get("/queue")))
     assert _queue_ids(text_of(client.get("/queue?after=999999"))) == first
@@ -98,7 +116,9 @@ def test_day_pages_show_every_post_once_and_approve_only_the_page(
     login(client, "bob")
     on_day = [p for p in all_posts(world) if p.due_at.date() == DAY]
     seen, urls = _walk(
-        client, f"/day/{DAY}", lambda html: [int(i) for i in re.findall(r'id="post-(\d+)-title"', html)]
+        client,
+        f"/day/{DAY}",
+        lambda html: [int(i) for i in re.findall(r'id="post-(\d+)-title"', html)],
     )
     assert sorted(seen) == sorted(p.id for p in on_day) and len(seen) == len(set(seen))
     assert len(urls) == -(-len(on_day) // 5)
@@ -140,7 +160,12 @@ def test_a_word_search_without_dates_looks_at_recent_days_and_says_so(
         session.execute(
             insert(Event),
             [
-                dict(at=clock.now() - timedelta(days=200), actor="bob", action="note", detail="ancient words"),
+                dict(
+                    at=clock.now() - timedelta(days=200),
+                    actor="bob",
+                    action="note",
+                    detail="ancient words",
+                ),
                 dict(at=clock.now(), actor="bob", action="note", detail="recent words"),
             ],
         )
@@ -159,7 +184,9 @@ def test_the_action_list_comes_from_the_log_without_reading_it_all(
 ) -> None:
     login(client, "bob")
     html = text_of(client.get("/audit"))
-    options = re.findall(r"<option>([a-z_]+)</option>", html.split('id="a-action"')[1].split("</select>")[0])
+    options = re.findall(
+        r"<option>([a-z_]+)</option>", html.split('id="a-action"')[1].split("</select>")[0]
+    )
     assert options == sorted(set(options)) and "submit" in options and "plan" in options
 
 
