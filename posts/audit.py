@@ -14,7 +14,7 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, false, func, select, text
@@ -74,7 +74,7 @@ WORDS_DAYS = 31
 def audit_query(f: AuditFilter, zone: ZoneInfo, actors: list[str] | None = None) -> Select[Any]:
     """Events matching ``f`` (no order, no limit). ``actors``: the names ``f.person``
     matches (``matching_actors``), so the person filter can use an index."""
-    query: Select[Any] = select(*FIELDS)
+    query = cast("Select[Any]", select(*FIELDS))
     if f.post is not None:
         query = query.where(Event.post_id == f.post)
     if f.person:
