@@ -119,7 +119,9 @@ class Event(Base):
 
     __tablename__ = "events"
     __table_args__ = (
-        Index("ix_events_post", "post_id"),
+        # A post's events, and "has this person previewed it": (post, action) keeps
+        # SQLite's planner on this index rather than the action or actor ones below.
+        Index("ix_events_post_action", "post_id", "action"),
         Index("ix_events_at", "at"),
         # The audit search newest first by action or by person, and the lists of actions
         # and people read by a skip-scan (issue 17): never a scan of the whole log.

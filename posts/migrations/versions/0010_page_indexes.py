@@ -18,9 +18,13 @@ def upgrade() -> None:
     op.create_index("ix_posts_language", "posts", ["language"])
     op.create_index("ix_events_action", "events", ["action", "id"])
     op.create_index("ix_events_actor", "events", ["actor", "id"])
+    op.create_index("ix_events_post_action", "events", ["post_id", "action"])
+    op.drop_index("ix_events_post", table_name="events")
 
 
 def downgrade() -> None:
+    op.create_index("ix_events_post", "events", ["post_id"])
+    op.drop_index("ix_events_post_action", table_name="events")
     op.drop_index("ix_events_actor", table_name="events")
     op.drop_index("ix_events_action", table_name="events")
     op.drop_index("ix_posts_language", table_name="posts")
