@@ -7,7 +7,7 @@ import platform
 import sqlite3
 import sys
 
-from . import claim_path, planning, service
+from . import claim_path, planning, service, web_pages
 
 
 def main() -> None:
@@ -22,6 +22,7 @@ def main() -> None:
         service.morning_burst,
         service.idle_worker,
         service.cli_startup,
+        web_pages.run,
     ):
         step()
         print()

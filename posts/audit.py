@@ -68,18 +68,22 @@ FIELDS = (
 # A word search with no dates looks at this many days up to today (the page says so and
 # offers the whole log): a substring match cannot use an index, so its cost is the
 # number of events in the window, not in the log.
-WORDS_DAYS = 31
+WORDS_DAYS = 7
 
 
-def audit_query(f: AuditFilter, zone: ZoneInfo, actors: list[str] | None = None) -> Select[Any]:
+def audit_query(
+    f: AuditFilter, zone: ZoneInfo, actors: list[str] | None = None, dialect: str = ""
+) -> Select[Any]:
     """Events matching ``f`` (no order, no limit). ``actors``: the names ``f.person``
-    matches (``matching_actors``), so the person filter can use an index."""
+    matches (``matching_actors``), so the person filter can use an index. ``dialect``
+    "sqlite": words matched with LIKE, which SQLite already compares without case
+    (ASCII, as its lower() does), a third of the cost of lower(detail) LIKE lower(?)."""
     query = cast("Select[Any]", select(*FIELDS))
     if f.post is not None:
         query = query.where(Event.post_id == f.post)
     if f.person:
         if actors is None:
-            query = query.where(Event.actor.ilike(f"%{_like(f.person)}%", escape="\\"))
+            query = query.where(_contains(Event.actor, f.person, dialect))
         else:
             query = query.where(Event.actor.in_(actors) if actors else false())
     if f.action:
@@ -92,8 +96,15 @@ def audit_query(f: AuditFilter, zone: ZoneInfo, actors: list[str] | None = None)
     if end is not None:
         query = query.where(Event.at < end)
     if f.words:
-        query = query.where(Event.detail.ilike(f"%{_like(f.words)}%", escape="\\"))
+        query = query.where(_contains(Event.detail, f.words, dialect))
     return query
+
+
+def _contains(column: Any, part: str, dialect: str) -> Any:
+    pattern = f"%{_like(part)}%"
+    if dialect == "sqlite":
+        return column.like(pattern, escape="\\")
+    return column.ilike(pattern, escape="\\")
 
 
 def _bounds(f: AuditFilter, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
@@ -154,7 +165,8 @@ def newest(
         actors = matching_actors(session, f.person) if f.person else None
         if actors == []:
             return [], None
-        query = audit_query(f, zone, actors).order_by(Event.id.desc()).limit(limit + 1)
+        query = audit_query(f, zone, actors, db.dialect)
+        query = query.order_by(Event.id.desc()).limit(limit + 1)
         if f.start is not None or f.end is not None:
             found = id_range(session, f, zone)
             if found is None:
@@ -199,7 +211,8 @@ def oldest_first(
     left = limit
     while left is None or left > 0:
         size = batch if left is None else min(batch, left)
-        query = audit_query(f, zone, actors).where(Event.id.between(first, last)).limit(size)
+        query = audit_query(f, zone, actors, db.dialect)
+        query = query.where(Event.id.between(first, last)).limit(size)
         query = query.order_by(Event.id.desc() if newest_first else Event.id)
         with db.transaction() as session:
             rows = list(session.execute(query))
