@@ -78,7 +78,8 @@ def show(value: str) -> str:
 
 
 def _id(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    # A keyset cursor is a post id: anything else (or an absurd number) is the first page.
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
 @bp.route("/day/<value>/approve", methods=["POST"])

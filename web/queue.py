@@ -84,4 +84,5 @@ def index() -> str:
 
 
 def _id(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    # A keyset cursor is a post id: anything else (or an absurd number) is the first page.
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 19 else None
