@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -215,7 +216,7 @@ def oldest_first(
         query = query.where(Event.id.between(first, last)).limit(size)
         query = query.order_by(Event.id.desc() if newest_first else Event.id)
         with db.transaction() as session:
-            rows = list(session.execute(query))
+            rows = list(session.connection().execute(query))
         yield from rows
         if left is not None:
             left -= len(rows)
@@ -235,44 +236,37 @@ def csv_lines(
     buffer = io.StringIO()
     out = csv.writer(buffer)
 
-    def line(cells: list[Any]) -> str:
-        out.writerow(cells)
+    def taken() -> str:
         text = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
         return text
 
-    yield line(list(COLUMNS))
-    lines: list[str] = []
+    out.writerow(COLUMNS)
+    yield taken()
     if limit is not None:
-        events: Iterable[Any] = reversed(
+        events: Iterator[Any] = reversed(
             list(oldest_first(db, f, zone, newest_first=True, limit=limit))
         )
     else:
         events = oldest_first(db, f, zone)
-    for e in events:
-        lines.append(
-            line(
-                [
-                    e.id,
-                    e.at.isoformat(),
-                    safe_cell(e.actor),
-                    safe_cell(e.action),
-                    e.post_id or "",
-                    e.from_state or "",
-                    e.to_state or "",
-                    e.content_hash or "",
-                    safe_cell(e.detail),
-                ]
+    # CHUNK lines a piece: one write per line would cost the server more than the line.
+    while rows := list(itertools.islice(events, CHUNK)):
+        out.writerows(
+            (
+                e.id,
+                e.at.isoformat(),
+                safe_cell(e.actor),
+                safe_cell(e.action),
+                e.post_id or "",
+                e.from_state or "",
+                e.to_state or "",
+                e.content_hash or "",
+                safe_cell(e.detail),
             )
+            for e in rows
         )
-        if len(lines) >= CHUNK:
-            # A few hundred lines per piece: a write per line would cost the server more
-            # than the line does.
-            yield "".join(lines)
-            lines.clear()
-    if lines:
-        yield "".join(lines)
+        yield taken()
 
 
 def safe_cell(text: str | None) -> str:
