@@ -94,7 +94,7 @@ def calendar_posts(db: Database, f: PostFilter, zone: ZoneInfo) -> list[Any]:
     like a post's)."""
     query = post_query(f, zone).with_only_columns(*CALENDAR_FIELDS)
     with db.reading() as session:
-        return list(session.execute(query))
+        return list(session.connection().execute(query))  # Core rows: no ORM loading
 
 
 # The queue's order, which its pages walk by keyset: (due_at, account, language, id).

@@ -7,6 +7,7 @@ Secure when the request came over HTTPS (or always/never, as ``secure_cookies`` 
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from datetime import timedelta
@@ -176,7 +177,13 @@ def _csrf_input() -> Markup:
 def _local(when: Any, fmt: str = "%a %d %b %Y %H:%M %Z") -> str:
     if when is None:
         return ""
-    return str(when.astimezone(services().zone).strftime(fmt))
+    return _local_text(when, fmt, services().zone)
+
+
+@functools.lru_cache(maxsize=8192)
+def _local_text(when: Any, fmt: str, zone: ZoneInfo) -> str:
+    # A month's calendar shows thousands of posts at a few hundred distinct times.
+    return str(when.astimezone(zone).strftime(fmt))
 
 
 def _http_error(exc: HTTPException) -> tuple[str, int]:
