@@ -125,7 +125,7 @@ def test_day_pages_show_every_post_once_and_approve_only_the_page(
     html = text_of(client.get(urls[1]))
     shown = [int(i) for i in re.findall(r'id="post-(\d+)-title"', html)]
     assert set(form_ids(html)) <= set(shown) and form_ids(html)
-    assert f"of {len(on_day)}." in html
+    assert f"of {len(on_day)}:" in html
 
 
 def test_audit_pages_keep_the_search_and_reach_every_event_once(
