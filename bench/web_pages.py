@@ -394,31 +394,32 @@ def publisher_log(folder: Path, *args: str) -> tuple[float, float]:
 
 def measure(days: int, rounds: int) -> dict[str, Any]:
     folder = data_set(days)
-    server = Server(folder)
     try:
-        client = Client(server.port)
-        named = pages(client)
-        load(server.port, named, 1)  # warm up: imports, caches, the first templates
-        times = load(server.port, named, rounds)
-        if os.environ.get("BENCH_PAGES_ONLY"):  # e.g. timing an older version's pages
-            return {"times": times}
-        server.reset_peak()
-        month = f"/audit.csv?{urlencode({'from': '2027-03-01', 'to': '2027-03-31'})}"
-        csv_month = client.download(month)
-        csv_all = client.download("/audit.csv")
-        rss = server.peak_rss_mb()
+        server = Server(folder)
+        try:
+            client = Client(server.port)
+            named = pages(client)
+            load(server.port, named, 1)  # warm up: imports, caches, the first templates
+            times = load(server.port, named, rounds)
+            if os.environ.get("BENCH_PAGES_ONLY"):  # e.g. timing an older version's pages
+                return {"times": times}
+            server.reset_peak()
+            month = f"/audit.csv?{urlencode({'from': '2027-03-01', 'to': '2027-03-31'})}"
+            csv_month = client.download(month)
+            csv_all = client.download("/audit.csv")
+            rss = server.peak_rss_mb()
+        finally:
+            server.stop()
+        return {
+            "times": times,
+            "csv_month": csv_month,
+            "csv_all": csv_all,
+            "rss": rss,
+            "log": publisher_log(folder),
+            "log_csv": publisher_log(folder, "--csv"),
+        }
     finally:
-        server.stop()
-    result = {
-        "times": times,
-        "csv_month": csv_month,
-        "csv_all": csv_all,
-        "rss": rss,
-        "log": publisher_log(folder),
-        "log_csv": publisher_log(folder, "--csv"),
-    }
-    shutil.rmtree(folder.parent, ignore_errors=True)
-    return result
+        shutil.rmtree(folder.parent, ignore_errors=True)
 
 
 def run(rounds: int = 20) -> None:
