@@ -17,6 +17,8 @@ from .models import Base
 MODEL_MODULES = (
     "posts.models",  # posts, events (the audit log), holds
     "people.users",  # users and the accounts each may act on
+    "posts.stages",  # sign-off stages: who signed which stage of which content
+    "posts.review_links",  # external review links
 )
 
 

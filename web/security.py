@@ -29,7 +29,11 @@ from posts.db import Database
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"auth.login", "static"}
+    # External review links: the signed token is the key (web/review_links.py).
+    | {"review_links.page", "review_links.comment", "review_links.approve", "review_links.media"}
+)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"
 
