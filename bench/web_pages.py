@@ -16,6 +16,7 @@ to end, with the server's peak RSS.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import json
 import os
@@ -190,7 +191,16 @@ def first_day(days: int) -> date:
 
 def data_set(days: int) -> Path:
     """A fresh copy of the cached data set of ``days`` days (built the first time)."""
-    cache = Path(tempfile.gettempdir()) / "campaign-publisher-bench" / f"web-{days}d-v{VERSION}"
+    # Keyed by the migrations too: a cached file of an older schema would fail the pages.
+    import posts
+
+    migrations = sorted((Path(posts.__file__).parent / "migrations" / "versions").glob("*.py"))
+    schema = hashlib.sha1(b"".join(m.read_bytes() for m in migrations)).hexdigest()[:10]
+    cache = (
+        Path(tempfile.gettempdir())
+        / "campaign-publisher-bench"
+        / f"web-{days}d-v{VERSION}-{schema}"
+    )
     if not (cache / "done").exists():
         shutil.rmtree(cache, ignore_errors=True)
         started = time.perf_counter()
@@ -361,11 +371,22 @@ def load(port: int, named: dict[str, str], rounds: int) -> dict[str, list[tuple[
             with lock:
                 times[name].append(spent)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
+    failures: list[BaseException] = []
+
+    def guarded() -> None:
+        try:
+            worker()
+        except BaseException as exc:  # told below, in the bench's own thread
+            failures.append(exc)
+            order.clear()
+
+    threads = [threading.Thread(target=guarded) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    if failures:
+        raise failures[0]
     return times
 
 
