@@ -454,7 +454,13 @@ def edit(
     if new is None:
         raise QueueError("give the new text with --text or --text-file")
     post = do_edit(
-        app.db, post_id, actor=actor, now=app.now(), text=new, expected_hash=expected_hash
+        app.db,
+        post_id,
+        actor=actor,
+        now=app.now(),
+        text=new,
+        expected_hash=expected_hash,
+        text_limits={n: a.text_limit for n, a in app.settings.accounts.items() if a.text_limit},
     )
     click.echo(
         f"Post {post.id} edited; it is a draft again and needs a new approval. "
@@ -830,12 +836,16 @@ def lint_command(app: App, campaign: Path, warnings: bool) -> None:
     drafts = expand(loaded, app.settings)
     errors = 0
     for draft in drafts:
-        template = f"{loaded.folder}/templates/{draft.template}.{draft.language.split('+')[0]}.j2"
+        template = f"{loaded.folder}/templates/{draft.template}.{draft.language}.j2"
         for problem in draft.problems:
+            # Each finding names the template it comes from (a bilingual post has several).
+            where = (
+                f"{loaded.folder}/{problem['template']}" if problem.get("template") else template
+            )
             errors += problem["level"] == "error"
             if problem["level"] == "error" or warnings:
                 click.echo(
-                    f"{template} ({draft.occasion}, {draft.account}, {draft.language}): "
+                    f"{where} ({draft.occasion}, {draft.account}, {draft.language}): "
                     f"{problem['level']} [{problem['rule']}] {problem['message']}"
                 )
     click.echo(f"{loaded.file}: {len(drafts)} posts checked, {errors} error(s).")

@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
+from typing import Any
 
 from core.errors import CampaignError
 from core.settings import Settings
 
-from .dates import Slot, expand_rule, local_to_utc, yearly_dates
-from .lint import LintConfig, lint_text
+from .dates import RuleError, Slot, expand_rule_times, local_to_utc, yearly_dates
+from .lint import LintConfig, Linter
 from .loader import Campaign
 from .model import Image, Item, Occasion, Series
 from .render import Renderer
@@ -50,7 +51,12 @@ class Draft:
 def expand(
     campaign: Campaign, settings: Settings, start: date | None = None, end: date | None = None
 ) -> list[Draft]:
-    """Every draft of the campaign between ``start`` and ``end`` (local dates, inclusive)."""
+    """Every draft of the campaign between ``start`` and ``end`` (local dates, inclusive).
+
+    Each distinct text is rendered once per slot and language (not once per account) and
+    linted once per network (``Linter``): a year of a campaign is mostly the same few dozen
+    texts on several accounts.
+    """
     info = campaign.spec.campaign
     for name in info.accounts:
         if name not in settings.accounts:
@@ -58,6 +64,17 @@ def expand(
             raise CampaignError(
                 f"{campaign.file}, key campaign.accounts",
                 f"unknown account {name!r} (accounts in the settings: {known})",
+            )
+    spoken = {lang for name in info.accounts for lang in settings.accounts[name].languages}
+    for language in info.languages:
+        # Welsh beside English is reported on each English post instead (the
+        # welsh-counterpart finding, Welsh Language Standards); any other is refused here.
+        counterpart = language == "cy" and "en" in info.languages
+        if language not in spoken and not counterpart:
+            raise CampaignError(
+                f"{campaign.file}, key campaign.languages",
+                f"no account of the campaign posts in {language!r} (give an account "
+                f"languages = [..., {language!r}] in the settings, or remove it here)",
             )
     for kind, entries in (("series", campaign.spec.series), ("occasions", campaign.spec.occasions)):
         for index, entry in enumerate(entries):
@@ -68,32 +85,20 @@ def expand(
                         f"{name!r} is not one of the campaign's accounts "
                         f"({', '.join(info.accounts)})",
                     )
-    renderer = Renderer(campaign.folder)
-    rules = LintConfig.from_mapping(campaign.spec.lint, where=str(campaign.file))
+    planner = _Planner(campaign, settings)
     lo = max(start or info.start, info.start)
     hi = min(end or info.end, info.end)
     drafts: list[Draft] = []
-    for entry, item, slot in _slots(campaign, lo, hi):
-        for draft in _drafts_for(campaign, settings, renderer, entry, item, slot):
-            found = lint_text(
-                draft.text,
-                networks=[draft.network],
-                language=draft.language,
-                tags=draft.tags,
-                media=[(m.path, m.alt_text) for m in draft.media],
-                config=rules,
-                # The account's own limit (a Mastodon instance's), where it has one.
-                limits=_own_limit(settings, draft),
-            )
-            drafts.append(replace(draft, problems=tuple(asdict(p) for p in found)))
+    for entry, item, slot, key in _slots(campaign, lo, hi):
+        drafts.extend(planner.drafts_for(entry, item, slot, key))
     drafts = _check_welsh_counterparts(drafts, info.languages)
     drafts.sort(key=lambda d: (d.due_at, d.account, d.language))
     return drafts
 
 
-def _own_limit(settings: Settings, draft: Draft) -> dict[str, int]:
-    limit = settings.accounts[draft.account].text_limit
-    return {draft.network: limit} if limit else {}
+def _own_limit(settings: Settings, account: str, network: str) -> dict[str, int]:
+    limit = settings.accounts[account].text_limit
+    return {network: limit} if limit else {}
 
 
 def _check_welsh_counterparts(drafts: list[Draft], languages: list[str]) -> list[Draft]:
@@ -121,94 +126,240 @@ def _check_welsh_counterparts(drafts: list[Draft], languages: list[str]) -> list
 
 def _slots(
     campaign: Campaign, lo: date, hi: date
-) -> Iterator[tuple[Series | Occasion, Item | None, Slot]]:
+) -> Iterator[tuple[Series | Occasion, Item | None, Slot, str]]:
+    """(entry, rotating item, slot, occasion key) of every post time between lo and hi."""
     info = campaign.spec.campaign
     for index, series in enumerate(campaign.spec.series):
         try:
             # Count occurrences from the campaign start so an item keeps its day
             # whatever range is planned.
-            days = expand_rule(series.rule, info.start, info.end, series.time)
-        except (ValueError, TypeError) as exc:
+            moments = expand_rule_times(
+                series.rule, info.start, info.end, series.time, campaign.zone
+            )
+        except RuleError as exc:
             raise CampaignError(
-                f"{campaign.file}, key series[{index}].rule",
+                f"{campaign.file}, key series[{index}].rule ({series.id})",
                 f"the date rule {series.rule!r} does not parse: {exc}",
             ) from None
-        for n, day in enumerate(days):
+        # A rule that fires more than once on a day (BYHOUR=9,19) gives each post its own
+        # key, with the time; a once-a-day rule keeps the date alone (the keys of posts
+        # already planned stay as they were).
+        days = [moment.date() for moment in moments]
+        several = len(set(days)) != len(days)
+        for n, moment in enumerate(moments):
+            day = moment.date()
             if lo <= day <= hi:
                 item = series.items[n % len(series.items)] if series.items else None
-                yield series, item, local_to_utc(day, series.time, campaign.zone)
+                key = f"{series.id}/{day.isoformat()}"
+                if several:
+                    key += f"T{moment:%H:%M}"
+                yield series, item, local_to_utc(day, moment.time(), campaign.zone), key
     for occasion in campaign.spec.occasions:
         if occasion.yearly:
-            days = list(yearly_dates(occasion.yearly, lo, hi))
+            dates = list(yearly_dates(occasion.yearly, lo, hi))
         else:
-            days = [d for d in occasion.dates if lo <= d <= hi]
-        for day in days:
-            yield occasion, None, local_to_utc(day, occasion.time, campaign.zone)
+            dates = [d for d in occasion.dates if lo <= d <= hi]
+        for day in dates:
+            slot = local_to_utc(day, occasion.time, campaign.zone)
+            yield occasion, None, slot, f"{occasion.id}/{day.isoformat()}"
 
 
-def _drafts_for(
-    campaign: Campaign,
-    settings: Settings,
-    renderer: Renderer,
-    entry: Series | Occasion,
-    item: Item | None,
-    slot: Slot,
-) -> Iterator[Draft]:
-    info = campaign.spec.campaign
-    occasion_key = f"{entry.id}/{slot.local_date.isoformat()}"
-    image = (item.image if item and item.image else None) or entry.image
+#: The optional template of a bilingual post's shared end (link and hashtags once):
+#: ``templates/<name>.closing.j2``, rendered after both halves.
+CLOSING = "closing"
+#: What separates the halves (and the closing part) of a bilingual post.
+SEPARATOR = "\n\n"
+#: What joins the alt texts of a bilingual post's image, in the post's language order
+#: ("Cymraeg / English"): a network takes one alt text per image.
+ALT_SEPARATOR = " / "
 
-    def render(language: str) -> str:
+
+class _Planner:
+    """Renders and lints the drafts of one expansion, remembering what it has done."""
+
+    def __init__(self, campaign: Campaign, settings: Settings) -> None:
+        self.campaign = campaign
+        self.settings = settings
+        self.info = campaign.spec.campaign
+        self.renderer = Renderer(campaign.folder)
+        self.linter = Linter(LintConfig.from_mapping(campaign.spec.lint, where=str(campaign.file)))
+        self._variables = {lang: campaign.variables(lang) for lang in self.info.languages}
+        self._problems: dict[tuple[Any, ...], tuple[dict[str, str | None], ...]] = {}
+
+    def template_file(self, name: str, part: str) -> str:
+        return self.renderer.template_path(name, part)
+
+    def _context(
+        self, entry: Series | Occasion, item: Item | None, day: date, language: str
+    ) -> dict[str, Any]:
         context = {
-            **campaign.variables(language),
+            **self._variables[language],
             "lang": language,
-            "date": slot.local_date,
-            "campaign": info.title or info.name,
+            "date": day,
+            "campaign": self.info.title or self.info.name,
         }
         if item is not None:
             context["item"] = item.text(language)
-        return renderer.render(entry.template, language, context)
+        return context
 
-    for account_name in entry.accounts or info.accounts:
-        account = settings.accounts[account_name]
-        languages = [lang for lang in info.languages if lang in account.languages]
-        if info.bilingual == "bilingual" and len(languages) > 1:
-            ordered = sorted(
-                languages, key=lambda lang: (lang != "cy") if info.welsh_first else (lang == "cy")
+    def drafts_for(
+        self, entry: Series | Occasion, item: Item | None, slot: Slot, occasion_key: str
+    ) -> Iterator[Draft]:
+        info = self.info
+        image = (item.image if item and item.image else None) or entry.image
+        rendered: dict[Any, list[tuple[str, str]]] = {}
+
+        def parts(languages: tuple[str, ...]) -> list[tuple[str, str]]:
+            """(template file, text) of each part of the post in these languages."""
+            if languages not in rendered:
+                rendered[languages] = self._render(entry, item, slot.local_date, languages)
+            return rendered[languages]
+
+        for account_name in entry.accounts or info.accounts:
+            account = self.settings.accounts[account_name]
+            languages = [lang for lang in info.languages if lang in account.languages]
+            if info.bilingual == "bilingual" and len(languages) > 1:
+                ordered = tuple(
+                    sorted(
+                        languages,
+                        key=lambda lang: (lang != "cy") if info.welsh_first else (lang == "cy"),
+                    )
+                )
+                posts = [("+".join(ordered), parts(ordered), ordered)]
+            else:
+                posts = [(lang, parts((lang,)), (lang,)) for lang in languages]
+            for language, pieces, alt_languages in posts:
+                text = SEPARATOR.join(piece for _, piece in pieces)
+                media = _media(self.campaign, image, alt_languages)
+                problems = self._lint(
+                    pieces, text, account.network, language, entry.tags, media, account_name
+                )
+                yield Draft(
+                    campaign=info.name,
+                    occasion=occasion_key,
+                    title=entry.title or entry.id,
+                    template=entry.template,
+                    account=account_name,
+                    network=account.network,
+                    language=language,
+                    local_date=slot.local_date,
+                    due_at=slot.due_at,
+                    text=text,
+                    media=media,
+                    tags=tuple(entry.tags),
+                    note=slot.note,
+                    urgent=entry.urgent,
+                    # The languages of one occasion on one network go out together or not
+                    # at all (on one account or on separate accounts of that network).
+                    pair_key=(
+                        f"{info.name}:{occasion_key}:{account.network}"
+                        if len(info.languages) > 1 and "+" not in language
+                        else None
+                    ),
+                    stale_after_minutes=info.stale_after_minutes,
+                    problems=problems,
+                )
+
+    def _render(
+        self, entry: Series | Occasion, item: Item | None, day: date, languages: tuple[str, ...]
+    ) -> list[tuple[str, str]]:
+        """The parts of one post: a half per language and, for a bilingual post whose
+        template has one, the shared closing part (link and hashtags once, at the end)."""
+        bilingual = len(languages) > 1
+        closing = bilingual and self.renderer.exists(entry.template, CLOSING)
+        out = []
+        for n, language in enumerate(languages):
+            context = self._context(entry, item, day, language)
+            # What a template needs to write its half well: whether it is one half of a
+            # bilingual post, which one, and whether a closing part follows it.
+            context.update(
+                bilingual=bilingual,
+                first=n == 0,
+                last=n == len(languages) - 1,
+                languages=list(languages),
+                closing=closing,
             )
-            texts = [render(lang) for lang in ordered]
-            posts = [("+".join(ordered), "\n\n".join(texts), ordered[0])]
-        else:
-            posts = [(lang, render(lang), lang) for lang in languages]
-        for language, text, alt_language in posts:
-            yield Draft(
-                campaign=info.name,
-                occasion=occasion_key,
-                title=entry.title or entry.id,
-                template=entry.template,
-                account=account_name,
-                network=account.network,
-                language=language,
-                local_date=slot.local_date,
-                due_at=slot.due_at,
-                text=text,
-                media=_media(campaign, image, alt_language),
-                tags=tuple(entry.tags),
-                note=slot.note,
-                urgent=entry.urgent,
-                # The languages of one occasion on one network go out together or not at all.
-                # (on one account or on separate accounts of that network).
-                pair_key=(
-                    f"{info.name}:{occasion_key}:{account.network}"
-                    if len(info.languages) > 1 and "+" not in language
-                    else None
-                ),
-                stale_after_minutes=info.stale_after_minutes,
-            )
+            text = self.renderer.render(entry.template, language, context)
+            out.append((self.template_file(entry.template, language), text))
+        if closing:
+            context = {
+                **self._context(entry, None, day, languages[0]),
+                "lang": "+".join(languages),
+                "languages": list(languages),
+                "bilingual": True,
+                # Each language's variables by its code: {{ cy.link }}, {{ en.hashtag }}.
+                **{language: self._variables[language] for language in languages},
+            }
+            if item is not None:
+                context["items"] = {language: item.text(language) for language in languages}
+            text = self.renderer.render(entry.template, CLOSING, context)
+            if text:
+                out.append((self.template_file(entry.template, CLOSING), text))
+        return out
+
+    def _lint(
+        self,
+        pieces: list[tuple[str, str]],
+        text: str,
+        network: str,
+        language: str,
+        tags: list[str],
+        media: tuple[DraftMedia, ...],
+        account: str,
+    ) -> tuple[dict[str, str | None], ...]:
+        """The findings on the post as composed (one bilingual post is checked as the
+        one post it is), each naming the template it comes from."""
+        limits = _own_limit(self.settings, account, network)
+        media_pairs = tuple((m.path, m.alt_text) for m in media)
+        key = (text, network, tuple(tags), media_pairs, tuple(limits.items()), len(pieces))
+        cached = self._problems.get(key)
+        if cached is not None:
+            return cached
+        found = self.linter.lint(
+            text,
+            networks=[network],
+            language=language,
+            tags=tags,
+            media=media_pairs,
+            limits=limits,
+        )
+        every = " + ".join(path for path, _ in pieces)
+        # Per part, what the part alone would show: a finding that only one part has comes
+        # from that part's template; one about the whole post names every template.
+        alone = (
+            [
+                (
+                    path,
+                    {
+                        p.message
+                        for p in self.linter.lint(piece, networks=[network], language=language)
+                    },
+                )
+                for path, piece in pieces
+            ]
+            if len(pieces) > 1
+            else []
+        )
+        problems = []
+        for problem in found:
+            template = every
+            if alone:
+                sources = [path for path, messages in alone if problem.message in messages]
+                if len(sources) == 1:
+                    template = sources[0]
+            problems.append({**asdict(problem), "template": template})
+        result = tuple(problems)
+        self._problems[key] = result
+        return result
 
 
-def _media(campaign: Campaign, image: Image | None, language: str) -> tuple[DraftMedia, ...]:
+def _media(
+    campaign: Campaign, image: Image | None, languages: tuple[str, ...]
+) -> tuple[DraftMedia, ...]:
+    """The post's image with its alt text; a bilingual post's alt text is each language's,
+    in the post's order, joined by " / " (the same text said twice is said once)."""
     if image is None:
         return ()
     checked = campaign.images[image.path]
-    return (DraftMedia(str(checked.path), checked.alt[language], checked.sha256),)
+    alts = list(dict.fromkeys(checked.alt[language] for language in languages))
+    return (DraftMedia(str(checked.path), ALT_SEPARATOR.join(alts), checked.sha256),)

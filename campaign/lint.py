@@ -45,11 +45,12 @@ Configuration comes from a campaign's optional ``[lint]`` table, see ``LintConfi
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, cast, get_args
 
@@ -246,9 +247,14 @@ DEFAULT_CONFIG = LintConfig()
 # --- text pieces ---------------------------------------------------------------------------
 
 
-def _links(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, url) of each link as twitter-text sees it (bare domains included)."""
-    return [(e["indices"][0], e["indices"][1], e["url"]) for e in extract_urls_with_indices(text)]
+@functools.lru_cache(maxsize=4096)
+def _links(text: str) -> tuple[tuple[int, int, str], ...]:
+    """(start, end, url) of each link as twitter-text sees it (bare domains included).
+
+    Remembered: four rules ask about the same text, and twitter-text's scan is slow."""
+    return tuple(
+        (e["indices"][0], e["indices"][1], e["url"]) for e in extract_urls_with_indices(text)
+    )
 
 
 def _blank(text: str, spans: Iterable[tuple[int, int]]) -> str:
@@ -315,7 +321,11 @@ def _quote(text: str, limit: int = 40) -> str:
 # --- the rules -----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=8192)
 def _length_message(text: str, key: str, limit: int | None) -> str | None:
+    # Remembered for the process (a pure function of its arguments): counting the way X
+    # does (twitter-text) costs milliseconds a text, and a re-plan or a web preview asks
+    # again about the texts it asked about last time.
     network = find_network(key)
     length, allowed = network.measure(text, limit)
     if length <= allowed:
@@ -411,8 +421,14 @@ def _network_images(key: str, media: Sequence[tuple[str, str]]) -> list[str]:
         messages.append(f"{network.name} needs an image on every post: add one ({kinds}).")
     if limits.count is not None and len(media) > limits.count:
         messages.append(f"{len(media)} images; {network.name} takes at most {limits.count}.")
-    for file_name, _ in media:
+    for file_name, alt in media:
         shown = str(file_name).replace("\\", "/").rsplit("/", 1)[-1]
+        # A bilingual post's alt text holds both languages: it must still fit.
+        if limits.alt_text is not None and len(alt) > limits.alt_text:
+            messages.append(
+                f"The alt text of {shown} is {len(alt)} characters; {network.name} takes at "
+                f"most {limits.alt_text}."
+            )
         mime = mimetypes.guess_type(shown)[0]
         if mime is not None and not limits.accepts(mime):
             kinds = ", ".join(t.removeprefix("image/").upper() for t in limits.types)
@@ -592,32 +608,105 @@ def lint_text(
     with a higher one. The text is never changed. Raises ``ValueError`` for an unknown
     network.
     """
-    del language  # accepted for the callers' record; see the docstring
-    chosen = list(dict.fromkeys(networks))
-    for key in chosen:
-        find_network(key)  # ValueError for an unknown one
-    tag_list = list(tags)
-    overrides = dict(limits or {})
+    return Linter(config, memo=False).lint(
+        text, networks=networks, language=language, tags=tags, media=media, limits=limits
+    )
 
+
+class Linter:
+    """``lint_text`` with one config, remembering its answers.
+
+    Planning a year lints the same few dozen texts thousands of times (one per account and
+    day); the rules are pure functions of (text, network, limit, tags, media), so each
+    distinct question is answered once. The network-independent rules run once per text,
+    whatever the number of networks. ``memo=False`` keeps nothing (one-off checks).
+    """
+
+    def __init__(self, config: LintConfig = DEFAULT_CONFIG, *, memo: bool = True) -> None:
+        self.config = config
+        self._memo = memo
+        self._per_network: dict[tuple[Any, ...], tuple[Problem, ...]] = {}
+        self._per_text: dict[tuple[Any, ...], tuple[Problem, ...]] = {}
+
+    def lint(
+        self,
+        text: str,
+        *,
+        networks: Iterable[str],
+        language: str,
+        tags: Iterable[str] = (),
+        media: Sequence[tuple[str, str]] = (),
+        limits: Mapping[str, int] | None = None,
+    ) -> list[Problem]:
+        """As ``lint_text``; ``language`` is accepted for the record (no rule uses it)."""
+        del language
+        chosen = list(dict.fromkeys(networks))
+        for key in chosen:
+            find_network(key)  # ValueError for an unknown one
+        overrides = dict(limits or {})
+        media_key = tuple((str(path), alt) for path, alt in media)
+        tag_key = tuple(tags)
+        problems: list[Problem] = []
+        # Length first, then what a network itself refuses, then the text's own rules:
+        # the order the docstring of this module lists them in.
+        network_found = [self._network(text, key, overrides.get(key), media_key) for key in chosen]
+        for found in network_found:
+            problems.extend(p for p in found if p.rule == "length")
+        for found in network_found:
+            problems.extend(p for p in found if p.rule != "length")
+        problems.extend(self._text(text, tag_key, media_key))
+        return problems
+
+    def _network(
+        self, text: str, key: str, limit: int | None, media: tuple[tuple[str, str], ...]
+    ) -> tuple[Problem, ...]:
+        memo_key = (text, key, limit, media)
+        found = self._per_network.get(memo_key)
+        if found is None:
+            found = tuple(_network_problems(text, key, limit, media, self.config))
+            if self._memo:
+                self._per_network[memo_key] = found
+        return found
+
+    def _text(
+        self, text: str, tags: tuple[str, ...], media: tuple[tuple[str, str], ...]
+    ) -> tuple[Problem, ...]:
+        memo_key = (text, tags, media)
+        found = self._per_text.get(memo_key)
+        if found is None:
+            found = tuple(_text_problems(text, tags, media, self.config))
+            if self._memo:
+                self._per_text[memo_key] = found
+        return found
+
+
+def _network_problems(
+    text: str,
+    key: str,
+    limit: int | None,
+    media: Sequence[tuple[str, str]],
+    config: LintConfig,
+) -> list[Problem]:
     problems: list[Problem] = []
     length_level = config.level("length")
     if length_level != "off":
-        for key in chosen:
-            message = _length_message(text, key, overrides.get(key))
-            if message:
-                problems.append(Problem("length", length_level, message, key))
-
+        message = _length_message(text, key, limit)
+        if message:
+            problems.append(Problem("length", length_level, message, key))
     # What a network itself refuses (Instagram: no image, too many hashtags).
     images_level, hashtags_level = config.level("images"), config.level("hashtags")
-    for key in chosen:
-        if images_level != "off":
-            problems.extend(
-                Problem("images", images_level, message, key)
-                for message in _network_images(key, media)
-            )
-        if hashtags_level != "off" and (found := _network_hashtags(text, key)):
-            problems.append(Problem("hashtags", hashtags_level, found, key))
+    if images_level != "off":
+        problems.extend(
+            Problem("images", images_level, message, key) for message in _network_images(key, media)
+        )
+    if hashtags_level != "off" and (found := _network_hashtags(text, key)):
+        problems.append(Problem("hashtags", hashtags_level, found, key))
+    return problems
 
+
+def _text_problems(
+    text: str, tags: Sequence[str], media: Sequence[tuple[str, str]], config: LintConfig
+) -> list[Problem]:
     checks: list[tuple[str, Callable[[], list[str]]]] = [
         ("alt-text", lambda: _rule_alt_text(media, config.min_alt_text)),
         ("hashtags", lambda: _rule_hashtags(text, config.max_hashtags)),
@@ -626,15 +715,52 @@ def lint_text(
         ("shortener", lambda: _rule_shortener(text)),
         ("links", lambda: _rule_links(text, config.max_links)),
         ("sentence-length", lambda: _rule_sentence_length(text, config.max_sentence_words)),
-        ("signposting", lambda: _rule_signposting(text, tag_list, config.signposting)),
+        ("signposting", lambda: _rule_signposting(text, list(tags), config.signposting)),
         ("blocked-words", lambda: _rule_blocked_words(text, config.blocked_words)),
     ]
+    problems: list[Problem] = []
     for rule, check in checks:
         level = config.level(rule)
         # A rule switched off is not even run.
         if level != "off":
             problems.extend(Problem(rule, level, message) for message in check())
     return problems
+
+
+#: Findings that do not come from a post's text (an edit cannot change them): kept on edit.
+NOT_FROM_TEXT = frozenset({"welsh-counterpart"})
+
+
+def check_post_text(
+    text: str,
+    *,
+    network: str,
+    language: str,
+    tags: Iterable[str] = (),
+    media: Sequence[tuple[str, str]] = (),
+    config: LintConfig = DEFAULT_CONFIG,
+    limit: int | None = None,
+    previous: Iterable[Mapping[str, Any]] = (),
+) -> list[dict[str, Any]]:
+    """The findings to store on a post whose text a person changed (``posts.review.edit``).
+
+    Every content rule runs again on the new text, so a post an edit makes too long cannot
+    be approved and a fixed post loses its old error. Findings about the post rather than
+    its text (``NOT_FROM_TEXT``: no Welsh counterpart) are carried over from ``previous``.
+    ``limit`` is the account's own text limit, ``config`` the campaign's ``[lint]`` (the
+    defaults when not known). Each finding names no template: the text is the person's now.
+    """
+    found = lint_text(
+        text,
+        networks=[network],
+        language=language,
+        tags=tags,
+        media=media,
+        config=config,
+        limits={network: limit} if limit else None,
+    )
+    kept = [dict(p) for p in previous if p.get("rule") in NOT_FROM_TEXT]
+    return [{**asdict(p), "template": None} for p in found] + kept
 
 
 def has_errors(problems: Iterable[Problem]) -> bool:

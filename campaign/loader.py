@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ from pydantic import ValidationError
 
 from core.errors import CampaignError
 
+from .dates import RuleError, expand_rule_times, yearly_dates
 from .model import CampaignFile, Image
 
 # Formats every network takes, by their first bytes; X's image limit is the smallest.
@@ -57,9 +60,12 @@ def load_campaign(location: str | Path) -> Campaign:
     path = Path(location)
     file = path / "campaign.toml" if path.is_dir() else path
     try:
-        text = file.read_text("utf-8")
+        data = read_limited(file, MAX_TEXT_BYTES)
     except OSError as exc:
         raise CampaignError(str(file), f"cannot read the campaign file: {exc.strerror}") from None
+    except ValueError as exc:
+        raise CampaignError(str(file), str(exc)) from None
+    text = decode_utf8(data, file)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -80,6 +86,7 @@ def load_campaign(location: str | Path) -> Campaign:
             f"{file}, key campaign.timezone", f"unknown time zone {spec.campaign.timezone!r}"
         ) from None
     _check_references(file, spec)
+    _check_dates(file, spec, zone)
     images = _check_images(file, spec)
     return Campaign(folder=file.parent, file=file, spec=spec, zone=zone, images=images)
 
@@ -101,6 +108,80 @@ def _check_references(file: Path, spec: CampaignFile) -> None:
                     ) from None
 
 
+MAX_TEXT_BYTES = 1024 * 1024  # a campaign file or template; far above any real one
+
+
+def read_limited(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes.
+
+    Raises ``ValueError`` for anything else: ``/dev/zero`` or a FIFO would be read forever,
+    a directory or a huge file is a mistake. ``OSError`` when it cannot be opened.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise ValueError(f"{path.name} is not a regular file")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{path.name} is larger than {limit // 1024} KB")
+    return data
+
+
+def decode_utf8(data: bytes, file: Path) -> str:
+    """``data`` as UTF-8 text, or a ``CampaignError`` naming the file, line and column."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise CampaignError(
+            f"{file}, line {line}",
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column}): save the file "
+            "as UTF-8",
+        ) from None
+
+
+def inside(folder: Path, relative: str) -> Path | None:
+    """``folder / relative`` with every link resolved, or None when it leads outside
+    ``folder`` (``../x.png``, an absolute path, a symbolic link out)."""
+    root = folder.resolve()
+    path = (folder / relative).resolve()
+    return path if path.is_relative_to(root) else None
+
+
+def _check_dates(file: Path, spec: CampaignFile, zone: ZoneInfo) -> None:
+    """Refuse a rule that does not parse or gives no post at all between start and end."""
+    info = spec.campaign
+    span = f"between {info.start} and {info.end}"
+    for index, series in enumerate(spec.series):
+        where = f"{file}, key series[{index}].rule ({series.id})"
+        try:
+            moments = expand_rule_times(series.rule, info.start, info.end, series.time, zone)
+        except RuleError as exc:
+            raise CampaignError(
+                where, f"the date rule {series.rule!r} does not parse: {exc}"
+            ) from None
+        if not moments:
+            raise CampaignError(where, f"the date rule {series.rule!r} gives no post {span}")
+    for index, occasion in enumerate(spec.occasions):
+        if occasion.yearly:
+            if not any(yearly_dates(occasion.yearly, info.start, info.end)):
+                extra = (
+                    " (29 February: no leap day in that range)"
+                    if occasion.yearly == "02-29"
+                    else ""
+                )
+                raise CampaignError(
+                    f"{file}, key occasions[{index}].yearly ({occasion.id})",
+                    f"{occasion.yearly} gives no post {span}{extra}",
+                )
+        elif not any(info.start <= day <= info.end for day in occasion.dates):
+            raise CampaignError(
+                f"{file}, key occasions[{index}].dates ({occasion.id})",
+                f"none of the dates is {span}",
+            )
+
+
 def _check_images(file: Path, spec: CampaignFile) -> dict[str, CheckedImage]:
     found: list[tuple[str, Image]] = []
     for kind, entries in (("series", spec.series), ("occasions", spec.occasions)):
@@ -114,19 +195,25 @@ def _check_images(file: Path, spec: CampaignFile) -> dict[str, CheckedImage]:
     checked: dict[str, CheckedImage] = {}
     for key, image in found:
         where = f"{file}, key {key}"
-        path = (file.parent / image.path).resolve()
+        path = inside(file.parent, image.path)
+        if path is None:
+            raise CampaignError(
+                where, f"{image.path} is outside the campaign folder; put images in images/"
+            )
         try:
-            data = path.read_bytes()
+            data = read_limited(path, MAX_IMAGE_BYTES)
         except OSError as exc:
             raise CampaignError(where, f"cannot read image {image.path}: {exc.strerror}") from None
-        if not any(data.startswith(magic) for magic in _IMAGE_MAGIC):
-            raise CampaignError(where, f"{image.path} is not a PNG, JPEG or GIF image")
-        if len(data) > MAX_IMAGE_BYTES:
+        except ValueError:
+            if not path.is_file():
+                raise CampaignError(where, f"{image.path} is not a regular file") from None
             raise CampaignError(
                 where,
-                f"{image.path} is {len(data) // 1024} KB; the limit is "
+                f"{image.path} is {path.stat().st_size // 1024} KB; the limit is "
                 f"{MAX_IMAGE_BYTES // 1024} KB (X's image limit)",
-            )
+            ) from None
+        if not any(data.startswith(magic) for magic in _IMAGE_MAGIC):
+            raise CampaignError(where, f"{image.path} is not a PNG, JPEG or GIF image")
         for language in spec.campaign.languages:
             if not image.alt.get(language, "").strip():
                 raise CampaignError(where, f"alt text in {language!r} is required for {image.path}")

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from datetime import date, time
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# ISO 639-1: a language a campaign may be written in. A typo ("cym", "EN") is refused by
+# name rather than silently matching no account.
+_ISO_639_1 = """aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv
+    cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr
+    ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw
+    ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv
+    ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr
+    ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi
+    yo za zh zu"""
+KNOWN_LANGUAGES = frozenset(_ISO_639_1.split())
 
 
 class _Strict(BaseModel):
@@ -27,8 +38,21 @@ class CampaignInfo(_Strict):
     languages: list[str] = Field(min_length=1)
     stale_after_minutes: float | None = Field(None, gt=0)
     # Bilingual model: "separate" posts per language (default) or one "bilingual" post.
-    bilingual: str = "separate"
+    bilingual: Literal["separate", "bilingual"] = "separate"
     welsh_first: bool = True
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: list[str]) -> list[str]:
+        for language in value:
+            if language not in KNOWN_LANGUAGES:
+                raise ValueError(
+                    f"unknown language {language!r}: give a two-letter ISO 639-1 code in "
+                    "lower case, such as 'cy' or 'en'"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("a language is listed twice")
+        return value
 
     @model_validator(mode="after")
     def _order(self) -> CampaignInfo:
@@ -78,6 +102,17 @@ class Series(_Scheduled):
 class Occasion(_Scheduled):
     yearly: str | None = Field(None, pattern=r"^\d\d-\d\d$")
     dates: list[date] = []
+
+    @field_validator("yearly")
+    @classmethod
+    def _real_day(cls, value: str | None) -> str | None:
+        if value is not None:
+            month, day = (int(part) for part in value.split("-"))
+            try:
+                date(2028, month, day)  # a leap year: 02-29 is a real day (leap years only)
+            except ValueError:
+                raise ValueError(f"{value} is not a day of the year (MM-DD)") from None
+        return value
 
     @model_validator(mode="after")
     def _one_kind(self) -> Occasion:

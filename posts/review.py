@@ -367,8 +367,13 @@ def edit(
     text: str | None = None,
     due_at: datetime | None = None,
     expected_hash: str | None = None,
+    text_limits: Mapping[str, int] | None = None,
 ) -> Post:
     """Change a post's text or time: back to draft, any approval voided and said so.
+
+    A new text is checked again by the content rules (``campaign.lint.check_post_text``,
+    to the account's own limit where ``text_limits``, account -> limit, has one): its findings replace the old
+    ones, so a post the edit made too long cannot be submitted, and a fixed one can.
 
     ``expected_hash`` is the content hash of the version the person opened (or its first
     12 characters or more): if the post changed since, nothing is saved (their change
@@ -386,7 +391,20 @@ def edit(
         take_as_read(session, post)
         was_approved = post.approved_hash is not None
         if text is not None:
+            # Imported here: the content rules load twitter-text, which the rest of this
+            # module (and the command line's start-up) does not need.
+            from campaign.lint import check_post_text
+
             post.text = text
+            post.problems = check_post_text(
+                text,
+                network=post.network,
+                language=post.language,
+                tags=post.tags or [],
+                media=[(m["path"], m["alt_text"]) for m in post.media or []],
+                limit=(text_limits or {}).get(post.account),
+                previous=post.problems or [],
+            )
         if due_at is not None:
             post.due_at = due_at
         post.content_hash = content_hash(

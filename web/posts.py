@@ -299,6 +299,9 @@ def edit(post_id: int) -> Response:
             now=now(),
             text=text,
             expected_hash=request.form.get("content_hash", ""),
+            text_limits={
+                n: a.text_limit for n, a in services().settings.accounts.items() if a.text_limit
+            },
         )
 
     voided = " Its approval is void." if was_approved else ""

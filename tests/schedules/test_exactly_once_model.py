@@ -142,7 +142,7 @@ class ExactlyOnce(RuleBasedStateMachine):
             review.record_previews(self.db, drafts, actor="bob", now=now)
             review.approve(self.db, drafts, actor="bob", now=now)
 
-    @rule(index=st.integers(0, 3), text=st.sampled_from(["Edited. Call 101 or 999.", "Again"]))
+    @rule(index=st.integers(0, 3), text=st.sampled_from(["Edited. Call 101 or 999.", "Again: 999 or 101."]))
     def edit(self, index: int, text: str) -> None:
         post = sorted(self._posts().values(), key=lambda p: p.id)[index]
         if (PostState(post.state), "edit") in TRANSITIONS:

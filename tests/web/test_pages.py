@@ -209,7 +209,7 @@ def test_day_review_approves_exactly_the_posts_shown(
     assert html.count('class="pv pv-') == 8
     # One post changes after the page was shown: the whole approval is refused.
     changed = on_day[0]
-    review.edit(world, changed.id, actor="alice", now=clock.now(), text=changed.text + " Diolch.")
+    review.edit(world, changed.id, actor="alice", now=clock.now(), text="Diolch. " + changed.text)
     review.submit(world, [changed.id], actor="alice", now=clock.now())
     response = post(client, f"/day/{DAY}/approve", {"ids": ids})
     assert response.status_code == 303  # refused in a web user's words, not the CLI's

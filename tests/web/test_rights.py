@@ -198,7 +198,7 @@ def test_the_author_cannot_approve_their_own_post_by_a_direct_post(
     from posts import review
 
     target = post_where(world, occasion=CEA, account="gwent-facebook", language="en")
-    review.edit(world, target.id, actor="bob", now=clock.now(), text=target.text + " Diolch.")
+    review.edit(world, target.id, actor="bob", now=clock.now(), text="Diolch. " + target.text)
     review.submit(world, [target.id], actor="bob", now=clock.now())
     login(client, "bob")
     page = text_of(client.get(f"/posts/{target.id}"))  # a preview is recorded...
