@@ -601,6 +601,9 @@ def outbox(app: App, as_json: bool) -> None:
         click.echo(f"{count} post(s) in {app.settings.outbox_path}")
 
 
+LOG_LIMIT = 200  # `publisher log` shows the newest events unless asked for more
+
+
 @cli.command()
 @click.option("--post", "post_id", type=int, help="Only this post's events.")
 @click.option("--person", default="", help="Only events by people whose name contains this.")
@@ -609,6 +612,19 @@ def outbox(app: App, as_json: bool) -> None:
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last local day.")
 @click.option("--words", default="", help="Only events whose detail contains these words.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV, for records requests (times in UTC).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=None,
+    help=f"Only the newest N events, still oldest first (default {LOG_LIMIT}; with --csv, "
+    "every event); 0 for every one.",
+)
+@click.option(
+    "--since",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only the last N days (today included).",
+)
 @pass_app
 @friendly_errors
 def log(
@@ -620,21 +636,46 @@ def log(
     end: datetime | None,
     words: str,
     as_csv: bool,
+    limit: int | None,
+    since: int | None,
 ) -> None:
-    """The audit log: who did what, when (oldest first; the same search as the web's)."""
+    """The audit log: who did what, when (oldest first; the same search as the web's).
+    Streams: memory stays flat however long the log."""
+    from datetime import timedelta
+
     from posts import audit, textviews
 
+    first = _d(start)
+    if since is not None:
+        recent = app.clock.now().astimezone(app.zone).date() - timedelta(days=since - 1)
+        first = max(first, recent) if first else recent
     found = audit.AuditFilter(
         post=post_id,
         person=person.strip(),
         action=action.strip(),
-        start=_d(start),
+        start=first,
         end=_d(end),
         words=words.strip(),
     )
+    if limit is None:
+        limit = 0 if as_csv else LOG_LIMIT
     if as_csv:
-        for line in audit.csv_lines(app.db, found, app.zone):
+        for line in audit.csv_lines(app.db, found, app.zone, limit=limit or None):
             click.echo(line, nl=False)
+        return
+    if limit:
+        # The newest ``limit``, shown oldest first like the rest of the log.
+        events = list(audit.oldest_first(app.db, found, app.zone, newest_first=True, limit=limit))
+        events.reverse()
+        for event in events:
+            click.echo(textviews.events([event], app.zone))
+        if len(events) == limit:
+            click.echo(
+                f"(the newest {limit} events; older ones with --limit 0, --since or --from)",
+                err=True,
+            )
+        if not events:
+            click.echo("No events.")
         return
     shown = 0
     for event in audit.oldest_first(app.db, found, app.zone):

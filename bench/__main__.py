@@ -7,7 +7,7 @@ import platform
 import sqlite3
 import sys
 
-from . import claim_path, plan_page, planning, service
+from . import claim_path, plan_page, planning, service, web_pages
 
 
 def main() -> None:
@@ -23,6 +23,7 @@ def main() -> None:
         service.morning_burst,
         service.idle_worker,
         service.cli_startup,
+        web_pages.run,
     ):
         step()
         print()

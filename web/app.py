@@ -7,6 +7,7 @@ Secure when the request came over HTTPS (or always/never, as ``secure_cookies`` 
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from datetime import timedelta
@@ -171,9 +172,14 @@ def blackouts_for(post: Post) -> list[Window]:
     that every page showing a post can say so without each view remembering to ask."""
     if post.state not in STOPPABLE:
         return []
+    from flask import g
+
     s = services()
-    with s.db.transaction() as session:
-        windows = blackout_windows(session, s.clock.now(), s.settings.blackouts)
+    windows = g.get("blackout_windows")
+    if windows is None:  # read once per request: a day page asks for every card
+        with s.db.transaction() as session:
+            windows = blackout_windows(session, s.clock.now(), s.settings.blackouts)
+        g.blackout_windows = windows
     return covering(windows, post.account, post.due_at)
 
 
@@ -184,7 +190,13 @@ def _csrf_input() -> Markup:
 def _local(when: Any, fmt: str = "%a %d %b %Y %H:%M %Z") -> str:
     if when is None:
         return ""
-    return str(when.astimezone(services().zone).strftime(fmt))
+    return _local_text(when, fmt, services().zone)
+
+
+@functools.lru_cache(maxsize=8192)
+def _local_text(when: Any, fmt: str, zone: ZoneInfo) -> str:
+    # A month's calendar shows thousands of posts at a few hundred distinct times.
+    return str(when.astimezone(zone).strftime(fmt))
 
 
 def _http_error(exc: HTTPException) -> tuple[str, int]:
