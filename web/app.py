@@ -99,14 +99,17 @@ def create_app(
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
 
-    from . import audit, auth, day, holds, media, posts, queue
+    from . import audit, auth, day, holds, media, oidc, posts, queue, two_factor
     from . import calendar as calendar_page
 
     for module in (auth, queue, calendar_page, posts, day, holds, audit):
         app.register_blueprint(module.bp)
+    app.register_blueprint(oidc.bp)  # sign-in with the identity provider (issue 16)
+    app.register_blueprint(two_factor.bp)
     app.wsgi_app = media.PublicMedia(app.wsgi_app, app.extensions["publisher"])  # type: ignore[method-assign]
 
     app.before_request(guard)
+    app.before_request(two_factor.enforce)  # after guard: it needs the signed-in user
     app.after_request(_headers)
     app.context_processor(_page_context)
     app.register_error_handler(HTTPException, _http_error)

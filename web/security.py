@@ -29,7 +29,9 @@ from posts.db import Database
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"auth.login", "static", "two_factor.code", "oidc.start", "oidc.callback"}
+)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"
 
