@@ -90,16 +90,21 @@ class Pending:
     started: int  # unix seconds, the app's clock
 
     def to_dict(self) -> dict[str, Any]:
-        return {"state": self.state, "nonce": self.nonce, "verifier": self.verifier,
-                "started": self.started}
+        return {
+            "state": self.state,
+            "nonce": self.nonce,
+            "verifier": self.verifier,
+            "started": self.started,
+        }
 
     @classmethod
     def from_dict(cls, raw: object) -> Pending | None:
         if not isinstance(raw, dict):
             return None
         try:
-            return cls(str(raw["state"]), str(raw["nonce"]), str(raw["verifier"]),
-                       int(raw["started"]))
+            return cls(
+                str(raw["state"]), str(raw["nonce"]), str(raw["verifier"]), int(raw["started"])
+            )
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -177,8 +182,10 @@ def client_secret(settings: OidcSettings) -> str | None:
 
 def _client(settings: OidcSettings, redirect_uri: str) -> OAuth2Session:
     secret = client_secret(settings)
-    methods = provider(settings.issuer).config().get(
-        "token_endpoint_auth_methods_supported", ["client_secret_basic"]
+    methods = (
+        provider(settings.issuer)
+        .config()
+        .get("token_endpoint_auth_methods_supported", ["client_secret_basic"])
     )
     if secret is None:
         method = "none"  # a public client: PKCE alone
@@ -358,9 +365,11 @@ def sign_in(
         user = session.get(User, link.user_id) if link is not None else None
         if rights is None:
             record_event(
-                session, actor=user.username if user else "anonymous", action="login_failed",
-                now=now, detail={"via": "oidc", "user": wanted_name,
-                                 "why": "in no group mapped to a role"},
+                session,
+                actor=user.username if user else "anonymous",
+                action="login_failed",
+                now=now,
+                detail={"via": "oidc", "user": wanted_name, "why": "in no group mapped to a role"},
             )
             refusal = OidcRefused(
                 "You signed in with your organisation, but you are in none of the groups "
@@ -369,7 +378,10 @@ def sign_in(
             )
         elif user is not None and user.disabled:
             record_event(
-                session, actor=user.username, action="login_failed", now=now,
+                session,
+                actor=user.username,
+                action="login_failed",
+                now=now,
                 detail={"via": "oidc", "why": "disabled"},
             )
             refusal = OidcRefused("This user is disabled here. Ask an administrator.")
@@ -381,24 +393,38 @@ def sign_in(
                 user = _new_user(session, wanted_name, claims, now)
                 if user is None:
                     record_event(
-                        session, actor="anonymous", action="login_failed", now=now,
-                        detail={"via": "oidc", "user": wanted_name,
-                                "why": "a local user has that name"},
+                        session,
+                        actor="anonymous",
+                        action="login_failed",
+                        now=now,
+                        detail={
+                            "via": "oidc",
+                            "user": wanted_name,
+                            "why": "a local user has that name",
+                        },
                     )
                     refusal = OidcRefused(
                         f"There is already a local user called {wanted_name!r} here, not "
                         "linked to your organisation's sign-in. Ask an administrator."
                     )
                 else:
-                    session.add(OidcIdentity(issuer=issuer, subject=subject, user_id=user.id,
-                                             first_seen_at=now, last_seen_at=now))
+                    session.add(
+                        OidcIdentity(
+                            issuer=issuer,
+                            subject=subject,
+                            user_id=user.id,
+                            first_seen_at=now,
+                            last_seen_at=now,
+                        )
+                    )
             if user is not None and refusal is None:
                 _follow_groups(session, user, role, accounts, now)
                 if link is not None:
                     link.last_seen_at = now
                 user.last_login_at = now
-                record_event(session, actor=user.username, action="login",
-                             now=now, detail={"via": "oidc"})
+                record_event(
+                    session, actor=user.username, action="login", now=now, detail={"via": "oidc"}
+                )
                 session.flush()
                 return _person(session, user)
     assert refusal is not None
@@ -434,8 +460,13 @@ def _new_user(
     )
     session.add(user)
     session.flush()
-    record_event(session, actor="oidc", action="user_added", now=now,
-                 detail={"user": username, "via": "oidc"})
+    record_event(
+        session,
+        actor="oidc",
+        action="user_added",
+        now=now,
+        detail={"user": username, "via": "oidc"},
+    )
     return user
 
 
@@ -444,17 +475,32 @@ def _follow_groups(
 ) -> None:
     """Set the role and accounts the groups give, recording each change."""
     if user.role != role.value:
-        record_event(session, actor="oidc", action="user_role_set", now=now,
-                     detail={"user": user.username, "from": user.role, "to": role.value,
-                             "via": "oidc groups"})
+        record_event(
+            session,
+            actor="oidc",
+            action="user_role_set",
+            now=now,
+            detail={
+                "user": user.username,
+                "from": user.role,
+                "to": role.value,
+                "via": "oidc groups",
+            },
+        )
         user.role, user.updated_at = role.value, now
-    held = sorted(session.scalars(select(UserAccount.account).where(UserAccount.user_id == user.id)))
+    held = sorted(
+        session.scalars(select(UserAccount.account).where(UserAccount.user_id == user.id))
+    )
     if held != sorted(accounts):
         session.execute(delete(UserAccount).where(UserAccount.user_id == user.id))
         session.add_all(UserAccount(user_id=user.id, account=a) for a in accounts)
-        record_event(session, actor="oidc", action="user_accounts_set", now=now,
-                     detail={"user": user.username, "accounts": accounts,
-                             "via": "oidc groups"})
+        record_event(
+            session,
+            actor="oidc",
+            action="user_accounts_set",
+            now=now,
+            detail={"user": user.username, "accounts": accounts, "via": "oidc groups"},
+        )
         user.updated_at = now
     session.flush()
 

@@ -76,9 +76,7 @@ class RecoveryCode(Base):
     __tablename__ = "user_recovery_codes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64))
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
@@ -166,7 +164,9 @@ def start_enrolment(
             raise QueueError("two-factor sign-in is already on for this user")
         if row is None:
             row = TwoFactor(
-                user_id=person.id, secret=_seal(key, pyotp.random_base32()), last_step=0,
+                user_id=person.id,
+                secret=_seal(key, pyotp.random_base32()),
+                last_step=0,
                 failures=0,
             )
             session.add(row)
@@ -193,7 +193,10 @@ def confirm_enrolment(
         row.enabled_at, row.last_step, row.failures, row.failed_at = now, step, 0, None
         codes = _new_recovery_codes(session, person.id)
         record_event(
-            session, actor=person.username, action="two_factor_enabled", now=now,
+            session,
+            actor=person.username,
+            action="two_factor_enabled",
+            now=now,
             detail={"user": person.username},
         )
         return codes
@@ -207,7 +210,10 @@ def new_recovery_codes(db: Database, person: Person, *, now: datetime) -> list[s
             raise QueueError("two-factor sign-in is not on for this user")
         codes = _new_recovery_codes(session, person.id)
         record_event(
-            session, actor=person.username, action="two_factor_recovery_codes_made", now=now,
+            session,
+            actor=person.username,
+            action="two_factor_recovery_codes_made",
+            now=now,
             detail={"user": person.username},
         )
         return codes
@@ -223,7 +229,10 @@ def reset(db: Database, username: str, *, actor: str, now: datetime) -> bool:
         session.execute(delete(TwoFactor).where(TwoFactor.user_id == user.id))
         session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
         record_event(
-            session, actor=actor, action="two_factor_reset", now=now,
+            session,
+            actor=actor,
+            action="two_factor_reset",
+            now=now,
             detail={"user": username, "was_on": had},
         )
         return had
@@ -247,25 +256,32 @@ def check_code(db: Database, key: bytes, user_id: int, code: str, *, now: dateti
         if wait is not None:
             seconds = int(wait.total_seconds()) + 1
             record_event(
-                session, actor=user.username, action="login_failed", now=now,
+                session,
+                actor=user.username,
+                action="login_failed",
+                now=now,
                 detail={"why": "too many wrong codes", "wait_seconds": seconds},
             )
-            refusal = LoginFailed(
-                f"Too many wrong codes: wait {seconds} seconds, then try again."
-            )
+            refusal = LoginFailed(f"Too many wrong codes: wait {seconds} seconds, then try again.")
         else:
             kind = _accept(session, key, row, code, now)
             if kind is not None:
                 row.failures, row.failed_at = 0, None
                 record_event(
-                    session, actor=user.username, action="login_second_factor", now=now,
+                    session,
+                    actor=user.username,
+                    action="login_second_factor",
+                    now=now,
                     detail={"with": kind},
                 )
                 return kind
             row.failures += 1
             row.failed_at = now
             record_event(
-                session, actor=user.username, action="login_failed", now=now,
+                session,
+                actor=user.username,
+                action="login_failed",
+                now=now,
                 detail={"why": "wrong two-factor code", "failures": row.failures},
             )
             refusal = LoginFailed(
@@ -338,11 +354,14 @@ def _hash_recovery(code: str) -> str:
 
 
 def _codes_left(session: Session, user_id: int) -> int:
-    return session.scalar(
-        select(func.count()).where(
-            RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None)
+    return (
+        session.scalar(
+            select(func.count()).where(
+                RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None)
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 # -- who must use it ------------------------------------------------------------------------
@@ -375,9 +394,11 @@ def set_required(
             elif not required and row is not None:
                 session.delete(row)
         record_event(
-            session, actor=actor,
+            session,
+            actor=actor,
             action="two_factor_required" if required else "two_factor_not_required",
-            now=now, detail={"roles": wanted},
+            now=now,
+            detail={"roles": wanted},
         )
 
 

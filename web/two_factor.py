@@ -69,8 +69,11 @@ def code() -> Response | str | tuple[str, int]:
     if person is None:
         for key in ("2fa_uid", "2fa_stamp", "2fa_at", "2fa_next"):
             session.pop(key, None)
-        flash("Sign in with your user name and password first (the code step lasts "
-              f"{int(PENDING.total_seconds() // 60)} minutes).", "error")
+        flash(
+            "Sign in with your user name and password first (the code step lasts "
+            f"{int(PENDING.total_seconds() // 60)} minutes).",
+            "error",
+        )
         return redirect(url_for("auth.login"), 303)
     if request.method == "GET":
         return render_template("two_factor_code.html")
@@ -87,8 +90,11 @@ def code() -> Response | str | tuple[str, int]:
     flash(f"Signed in as {person.name} ({person.role.value}).", "success")
     if kind == "recovery":
         left = totp.status(services().db, person.id).recovery_codes_left
-        flash(f"You used a recovery code; {left} left. Each works once: make new ones on "
-              "the two-factor page if you are running low.", "warning")
+        flash(
+            f"You used a recovery code; {left} left. Each works once: make new ones on "
+            "the two-factor page if you are running low.",
+            "warning",
+        )
     return redirect(target, 303)
 
 

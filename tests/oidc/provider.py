@@ -88,7 +88,9 @@ class OidcProvider:
         assert process.stdout is not None and process.stderr is not None
         deadline = time.monotonic() + timeout
         while True:
-            ready, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            ready, _, _ = select.select(
+                [process.stdout], [], [], max(0.0, deadline - time.monotonic())
+            )
             if not ready:
                 process.kill()
                 raise RuntimeError(f"the OpenID Connect provider did not start in {timeout:.0f} s")
