@@ -44,8 +44,15 @@ def site(tmp_path: Path) -> Iterator[tuple[str, FakeClock, Database]]:
     db = Database(settings.database_url)
     db.ensure_schema()
     clock = FakeClock(datetime.now(UTC))
-    users.add_user(db, "bob", PASSWORD, role="reviewer", display_name="Bob Reviewer",
-                   actor="test", now=clock.now())
+    users.add_user(
+        db,
+        "bob",
+        PASSWORD,
+        role="reviewer",
+        display_name="Bob Reviewer",
+        actor="test",
+        now=clock.now(),
+    )
     server.app = create_app(settings, db, clock, secret_key="test-secret-key")
     yield server.url, clock, db
     provider.stop()
@@ -61,7 +68,7 @@ def check(page: Any, name: str, found: dict[str, list[str]]) -> None:
 def test_sign_in_with_the_provider_then_with_a_totp_code(
     page: Any, site: tuple[str, FakeClock, Database]
 ) -> None:
-    url, clock, db = site
+    url, clock, _db = site
     found: dict[str, list[str]] = {}
 
     # 1. The organisation's sign-in, through the real provider.

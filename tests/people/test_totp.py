@@ -31,8 +31,9 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def people(db: Database, clock: FakeClock) -> Database:
     for name, role in (("alice", "author"), ("bob", "reviewer"), ("carol", "administrator")):
-        users.add_user(db, name, PASSWORD, role=role, actor="test", now=clock.now(),
-                       display_name=name.title())
+        users.add_user(
+            db, name, PASSWORD, role=role, actor="test", now=clock.now(), display_name=name.title()
+        )
     return db
 
 
@@ -59,8 +60,7 @@ def enrol(client: FlaskClient, clock: FakeClock) -> tuple[str, list[str]]:
     secret = re.search(r'<code id="totp-secret">([A-Z2-7 ]+)</code>', page)
     assert secret, page
     key = secret.group(1).replace(" ", "")
-    done = post(client, "/account/two-factor/confirm",
-                {"code": pyotp.TOTP(key).at(clock.now())})
+    done = post(client, "/account/two-factor/confirm", {"code": pyotp.TOTP(key).at(clock.now())})
     codes = re.findall(r"<li><code>([A-Z0-9-]{19})</code></li>", text_of(done))
     return key, codes
 
@@ -134,17 +134,31 @@ def test_one_step_of_clock_drift_is_allowed_three_are_not(
     bob = users.list_users(people)[1]
     clock.advance(300)
     behind = pyotp.TOTP(key).at(clock.now() - timedelta(seconds=30))
-    assert totp.check_code(people, totp.secret_key(app.extensions["publisher"].settings),
-                           bob.id, behind, now=clock.now()) == "totp"
+    assert (
+        totp.check_code(
+            people,
+            totp.secret_key(app.extensions["publisher"].settings),
+            bob.id,
+            behind,
+            now=clock.now(),
+        )
+        == "totp"
+    )
     clock.advance(300)
     stale = pyotp.TOTP(key).at(clock.now() - timedelta(seconds=90))
     with pytest.raises(users.LoginFailed):
-        totp.check_code(people, totp.secret_key(app.extensions["publisher"].settings),
-                        bob.id, stale, now=clock.now())
+        totp.check_code(
+            people,
+            totp.secret_key(app.extensions["publisher"].settings),
+            bob.id,
+            stale,
+            now=clock.now(),
+        )
 
 
-def test_a_recovery_code_works_once(client: FlaskClient, app: Flask, clock: FakeClock,
-                                    people: Database) -> None:
+def test_a_recovery_code_works_once(
+    client: FlaskClient, app: Flask, clock: FakeClock, people: Database
+) -> None:
     password_step(client, "bob")
     _, codes = enrol(client, clock)
     post(client, "/logout")
@@ -162,9 +176,7 @@ def test_a_recovery_code_works_once(client: FlaskClient, app: Flask, clock: Fake
     assert not any(c.replace("-", "") in h for c in codes for h in stored)
 
 
-def test_the_password_step_tells_nothing_about_two_factor(
-    app: Flask, clock: FakeClock
-) -> None:
+def test_the_password_step_tells_nothing_about_two_factor(app: Flask, clock: FakeClock) -> None:
     on, off = app.test_client(), app.test_client()
     password_step(on, "bob")
     enrol(on, clock)
@@ -187,8 +199,9 @@ def test_the_code_step_runs_out(client: FlaskClient, clock: FakeClock) -> None:
     assert signed_in_user(client) is None
 
 
-def test_wrong_codes_slow_down_the_next_tries(client: FlaskClient, clock: FakeClock,
-                                              people: Database) -> None:
+def test_wrong_codes_slow_down_the_next_tries(
+    client: FlaskClient, clock: FakeClock, people: Database
+) -> None:
     password_step(client, "bob")
     key, _ = enrol(client, clock)
     post(client, "/logout")
@@ -200,8 +213,7 @@ def test_wrong_codes_slow_down_the_next_tries(client: FlaskClient, clock: FakeCl
     assert held.status_code == 401 and "Too many wrong codes: wait" in text_of(held)
     clock.advance(60)
     password_step(client, "bob")  # the code step itself lasts 5 minutes
-    assert post(client, "/login/code",
-                {"code": pyotp.TOTP(key).at(clock.now())}).status_code == 303
+    assert post(client, "/login/code", {"code": pyotp.TOTP(key).at(clock.now())}).status_code == 303
 
 
 def test_a_required_role_enrols_before_anything_else(
@@ -225,8 +237,13 @@ def test_a_required_role_enrols_before_anything_else(
 def test_required_for_a_role_in_the_settings(
     people: Database, settings: Settings, clock: FakeClock
 ) -> None:
-    strict = settings.model_copy(update={"two_factor": settings.two_factor.model_copy(
-        update={"required_roles": ("administrator",)})})
+    strict = settings.model_copy(
+        update={
+            "two_factor": settings.two_factor.model_copy(
+                update={"required_roles": ("administrator",)}
+            )
+        }
+    )
     app = create_app(strict, people, clock, secret_key="k")
     client = app.test_client()
     password_step(client, "carol")
@@ -239,15 +256,18 @@ def test_command_line_require_and_reset(
     runner = CliRunner()
 
     def run(*args: str) -> str:
-        result = runner.invoke(cli, ["--config", str(settings.config_path), *args],
-                               env={"PUBLISHER_USER": "carol"}, catch_exceptions=False)
+        result = runner.invoke(
+            cli,
+            ["--config", str(settings.config_path), *args],
+            env={"PUBLISHER_USER": "carol"},
+            catch_exceptions=False,
+        )
         assert result.exit_code == 0, result.output
         return result.output
 
     assert "required for no role" in run("users", "require-2fa")
     out = run("users", "require-2fa", "--all")
-    assert {"administrator", "author", "reviewer"} == set(
-        re.findall(r"required for: (\w+)", out))
+    assert {"administrator", "author", "reviewer"} == set(re.findall(r"required for: (\w+)", out))
     out = run("users", "require-2fa", "--role", "author", "--off")
     assert "author" not in out and "reviewer" in out
 
@@ -284,8 +304,11 @@ def test_the_secret_is_stored_encrypted_with_a_key_outside_the_database(
 def test_the_key_can_come_from_a_named_variable(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    named = settings.model_copy(update={"two_factor": settings.two_factor.model_copy(
-        update={"key_env": "TEST_TWO_FACTOR_KEY"})})
+    named = settings.model_copy(
+        update={
+            "two_factor": settings.two_factor.model_copy(update={"key_env": "TEST_TWO_FACTOR_KEY"})
+        }
+    )
     with pytest.raises(SettingsError, match="TEST_TWO_FACTOR_KEY, which is not set"):
         totp.secret_key(named)
     monkeypatch.setenv("TEST_TWO_FACTOR_KEY", "a long random key from the service's environment")
