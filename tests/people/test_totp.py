@@ -313,3 +313,13 @@ def test_the_key_can_come_from_a_named_variable(
         totp.secret_key(named)
     monkeypatch.setenv("TEST_TWO_FACTOR_KEY", "a long random key from the service's environment")
     assert totp.secret_key(named) != totp.secret_key(settings)
+
+
+def test_the_public_sign_in_steps_give_a_stranger_nothing(client: FlaskClient) -> None:
+    """/login/code, /login/oidc and its callback are open to anyone: without a password
+    step they send back to sign in, and with no [oidc] settings they do not exist."""
+    assert client.get("/login/code").headers["Location"] == "/login"
+    assert post(client, "/login/code", {"code": "123456"}).headers["Location"] == "/login"
+    assert client.get("/login/oidc").status_code == 404
+    assert client.get("/login/oidc/callback?code=x&state=y").status_code == 404
+    assert "Sign in with" not in text_of(client.get("/login"))
