@@ -357,6 +357,16 @@ def sign_in(
 ) -> Person:
     """Find or create the user of these (already validated) claims and set their rights."""
     issuer, subject = settings.issuer, str(claims["sub"])
+    overage = claims.get("_claim_names")
+    if isinstance(overage, dict) and settings.groups_claim in overage:
+        # Entra ID leaves the groups out of a token when a user is in too many (over 200)
+        # and points to Microsoft Graph instead; we ask for no Graph rights, so say how to
+        # fix it rather than guess the person's groups.
+        raise OidcRefused(
+            "Your organisation's sign-in sent no list of your groups (you are in too many "
+            "to fit in the token). An administrator can fix this: in the app registration, "
+            'send only "Groups assigned to the application".'
+        )
     rights = rights_from_groups(settings, claims.get(settings.groups_claim))
     wanted_name = _username(claims, settings.username_claim, subject)
     refusal: OidcRefused | None = None

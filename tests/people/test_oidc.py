@@ -7,12 +7,13 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
@@ -405,3 +406,27 @@ def test_the_secret_file_must_be_owner_only(tmp_path: Path) -> None:
     settings.oidc.client_secret_file.chmod(0o644)
     with pytest.raises(SettingsError, match="readable by its owner only"):
         oidc.client_secret(settings.oidc)
+
+
+def test_entra_groups_overage_is_explained(world: World) -> None:
+    """Entra ID sends ``_claim_names`` instead of groups for a member of too many."""
+    claims = {"sub": "many-groups", "preferred_username": "busy@gwent.police.uk",
+              "_claim_names": {"groups": "src1"}, "_claim_sources": {"src1": {}}}
+    with pytest.raises(oidc.OidcRefused, match="Groups assigned to the application"):
+        oidc.sign_in(world.settings.oidc, world.db, claims, now=world.clock.now())
+    assert users.list_users(world.db) == []
+
+
+def test_cancel_at_the_provider_is_said_plainly(world: World) -> None:
+    http = requests.Session()
+    form = http.get(begin(world, http), timeout=10)
+    cancel = re.search(r'href="([^"]*/abort)"', form.text)
+    assert cancel, form.text[:500]
+    location = http.get(urljoin(form.url, cancel.group(1)), allow_redirects=False,
+                        timeout=10).headers["Location"]
+    while not location.startswith(world.url):
+        location = http.get(urljoin(form.url, location), allow_redirects=False,
+                            timeout=10).headers["Location"]
+    done = http.get(location, allow_redirects=False, timeout=10)
+    assert done.status_code == 403
+    assert "The identity provider did not sign you in: End-User aborted interaction" in done.text
