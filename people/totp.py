@@ -248,7 +248,9 @@ def check_code(db: Database, key: bytes, user_id: int, code: str, *, now: dateti
     before the refusal)."""
     refusal: LoginFailed | None = None
     with db.transaction() as session:
-        row = session.get(TwoFactor, user_id)
+        # Locked for the check: two sign-ins racing with one code cannot both pass
+        # (PostgreSQL; SQLite's BEGIN IMMEDIATE already takes turns).
+        row = session.get(TwoFactor, user_id, with_for_update=True)
         user = session.get(User, user_id)
         if row is None or row.enabled_at is None or user is None:
             raise LoginFailed("two-factor sign-in is not on for this user")
