@@ -54,6 +54,7 @@ from .users import ALL_ACCOUNTS, Person, Role, User, UserAccount, _person, hash_
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 TIMEOUT_SECONDS = 10.0
 DISCOVERY_TTL_SECONDS = 3600.0
+JWKS_MIN_REFRESH_SECONDS = 60.0
 PENDING_SECONDS = 600  # a sign-in not finished in ten minutes starts again
 _RANK = {Role.AUTHOR: 0, Role.REVIEWER: 1, Role.ADMINISTRATOR: 2}
 _USERNAME_BAD = re.compile(r"[^A-Za-z0-9._-]+")
@@ -121,6 +122,7 @@ class Provider:
         self._config: dict[str, Any] | None = None
         self._config_at = 0.0
         self._keys: KeySet | None = None
+        self._keys_at = 0.0
 
     def config(self) -> dict[str, Any]:
         with self._lock:
@@ -138,12 +140,16 @@ class Provider:
             return self._config
 
     def keys(self, refresh: bool = False) -> KeySet:
+        """The provider's keys; ``refresh`` fetches them again, at most once a minute, so
+        a stream of forged tokens cannot make us hammer the provider."""
         config = self.config()
         with self._lock:
-            if self._keys is None or refresh:
+            may_refresh = time.monotonic() - self._keys_at > JWKS_MIN_REFRESH_SECONDS
+            if self._keys is None or (refresh and may_refresh):
                 raw = _get_json(config["jwks_uri"])
                 try:
                     self._keys = KeySet.import_key_set(raw)  # type: ignore[arg-type]
+                    self._keys_at = time.monotonic()
                 except (JoseError, ValueError, TypeError, KeyError) as exc:
                     raise OidcUnavailable(
                         f"the identity provider's keys could not be read ({type(exc).__name__})"
@@ -158,6 +164,13 @@ _providers_lock = threading.Lock()
 def provider(issuer: str) -> Provider:
     with _providers_lock:
         return _providers.setdefault(issuer, Provider(issuer))
+
+
+def forget_providers() -> None:
+    """Drop every cached discovery document and key set (tests start providers anew,
+    and a port can come back with another provider behind it)."""
+    with _providers_lock:
+        _providers.clear()
 
 
 def _get_json(url: str) -> dict[str, Any]:

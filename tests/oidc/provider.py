@@ -77,6 +77,9 @@ class OidcProvider:
             "OIDC_ACCOUNTS": json.dumps(accounts),
             "NODE_ENV": "test",
         }
+        from people.oidc import forget_providers
+
+        forget_providers()  # a port seen before may now have this new provider behind it
         process = subprocess.Popen(
             ["node", str(SCRIPT)],
             stdin=subprocess.PIPE,

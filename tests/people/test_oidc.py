@@ -312,9 +312,15 @@ def test_the_real_token_passes_and_every_tampered_one_is_refused(world: World) -
     unsigned = _b64({"alg": "none", "typ": "JWT"})
     assert "signature is not right" in refused(f"{unsigned}.{_b64(richer)}.")
     # Signed with a key of the same id that is not the provider's.
-    other = RSAKey.generate_key(2048, parameters={"kid": "test-key-1"})
+    kid = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
+    other = RSAKey.generate_key(2048, parameters={"kid": kid})
     assert "signature is not right" in refused(
-        jwt.encode({"alg": "RS256", "kid": "test-key-1"}, richer, other)
+        jwt.encode({"alg": "RS256", "kid": kid}, richer, other)
+    )
+    # A key id the provider does not publish: its keys are fetched again, and it is refused.
+    stranger = RSAKey.generate_key(2048, parameters={"kid": "not-published"})
+    assert "signature is not right" in refused(
+        jwt.encode({"alg": "RS256", "kid": "not-published"}, richer, stranger)
     )
     # HMAC keyed with the client secret: valid for some providers, never accepted here.
     hmac_key = OctKey.import_key(CLIENT_SECRET)
@@ -410,8 +416,12 @@ def test_the_secret_file_must_be_owner_only(tmp_path: Path) -> None:
 
 def test_entra_groups_overage_is_explained(world: World) -> None:
     """Entra ID sends ``_claim_names`` instead of groups for a member of too many."""
-    claims = {"sub": "many-groups", "preferred_username": "busy@gwent.police.uk",
-              "_claim_names": {"groups": "src1"}, "_claim_sources": {"src1": {}}}
+    claims = {
+        "sub": "many-groups",
+        "preferred_username": "busy@gwent.police.uk",
+        "_claim_names": {"groups": "src1"},
+        "_claim_sources": {"src1": {}},
+    }
     with pytest.raises(oidc.OidcRefused, match="Groups assigned to the application"):
         oidc.sign_in(world.settings.oidc, world.db, claims, now=world.clock.now())
     assert users.list_users(world.db) == []
@@ -422,11 +432,13 @@ def test_cancel_at_the_provider_is_said_plainly(world: World) -> None:
     form = http.get(begin(world, http), timeout=10)
     cancel = re.search(r'href="([^"]*/abort)"', form.text)
     assert cancel, form.text[:500]
-    location = http.get(urljoin(form.url, cancel.group(1)), allow_redirects=False,
-                        timeout=10).headers["Location"]
+    location = http.get(
+        urljoin(form.url, cancel.group(1)), allow_redirects=False, timeout=10
+    ).headers["Location"]
     while not location.startswith(world.url):
-        location = http.get(urljoin(form.url, location), allow_redirects=False,
-                            timeout=10).headers["Location"]
+        location = http.get(urljoin(form.url, location), allow_redirects=False, timeout=10).headers[
+            "Location"
+        ]
     done = http.get(location, allow_redirects=False, timeout=10)
     assert done.status_code == 403
     assert "The identity provider did not sign you in: End-User aborted interaction" in done.text

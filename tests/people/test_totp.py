@@ -326,8 +326,9 @@ def test_the_public_sign_in_steps_give_a_stranger_nothing(client: FlaskClient) -
 
 
 @pytest.mark.postgres
-def test_one_code_sent_twice_at_once_signs_in_once_on_postgresql(clock: FakeClock,
-                                                                  settings: Settings) -> None:
+def test_one_code_sent_twice_at_once_signs_in_once_on_postgresql(
+    clock: FakeClock, settings: Settings
+) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from tests.pg import schema_url
@@ -336,12 +337,14 @@ def test_one_code_sent_twice_at_once_signs_in_once_on_postgresql(clock: FakeCloc
         db = Database(url)
         db.ensure_schema()
         try:
-            person = users.add_user(db, "bob", PASSWORD, role="reviewer", actor="test",
-                                    now=clock.now())
+            person = users.add_user(
+                db, "bob", PASSWORD, role="reviewer", actor="test", now=clock.now()
+            )
             key = totp.secret_key(settings)
             enrolment = totp.start_enrolment(db, key, person, issuer_name="t", now=clock.now())
             codes = totp.confirm_enrolment(
-                db, key, person, pyotp.TOTP(enrolment.secret).at(clock.now()), now=clock.now())
+                db, key, person, pyotp.TOTP(enrolment.secret).at(clock.now()), now=clock.now()
+            )
             code = pyotp.TOTP(enrolment.secret).at(clock.now() + totp.MAX_WAIT)
 
             def attempt(given: str) -> str:
