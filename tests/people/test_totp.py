@@ -361,3 +361,24 @@ def test_one_code_sent_twice_at_once_signs_in_once_on_postgresql(
                 assert sorted(results) == sorted(["refused"] * 7 + [won])
         finally:
             db.dispose()
+
+
+def test_new_recovery_codes_need_a_code_and_replace_the_old(
+    client: FlaskClient, clock: FakeClock, people: Database
+) -> None:
+    password_step(client, "bob")
+    key, old = enrol(client, clock)
+    refused = post(client, "/account/two-factor/recovery-codes", {"code": "000000"})
+    assert refused.status_code == 303  # back to the page, with the reason
+    assert "That code is not right" in text_of(client.get("/account/two-factor"))
+    clock.advance(30)
+    made = post(
+        client, "/account/two-factor/recovery-codes", {"code": pyotp.TOTP(key).at(clock.now())}
+    )
+    new = re.findall(r"<li><code>([A-Z0-9-]{19})</code></li>", text_of(made))
+    assert len(new) == 10 and not set(new) & set(old)
+    bob = users.list_users(people)[1]
+    secret_key = totp.secret_key(client.application.extensions["publisher"].settings)
+    with pytest.raises(users.LoginFailed):
+        totp.check_code(people, secret_key, bob.id, old[0], now=clock.now())
+    assert totp.check_code(people, secret_key, bob.id, new[0], now=clock.now()) == "recovery"
