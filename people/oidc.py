@@ -477,7 +477,6 @@ def _new_user(
         # and a password attempt for this name costs the same as for any other user.
         password_hash=hash_password(secrets.token_urlsafe(32)),
         disabled=False,
-        failed_logins=0,
         created_at=now,
         updated_at=now,
     )
