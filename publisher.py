@@ -257,7 +257,73 @@ def queue(app: App, **filters: Any) -> None:
     from posts import textviews
     from posts.review import find_posts
 
-    click.echo(textviews.queue(find_posts(app.db, make_filter(**filters), app.zone), app.settings))
+    posts = find_posts(app.db, make_filter(**filters), app.zone)
+    click.echo(textviews.queue(posts, app.settings))
+    _stage_lines(app, [p.id for p in posts if p.state == "in_review"])
+
+
+def _stage_lines(app: App, ids: list[int]) -> None:
+    from posts.stages import progress_for
+
+    progress = progress_for(app.db, ids, app.settings.signoff)
+    for post_id in ids:
+        if progress[post_id].stages:
+            click.echo(f"{post_id:>5}  stages: {progress[post_id].summary()}")
+
+
+@cli.command()
+@click.argument("post_id", type=int)
+@pass_app
+@friendly_errors
+def show(app: App, post_id: int) -> None:
+    """One post: its preview, sign-off stages, review links and history."""
+    from posts import textviews
+    from posts.review import PostFilter, events_for, find_posts, get_post
+    from posts.review_links import links_for
+
+    with app.db.transaction() as session:
+        get_post(session, post_id)  # NotFound for a post that does not exist
+    (post,) = find_posts(app.db, PostFilter(ids=(post_id,)), app.zone)
+    click.echo(textviews.preview(post, app.settings) + "\n")
+    _stage_lines(app, [post.id])
+    for link in links_for(app.db, post.id):
+        status = "revoked" if link.revoked_at else f"until {link.expires_at:%Y-%m-%d %H:%M} UTC"
+        click.echo(f"review link {link.id} for {link.label}: {status}")
+    click.echo(textviews.events(events_for(app.db, post.id), app.zone))
+
+
+@cli.command("review-link")
+@click.argument("post_id", type=int)
+@click.option("--expires", default="3d", show_default=True, help="How long it works: 3d, 12h.")
+@click.option("--for", "label", default="external reviewer", help="Who it is for (audit log).")
+@click.option("--revoke", is_flag=True, help="End every link to this post instead.")
+@actor_option()
+@pass_app
+@friendly_errors
+def review_link(
+    app: App, post_id: int, expires: str, label: str, revoke: bool, actor: str
+) -> None:
+    """A signed, expiring link to a read-only preview for a partner with no account."""
+    from posts import review_links
+    from web.app import load_secret_key
+
+    if revoke:
+        ended = review_links.revoke(app.db, post_id, actor=actor, now=app.now())
+        click.echo(f"Revoked {len(ended)} link(s) to post {post_id}.")
+        return
+    link, token = review_links.create(
+        app.db,
+        post_id,
+        actor=actor,
+        now=app.now(),
+        expires_in=review_links.parse_duration(expires),
+        label=label,
+        secret=load_secret_key(app.settings.state_dir),
+        signoff=app.settings.signoff,
+    )
+    base = app.settings.web.public_url or "(the web app's address)"
+    click.echo(f"{base}/review/{token}")
+    click.echo(f"Link {link.id} for {link.label}, until {link.expires_at:%Y-%m-%d %H:%M} UTC.")
 
 
 def _targets(
@@ -283,33 +349,51 @@ def _report(verb: str, posts: list[Any]) -> None:
 @cli.command()
 @click.argument("ids", type=int, nargs=-1)
 @click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="Every draft of this local day.")
+@click.option("--yes", is_flag=True, help="Send one half of a Welsh/English pair without asking.")
 @actor_option()
 @pass_app
 @friendly_errors
-def submit(app: App, ids: tuple[int, ...], day: datetime | None, actor: str) -> None:
+def submit(app: App, ids: tuple[int, ...], day: datetime | None, yes: bool, actor: str) -> None:
     """Send drafts for review."""
     from posts.review import submit as do_submit
+    from posts.stages import lone_halves
 
-    _report(
-        "Submitted",
-        do_submit(app.db, _targets(app, ids, day, ("draft",)), actor=actor, now=app.now()),
-    )
+    targets = _targets(app, ids, day, ("draft",))
+    lone = lone_halves(app.db, targets)
+    for post_id, other, language in lone:
+        click.echo(
+            f"Warning: post {post_id} goes for review without its counterpart, post {other} "
+            f"({language}), which is still a draft; a pair is published together or not at all."
+        )
+    if lone and not yes and not click.confirm("Send for review all the same?", default=False):
+        raise click.exceptions.Exit(1)
+    _report("Submitted", do_submit(app.db, targets, actor=actor, now=app.now()))
 
 
 @cli.command()
 @click.argument("ids", type=int, nargs=-1)
 @click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="Every post in review that day.")
+@click.option("--stage", default=None, help="The sign-off stage you approve (default: the next).")
 @actor_option()
 @pass_app
 @friendly_errors
-def approve(app: App, ids: tuple[int, ...], day: datetime | None, actor: str) -> None:
-    """Approve posts you have previewed and did not write."""
+def approve(
+    app: App, ids: tuple[int, ...], day: datetime | None, stage: str | None, actor: str
+) -> None:
+    """Approve posts you have previewed and did not write (one stage of their sign-off,
+    where the settings list stages)."""
     from posts.review import approve as do_approve
+    from posts.stages import progress_for
 
-    _report(
-        "Approved",
-        do_approve(app.db, _targets(app, ids, day, ("in_review",)), actor=actor, now=app.now()),
-    )
+    signoff = app.settings.signoff
+    targets = _targets(app, ids, day, ("in_review",))
+    posts = do_approve(app.db, targets, actor=actor, now=app.now(), signoff=signoff, stage=stage)
+    done = [p for p in posts if p.state == "approved"]
+    if done or not posts:
+        _report("Approved", done)
+    for post_id, progress in progress_for(app.db, [p.id for p in posts], signoff).items():
+        if progress.stages and not progress.complete:
+            click.echo(f"Post {post_id}: signed; {progress.summary()}")
 
 
 @cli.command()

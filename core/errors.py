@@ -13,7 +13,9 @@
     ├── QueueError           a request on the queue cannot be done
     │   ├── NotFound         no such post
     │   ├── TransitionRefused  the state table does not allow it
+    │   ├── ChangedSinceOpened the post changed since the person was shown it
     │   └── PermissionDenied   e.g. the author approving their own post
+    │       └── NotPreviewed   the reviewer has not seen the current content
     └── ChannelError         a network refused or failed; the subclass is the outcome
         ├── RetryableError   nothing was created; try again (after ``retry_after`` seconds)
         ├── PermanentError   nothing was created; trying again will not help
@@ -79,6 +81,14 @@ class TransitionRefused(QueueError):
 
 class PermissionDenied(QueueError):
     """The acting person may not do this (four eyes, or not previewed)."""
+
+
+class ChangedSinceOpened(QueueError):
+    """The post changed since the person opened it: nothing was done (reload, look again)."""
+
+
+class NotPreviewed(PermissionDenied):
+    """The reviewer has not seen the post's current content, which approval needs."""
 
 
 class ChannelError(PublisherError):

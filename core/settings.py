@@ -336,6 +336,88 @@ class TwoFactorSettings(_Frozen):
             )
         return value
 
+class SignoffStage(_Frozen):
+    """One stage of sign-off, e.g. "Welsh language check" by a translator, then "sign-off"
+    by a reviewer: who may approve it (user names and/or roles; ``external`` lets a partner
+    approve through a review link) and whether one of them or all of the named users must."""
+
+    name: str = Field(min_length=1, max_length=100)
+    users: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    external: bool = False
+    require: Literal["one", "all"] = "one"
+    # Only posts in these languages need this stage (e.g. ["cy"]); empty: every post.
+    languages: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _someone(self) -> SignoffStage:
+        if not (self.users or self.roles or self.external):
+            raise ValueError(
+                f"stage {self.name!r}: say who may approve it (users, roles or external = true)"
+            )
+        if self.require == "all" and (self.roles or self.external or not self.users):
+            raise ValueError(
+                f"stage {self.name!r}: require = \"all\" needs a list of users (and no roles "
+                "or external reviewers, whose number is not known)"
+            )
+        return self
+
+
+def _distinct_stages(stages: tuple[SignoffStage, ...]) -> tuple[SignoffStage, ...]:
+    names = [s.name.casefold() for s in stages]
+    twice = sorted({s.name for s in stages if names.count(s.name.casefold()) > 1})
+    if twice:
+        raise ValueError(f"two stages are called {', '.join(map(repr, twice))}")
+    return stages
+
+
+class SignoffPlan(_Frozen):
+    """The stages of one account or campaign, in order."""
+
+    stages: tuple[SignoffStage, ...] = ()
+
+    @field_validator("stages")
+    @classmethod
+    def _distinct(cls, value: tuple[SignoffStage, ...]) -> tuple[SignoffStage, ...]:
+        return _distinct_stages(value)
+
+
+class SignoffSettings(_Frozen):
+    """Sign-off in stages (``[[signoff.stages]]``): the default for every post, replaced
+    for an account by ``[[signoff.accounts.NAME.stages]]`` and for a campaign by
+    ``[[signoff.campaigns.NAME.stages]]`` (campaign first, then account, then default).
+    No stages: one approval by a reviewer, as before.
+
+    ``contacts`` maps a user name to the email address told when a post waits for them."""
+
+    stages: tuple[SignoffStage, ...] = ()
+    accounts: dict[str, SignoffPlan] = Field(default_factory=dict)
+    campaigns: dict[str, SignoffPlan] = Field(default_factory=dict)
+    contacts: dict[str, str] = Field(default_factory=dict)
+    # The longest an external review link may live.
+    review_link_max_days: float = Field(30.0, gt=0, le=366)
+
+    @field_validator("stages")
+    @classmethod
+    def _distinct(cls, value: tuple[SignoffStage, ...]) -> tuple[SignoffStage, ...]:
+        return _distinct_stages(value)
+
+    @field_validator("contacts")
+    @classmethod
+    def _addresses(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, address in value.items():
+            if address.count("@") != 1 or any(c.isspace() for c in address):
+                raise ValueError(f"{name}: {address!r} is not an email address")
+        return value
+
+    def plan_for(self, *, campaign: str, account: str) -> tuple[SignoffStage, ...]:
+        """The stages a post of ``campaign`` on ``account`` needs (before languages)."""
+        if campaign in self.campaigns:
+            return self.campaigns[campaign].stages
+        if account in self.accounts:
+            return self.accounts[account].stages
+        return self.stages
+
 
 class Settings(_Frozen):
     config_path: Path | None = None
@@ -355,6 +437,18 @@ class Settings(_Frozen):
     web: WebSettings = WebSettings()
     oidc: OidcSettings = OidcSettings()
     two_factor: TwoFactorSettings = TwoFactorSettings()
+    signoff: SignoffSettings = SignoffSettings()
+
+    @model_validator(mode="after")
+    def _signoff_accounts_exist(self) -> Settings:
+        unknown = sorted(set(self.signoff.accounts) - set(self.accounts))
+        if unknown:
+            known = ", ".join(sorted(self.accounts)) or "none"
+            raise ValueError(
+                f"signoff.accounts names unknown account(s) {', '.join(unknown)} "
+                f"(configured: {known})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _images_can_be_fetched(self) -> Settings:

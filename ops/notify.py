@@ -41,6 +41,9 @@ class Notice:
     post_ids: tuple[int, ...] = ()
     needs_action: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    # A notice for particular people (a stage waits for them, their daily digest): sent by
+    # email to these addresses only, not to the team's list nor the webhook.
+    to: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -88,8 +91,9 @@ class EmailNotifier(Notifier):
         starttls: bool = True,
         timeout: float = 10.0,
         ssl_context: ssl.SSLContext | None = None,
+        personal_only: bool = False,
     ) -> None:
-        if not recipients:
+        if not recipients and not personal_only:
             raise SettingsError("notify: email_to names nobody to tell")
         if username and password is None:
             raise SettingsError("notify: smtp_username is set but there is no password")
@@ -105,11 +109,15 @@ class EmailNotifier(Notifier):
     def describe(self) -> str:
         return f"email to {', '.join(self.recipients)} via {self.host}:{self.port}"
 
+    def recipients_of(self, notice: Notice) -> tuple[str, ...]:
+        """A personal notice goes to its people; any other to the team's list."""
+        return notice.to or self.recipients
+
     def message(self, notice: Notice) -> EmailMessage:
         message = EmailMessage()
         message["Subject"] = f"[Campaign Publisher] {notice.subject}"
         message["From"] = self.sender
-        message["To"] = ", ".join(self.recipients)
+        message["To"] = ", ".join(self.recipients_of(notice))
         message["Date"] = formatdate(notice.at.timestamp(), localtime=False, usegmt=True)
         message["Message-ID"] = make_msgid(domain="campaign-publisher")
         message["X-Campaign-Publisher-Kind"] = notice.kind
@@ -117,6 +125,8 @@ class EmailNotifier(Notifier):
         return message
 
     def send(self, notice: Notice) -> None:
+        if not self.recipients_of(notice):
+            return  # only people's own notices are mailed (no team list configured)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 smtp.ehlo()
@@ -153,6 +163,8 @@ class WebhookNotifier(Notifier):
         return f"webhook to {urlsplit(self._url.reveal()).hostname or '?'}"
 
     def send(self, notice: Notice) -> None:
+        if notice.to:
+            return  # a personal notice is email to those people; the channel hears one summary
         import requests
 
         try:
@@ -178,6 +190,7 @@ def build_notifiers(
     cfg = settings.notify
     notifiers: list[Notifier] = []
     problems: list[str] = []
+    personal = bool(settings.signoff.contacts)  # people told when a stage waits for them
     if cfg.smtp_host or cfg.email_to:
         try:
             if not cfg.smtp_host:
@@ -210,6 +223,7 @@ def build_notifiers(
                     starttls=cfg.smtp_starttls,
                     timeout=cfg.timeout_seconds,
                     ssl_context=context,
+                    personal_only=personal,
                 )
             )
         except SettingsError as exc:

@@ -24,7 +24,7 @@ from core.settings import Settings
 from posts.db import Database
 from schedules.dispatch import Outcome, RoundResult
 
-from . import alerts
+from . import alerts, signoff_notices
 from .health import HealthServer, HealthStatus, check_health
 from .metrics import Metrics
 from .notify import Notifications, Notifier, build_notifiers
@@ -32,6 +32,7 @@ from .retention import RetentionReport, delete_published_text
 
 log = logging.getLogger(__name__)
 DIGEST_JOB, RETENTION_JOB, TOKEN_JOB = "daily-digest", "retention", "token-expiry"
+STAGE_DIGEST_JOB = "stage-digest"  # each person: the posts waiting for their sign-off
 
 
 def daily_trigger(at: time, settings: Settings) -> CronTrigger:
@@ -60,6 +61,7 @@ class Operations:
             self._seen_event = alerts.newest_event_id(db)
         except Exception:
             log.exception("cannot read the audit log; hold notices start at the first round")
+        self._seen_stage_event: int | None = self._seen_event
 
     @classmethod
     def from_settings(
@@ -95,6 +97,36 @@ class Operations:
         except Exception:
             log.exception("cannot report stale posts %s", result.stale)
         self.watch_holds()
+        self.watch_stages()
+
+    def watch_stages(self) -> None:
+        """Tell the people a sign-off stage now waits for (since the last look)."""
+        if not self.settings.signoff.stages and not (
+            self.settings.signoff.accounts or self.settings.signoff.campaigns
+        ):
+            return
+        with self._lock:
+            try:
+                if self._seen_stage_event is None:
+                    self._seen_stage_event = signoff_notices.newest_event_id(self.db)
+                    return
+                notices, self._seen_stage_event = signoff_notices.waiting_notices(
+                    self.db, self._seen_stage_event, self.settings, self.clock.now()
+                )
+            except Exception:
+                log.exception("cannot read sign-off stages from the audit log")
+                return
+        for notice in notices:
+            self.notifications.notify(notice)
+
+    def send_stage_digests(self) -> None:
+        try:
+            notices = signoff_notices.digest_notices(self.db, self.settings, self.clock.now())
+        except Exception:
+            log.exception("cannot build the sign-off digests")
+            return
+        for notice in notices:
+            self.notifications.notify(notice)
 
     def watch_holds(self) -> None:
         """Tell people about holds set or released since the last look."""
@@ -147,6 +179,15 @@ class Operations:
             max_instances=1,
             misfire_grace_time=3600,
         )
+        if self.settings.signoff.contacts:
+            scheduler.add_job(
+                self.send_stage_digests,
+                daily_trigger(notify.digest_time, self.settings),
+                id=STAGE_DIGEST_JOB,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=3600,
+            )
         if self.settings.retention.delete_text_after_days:
             scheduler.add_job(
                 self.apply_retention,

@@ -22,6 +22,7 @@ from campaign.expand import Draft
 from .db import Database
 from .journal import record_event, transition, try_take
 from .models import Post, content_hash
+from .stages import void_all
 from .states import REPLANNABLE, PostState
 
 
@@ -122,6 +123,7 @@ def store_drafts(db: Database, drafts: Sequence[Draft], *, actor: str, now: date
                 for key, value in values.items():
                     setattr(post, key, value)
                 _void_approval(post)
+                void_all(session, post, actor=actor, now=now, reason="re-planned")
                 transition(
                     session,
                     post,

@@ -18,12 +18,23 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from core.errors import NotFound, PermissionDenied, QueueError, TransitionRefused
+from core.errors import (
+    ChangedSinceOpened,
+    NotFound,
+    NotPreviewed,
+    PermissionDenied,
+    QueueError,
+    TransitionRefused,
+)
+from core.settings import SignoffSettings
 
+from . import stages
 from .db import Database, notify_workers
 from .journal import record_event, take_as_read, transition
 from .models import Event, Post, content_hash
 from .states import next_state
+
+NO_STAGES = SignoffSettings()
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,8 @@ def find_posts(db: Database, f: PostFilter, zone: ZoneInfo) -> list[Post]:
 
 
 def get_post(session: Session, post_id: int) -> Post:
+    if not 0 < post_id < 2**63:  # past a database integer: no such post (not an overflow)
+        raise NotFound(f"no post with id {post_id}")
     post = session.get(Post, post_id)
     if post is None:
         raise NotFound(f"no post with id {post_id}")
@@ -126,8 +139,21 @@ def submit(db: Database, post_ids: Sequence[int], *, actor: str, now: datetime) 
         return _change(session, posts, "submit", actor=actor, now=now)
 
 
-def approve(db: Database, post_ids: Sequence[int], *, actor: str, now: datetime) -> list[Post]:
-    """Approve posts in review; refused as a whole if any one cannot be approved."""
+def approve(
+    db: Database,
+    post_ids: Sequence[int],
+    *,
+    actor: str,
+    now: datetime,
+    signoff: SignoffSettings | None = None,
+    stage: str | None = None,
+    expected_hash: str | None = None,
+) -> list[Post]:
+    """Approve posts in review; refused as a whole if any one cannot be approved.
+
+    With sign-off stages (``signoff``, from the settings) the approval signs one stage
+    (``stage``, or the one that waits); the post becomes approved only with the last.
+    ``expected_hash`` is the content the person was shown: a newer version is refused."""
     with db.transaction() as session:
         posts = [get_post(session, i) for i in post_ids]
         for post in posts:
@@ -137,6 +163,8 @@ def approve(db: Database, post_ids: Sequence[int], *, actor: str, now: datetime)
                     f"post {post.id}: {actor} wrote this content and cannot approve it "
                     "(four eyes: another reviewer must approve)"
                 )
+            if expected_hash is not None:
+                _unchanged_since_opened(post, expected_hash, verb="approved")
             seen = session.scalar(
                 select(Event.id)
                 .where(
@@ -148,25 +176,36 @@ def approve(db: Database, post_ids: Sequence[int], *, actor: str, now: datetime)
                 .limit(1)
             )
             if seen is None:
-                raise PermissionDenied(
+                raise NotPreviewed(
                     f"post {post.id}: {actor} has not previewed its current content; run "
                     f"`publisher preview --id {post.id}` first"
                 )
         for post in posts:
             take_as_read(session, post)
-            transition(
-                session,
-                post,
-                "approve",
-                actor=actor,
-                now=now,
-                detail=f"approved content {post.content_hash[:12]}",
-            )
-            post.approved_by = actor
-            post.approved_hash = post.content_hash
-            post.approved_at = now
+            # Stages first: the post moves only when this approval completes its sign-off.
+            signer = stages.signer_for(session, actor)
+            if not stages.sign(
+                session, post, signer, signoff=signoff or NO_STAGES, now=now, stage=stage
+            ):
+                continue
+            mark_approved(session, post, actor=actor, now=now)
         notify_workers(session)
         return posts
+
+
+def mark_approved(session: Session, post: Post, *, actor: str, now: datetime) -> None:
+    """The post's sign-off is complete: it is approved, bound to its content."""
+    transition(
+        session,
+        post,
+        "approve",
+        actor=actor,
+        now=now,
+        detail=f"approved content {post.content_hash[:12]}",
+    )
+    post.approved_by = actor
+    post.approved_hash = post.content_hash
+    post.approved_at = now
 
 
 def reject(
@@ -174,7 +213,12 @@ def reject(
 ) -> list[Post]:
     if not reason.strip():
         raise QueueError("a rejection needs a reason the author can act on")
-    return _each(db, post_ids, "reject", actor=actor, now=now, detail=reason)
+    with db.transaction() as session:
+        posts = [get_post(session, i) for i in post_ids]
+        for post in posts:  # a rejected post starts its sign-off again
+            _allowed(post, "reject")
+            stages.void_all(session, post, actor=actor, now=now, reason="rejected")
+        return _change(session, posts, "reject", actor=actor, now=now, detail=reason)
 
 
 def cancel(
@@ -253,13 +297,16 @@ def edit(
         )
         post.author = actor  # the writer of the current content may not approve it
         post.approved_by = post.approved_hash = post.approved_at = None
+        voided = stages.void_all(session, post, actor=actor, now=now, reason="edited")
         transition(
             session,
             post,
             "edit",
             actor=actor,
             now=now,
-            detail="edited" + ("; approval voided" if was_approved else ""),
+            detail="edited"
+            + ("; approval voided" if was_approved else "")
+            + (f"; sign-off voided for {', '.join(voided)}" if voided else ""),
         )
         return post
 
@@ -275,8 +322,11 @@ def resolve(
     resend: bool = False,
 ) -> Post:
     """A person settles a post whose outcome is unknown: it was published, or send again."""
-    if published_url is not None and not published_url.startswith(("https://", "http://")):
-        raise QueueError("give the address (https://…) where the post was published")
+    if published_url is not None and not _https_link(published_url):
+        raise QueueError(
+            "give the address (https://…) where the post was published: "
+            f"{published_url[:80]!r} is not an https:// link"
+        )
     if (published_url is not None) == resend:
         raise QueueError("say either where it was published (--published URL) or --resend")
     if not reason.strip():
@@ -303,6 +353,20 @@ def resolve(
             transition(session, post, "resend", actor=actor, now=now, detail=reason)
         notify_workers(session)
         return post
+
+
+def _https_link(url: str) -> bool:
+    """A published post's address: https with a host, nothing else (no javascript:,
+    no http, no spaces) - the web app shows it as a link."""
+    from urllib.parse import urlsplit
+
+    if any(c.isspace() for c in url) or len(url) > 2000:
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme == "https" and bool(parts.hostname) and not parts.username
 
 
 def _each(
@@ -338,14 +402,15 @@ def _change(
     return posts
 
 
-def _unchanged_since_opened(post: Post, expected_hash: str) -> None:
-    """The "changed since you opened it" check of an edit."""
+def _unchanged_since_opened(post: Post, expected_hash: str, verb: str = "saved") -> None:
+    """The "changed since you opened it" check of an edit or an approval."""
     expected = expected_hash.strip().lower()
     if len(expected) < 12:
         raise QueueError("give the content hash you looked at (at least its first 12 characters)")
     if not post.content_hash.startswith(expected):
-        raise QueueError(
-            f"post {post.id} changed since you opened it; your change was not saved. "
+        what = "your change was not saved" if verb == "saved" else f"nothing was {verb}"
+        raise ChangedSinceOpened(
+            f"post {post.id} changed since you opened it; {what}. "
             "Look at the new version first."
         )
 

@@ -19,6 +19,8 @@ MODEL_MODULES = (
     "people.users",  # users and the accounts each may act on
     "people.totp",  # two-factor secrets, recovery codes, roles that must use it
     "people.oidc",  # which user an identity provider's (issuer, subject) pair is
+    "posts.stages",  # sign-off stages: who signed which stage of which content
+    "posts.review_links",  # external review links
 )
 
 

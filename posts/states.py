@@ -32,6 +32,7 @@ S = PostState
 TRANSITIONS: dict[tuple[PostState, str], PostState] = {
     (S.DRAFT, "edit"): S.DRAFT,
     (S.DRAFT, "submit"): S.IN_REVIEW,
+    # Only once every sign-off stage is signed (posts.stages; review.approve asks it).
     (S.IN_REVIEW, "approve"): S.APPROVED,
     (S.IN_REVIEW, "reject"): S.DRAFT,
     (S.IN_REVIEW, "edit"): S.DRAFT,

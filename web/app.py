@@ -18,6 +18,7 @@ from flask import Flask, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from channels.networks import display_name
@@ -99,10 +100,14 @@ def create_app(
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
 
-    from . import audit, auth, day, holds, media, oidc, posts, queue, two_factor
+    # Every <int:…> in a route is a database id: past a database integer it matches no
+    # route (404) instead of overflowing in the query (HTTP 500).
+    app.url_map.converters["int"] = _DatabaseId
+
+    from . import audit, auth, day, holds, media, oidc, posts, queue, review_links, two_factor
     from . import calendar as calendar_page
 
-    for module in (auth, queue, calendar_page, posts, day, holds, audit):
+    for module in (auth, queue, calendar_page, posts, day, holds, audit, review_links):
         app.register_blueprint(module.bp)
     app.register_blueprint(oidc.bp)  # sign-in with the identity provider (issue 16)
     app.register_blueprint(two_factor.bp)
@@ -116,6 +121,12 @@ def create_app(
     app.register_error_handler(PermissionDenied, _refused)
     app.register_error_handler(NotFound, _not_found)
     return app
+
+
+class _DatabaseId(IntegerConverter):
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def load_secret_key(state_dir: Path) -> str:

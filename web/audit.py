@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from posts import audit
 
-from .queue import parse_day
+from .queue import parse_day, parse_id
 from .security import reviewer_required, services
 
 bp = Blueprint("audit", __name__)
@@ -21,13 +21,12 @@ SEARCH_KEYS = ("post", "person", "action", "from", "to", "words")
 
 def _filter() -> audit.AuditFilter:
     args = request.args
-    post = args.get("post", "").strip()
     return audit.AuditFilter(
-        post=int(post) if post.isdigit() else None,
+        post=parse_id(args.get("post"), "post"),
         person=args.get("person", "").strip(),
         action=args.get("action", "").strip(),
-        start=parse_day(args.get("from")),
-        end=parse_day(args.get("to")),
+        start=parse_day(args.get("from"), "from"),
+        end=parse_day(args.get("to"), "to"),
         words=args.get("words", "").strip(),
     )
 
@@ -37,9 +36,8 @@ def _filter() -> audit.AuditFilter:
 def index() -> str:
     s = services()
     f = _filter()
-    before = request.args.get("before", "")
     rows, older = audit.newest(
-        s.db, f, s.zone, limit=PAGE, before=int(before) if before.isdigit() else None
+        s.db, f, s.zone, limit=PAGE, before=parse_id(request.args.get("before"), "before")
     )
     return render_template(
         "audit.html",
@@ -58,5 +56,9 @@ def export() -> Response:
     return Response(
         audit.csv_lines(s.db, _filter(), s.zone),
         mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'},
+        # Who did what: never kept by a browser or proxy cache (records requests).
+        headers={
+            "Content-Disposition": 'attachment; filename="audit-log.csv"',
+            "Cache-Control": "no-store",
+        },
     )

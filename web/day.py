@@ -13,13 +13,14 @@ from datetime import date
 from flask import Blueprint, abort, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from core.errors import QueueError
-from posts import review
+from core.errors import NotPreviewed, QueueError
+from posts import review, stages
 from posts.review import PostFilter, find_posts
 from posts.states import PostState
 
 from .posts import note_previews
 from .preview import card, is_awareness
+from .queue import FIRST_DAY, LAST_DAY
 from .security import now, perform, require, services, user
 
 bp = Blueprint("day", __name__)
@@ -27,9 +28,12 @@ bp = Blueprint("day", __name__)
 
 def _day(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value) if value.isascii() and len(value) == 10 else None
     except ValueError:
-        abort(404, description=f"{value!r} is not a day (YYYY-MM-DD).")
+        day = None
+    if day is None or not FIRST_DAY <= day <= LAST_DAY:
+        abort(404, description=f"{value[:40]!r} is not a day (YYYY-MM-DD, 1900-2999).")
+    return day
 
 
 @bp.route("/day/<value>")
@@ -83,8 +87,20 @@ def approve(value: str) -> Response:
                 person.may_review(post.account),
                 f"You have no rights on the account {post.account}.",
             )
-        review.approve(s.db, ids, actor=person.username, now=now())
+        try:
+            review.approve(
+                s.db, ids, actor=person.username, now=now(), signoff=s.settings.signoff
+            )
+        except NotPreviewed:
+            raise QueueError(
+                "A post of this day changed since you opened the page, so nothing was "
+                "approved — reload the page, look at the new version, then approve."
+            ) from None
 
-    return perform(
-        do, f"Approved {len(ids)} post(s) of {day:%A %d %B %Y}: " + ", ".join(map(str, ids)), back
+    done = (
+        f"Signed the waiting stage of {len(ids)} post(s) of {day:%A %d %B %Y}; each is approved "
+        "once its last stage is signed (see each post)"
+        if any(stages.stages_for(p, s.settings.signoff) for p in posts)
+        else f"Approved {len(ids)} post(s) of {day:%A %d %B %Y}: " + ", ".join(map(str, ids))
     )
+    return perform(do, done, back)

@@ -12,13 +12,23 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask import session as cookie
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from core.errors import QueueError
+from core.errors import ChangedSinceOpened, NotPreviewed, PermissionDenied, QueueError
 from people.users import Person
-from posts import review
+from posts import review, review_links, stages
 from posts.holds import holds_for_post
 from posts.models import Event, Post
 from posts.review import events_for, get_post
@@ -36,14 +46,16 @@ _IMAGE_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8":
 
 def note_previews(person: Person, posts: Sequence[Post]) -> None:
     """Record that ``person`` saw these posts' current content (once per content)."""
+    s = services()
     shown = [
         p
         for p in posts
-        if person.may_review(p.account) and p.state in PREVIEWED_STATES and p.text is not None
+        if (person.may_review(p.account) or _may_sign_a_stage(person, p))
+        and p.state in PREVIEWED_STATES
+        and p.text is not None
     ]
     if not shown:
         return
-    s = services()
     with s.db.transaction() as session:
         rows = session.execute(
             select(Event.post_id, Event.content_hash).where(
@@ -64,6 +76,13 @@ def note_previews(person: Person, posts: Sequence[Post]) -> None:
             now=now(),
             shown={p.id: p.content_hash for p in shown},
         )
+
+
+def _may_sign_a_stage(person: Person, post: Post) -> bool:
+    """A translator (not a reviewer) named for a stage previews what they may sign."""
+    plan = stages.stages_for(post, services().settings.signoff)
+    signer = stages.Signer(person.username, person.role.value)
+    return person.may_act_on(post.account) and any(stages.may_sign(st, signer) for st in plan)
 
 
 def counterparts(post: Post) -> list[Post]:
@@ -94,9 +113,20 @@ def show(post_id: int) -> str:
     with s.db.transaction() as session:
         holds = holds_for_post(session, post, now(), s.settings.blackouts)
     note_previews(person, [post, *partners])
+    with s.db.transaction() as session:
+        progress = stages.progress(session, post, s.settings.signoff)
+    current = progress.current
     return render_template(
         "post.html",
         post=post,
+        progress=progress,
+        may_sign=current is not None
+        and stages.may_sign(current.stage, stages.Signer(person.username, person.role.value)),
+        lone=[(o, lang) for _, o, lang in stages.lone_halves(s.db, [post.id])]
+        if post.state == PostState.DRAFT.value
+        else [],
+        links=review_links.links_for(s.db, post.id) if person.reviews else [],
+        new_link=session_link(post.id),
         card=card(post, s.settings),
         partners=[card(p, s.settings) for p in partners],
         events=events_for(s.db, post.id),
@@ -128,24 +158,111 @@ def _reason(field: str = "reason") -> str:
 
 @bp.route("/posts/<int:post_id>/submit", methods=["POST"])
 def submit(post_id: int) -> Response:
+    """Send for review; with ``with_pair`` its draft counterparts too. One half of a
+    Welsh/English pair alone needs ``alone`` (the page warned about it first)."""
     person, post = user(), _post(post_id)
     _may_act(person, post)
+    lone = stages.lone_halves(services().db, [post.id])
+    ids = [post.id]
+    if lone and request.form.get("with_pair"):
+        ids += [other for _, other, _ in lone]
+        for other in ids[1:]:
+            _may_act(person, _post(other))
+    elif lone and not request.form.get("alone"):
+        flash(
+            f"Post {post.id} was not sent: its counterpart (post {lone[0][1]}) is still a draft, "
+            "and a pair is published together or not at all. Send both, or say to send it alone.",
+            "error",
+        )
+        return redirect(_back(post), 303)
     return perform(
-        lambda: review.submit(services().db, [post.id], actor=person.username, now=now()),
-        f"Post {post.id} sent for review.",
+        lambda: review.submit(services().db, ids, actor=person.username, now=now()),
+        f"Post {post.id} sent for review."
+        + (f" So is its counterpart, post {', '.join(map(str, ids[1:]))}." if ids[1:] else ""),
         _back(post),
     )
 
 
 @bp.route("/posts/<int:post_id>/approve", methods=["POST"])
 def approve(post_id: int) -> Response:
-    person, post = user(), _post(post_id)
+    """Approve (or sign one stage of) exactly the version the page showed: the form
+    carries its content hash, and a newer version is refused in words for a web user."""
+    s, person, post = services(), user(), _post(post_id)
+    signoff = s.settings.signoff
+    if stages.stages_for(post, signoff):
+        _may_act(person, post)  # who may sign the stage is the stage's rule (the library's)
+    else:
+        _may_review(person, post)
+    stage = request.form.get("stage") or None
+    try:
+        (done,) = review.approve(
+            s.db,
+            [post.id],
+            actor=person.username,
+            now=now(),
+            signoff=signoff,
+            stage=stage,
+            expected_hash=request.form.get("content_hash", ""),
+        )
+    except (ChangedSinceOpened, NotPreviewed):
+        flash(
+            f"Post {post.id} changed since you opened it, so nothing was approved — reload "
+            "the page, look at the new version, then approve it.",
+            "error",
+        )
+        return redirect(_back(post), 303)
+    except PermissionDenied:
+        raise
+    except QueueError as exc:
+        flash(str(exc), "error")
+        return redirect(_back(post), 303)
+    if done.state == PostState.APPROVED.value:
+        flash(f"Post {post.id} approved: it will be published at its time.", "success")
+    else:
+        with s.db.transaction() as session:
+            left = stages.progress(session, done, signoff)
+        flash(f"Post {post.id}: stage signed. {left.summary()}.", "success")
+    return redirect(_back(post), 303)
+
+
+def session_link(post_id: int) -> str | None:
+    """A review link made by this person for this post, shown once after it was made."""
+    made = cookie.get("new_review_link")
+    if isinstance(made, dict) and made.get("post") == post_id:
+        cookie.pop("new_review_link")
+        return str(made.get("url", ""))
+    return None
+
+
+@bp.route("/posts/<int:post_id>/review-links", methods=["POST"])
+def make_review_link(post_id: int) -> Response:
+    """A reviewer makes (or revokes) external review links to this post."""
+    s, person, post = services(), user(), _post(post_id)
     _may_review(person, post)
-    return perform(
-        lambda: review.approve(services().db, [post.id], actor=person.username, now=now()),
-        f"Post {post.id} approved: it will be published at its time.",
-        _back(post),
-    )
+    if request.form.get("revoke"):
+        return perform(
+            lambda: review_links.revoke(s.db, post.id, actor=person.username, now=now()),
+            f"Every review link to post {post.id} was revoked.",
+            _back(post),
+        )
+
+    def do() -> None:
+        _, token = review_links.create(
+            s.db,
+            post.id,
+            actor=person.username,
+            now=now(),
+            expires_in=review_links.parse_duration(request.form.get("expires", "3d")),
+            label=request.form.get("label", ""),
+            secret=str(current_app.config["SECRET_KEY"]),
+            signoff=s.settings.signoff,
+        )
+        cookie["new_review_link"] = {
+            "post": post.id,
+            "url": url_for("review_links.page", token=token, _external=True),
+        }
+
+    return perform(do, f"Review link made for post {post.id}.", _back(post))
 
 
 @bp.route("/posts/<int:post_id>/reject", methods=["POST"])

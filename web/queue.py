@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import date
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
 from posts.models import Post
@@ -20,13 +20,33 @@ bp = Blueprint("queue", __name__)
 LIMIT = 300
 
 
-def parse_day(value: str | None) -> date | None:
+# Days a page can be asked about: far beyond any campaign, and far from datetime's limits
+# (a local day's bounds are a day either side; 9999-12-31 overflowed into an HTTP 500).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+MAX_ID = 2**63 - 1  # a database integer
+
+
+def parse_day(value: str | None, field: str = "day") -> date | None:
+    """A YYYY-MM-DD filter, None when absent; 400 when it is not a day this app has."""
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value) if value.isascii() and len(value) == 10 else None
     except ValueError:
+        day = None
+    if day is None or not FIRST_DAY <= day <= LAST_DAY:
+        abort(400, description=f"{field}: {value[:40]!r} is not a day (YYYY-MM-DD, 1900-2999).")
+    return day
+
+
+def parse_id(value: str | None, field: str) -> int | None:
+    """A record number filter, None when absent; 400 unless it is a plain number."""
+    value = (value or "").strip()
+    if not value:
         return None
+    if not (value.isascii() and value.isdecimal()) or not 0 < int(value) <= MAX_ID:
+        abort(400, description=f"{field}: {value[:40]!r} is not a number this app gives.")
+    return int(value)
 
 
 @bp.route("/queue")

@@ -31,6 +31,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 PUBLIC_ENDPOINTS = frozenset(
     {"auth.login", "static", "two_factor.code", "oidc.start", "oidc.callback"}
+    # External review links: the signed token is the key (web/review_links.py).
+    | {"review_links.page", "review_links.comment", "review_links.approve", "review_links.media"}
 )
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"

@@ -67,6 +67,22 @@ def _fill_every_table(source: Database, settings, clock, tmp_path: Path) -> None
     store_drafts(source, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
     approve_all(source, [1, 2, 3], clock.now())
     holds.set_hold(source, actor="chief", reason="incident", now=clock.now())
+    # A stage signed and a review link made (posts/stages.py, posts/review_links.py).
+    from datetime import timedelta
+
+    from core.settings import SignoffSettings
+    from posts import review, review_links
+
+    review.submit(source, [4], actor="alice", now=clock.now())
+    review.record_previews(source, [4], actor="bob", now=clock.now())
+    signoff = SignoffSettings.model_validate(
+        {"stages": [{"name": "check", "users": ["bob"]}, {"name": "sign-off", "users": ["x"]}]}
+    )
+    review.approve(source, [4], actor="bob", now=clock.now(), signoff=signoff)
+    review_links.create(
+        source, 4, actor="bob", now=clock.now(), expires_in=timedelta(days=1),
+        label="PCC", secret="k", signoff=signoff,
+    )
     for name, role, accounts in (
         ("carol", "administrator", ()),
         ("dave", "reviewer", ("gwent-x", "gwent-facebook")),
@@ -150,8 +166,8 @@ def test_db_copy_keeps_every_table_users_included(
     _fill_every_table(source, settings, clock, tmp_path)
     before = _every_row(source)
     assert {name: len(rows) > 0 for name, rows in before.items()} == dict.fromkeys(
-        ["holds", "posts", "users", "events", "user_accounts", "user_two_factor",
-         "user_recovery_codes", "two_factor_required", "oidc_identities"],
+        ["holds", "posts", "users", "events", "user_accounts", "signoffs", "review_links",
+         "user_two_factor", "user_recovery_codes", "two_factor_required", "oidc_identities"],
         True,
     )
     where = (

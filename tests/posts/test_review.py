@@ -196,7 +196,14 @@ def test_resolve_checks_the_address(db, settings, clock, tmp_path) -> None:
     post_id = _posts(db)[0].id
     with db.transaction() as s:
         s.get(Post, post_id).state = "unknown"
-    for url in ("", "x.com/GwentPolice/status/1", "javascript:alert(1)"):
+    for url in (
+        "",
+        "x.com/GwentPolice/status/1",
+        "javascript:alert(1)",
+        "http://x.com/GwentPolice/status/1",  # the command line too: https only
+        "https:///status/1",
+        "https://x.com/a b",
+    ):
         with pytest.raises(QueueError, match=r"give the address \(https://…\)"):
             review.resolve(db, post_id, actor="bob", now=clock.now(), reason="seen", published_url=url)
     with pytest.raises(QueueError, match="say either"):

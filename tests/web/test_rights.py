@@ -22,7 +22,7 @@ from tests.web.conftest import (
 from web.security import PUBLIC_ENDPOINTS
 
 CEA = f"cea-day/{DAY}"
-SAMPLE = {"post_id": 1, "value": DAY.isoformat(), "hold_id": 1, "index": 0}
+SAMPLE = {"post_id": 1, "value": DAY.isoformat(), "hold_id": 1, "index": 0, "token": "x"}
 
 
 def _routes(app: Flask) -> list[tuple[str, str, str]]:
@@ -63,6 +63,12 @@ def test_every_route_refuses_anonymous_users(app: Flask, client: FlaskClient) ->
     checked = 0
     for endpoint, method, url in _routes(app):
         if endpoint in PUBLIC_ENDPOINTS:  # the sign-in steps (tests/people check them)
+            continue
+        if endpoint.startswith("review_links."):
+            # Open to anyone with a valid signed link; anything else is not found.
+            response = client.get(url) if method == "GET" else post(client, url)
+            assert response.status_code == 404, (endpoint, url)
+            assert b"Gwent" not in response.data
             continue
         if method == "GET":
             response = client.get(url)
@@ -122,7 +128,8 @@ def test_a_reviewer_acts_only_on_their_own_accounts(
     assert fresh(world, x_post.id).state == "in_review"
     # ...and does approve on their own account, once previewed.
     client.get(f"/posts/{fb_post.id}")
-    assert post(client, f"/posts/{fb_post.id}/approve").status_code == 303
+    approve = {"content_hash": fb_post.content_hash}  # the version the page showed
+    assert post(client, f"/posts/{fb_post.id}/approve", approve).status_code == 303
     assert fresh(world, fb_post.id).state == "approved"
     assert post(client, "/holds", {"scope": "gwent-facebook", "reason": "local"}).status_code == 303
 
@@ -222,8 +229,13 @@ def test_an_author_role_posting_approve_directly_is_refused(
 def test_approval_needs_the_page_to_have_been_shown(client: FlaskClient, world: Database) -> None:
     target = post_where(world, account="gwent-x", language="cy")
     login(client, "bob")
-    response = post(client, f"/posts/{target.id}/approve")
-    assert response.status_code == 403 and "has not previewed" in text_of(response)
+    shown = {"content_hash": target.content_hash}
+    response = post(client, f"/posts/{target.id}/approve", shown)
+    # Refused in a web user's words (not "run publisher preview"): reload and look.
+    assert response.status_code == 303 and fresh(world, target.id).approved_by is None
+    message = text_of(client.get(response.headers["Location"]))
+    assert "changed since you opened it, so nothing was approved — reload" in message
+    assert "publisher preview" not in message
     client.get(f"/posts/{target.id}")
-    assert post(client, f"/posts/{target.id}/approve").status_code == 303
+    assert post(client, f"/posts/{target.id}/approve", shown).status_code == 303
     assert fresh(world, target.id).approved_by == "bob"
