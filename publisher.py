@@ -908,6 +908,49 @@ def users_list(app: App) -> None:
         click.echo("No users yet.")
 
 
+@users.command("require-2fa")
+@click.option("--role", "roles", multiple=True, type=ROLE_CHOICE, help="A role (repeatable).")
+@click.option("--all", "everyone", is_flag=True, help="Every role.")
+@click.option("--off", is_flag=True, help="Stop requiring it for these roles.")
+@actor_option(required=False)
+@pass_app
+@friendly_errors
+def users_require_2fa(
+    app: App, roles: tuple[str, ...], everyone: bool, off: bool, actor: str | None
+) -> None:
+    """Require two-factor sign-in (TOTP) for a role or everyone: its users must turn it on
+    before anything else. With no role given, show which roles must use it."""
+    from people import totp
+
+    chosen = [choice for choice in ROLE_CHOICE.choices] if everyone else list(roles)
+    if chosen:
+        totp.set_required(app.db, chosen, not off, actor=_by(actor), now=app.now())
+    required = totp.required_roles(app.db, app.settings)
+    from_settings = set(app.settings.two_factor.required_roles)
+    if not required:
+        click.echo("Two-factor sign-in is required for no role.")
+    for role in sorted(required):
+        note = " (set in [two_factor] required_roles)" if role in from_settings else ""
+        click.echo(f"Two-factor sign-in is required for: {role}{note}")
+
+
+@users.command("reset-2fa")
+@click.argument("username")
+@actor_option(required=False)
+@pass_app
+@friendly_errors
+def users_reset_2fa(app: App, username: str, actor: str | None) -> None:
+    """Turn a user's two-factor sign-in off (a lost phone): they set it up again."""
+    from people import totp
+
+    had = totp.reset(app.db, username, actor=_by(actor), now=app.now())
+    click.echo(
+        f"Two-factor sign-in turned off for {username}; they set it up again at next sign-in."
+        if had
+        else f"{username} had no two-factor sign-in; nothing to turn off."
+    )
+
+
 @cli.command("lint")
 @click.argument("campaign", type=click.Path(path_type=Path))
 @click.option("--warnings/--no-warnings", default=True, help="Show warnings too.")

@@ -107,14 +107,29 @@ def create_app(
     # route (404) instead of overflowing in the query (HTTP 500).
     app.url_map.converters["int"] = _DatabaseId
 
-    from . import audit, auth, campaigns, day, holds, media, posts, queue, review_links
+    from . import (
+        audit,
+        auth,
+        campaigns,
+        day,
+        holds,
+        media,
+        oidc,
+        posts,
+        queue,
+        review_links,
+        two_factor,
+    )
     from . import calendar as calendar_page
 
     for module in (auth, queue, calendar_page, posts, day, holds, audit, review_links, campaigns):
         app.register_blueprint(module.bp)
+    app.register_blueprint(oidc.bp)  # sign-in with the identity provider (issue 16)
+    app.register_blueprint(two_factor.bp)
     app.wsgi_app = media.PublicMedia(app.wsgi_app, app.extensions["publisher"])  # type: ignore[method-assign]
 
     app.before_request(guard)
+    app.before_request(two_factor.enforce)  # after guard: it needs the signed-in user
     app.after_request(_headers)
     app.context_processor(_page_context)
     app.register_error_handler(HTTPException, _http_error)
