@@ -206,22 +206,108 @@ def cli(ctx: click.Context, config: Path | None, verbose: bool, log_format: str)
 @click.argument("campaign", type=click.Path(path_type=Path))
 @click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First local day to plan.")
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last local day to plan.")
+@click.option(
+    "--keep-removed",
+    is_flag=True,
+    help="Keep posts no longer in the campaign (default: cancel them; they would publish).",
+)
+@click.option("--reason", default="", help="Why, for the posts cancelled (audit log).")
 @actor_option()
 @pass_app
 @friendly_errors
 def plan(
-    app: App, campaign: Path, start: datetime | None, end: datetime | None, actor: str
+    app: App,
+    campaign: Path,
+    start: datetime | None,
+    end: datetime | None,
+    keep_removed: bool,
+    reason: str,
+    actor: str,
 ) -> None:
-    """Expand CAMPAIGN (a folder or campaign.toml) into dated drafts. Safe to run again."""
+    """Import CAMPAIGN (a folder, or the name of a stored campaign) as a new revision if
+    it changed, then plan it into dated drafts. Safe to run again."""
     app.may_create_database = True
-    from campaign.expand import expand
-    from campaign.loader import load_campaign
-    from posts.planning import store_drafts
+    from campaign.store import campaign_names, import_folder
+    from posts.planning import plan_campaign
 
-    loaded = load_campaign(campaign)
-    drafts = expand(loaded, app.settings, _d(start), _d(end))
-    report = store_drafts(app.db, drafts, actor=actor, now=app.now())
-    click.echo(f"Planned {loaded.name}: {len(drafts)} posts — {report.summary()}.")
+    if campaign.exists() or str(campaign) not in campaign_names(app.db):
+        saved = import_folder(
+            app.db, campaign, actor=actor, now=app.now(), settings=app.settings
+        )
+        if saved.changed:
+            click.echo(f"Imported {saved.campaign} as revision {saved.number}: {saved.summary}.")
+        name = saved.campaign
+    else:
+        name = str(campaign)
+    stored, report = plan_campaign(
+        app.db,
+        app.settings,
+        name,
+        _d(start),
+        _d(end),
+        actor=actor,
+        now=app.now(),
+        removed="keep" if keep_removed else "cancel",
+        reason=reason,
+    )
+    click.echo(
+        f"Planned {name} (revision {stored.revision}): {len(stored.drafts)} posts — "
+        f"{report.summary()}."
+    )
+
+
+@cli.command("campaigns")
+@pass_app
+@friendly_errors
+def campaigns_list(app: App) -> None:
+    """Every campaign in the database: dates, accounts, languages, posts by state."""
+    from campaign.store import list_campaigns
+
+    rows = list_campaigns(app.db)
+    if not rows:
+        click.echo("No campaigns yet: publisher campaign import FOLDER")
+    for row in rows:
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(row.counts.items())) or "no posts"
+        click.echo(
+            f"{row.name} (revision {row.revision}) {row.title!r}: {row.start} to {row.end}, "
+            f"{row.timezone}; {', '.join(row.languages)}; {', '.join(row.accounts)}; {counts}"
+        )
+
+
+@cli.group("campaign")
+def campaign_group() -> None:
+    """Import and export campaigns (the folder format: campaign.toml + templates/)."""
+
+
+@campaign_group.command("import")
+@click.argument("folder", type=click.Path(path_type=Path, exists=True))
+@actor_option()
+@pass_app
+@friendly_errors
+def campaign_import(app: App, folder: Path, actor: str) -> None:
+    """Read FOLDER into the database as a new revision (none if nothing changed)."""
+    app.may_create_database = True
+    from campaign.store import import_folder
+
+    saved = import_folder(app.db, folder, actor=actor, now=app.now(), settings=app.settings)
+    if saved.changed:
+        click.echo(f"Imported {saved.campaign} as revision {saved.number}: {saved.summary}.")
+    else:
+        click.echo(f"{saved.campaign} is unchanged (revision {saved.number}).")
+
+
+@campaign_group.command("export")
+@click.argument("name")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--revision", type=int, default=None, help="This revision (default: current).")
+@pass_app
+@friendly_errors
+def campaign_export(app: App, name: str, folder: Path, revision: int | None) -> None:
+    """Write campaign NAME's files into FOLDER (empty or new), byte for byte."""
+    from campaign.store import export_campaign
+
+    rev = export_campaign(app.db, name, folder, number=revision)
+    click.echo(f"Exported {name} revision {rev.number}: {len(rev.files)} file(s) to {folder}.")
 
 
 @cli.command()
@@ -517,6 +603,9 @@ def outbox(app: App, as_json: bool) -> None:
         click.echo(f"{count} post(s) in {app.settings.outbox_path}")
 
 
+LOG_LIMIT = 200  # `publisher log` shows the newest events unless asked for more
+
+
 @cli.command()
 @click.option("--post", "post_id", type=int, help="Only this post's events.")
 @click.option("--person", default="", help="Only events by people whose name contains this.")
@@ -525,6 +614,19 @@ def outbox(app: App, as_json: bool) -> None:
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last local day.")
 @click.option("--words", default="", help="Only events whose detail contains these words.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV, for records requests (times in UTC).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=None,
+    help=f"Only the newest N events, still oldest first (default {LOG_LIMIT}; with --csv, "
+    "every event); 0 for every one.",
+)
+@click.option(
+    "--since",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only the last N days (today included).",
+)
 @pass_app
 @friendly_errors
 def log(
@@ -536,21 +638,46 @@ def log(
     end: datetime | None,
     words: str,
     as_csv: bool,
+    limit: int | None,
+    since: int | None,
 ) -> None:
-    """The audit log: who did what, when (oldest first; the same search as the web's)."""
+    """The audit log: who did what, when (oldest first; the same search as the web's).
+    Streams: memory stays flat however long the log."""
+    from datetime import timedelta
+
     from posts import audit, textviews
 
+    first = _d(start)
+    if since is not None:
+        recent = app.clock.now().astimezone(app.zone).date() - timedelta(days=since - 1)
+        first = max(first, recent) if first else recent
     found = audit.AuditFilter(
         post=post_id,
         person=person.strip(),
         action=action.strip(),
-        start=_d(start),
+        start=first,
         end=_d(end),
         words=words.strip(),
     )
+    if limit is None:
+        limit = 0 if as_csv else LOG_LIMIT
     if as_csv:
-        for line in audit.csv_lines(app.db, found, app.zone):
+        for line in audit.csv_lines(app.db, found, app.zone, limit=limit or None):
             click.echo(line, nl=False)
+        return
+    if limit:
+        # The newest ``limit``, shown oldest first like the rest of the log.
+        events = list(audit.oldest_first(app.db, found, app.zone, newest_first=True, limit=limit))
+        events.reverse()
+        for event in events:
+            click.echo(textviews.events([event], app.zone))
+        if len(events) == limit:
+            click.echo(
+                f"(the newest {limit} events; older ones with --limit 0, --since or --from)",
+                err=True,
+            )
+        if not events:
+            click.echo("No events.")
         return
     shown = 0
     for event in audit.oldest_first(app.db, found, app.zone):
@@ -781,6 +908,49 @@ def users_list(app: App) -> None:
         click.echo(_describe_user(person))
     if not people:
         click.echo("No users yet.")
+
+
+@users.command("require-2fa")
+@click.option("--role", "roles", multiple=True, type=ROLE_CHOICE, help="A role (repeatable).")
+@click.option("--all", "everyone", is_flag=True, help="Every role.")
+@click.option("--off", is_flag=True, help="Stop requiring it for these roles.")
+@actor_option(required=False)
+@pass_app
+@friendly_errors
+def users_require_2fa(
+    app: App, roles: tuple[str, ...], everyone: bool, off: bool, actor: str | None
+) -> None:
+    """Require two-factor sign-in (TOTP) for a role or everyone: its users must turn it on
+    before anything else. With no role given, show which roles must use it."""
+    from people import totp
+
+    chosen = [choice for choice in ROLE_CHOICE.choices] if everyone else list(roles)
+    if chosen:
+        totp.set_required(app.db, chosen, not off, actor=_by(actor), now=app.now())
+    required = totp.required_roles(app.db, app.settings)
+    from_settings = set(app.settings.two_factor.required_roles)
+    if not required:
+        click.echo("Two-factor sign-in is required for no role.")
+    for role in sorted(required):
+        note = " (set in [two_factor] required_roles)" if role in from_settings else ""
+        click.echo(f"Two-factor sign-in is required for: {role}{note}")
+
+
+@users.command("reset-2fa")
+@click.argument("username")
+@actor_option(required=False)
+@pass_app
+@friendly_errors
+def users_reset_2fa(app: App, username: str, actor: str | None) -> None:
+    """Turn a user's two-factor sign-in off (a lost phone): they set it up again."""
+    from people import totp
+
+    had = totp.reset(app.db, username, actor=_by(actor), now=app.now())
+    click.echo(
+        f"Two-factor sign-in turned off for {username}; they set it up again at next sign-in."
+        if had
+        else f"{username} had no two-factor sign-in; nothing to turn off."
+    )
 
 
 @cli.command("lint")

@@ -7,7 +7,7 @@ import platform
 import sqlite3
 import sys
 
-from . import claim_path, planning, service
+from . import claim_path, plan_page, planning, service, web_pages
 
 
 def main() -> None:
@@ -17,11 +17,13 @@ def main() -> None:
     )
     for step in (
         planning.run,
+        plan_page.run,
         claim_path.run,
         service.lateness,
         service.morning_burst,
         service.idle_worker,
         service.cli_startup,
+        web_pages.run,
     ):
         step()
         print()

@@ -231,6 +231,111 @@ class WebSettings(_Frozen):
         return bool(self.media_key_env or self.media_key_file)
 
 
+RoleName = Literal["author", "reviewer", "administrator"]
+
+
+def _loopback_or_https(value: str, what: str) -> str:
+    """An https:// address, or http://127.0.0.1 (the tests' own servers only)."""
+    value = value.strip().rstrip("/")
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    local = parts.scheme == "http" and parts.hostname == "127.0.0.1"
+    if parts.scheme != "https" and not local:
+        raise ValueError(f"{what} must be an https:// address, not {value!r}")
+    if not parts.hostname or parts.query or parts.fragment or parts.username:
+        raise ValueError(f"{what} must be a plain address (no user, query or fragment)")
+    return value
+
+
+class OidcGroup(_Frozen):
+    """What members of one identity-provider group may do here."""
+
+    role: RoleName
+    # Accounts they may act on; empty means every account.
+    accounts: tuple[str, ...] = ()
+
+
+class OidcSettings(_Frozen):
+    """Sign-in with the force's identity provider (OpenID Connect: Entra ID or any other).
+
+    Off while ``issuer`` is empty. The client secret is named, never written here:
+    ``client_secret_env`` names an environment variable, or ``client_secret_file`` a file
+    readable by its owner only. ``groups`` maps the provider's group names (Entra ID: the
+    group's object id, or an app role's value with ``groups_claim = "roles"``) to a role and
+    accounts; someone in none of them is refused."""
+
+    issuer: str = ""
+    client_id: str = ""
+    client_secret_env: str = ""
+    client_secret_file: Path | None = None
+    groups_claim: str = "groups"
+    # The claim a new user's name is made from (Entra ID: preferred_username, the UPN).
+    username_claim: str = "preferred_username"
+    scopes: tuple[str, ...] = ("openid", "profile", "email")
+    button_label: str = "Sign in with your organisation"
+    # Seconds of clock difference allowed when checking the ID token's times.
+    leeway_seconds: int = Field(60, ge=0, le=300)
+    groups: dict[str, OidcGroup] = Field(default_factory=dict)
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, value: str) -> str:
+        return _loopback_or_https(value, "the issuer")
+
+    @field_validator("client_secret_env")
+    @classmethod
+    def _secret_variable(cls, value: str) -> str:
+        if value.startswith("PUBLISHER_"):
+            raise ValueError(
+                f"{value}: variables starting PUBLISHER_ are settings; choose another name, "
+                "e.g. OIDC_CLIENT_SECRET"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> OidcSettings:
+        if self.issuer:
+            if not self.client_id:
+                raise ValueError("oidc.client_id is needed when oidc.issuer is set")
+            if not self.groups:
+                raise ValueError(
+                    "oidc.groups maps no group to a role: nobody could sign in "
+                    '(e.g. [oidc.groups."comms-reviewers"] role = "reviewer")'
+                )
+            if "openid" not in self.scopes:
+                raise ValueError('oidc.scopes must include "openid"')
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer)
+
+
+class TwoFactorSettings(_Frozen):
+    """Two-factor sign-in (TOTP) for local accounts.
+
+    ``required_roles`` must turn it on before doing anything else (``publisher users
+    require-2fa`` adds roles in the database too). TOTP secrets are stored encrypted with a
+    key named here (``key_env`` or ``key_file``, owner-only); unset, a key is made once in
+    the state directory (``two-factor-key``, mode 0600). Every web host needs the same key."""
+
+    required_roles: tuple[RoleName, ...] = ()
+    # The name an authenticator app shows beside the code.
+    issuer_name: str = "Campaign Publisher"
+    key_env: str = ""
+    key_file: Path | None = None
+
+    @field_validator("key_env")
+    @classmethod
+    def _key_variable(cls, value: str) -> str:
+        if value.startswith("PUBLISHER_"):
+            raise ValueError(
+                f"{value}: variables starting PUBLISHER_ are settings; choose another name, "
+                "e.g. TWO_FACTOR_KEY"
+            )
+        return value
+
 class SignoffStage(_Frozen):
     """One stage of sign-off, e.g. "Welsh language check" by a translator, then "sign-off"
     by a reviewer: who may approve it (user names and/or roles; ``external`` lets a partner
@@ -330,6 +435,8 @@ class Settings(_Frozen):
     notify: NotifySettings = NotifySettings()
     retention: RetentionSettings = RetentionSettings()
     web: WebSettings = WebSettings()
+    oidc: OidcSettings = OidcSettings()
+    two_factor: TwoFactorSettings = TwoFactorSettings()
     signoff: SignoffSettings = SignoffSettings()
 
     @model_validator(mode="after")
@@ -368,6 +475,17 @@ class Settings(_Frozen):
                 raise ValueError(
                     f"account {name!r}: {row.name} fetches every image from a public address, "
                     f"so [web] needs {' and '.join(missing)}; see docs/accounts.md ({row.name})"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _oidc_accounts_known(self) -> Settings:
+        for group, mapping in self.oidc.groups.items():
+            unknown = sorted(set(mapping.accounts) - set(self.accounts) - {"*"})
+            if unknown:
+                raise ValueError(
+                    f"oidc.groups.{group}: unknown account(s) {', '.join(unknown)} "
+                    f"(configured: {', '.join(sorted(self.accounts)) or 'none'})"
                 )
         return self
 
@@ -445,6 +563,8 @@ def _apply_environment(raw: dict[str, Any], env: dict[str, str]) -> dict[tuple[s
         "notify": NotifySettings,
         "retention": RetentionSettings,
         "web": WebSettings,
+        "oidc": OidcSettings,
+        "two_factor": TwoFactorSettings,
     }
     applied: dict[tuple[str, ...], str] = {}
     for name, value in env.items():
@@ -495,6 +615,12 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
             "web": settings.web.model_copy(update={"media_key_file": base / key})
             if (key := settings.web.media_key_file) and not key.is_absolute()
             else settings.web,
+            "oidc": settings.oidc.model_copy(update={"client_secret_file": base / secret})
+            if (secret := settings.oidc.client_secret_file) and not secret.is_absolute()
+            else settings.oidc,
+            "two_factor": settings.two_factor.model_copy(update={"key_file": base / tf})
+            if (tf := settings.two_factor.key_file) and not tf.is_absolute()
+            else settings.two_factor,
         }
     )
 

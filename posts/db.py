@@ -97,6 +97,17 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only transaction for pages and exports: on SQLite a deferred ``BEGIN``,
+        which in WAL mode reads a snapshot without taking the write lock or this
+        process's writer lock, so a long export never keeps the worker waiting (and the
+        worker never keeps a page waiting). Writing in it is a mistake it does not check."""
+        with self.engine.connect() as connection:
+            connection.execution_options(read_only=True)
+            with connection.begin(), Session(bind=connection, expire_on_commit=False) as session:
+                yield session
+
 
 CHANNEL = "campaign_publisher"
 
@@ -162,7 +173,10 @@ def _sqlite_immediate(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get("read_only"):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _alembic_config(connection: Any) -> Any:

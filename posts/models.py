@@ -58,6 +58,10 @@ class Post(Base):
         Index("ix_posts_due", "state", "due_at"),
         Index("ix_posts_account_queue", "account", "state", "due_at"),
         Index("ix_posts_pair", "pair_key"),
+        # The web pages (issue 17): the queue's order and keyset pages, and the language
+        # list read by a skip-scan (campaigns use the natural key's leading column).
+        Index("ix_posts_page_order", "due_at", "account", "language", "id"),
+        Index("ix_posts_language", "language"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -114,7 +118,16 @@ class Event(Base):
     """Append-only audit record: who did what, when, to which post."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_post", "post_id"), Index("ix_events_at", "at"))
+    __table_args__ = (
+        # A post's events, and "has this person previewed it": (post, action) keeps
+        # SQLite's planner on this index rather than the action or actor ones below.
+        Index("ix_events_post_action", "post_id", "action"),
+        Index("ix_events_at", "at"),
+        # The audit search newest first by action or by person, and the lists of actions
+        # and people read by a skip-scan (issue 17): never a scan of the whole log.
+        Index("ix_events_action", "action", "id"),
+        Index("ix_events_actor", "actor", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,4 +1,5 @@
-"""Store a campaign's drafts in the queue, idempotently, in one transaction.
+"""Store a campaign's drafts in the queue, idempotently, in one transaction — and say
+beforehand what that will do.
 
 The natural key (campaign, occasion, account, language) finds the post. A draft is
 updated; a post in review, approved or waiting for a person is rewritten only by an
@@ -6,24 +7,88 @@ updated; a post in review, approved or waiting for a person is rewritten only by
 event log and in the report; a post that is sending or later is never touched (the
 report says what was left alone). Each rewrite is conditional on the post as read, so a
 post a worker claims meanwhile is left alone too, never overwritten.
+
+Details that are not content — title, tags, ``urgent`` (which lets a post pass holds),
+``stale_after_minutes`` — follow the campaign on every re-plan without a new review.
+
+``preview_plan`` lists what ``apply_plan`` will do, including the posts **no longer in
+the campaign** within the planned range: ``apply_plan`` cancels them with a reason, or
+keeps them only when asked to explicitly. ``plan_campaign`` does it all for a campaign
+stored in the database (``campaign.store``).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from campaign.expand import Draft
+from core.errors import QueueError
 
 from .db import Database
 from .journal import record_event, transition, try_take
-from .models import Post, content_hash
+from .models import Event, Post, content_hash
 from .stages import void_all
-from .states import REPLANNABLE, PostState
+from .states import REPLANNABLE, TRANSITIONS, PostState
+
+Removed = Literal["cancel", "keep"]
+
+# Posts that may still go out, hence may be cancelled when they leave the campaign.
+CANCELLABLE = tuple(src.value for (src, action) in TRANSITIONS if action == "cancel")
+# Non-content fields that follow the campaign without a new review, with their labels.
+DETAILS = {
+    "title": "title",
+    "tags": "tags",
+    "urgent": "urgent",
+    "stale_after_minutes": "stale after",
+    "time_note": "time note",
+    "pair_key": "pairing",
+}
+
+
+@dataclass(frozen=True)
+class PlannedPost:
+    """One line of a plan preview."""
+
+    occasion: str
+    account: str
+    language: str
+    title: str
+    due_at: datetime
+    post_id: int | None = None
+    state: str | None = None
+    approved_by: str | None = None  # whose approval this plan voids
+    changes: tuple[str, ...] = ()  # what changes: text, time, image, title, tags, urgent…
+
+
+@dataclass
+class PlanPreview:
+    campaign: str
+    start: date | None
+    end: date | None
+    new: list[PlannedPost] = field(default_factory=list)
+    updated: list[PlannedPost] = field(default_factory=list)  # drafts with new content
+    to_draft: list[PlannedPost] = field(default_factory=list)  # back to draft, new review
+    details: list[PlannedPost] = field(default_factory=list)  # title, tags, urgent… only
+    removed: list[PlannedPost] = field(default_factory=list)  # no longer in the campaign
+    left_alone: list[PlannedPost] = field(default_factory=list)  # sending or done
+    unchanged: int = 0
+
+    @property
+    def voided(self) -> list[PlannedPost]:
+        return [p for p in self.to_draft if p.approved_by]
+
+    @property
+    def changes_anything(self) -> bool:
+        return bool(self.new or self.updated or self.to_draft or self.details or self.removed)
 
 
 @dataclass
@@ -36,6 +101,9 @@ class PlanReport:
     to_draft: list[int] = field(default_factory=list)
     voided: list[int] = field(default_factory=list)  # of those, the ones that were approved
     left_alone: list[int] = field(default_factory=list)  # sending or later: not changed
+    details: list[int] = field(default_factory=list)  # title, tags, urgent… followed
+    cancelled: list[int] = field(default_factory=list)  # no longer in the campaign
+    kept: list[int] = field(default_factory=list)  # no longer in the campaign, kept on request
 
     def summary(self) -> str:
         text = f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged"
@@ -46,98 +114,221 @@ class PlanReport:
             )
         if self.voided:
             text += f" (approval voided for {len(self.voided)}: {_ids(self.voided)})"
+        if self.details:
+            text += (
+                f"; title, tags, urgency or staleness followed the campaign on "
+                f"{len(self.details)} post(s)"
+            )
+        if self.cancelled:
+            text += (
+                f"; {len(self.cancelled)} post(s) no longer in the campaign were cancelled: "
+                f"{_ids(self.cancelled)}"
+            )
+        if self.kept:
+            text += (
+                f"; {len(self.kept)} post(s) no longer in the campaign were KEPT as asked "
+                f"and will still publish: {_ids(self.kept)}"
+            )
         if self.left_alone:
             text += (
-                f"; {len(self.left_alone)} post(s) already sending or done were not "
+                f"; {len(self.left_alone)} post(s) already sending, done or cancelled were not "
                 f"changed: {_ids(self.left_alone)}"
             )
         return text
 
 
-def store_drafts(db: Database, drafts: Sequence[Draft], *, actor: str, now: datetime) -> PlanReport:
-    report = PlanReport()
-    if not drafts:
-        return report
+@dataclass(frozen=True)
+class _Values:
+    draft: Draft
+    digest: str
+    values: dict[str, Any]
+
+
+def _values(draft: Draft) -> _Values:
+    media = [{"path": m.path, "alt_text": m.alt_text, "sha256": m.sha256} for m in draft.media]
+    digest = content_hash(
+        text=draft.text,
+        media=media,
+        account=draft.account,
+        language=draft.language,
+        due_at=draft.due_at,
+    )
+    values: dict[str, Any] = dict(
+        title=draft.title,
+        network=draft.network,
+        due_at=draft.due_at,
+        time_note=draft.note,
+        text=draft.text,
+        media=media,
+        tags=list(draft.tags),
+        problems=list(draft.problems),
+        content_hash=digest,
+        pair_key=draft.pair_key,
+        urgent=draft.urgent,
+        stale_after_minutes=draft.stale_after_minutes,
+    )
+    return _Values(draft, digest, values)
+
+
+def _content_changes(post: Post, v: _Values) -> tuple[str, ...]:
+    out = []
+    if post.text != v.values["text"]:
+        out.append("text")
+    if post.due_at != v.values["due_at"]:
+        out.append("time")
+    old_media = [(m.get("sha256"), m.get("alt_text")) for m in post.media or []]
+    new_media = [(m["sha256"], m["alt_text"]) for m in v.values["media"]]
+    if old_media != new_media:
+        out.append("image")
+    return tuple(out) or ("content",)
+
+
+def _detail_changes(post: Post, v: _Values) -> tuple[str, ...]:
+    return tuple(label for key, label in DETAILS.items() if getattr(post, key) != v.values[key])
+
+
+def _line(post: Post | None, draft: Draft | None, changes: tuple[str, ...] = ()) -> PlannedPost:
+    if post is not None:
+        return PlannedPost(
+            occasion=post.occasion,
+            account=post.account,
+            language=post.language,
+            title=draft.title if draft else post.title,
+            due_at=draft.due_at if draft else post.due_at,
+            post_id=post.id,
+            state=post.state,
+            approved_by=post.approved_by,
+            changes=changes,
+        )
+    assert draft is not None
+    return PlannedPost(
+        draft.occasion, draft.account, draft.language, draft.title, draft.due_at, changes=changes
+    )
+
+
+@dataclass
+class _Plan:
+    preview: PlanPreview
+    new: list[_Values] = field(default_factory=list)
+    rewrite: list[tuple[Post, _Values]] = field(default_factory=list)
+    details: list[tuple[Post, _Values]] = field(default_factory=list)
+    unchanged: list[tuple[Post, _Values]] = field(default_factory=list)
+    removed: list[Post] = field(default_factory=list)
+    left_alone: list[Post] = field(default_factory=list)
+
+
+def _work_out(
+    session: Session,
+    campaign: str,
+    drafts: Sequence[Draft],
+    start: date | None,
+    end: date | None,
+    zone: ZoneInfo | None,
+    whole: bool,
+) -> _Plan:
+    """What planning ``drafts`` does. ``whole``: the drafts are every post of the campaign
+    between ``start`` and ``end`` (local dates in ``zone``; None: no bound), so a post of
+    the campaign in that range that is not among them has left the campaign."""
+    plan = _Plan(PlanPreview(campaign, start, end))
+    existing = {
+        (p.occasion, p.account, p.language): p
+        for p in session.scalars(select(Post).where(Post.campaign == campaign).order_by(Post.id))
+    }
+    wanted: set[tuple[str, str, str]] = set()
+    for draft in drafts:
+        if draft.campaign != campaign:
+            raise QueueError(f"a draft of {draft.campaign!r} was given to plan {campaign!r}")
+        key = (draft.occasion, draft.account, draft.language)
+        wanted.add(key)
+        v = _values(draft)
+        post = existing.get(key)
+        if post is None:
+            plan.new.append(v)
+            plan.preview.new.append(_line(None, draft))
+        elif post.content_hash == v.digest:
+            details = _detail_changes(post, v)
+            if details and post.state in CANCELLABLE:
+                plan.details.append((post, v))
+                plan.preview.details.append(_line(post, draft, details))
+            else:
+                plan.unchanged.append((post, v))
+                plan.preview.unchanged += 1
+        elif post.state in REPLANNABLE:
+            plan.rewrite.append((post, v))
+            line = _line(post, draft, _content_changes(post, v) + _detail_changes(post, v))
+            if post.state == PostState.DRAFT.value:
+                plan.preview.updated.append(line)
+            else:
+                plan.preview.to_draft.append(line)
+        else:
+            plan.left_alone.append(post)
+            plan.preview.left_alone.append(_line(post, draft, _content_changes(post, v)))
+    if whole:
+        for key, post in existing.items():
+            if key in wanted or post.state not in CANCELLABLE:
+                continue
+            day = post.due_at.astimezone(zone).date() if zone else post.due_at.date()
+            if (start is None or day >= start) and (end is None or day <= end):
+                plan.removed.append(post)
+                plan.preview.removed.append(_line(post, None))
+    return plan
+
+
+def preview_plan(
+    db: Database,
+    campaign: str,
+    drafts: Sequence[Draft],
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    zone: ZoneInfo | None = None,
+) -> PlanPreview:
+    """What ``apply_plan`` with the same arguments would do now. Changes nothing."""
     with db.transaction() as session:
-        campaign = drafts[0].campaign
-        existing = {
-            (p.occasion, p.account, p.language): p
-            for p in session.scalars(select(Post).where(Post.campaign == campaign))
-        }
-        for draft in drafts:
-            media = [
-                {"path": m.path, "alt_text": m.alt_text, "sha256": m.sha256} for m in draft.media
-            ]
-            digest = content_hash(
-                text=draft.text,
-                media=media,
-                account=draft.account,
-                language=draft.language,
-                due_at=draft.due_at,
-            )
-            values: dict[str, Any] = dict(
-                title=draft.title,
-                network=draft.network,
-                due_at=draft.due_at,
-                time_note=draft.note,
-                text=draft.text,
-                media=media,
-                tags=list(draft.tags),
-                problems=list(draft.problems),
-                content_hash=digest,
-                pair_key=draft.pair_key,
-                urgent=draft.urgent,
-                stale_after_minutes=draft.stale_after_minutes,
-            )
-            post = existing.get((draft.occasion, draft.account, draft.language))
-            if post is None:
-                post = Post(
-                    campaign=draft.campaign,
-                    occasion=draft.occasion,
-                    account=draft.account,
-                    language=draft.language,
-                    state=PostState.DRAFT.value,
-                    author=actor,
-                    attempt=0,
-                    created_at=now,
-                    updated_at=now,
-                    **values,
-                )
-                session.add(post)
-                session.flush()
+        plan = _work_out(session, campaign, drafts, start, end, zone, whole=True)
+    return plan.preview
+
+
+def apply_plan(
+    db: Database,
+    campaign: str,
+    drafts: Sequence[Draft],
+    *,
+    actor: str,
+    now: datetime,
+    start: date | None = None,
+    end: date | None = None,
+    zone: ZoneInfo | None = None,
+    removed: Removed = "cancel",
+    reason: str = "",
+    revision: int | None = None,
+) -> PlanReport:
+    """Plan ``drafts`` (every post of ``campaign`` from ``start`` to ``end``) in one
+    transaction. Posts of the campaign in that range that are not among the drafts are
+    cancelled with ``reason`` — or kept, with ``removed="keep"``, and reported."""
+    if removed not in ("cancel", "keep"):
+        raise QueueError(f"removed posts must be cancelled or kept, not {removed!r}")
+    reason = reason.strip()
+    why = "no longer in the campaign" + (f" (revision {revision})" if revision else "")
+    if reason:
+        why += f": {reason}"
+    with db.transaction() as session:
+        plan = _work_out(session, campaign, drafts, start, end, zone, whole=True)
+        report = _store(session, plan, actor=actor, now=now)
+        for post in plan.removed:
+            if removed == "keep":
+                report.kept.append(post.id)
                 record_event(
                     session,
                     actor=actor,
-                    action="plan",
+                    action="plan_kept",
                     now=now,
                     post=post,
-                    detail="created by planning",
+                    detail=f"{why}; kept on request",
                 )
-                report.created += 1
-            elif post.content_hash == digest:
-                post.problems = list(draft.problems)  # the rules may have changed
-                report.unchanged += 1
-            elif post.state in REPLANNABLE and try_take(session, post):
-                was_approved = post.approved_hash is not None
-                was_draft = post.state == PostState.DRAFT.value
-                for key, value in values.items():
-                    setattr(post, key, value)
-                _void_approval(post)
-                void_all(session, post, actor=actor, now=now, reason="re-planned")
-                transition(
-                    session,
-                    post,
-                    "edit",
-                    actor=actor,
-                    now=now,
-                    detail="re-planned with new content"
-                    + ("; approval voided" if was_approved else ""),
-                )
-                if not was_draft:
-                    report.to_draft.append(post.id)
-                if was_approved:
-                    report.voided.append(post.id)
-                report.updated += 1
+            elif try_take(session, post):
+                transition(session, post, "cancel", actor=actor, now=now, detail=why)
+                report.cancelled.append(post.id)
             else:
                 report.left_alone.append(post.id)
         record_event(
@@ -145,8 +336,124 @@ def store_drafts(db: Database, drafts: Sequence[Draft], *, actor: str, now: date
             actor=actor,
             action="plan",
             now=now,
+            detail={
+                "campaign": campaign,
+                "revision": revision,
+                "from": start.isoformat() if start else None,
+                "to": end.isoformat() if end else None,
+                "summary": report.summary(),
+            },
+        )
+    return report
+
+
+def store_drafts(db: Database, drafts: Sequence[Draft], *, actor: str, now: datetime) -> PlanReport:
+    """Create or update ``drafts`` only; posts not among them are not looked at (use
+    ``apply_plan`` to plan a whole campaign, removals included)."""
+    report = PlanReport()
+    if not drafts:
+        return report
+    campaign = drafts[0].campaign
+    with db.transaction() as session:
+        plan = _work_out(session, campaign, drafts, None, None, None, whole=False)
+        report = _store(session, plan, actor=actor, now=now)
+        record_event(
+            session,
+            actor=actor,
+            action="plan",
+            now=now,
             detail={"campaign": campaign, "summary": report.summary()},
         )
+    return report
+
+
+def _store(session: Session, plan: _Plan, *, actor: str, now: datetime) -> PlanReport:
+    report = PlanReport()
+    # New posts and their events in two multi-row INSERTs: a year of a campaign is
+    # thousands of posts, and the ORM's unit of work was most of the time planning took.
+    rows = [
+        dict(
+            campaign=v.draft.campaign,
+            occasion=v.draft.occasion,
+            account=v.draft.account,
+            language=v.draft.language,
+            state=PostState.DRAFT.value,
+            author=actor,
+            attempt=0,
+            resend_count=0,
+            created_at=now,
+            updated_at=now,
+            **v.values,
+        )
+        for v in plan.new
+    ]
+    if rows:
+        ids = session.scalars(
+            insert(Post).returning(Post.id, sort_by_parameter_order=True), rows
+        ).all()
+        session.execute(
+            insert(Event),
+            [
+                dict(
+                    at=now,
+                    actor=actor,
+                    action="plan",
+                    post_id=post_id,
+                    from_state=PostState.DRAFT.value,
+                    to_state=PostState.DRAFT.value,
+                    content_hash=row["content_hash"],
+                    detail="created by planning",
+                )
+                for post_id, row in zip(ids, rows, strict=True)
+            ],
+        )
+    report.created = len(rows)
+    for post, v in plan.unchanged:
+        post.problems = list(v.draft.problems)  # the rules may have changed
+        report.unchanged += 1
+    for post, v in plan.details:
+        changed = _detail_changes(post, v)
+        if not try_take(session, post):
+            report.left_alone.append(post.id)
+            continue
+        for key in DETAILS:
+            setattr(post, key, v.values[key])
+        post.problems = list(v.draft.problems)
+        post.updated_at = now
+        record_event(
+            session,
+            actor=actor,
+            action="plan_details",
+            now=now,
+            post=post,
+            detail="re-planned: " + ", ".join(changed) + " follow the campaign",
+        )
+        report.details.append(post.id)
+        report.unchanged += 1
+    for post, v in plan.rewrite:
+        if not try_take(session, post):
+            report.left_alone.append(post.id)
+            continue
+        was_approved = post.approved_hash is not None
+        was_draft = post.state == PostState.DRAFT.value
+        for key, value in v.values.items():
+            setattr(post, key, value)
+        _void_approval(post)
+        void_all(session, post, actor=actor, now=now, reason="re-planned")
+        transition(
+            session,
+            post,
+            "edit",
+            actor=actor,
+            now=now,
+            detail="re-planned with new content" + ("; approval voided" if was_approved else ""),
+        )
+        if not was_draft:
+            report.to_draft.append(post.id)
+        if was_approved:
+            report.voided.append(post.id)
+        report.updated += 1
+    report.left_alone.extend(p.id for p in plan.left_alone)
     return report
 
 
@@ -159,3 +466,99 @@ def _void_approval(post: Post) -> None:
 def _ids(ids: list[int]) -> str:
     shown = ", ".join(str(i) for i in ids[:10])
     return shown + (" …" if len(ids) > 10 else "")
+
+
+# --- a campaign stored in the database -------------------------------------------------
+
+
+@dataclass
+class StoredPlan:
+    """A stored campaign's drafts for a range, ready to preview or apply."""
+
+    campaign: str
+    revision: int
+    start: date | None
+    end: date | None
+    zone: ZoneInfo
+    drafts: list[Draft]
+
+
+def drafts_of(
+    db: Database,
+    settings: Any,
+    name: str,
+    start: date | None = None,
+    end: date | None = None,
+    *,
+    number: int | None = None,
+) -> StoredPlan:
+    """Expand the campaign's current revision (or ``number``) between two local dates."""
+    from campaign.expand import expand
+    from campaign.store import get_revision, load_revision
+
+    revision = get_revision(db, name, number)
+    # The same revision, range and settings render the same drafts: the page's "Plan"
+    # after its preview does not render the range a second time.
+    # The entry holds the settings object itself, so its id cannot be reused meanwhile.
+    key = (revision.digest, start, end, id(settings))
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None and hit[0] is settings:
+        _, zone, drafts = hit
+    else:
+        loaded = load_revision(revision, Path(settings.state_dir))
+        zone, drafts = loaded.zone, expand(loaded, settings, start, end)
+        with _CACHE_LOCK:
+            _CACHE[key] = (settings, zone, drafts)
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.pop(next(iter(_CACHE)))
+    return StoredPlan(name, revision.number, start, end, zone, list(drafts))
+
+
+_CACHE: dict[tuple[Any, ...], tuple[Any, ZoneInfo, list[Draft]]] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 4
+
+
+def preview_campaign(
+    db: Database, settings: Any, name: str, start: date | None = None, end: date | None = None
+) -> tuple[StoredPlan, PlanPreview]:
+    stored = drafts_of(db, settings, name, start, end)
+    return stored, preview_plan(db, name, stored.drafts, start=start, end=end, zone=stored.zone)
+
+
+def plan_campaign(
+    db: Database,
+    settings: Any,
+    name: str,
+    start: date | None = None,
+    end: date | None = None,
+    *,
+    actor: str,
+    now: datetime,
+    removed: Removed = "cancel",
+    reason: str = "",
+    expect_revision: int | None = None,
+) -> tuple[StoredPlan, PlanReport]:
+    """Plan the stored campaign. ``expect_revision``: the revision the person previewed;
+    if the campaign changed since, nothing is planned (they must look again)."""
+    stored = drafts_of(db, settings, name, start, end)
+    if expect_revision is not None and stored.revision != expect_revision:
+        raise QueueError(
+            f"the campaign changed since you previewed it (now revision {stored.revision}, "
+            f"you saw {expect_revision}); nothing was planned. Preview it again."
+        )
+    report = apply_plan(
+        db,
+        name,
+        stored.drafts,
+        actor=actor,
+        now=now,
+        start=start,
+        end=end,
+        zone=stored.zone,
+        removed=removed,
+        reason=reason,
+        revision=stored.revision,
+    )
+    return stored, report

@@ -10,12 +10,12 @@ current content cannot approve it, and a reviewer approves only what they previe
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from core.errors import (
@@ -79,8 +79,109 @@ def post_query(f: PostFilter, zone: ZoneInfo) -> Select[Any]:
 
 
 def find_posts(db: Database, f: PostFilter, zone: ZoneInfo) -> list[Post]:
-    with db.transaction() as session:
+    with db.reading() as session:
         return list(session.scalars(post_query(f, zone)))
+
+
+# What a calendar chip shows of a post (and what a drag-and-drop needs to move it):
+# rows of these instead of whole posts with their text, media and lint problems.
+CALENDAR_FIELDS = (
+    Post.id,
+    Post.due_at,
+    Post.state,
+    Post.network,
+    Post.account,
+    Post.language,
+    Post.campaign,
+    Post.title,
+    Post.tags,
+    Post.urgent,
+    Post.pair_key,
+)
+
+
+def calendar_posts(db: Database, f: PostFilter, zone: ZoneInfo) -> list[Any]:
+    """``f``'s posts in the queue's order as rows of CALENDAR_FIELDS (attribute access,
+    like a post's)."""
+    query = post_query(f, zone).with_only_columns(*CALENDAR_FIELDS)
+    with db.reading() as session:
+        return list(session.connection().execute(query))  # Core rows: no ORM loading
+
+
+# The queue's order, which its pages walk by keyset: (due_at, account, language, id).
+PAGE_ORDER = (Post.due_at, Post.account, Post.language, Post.id)
+
+
+@dataclass(frozen=True)
+class PostPage:
+    posts: list[Post]
+    newer: int | None  # the id to pass as ``before`` for the page before, if any
+    later: int | None  # the id to pass as ``after`` for the page after, if any
+
+
+def page_of_posts(
+    db: Database,
+    f: PostFilter,
+    zone: ZoneInfo,
+    *,
+    size: int,
+    after: int | None = None,
+    before: int | None = None,
+) -> PostPage:
+    """One page of ``f``'s posts in the queue's order: the first, or the ``size`` after
+    post ``after`` or before post ``before`` (a keyset: every post on exactly one page
+    however the queue changes between pages, at the cost of an index probe, not of
+    skipping the pages before)."""
+    with db.reading() as session:
+        query = post_query(f, zone)
+        anchor = after if after is not None else before
+        if anchor is not None:
+            key = session.execute(select(*PAGE_ORDER).where(Post.id == anchor)).one_or_none()
+            if key is None:  # the post is gone: start again from the first page
+                after = before = None
+            elif after is not None:
+                query = query.where(tuple_(*PAGE_ORDER) > tuple_(*key))
+            else:
+                query = query.where(tuple_(*PAGE_ORDER) < tuple_(*key)).order_by(None)
+                query = query.order_by(*(c.desc() for c in PAGE_ORDER))
+        rows = list(session.scalars(query.limit(size + 1)))
+    more = len(rows) > size
+    rows = rows[:size]
+    if before is not None:
+        rows.reverse()
+        return PostPage(rows, rows[0].id if more and rows else None, rows[-1].id if rows else None)
+    return PostPage(
+        rows, rows[0].id if after is not None and rows else None, rows[-1].id if more else None
+    )
+
+
+def count_by_state(db: Database, f: PostFilter, zone: ZoneInfo) -> dict[str, int]:
+    """How many of ``f``'s posts are in each state (``f.states`` ignored), counted in SQL."""
+    counted = (
+        post_query(replace(f, states=()), zone)
+        .with_only_columns(Post.state, func.count())
+        .group_by(Post.state)
+        .order_by(None)
+    )
+    with db.reading() as session:
+        return {state: int(n) for state, n in session.execute(counted)}
+
+
+def queue_choices(db: Database) -> tuple[list[str], list[str]]:
+    """The campaigns and languages in the queue, for the filters: skip-scans of indexes
+    (one probe per value, not a scan of the posts)."""
+    with db.reading() as session:
+        return _distinct(session, "campaign"), _distinct(session, "language")
+
+
+def _distinct(session: Session, column: str) -> list[str]:
+    assert column in ("campaign", "language")  # names from this module only, never input
+    sql = text(
+        f"WITH RECURSIVE v(x) AS (SELECT min({column}) FROM posts UNION ALL "
+        f"SELECT (SELECT min({column}) FROM posts WHERE {column} > v.x) FROM v "
+        "WHERE v.x IS NOT NULL) SELECT x FROM v WHERE x IS NOT NULL"
+    )
+    return [str(x) for x in session.scalars(sql)]
 
 
 def get_post(session: Session, post_id: int) -> Post:

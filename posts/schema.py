@@ -17,8 +17,11 @@ from .models import Base
 MODEL_MODULES = (
     "posts.models",  # posts, events (the audit log), holds
     "people.users",  # users and the accounts each may act on
+    "people.totp",  # two-factor secrets, recovery codes, roles that must use it
+    "people.oidc",  # which user an identity provider's (issuer, subject) pair is
     "posts.stages",  # sign-off stages: who signed which stage of which content
     "posts.review_links",  # external review links
+    "campaign.store",  # campaigns and their revisions (the files of each)
     "posts.media",  # the media library (images by SHA-256)
 )
 

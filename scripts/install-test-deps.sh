@@ -44,3 +44,12 @@ if [ "$(node -p "try{require('$CACHE/node_modules/axe-core/package.json').versio
     echo "install-test-deps: npm install axe-core@$AXE_CORE into $CACHE" >&2
     npm install --no-audit --no-fund --loglevel=error "axe-core@$AXE_CORE"
 fi
+
+# A real OpenID Connect provider (panva's oidc-provider) for the sign-in tests
+# (tests/oidc/provider.mjs, tests/people/test_oidc.py). It warns that Node 22 is the
+# supported runtime; everything the tests use works on Node 20.
+OIDC_PROVIDER="9.13.3"
+if [ "$(node -p "try{require('$CACHE/node_modules/oidc-provider/package.json').version}catch(e){''}" 2>/dev/null)" != "$OIDC_PROVIDER" ]; then
+    echo "install-test-deps: npm install oidc-provider@$OIDC_PROVIDER into $CACHE" >&2
+    npm install --no-audit --no-fund --loglevel=error "oidc-provider@$OIDC_PROVIDER"
+fi

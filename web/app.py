@@ -7,6 +7,7 @@ Secure when the request came over HTTPS (or always/never, as ``secure_cookies`` 
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from datetime import timedelta
@@ -36,10 +37,11 @@ from .security import CSRF_FIELD, Services, csrf_token, guard, services
 SECRET_FILE = "web-secret-key"
 
 _HEADERS = {
-    # No scripts (but web/compose.py's pages: scripts from static/ only); styles and images
-    # from this site only.
+    # Styles, images and scripts from this site only (the one script is the campaign
+    # form's rule builder and live preview, which fetches from this site).
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; "
+        "connect-src 'self'; form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
@@ -105,11 +107,25 @@ def create_app(
     # route (404) instead of overflowing in the query (HTTP 500).
     app.url_map.converters["int"] = _DatabaseId
 
-    from . import audit, auth, day, holds, media, posts, queue, review_links
+    from . import (
+        audit,
+        auth,
+        campaigns,
+        day,
+        holds,
+        media,
+        oidc,
+        posts,
+        queue,
+        review_links,
+        two_factor,
+    )
     from . import calendar as calendar_page
 
-    for module in (auth, queue, calendar_page, posts, day, holds, audit, review_links):
+    for module in (auth, queue, calendar_page, posts, day, holds, audit, review_links, campaigns):
         app.register_blueprint(module.bp)
+    app.register_blueprint(oidc.bp)  # sign-in with the identity provider (issue 16)
+    app.register_blueprint(two_factor.bp)
     from . import compose, media_library  # single posts, times and images (issue 15)
 
     for module in (compose, media_library):
@@ -117,6 +133,7 @@ def create_app(
     app.wsgi_app = media.PublicMedia(app.wsgi_app, app.extensions["publisher"])  # type: ignore[method-assign]
 
     app.before_request(guard)
+    app.before_request(two_factor.enforce)  # after guard: it needs the signed-in user
     app.after_request(_headers)
     app.context_processor(_page_context)
     app.register_error_handler(HTTPException, _http_error)
@@ -174,9 +191,14 @@ def blackouts_for(post: Post) -> list[Window]:
     that every page showing a post can say so without each view remembering to ask."""
     if post.state not in STOPPABLE:
         return []
+    from flask import g
+
     s = services()
-    with s.db.transaction() as session:
-        windows = blackout_windows(session, s.clock.now(), s.settings.blackouts)
+    windows = g.get("blackout_windows")
+    if windows is None:  # read once per request: a day page asks for every card
+        with s.db.transaction() as session:
+            windows = blackout_windows(session, s.clock.now(), s.settings.blackouts)
+        g.blackout_windows = windows
     return covering(windows, post.account, post.due_at)
 
 
@@ -187,7 +209,13 @@ def _csrf_input() -> Markup:
 def _local(when: Any, fmt: str = "%a %d %b %Y %H:%M %Z") -> str:
     if when is None:
         return ""
-    return str(when.astimezone(services().zone).strftime(fmt))
+    return _local_text(when, fmt, services().zone)
+
+
+@functools.lru_cache(maxsize=8192)
+def _local_text(when: Any, fmt: str, zone: ZoneInfo) -> str:
+    # A month's calendar shows thousands of posts at a few hundred distinct times.
+    return str(when.astimezone(zone).strftime(fmt))
 
 
 def _http_error(exc: HTTPException) -> tuple[str, int]:

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from posts import audit
 
 from .queue import parse_day, parse_id
-from .security import reviewer_required, services
+from .security import now, reviewer_required, services
 
 bp = Blueprint("audit", __name__)
 
@@ -35,17 +35,25 @@ def _filter() -> audit.AuditFilter:
 @reviewer_required
 def index() -> str:
     s = services()
-    f = _filter()
-    rows, older = audit.newest(
-        s.db, f, s.zone, limit=PAGE, before=parse_id(request.args.get("before"), "before")
-    )
+    asked = _filter()
+    # A word search without dates looks at recent days (each event's text is read); the
+    # page says so and links to the whole log.
+    everywhere = request.args.get("all") == "1"
+    f = asked if everywhere else audit.word_window(asked, now().astimezone(s.zone).date())
+    before = parse_id(request.args.get("before"), "before")
+    rows, older = audit.newest(s.db, f, s.zone, limit=PAGE, before=before)
+    args = {k: request.args[k] for k in SEARCH_KEYS if request.args.get(k)}
     return render_template(
         "audit.html",
         events=rows,
-        filters=f,
+        filters=asked,
+        windowed=f is not asked,
+        window_days=audit.WORDS_DAYS,
         actions=audit.actions(s.db),
         older=older,
-        args={k: request.args[k] for k in SEARCH_KEYS if request.args.get(k)},
+        paged=before is not None,
+        args={**args, "all": "1"} if everywhere else args,
+        args_everywhere={**args, "all": "1"},
     )
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, render_template, request
 
 from posts.blackouts import Window, blackout_windows
-from posts.review import PostFilter, day_bounds, find_posts
+from posts.review import PostFilter, calendar_posts, day_bounds
 from posts.states import PostState
 
 from .preview import grid_bounds, month_grid
@@ -32,7 +32,7 @@ def month() -> str:
         year, month_number = int(found.group(1)), int(found.group(2))
     first, last = grid_bounds(year, month_number)
     account = request.args.get("account") or None
-    posts = find_posts(s.db, PostFilter(start=first, end=last, account=account), s.zone)
+    posts = calendar_posts(s.db, PostFilter(start=first, end=last, account=account), s.zone)
     with s.db.transaction() as session:
         windows = blackout_windows(session, now(), s.settings.blackouts)
     shown = date(year, month_number, 1)
@@ -103,7 +103,7 @@ def week() -> str:
     monday = start - timedelta(days=start.weekday())
     days = [monday + timedelta(days=n) for n in range(7)]
     account = request.args.get("account") or None
-    posts = find_posts(s.db, PostFilter(start=days[0], end=days[-1], account=account), s.zone)
+    posts = calendar_posts(s.db, PostFilter(start=days[0], end=days[-1], account=account), s.zone)
     slots: dict[tuple[date, int], list[object]] = {}
     for post in posts:
         local = post.due_at.astimezone(s.zone)

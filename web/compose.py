@@ -40,22 +40,6 @@ def _larger_uploads() -> None:
         request.max_content_length = UPLOAD_LIMIT
 
 
-#: Pages that run a script of ours (static/, never inline): the live preview, drag and
-#: drop. Every other page keeps the app's policy of no scripts at all.
-SCRIPT_PAGES = frozenset({"compose.page", "compose.save", "calendar.month", "calendar.week"})
-
-
-@bp.after_app_request
-def _scripts_from_this_site(response: Response) -> Response:
-    # Runs after the app's own headers (registered later, run earlier): replaces its policy.
-    if request.endpoint in SCRIPT_PAGES and response.mimetype == "text/html":
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-            "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
-        )
-    return response
-
-
 # -- compose --------------------------------------------------------------------------
 
 

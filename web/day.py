@@ -1,9 +1,9 @@
 """Day review: every post of a local day, one under another; approved together.
 
-Showing the page to a reviewer records a preview of each post shown; the approve form
-carries the ids of exactly those posts, so "approve all" approves only what was on the
-screen, and ``review.approve`` refuses the lot if any one changed since or was written
-by the reviewer.
+Showing the page to a reviewer records a preview of each post shown (a busy day comes a
+page of posts at a time); the approve form carries the ids of exactly those posts, so
+"approve all" approves only what was on the screen, and ``review.approve`` refuses the
+lot if any one changed since or was written by the reviewer.
 """
 
 from __future__ import annotations
@@ -15,15 +15,17 @@ from werkzeug.wrappers import Response
 
 from core.errors import NotPreviewed, QueueError
 from posts import review, stages
-from posts.review import PostFilter, find_posts
+from posts.review import PostFilter, calendar_posts, find_posts, page_of_posts
 from posts.states import PostState
 
 from .posts import note_previews
 from .preview import card, is_awareness
-from .queue import FIRST_DAY, LAST_DAY
+from .queue import FIRST_DAY, LAST_DAY, parse_id
 from .security import now, perform, require, services, user
 
 bp = Blueprint("day", __name__)
+
+PAGE = 40  # posts a page: a busy awareness day has hundreds
 
 
 def _day(value: str) -> date:
@@ -42,7 +44,16 @@ def show(value: str) -> str:
     person = user()
     day = _day(value)
     account = request.args.get("account") or None
-    posts = find_posts(s.db, PostFilter(day=day, account=account), s.zone)
+    f = PostFilter(day=day, account=account)
+    page = page_of_posts(
+        s.db,
+        f,
+        s.zone,
+        size=PAGE,
+        after=parse_id(request.args.get("after"), "after"),
+        before=parse_id(request.args.get("before"), "before"),
+    )
+    posts = page.posts
     note_previews(person, posts)
     approvable = [
         p.id
@@ -51,7 +62,10 @@ def show(value: str) -> str:
         and person.may_review(p.account)
         and p.author != person.username
     ]
-    awareness = sorted({p.title for p in posts if is_awareness(p)})
+    # The whole day's awareness days and count, from light rows: the cards are a page.
+    everything = calendar_posts(s.db, f, s.zone)
+    awareness = sorted({p.title for p in everything if is_awareness(p)})
+    first = next((n for n, p in enumerate(everything) if posts and p.id == posts[0].id), 0)
     return render_template(
         "day.html",
         day=day,
@@ -59,6 +73,11 @@ def show(value: str) -> str:
         approvable=approvable,
         awareness=awareness,
         account=account,
+        page=page,
+        kept={"account": account} if account else {},
+        shown_from=first + 1,
+        shown_to=first + len(posts),
+        total=len(everything),
     )
 
 

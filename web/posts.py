@@ -64,8 +64,10 @@ def note_previews(person: Person, posts: Sequence[Post]) -> None:
     with s.db.transaction() as session:
         rows = session.execute(
             select(Event.post_id, Event.content_hash).where(
-                Event.action == "preview",
-                Event.actor == person.username,
+                # `|| ''`: only the post index may serve this (a page's few posts); the
+                # action or person index would read every preview that person made.
+                Event.action.concat("") == "preview",
+                Event.actor.concat("") == person.username,
                 Event.post_id.in_([p.id for p in shown]),
             )
         )

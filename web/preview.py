@@ -8,6 +8,7 @@ HTML or a template expression.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,14 @@ _MENTION = regex.compile(
 
 def highlight(text: str) -> Markup:
     """``text`` escaped, with links, hashtags and mentions marked (links clickable)."""
+    return _highlight(text)
+
+
+# A campaign sends the same text to many accounts, and pages show it again and again:
+# highlighting and counting are done once per text (and network), not once per card.
+# Keyed by the text itself, so an edit is a new entry, never a stale one.
+@functools.lru_cache(maxsize=4096)
+def _highlight(text: str) -> Markup:
     from twitter_text import extract_urls_with_indices
 
     spans: list[tuple[int, int, str]] = []
@@ -107,11 +116,16 @@ class Length:
 def lengths(text: str, own: str, own_limit: int | None = None) -> list[Length]:
     """The length as each network counts it, the post's own network first, counted to
     ``own_limit`` (the account's ``text_limit``) when given."""
+    return list(_lengths(text, own, own_limit))
+
+
+@functools.lru_cache(maxsize=4096)
+def _lengths(text: str, own: str, own_limit: int | None) -> tuple[Length, ...]:
     out = []
     for network in in_order(own):
         used, limit = network.measure(text, own_limit if network.key == own else None)
         out.append(Length(network.key, network.name, used, limit))
-    return out
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -167,7 +181,7 @@ def card(post: Post, settings: Settings) -> Card:
     )
 
 
-def is_awareness(post: Post) -> bool:
+def is_awareness(post: Any) -> bool:
     return AWARENESS_TAG in (post.tags or []) or bool(_AWARENESS_TITLE.search(post.title or ""))
 
 
@@ -175,12 +189,12 @@ def is_awareness(post: Post) -> bool:
 class CalendarDay:
     day: date
     in_month: bool
-    posts: list[Post] = field(default_factory=list)
+    posts: list[Any] = field(default_factory=list)  # posts, or rows of their fields
     awareness: list[str] = field(default_factory=list)
 
 
 def month_grid(
-    year: int, month: int, posts: Sequence[Post], zone: ZoneInfo
+    year: int, month: int, posts: Sequence[Any], zone: ZoneInfo
 ) -> list[list[CalendarDay]]:
     """Weeks (Monday first) of the month, each day with its posts and awareness days."""
     weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)

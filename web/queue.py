@@ -1,23 +1,21 @@
-"""The queue: posts filtered by state, account, campaign, language and day, with counts."""
+"""The queue: posts filtered by state, account, campaign, language and day, with counts,
+a page at a time (keyset pages whose links keep the filters)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import replace
 from datetime import date
 
 from flask import Blueprint, abort, render_template, request
-from sqlalchemy import select
 
-from posts.models import Post
-from posts.review import PostFilter, find_posts
+from posts.review import PostFilter, count_by_state, page_of_posts, queue_choices
 from posts.states import PostState
 
 from .security import now, services
 
 bp = Blueprint("queue", __name__)
 
-LIMIT = 300
+PAGE = 50  # posts per page: a screen or two, not 13,790 pixels
 
 
 # Days a page can be asked about: far beyond any campaign, and far from datetime's limits
@@ -63,19 +61,38 @@ def index() -> str:
         campaign=args.get("campaign") or None,
         language=args.get("language") or None,
     )
-    everything = find_posts(s.db, base, s.zone)
-    counts = Counter(p.state for p in everything)
-    posts = [p for p in everything if p.state == state] if state else everything
-    with s.db.transaction() as session:
-        campaigns = list(session.scalars(select(Post.campaign).distinct().order_by(Post.campaign)))
-        languages = list(session.scalars(select(Post.language).distinct().order_by(Post.language)))
+    filters = replace(base, states=(state,) if state else ())
+    counts = count_by_state(s.db, base, s.zone)
+    page = page_of_posts(
+        s.db,
+        filters,
+        s.zone,
+        size=PAGE,
+        after=parse_id(args.get("after"), "after"),
+        before=parse_id(args.get("before"), "before"),
+    )
+    campaigns, languages = queue_choices(s.db)
+    # The filters every page link keeps (the keyset cursor is added per link).
+    kept = {
+        k: v
+        for k, v in (
+            ("state", state),
+            ("account", base.account),
+            ("campaign", base.campaign),
+            ("language", base.language),
+            ("day", day.isoformat() if day else None),
+        )
+        if v
+    }
     return render_template(
         "queue.html",
-        posts=posts[:LIMIT],
-        total=len(posts),
-        limit=LIMIT,
+        posts=page.posts,
+        page=page,
+        kept=kept,
+        total=counts.get(state, 0) if state else sum(counts.values()),
+        size=PAGE,
         counts=[(st.value, counts.get(st.value, 0)) for st in PostState],
-        filters=replace(base, states=(state,) if state else ()),
+        filters=filters,
         state=state,
         day=day,
         today=today,
@@ -84,3 +101,4 @@ def index() -> str:
         campaigns=campaigns,
         languages=languages,
     )
+

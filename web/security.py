@@ -30,7 +30,7 @@ from posts.db import Database
 F = TypeVar("F", bound=Callable[..., Any])
 
 PUBLIC_ENDPOINTS = frozenset(
-    {"auth.login", "static"}
+    {"auth.login", "static", "two_factor.code", "oidc.start", "oidc.callback"}
     # External review links: the signed token is the key (web/review_links.py).
     | {"review_links.page", "review_links.comment", "review_links.approve", "review_links.media"}
 )

@@ -108,6 +108,33 @@ def _fill_every_table(source: Database, settings, clock, tmp_path: Path) -> None
         actor="alice",
         now=clock.now(),
     )
+    _fill_sign_in_tables(source, settings, clock)
+
+
+def _fill_sign_in_tables(source: Database, settings, clock) -> None:
+    """Two-factor sign-in (secret, recovery codes, a required role) and an identity
+    provider's link: a copy that dropped them would lock people out or let them skip 2FA."""
+    import pyotp
+
+    from people import oidc, totp, users
+
+    dave = next(p for p in users.list_users(source) if p.username == "dave")
+    key = totp.secret_key(settings)
+    enrolment = totp.start_enrolment(source, key, dave, issuer_name="t", now=clock.now())
+    totp.confirm_enrolment(
+        source, key, dave, pyotp.TOTP(enrolment.secret).at(clock.now()), now=clock.now()
+    )
+    totp.set_required(source, ["reviewer"], True, actor="test", now=clock.now())
+    with source.transaction() as session:
+        session.add(
+            oidc.OidcIdentity(
+                issuer="https://login.example.com",
+                subject="carol-sub",
+                user_id=next(p.id for p in users.list_users(source) if p.username == "carol"),
+                first_seen_at=clock.now(),
+                last_seen_at=clock.now(),
+            )
+        )
 
 
 def _every_row(db: Database) -> dict[str, list[dict]]:
@@ -152,6 +179,7 @@ def test_db_copy_keeps_every_table_users_included(
     before = _every_row(source)
     assert {name: len(rows) > 0 for name, rows in before.items()} == dict.fromkeys(
         ["holds", "posts", "users", "events", "user_accounts", "signoffs", "review_links",
+         "user_two_factor", "user_recovery_codes", "two_factor_required", "oidc_identities",
          "media"],
         True,
     )

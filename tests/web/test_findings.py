@@ -122,7 +122,7 @@ def test_the_approve_form_is_bound_to_the_version_it_shows(
     shown = re.search(r'name="content_hash" value="([0-9a-f]{64})"', first_tab)
     assert shown and shown.group(1) == target.content_hash
     assert f"content {target.content_hash[:12]}" in first_tab
-    review.edit(world, target.id, actor="alice", now=clock.now(), text=target.text + " Diolch.")
+    review.edit(world, target.id, actor="alice", now=clock.now(), text="Diolch. " + target.text)
     review.submit(world, [target.id], actor="alice", now=clock.now())
     client.get(f"/posts/{target.id}")  # the second tab: B is previewed
     response = post(client, f"/posts/{target.id}/approve", {"content_hash": shown.group(1)})

@@ -137,7 +137,7 @@ def test_an_external_stage_is_approved_through_the_link_only_for_that_stage(
     shown = re.search(r'name="content_hash" value="([0-9a-f]{64})"', html)
     assert shown and shown.group(1) == target.content_hash
     # A newer version since the page was shown: refused, in a partner's words.
-    review.edit(world, target.id, actor="alice", now=clock.now(), text=target.text + " Diolch.")
+    review.edit(world, target.id, actor="alice", now=clock.now(), text="Diolch. " + target.text)
     review.submit(world, [target.id], actor="alice", now=clock.now())
     stale = post(partner, f"/review/{token}/approve", {"content_hash": shown.group(1)})
     assert "changed since you opened it" in text_of(partner.get(stale.headers["Location"]))

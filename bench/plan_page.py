@@ -1,0 +1,123 @@
+"""What a comms officer waits for on the plan page: the preview of a year of the example
+campaign, then "Plan", through the web app (Flask's test client on a real SQLite file),
+against the same two steps called on the library in the same run."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+
+from campaign import store
+from core.clock import SystemClock
+from core.settings import load_settings
+from examples import EXAMPLE_CAMPAIGN as EXAMPLE
+from people import users
+from posts.db import Database
+from posts.planning import plan_campaign, preview_campaign
+from web.app import create_app
+
+from .common import median, row, timed
+
+CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
+NAME = "stop-talk-protect"
+YEAR = {"from": "2027-01-04", "to": "2027-12-31"}
+
+
+def _fresh(tmp: str) -> tuple[object, Database]:
+    settings = load_settings(CONFIG, environ={}).model_copy(update={"state_dir": Path(tmp)})
+    db = Database(f"sqlite:///{tmp}/bench.db")
+    db.ensure_schema()
+    now = SystemClock().now()
+    store.import_folder(db, EXAMPLE, actor="bench", now=now)
+    return settings, db
+
+
+def run(repeats: int = 3) -> None:
+    print("Plan page: preview + plan a year of the example campaign (a fresh database each run)")
+    users.use_hasher(PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+    web_preview, web_plan, lib_preview, lib_plan = [], [], [], []
+    posts = 0
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            settings, db = _fresh(tmp)
+            now = SystemClock().now()
+            lib_preview.append(
+                timed(lambda db=db, settings=settings: preview_campaign(db, settings, NAME))
+            )
+            lib_plan.append(
+                timed(
+                    lambda db=db, settings=settings, now=now: plan_campaign(
+                        db, settings, NAME, actor="bench", now=now
+                    )
+                )
+            )
+            db.dispose()
+        with tempfile.TemporaryDirectory() as tmp:
+            settings, db = _fresh(tmp)
+            users.add_user(
+                db,
+                "officer",
+                "correct horse battery",
+                role="author",
+                accounts=(),
+                actor="bench",
+                now=SystemClock().now(),
+            )
+            app = create_app(settings, db, secret_key="b" * 32)  # type: ignore[arg-type]
+            client = app.test_client()
+            client.get("/login")
+            with client.session_transaction() as session:
+                token = session.setdefault("csrf", "bench-token")
+            client.post(
+                "/login",
+                data={
+                    "username": "officer",
+                    "password": "correct horse battery",
+                    "csrf_token": token,
+                },
+            )
+            with client.session_transaction() as session:  # signing in starts a new session
+                token = session.setdefault("csrf", "bench-token-2")
+            query = f"/campaigns/{NAME}/plan?from={YEAR['from']}&to={YEAR['to']}"
+
+            def show(client: Any = client, query: str = query) -> None:
+                page = client.get(query)
+                assert page.status_code == 200 and b"What planning" in page.data, page.status
+
+            def plan(client: Any = client, token: str = token) -> None:
+                done = client.post(
+                    f"/campaigns/{NAME}/plan",
+                    data={**YEAR, "revision": "1", "removed": "cancel", "csrf_token": token},
+                )
+                assert done.status_code == 303, done.status
+
+            web_preview.append(timed(show))
+            web_plan.append(timed(plan))
+            from sqlalchemy import func, select
+
+            from posts.models import Post
+
+            with db.transaction() as session:
+                posts = int(session.scalar(select(func.count()).select_from(Post)) or 0)
+            db.dispose()
+    total_web = median(web_preview) + median(web_plan)
+    total_lib = median(lib_preview) + median(lib_plan)
+    row("posts in a year", f"{posts}")
+    row("library: preview (median)", f"{median(lib_preview):.2f} s")
+    row("library: plan (median)", f"{median(lib_plan):.2f} s")
+    row("web page: preview (median)", f"{median(web_preview):.2f} s")
+    row("web page: plan (median)", f"{median(web_plan):.2f} s")
+    row(
+        "a comms officer waits (preview + plan)",
+        f"{total_web:.2f} s",
+        f"{total_web / total_lib:.2f}x the library's",
+    )
+
+
+if __name__ == "__main__":
+    import sys
+
+    run(int(sys.argv[1]) if len(sys.argv) > 1 else 3)
