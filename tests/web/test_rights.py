@@ -29,6 +29,8 @@ SAMPLE = {
     "index": 0,
     "token": "x",
     "sha256": "0" * 64,
+    "name": "test-campaign",
+    "number": 1,
 }
 
 
