@@ -18,7 +18,10 @@ from tests.helpers import approve_all, write_campaign
 def test_db_copy_sqlite_into_postgresql(settings, clock, tmp_path: Path) -> None:
     source = Database(settings.database_url)
     source.ensure_schema()
+    from campaign.store import import_folder
+
     folder = write_campaign(tmp_path / "c", languages='["en", "cy"]')
+    import_folder(source, folder, actor="alice", now=clock.now(), settings=settings)
     store_drafts(source, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
     approve_all(source, [1, 2, 3], clock.now())
     holds.set_hold(source, actor="chief", reason="incident", now=clock.now())
@@ -61,9 +64,11 @@ def test_copy_refuses_while_sending(db, settings, clock, tmp_path: Path) -> None
 
 def _fill_every_table(source: Database, settings, clock, tmp_path: Path) -> None:
     """Posts, approvals, a hold, web users with their accounts, and their audit events."""
+    from campaign.store import import_folder
     from people import users
 
     folder = write_campaign(tmp_path / "c", languages='["en", "cy"]')
+    import_folder(source, folder, actor="alice", now=clock.now(), settings=settings)
     store_drafts(source, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
     approve_all(source, [1, 2, 3], clock.now())
     holds.set_hold(source, actor="chief", reason="incident", now=clock.now())
@@ -180,7 +185,7 @@ def test_db_copy_keeps_every_table_users_included(
     assert {name: len(rows) > 0 for name, rows in before.items()} == dict.fromkeys(
         ["holds", "posts", "users", "events", "user_accounts", "signoffs", "review_links",
          "user_two_factor", "user_recovery_codes", "two_factor_required", "oidc_identities",
-         "media"],
+         "media", "campaigns", "campaign_revisions"],
         True,
     )
     where = (
