@@ -111,7 +111,7 @@ def test_two_stages_in_order_then_approved(db, people, settings, clock, tmp_path
 def test_an_edit_voids_every_stage_and_says_which(db, people, settings, clock, tmp_path) -> None:
     post = _welsh_post(db, settings, tmp_path, clock)
     _approve(db, post.id, "ceri", clock)
-    review.edit(db, post.id, actor="alice", now=clock.now(), text="Testun newydd. Ffoniwch 101.")
+    review.edit(db, post.id, actor="alice", now=clock.now(), text="Testun newydd. Ffoniwch 999 neu 101.")
     with db.transaction() as s:
         edit = s.scalars(
             select(Event.detail).where(Event.post_id == post.id, Event.action == "edit")
@@ -141,7 +141,7 @@ def test_a_disabled_user_signs_no_stage(db, people, settings, clock, tmp_path) -
 
 def test_the_author_signs_no_stage(db, people, settings, clock, tmp_path) -> None:
     post = _welsh_post(db, settings, tmp_path, clock)
-    review.edit(db, post.id, actor="ceri", now=clock.now(), text="Ceri a ysgrifennodd. 101.")
+    review.edit(db, post.id, actor="ceri", now=clock.now(), text="Ceri a ysgrifennodd. 999 neu 101.")
     review.submit(db, [post.id], actor="ceri", now=clock.now())
     with pytest.raises(PermissionDenied, match="ceri wrote this content"):
         _approve(db, post.id, "ceri", clock)
