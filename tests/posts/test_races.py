@@ -65,7 +65,9 @@ def _set_state(db: Database, post_id: int, state: str) -> None:
 
 def _actions(db: Database, post_id: int) -> list[str]:
     with db.transaction() as s:
-        return list(s.scalars(select(Event.action).where(Event.post_id == post_id)))
+        # In the order they happened: an index on (post, action) may hand them back sorted.
+        query = select(Event.action).where(Event.post_id == post_id).order_by(Event.id)
+        return list(s.scalars(query))
 
 
 def interleave(
@@ -204,7 +206,7 @@ def _in_state(pg_db: Database, settings, clock, tmp_path, state: str) -> Post:
 def _edit_and_resubmit(db: Database, post: Post, clock: FakeClock) -> None:
     """Another author changes the text and sends it for review again: the same state as
     before, other content."""
-    review.edit(db, post.id, actor="carol", now=clock.now(), text="Other words. Call 101.")
+    review.edit(db, post.id, actor="carol", now=clock.now(), text="Other words. Call 101, or 999 in an emergency.")
     review.submit(db, [post.id], actor="carol", now=clock.now())
 
 
