@@ -24,13 +24,12 @@ import hashlib
 import hmac
 import os
 import re
-import stat
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from urllib.parse import urlencode
 
 from core.errors import SettingsError
+from core.secrets import read_owner_only
 from core.settings import WebSettings
 
 from .credentials import register_secret
@@ -89,7 +88,7 @@ class MediaUrls:
             value = self._environ.get(web.media_key_env, "").strip()
             where = f"the environment variable {web.media_key_env}"
         if not value and web.media_key_file is not None:
-            value = _read_key_file(web.media_key_file)
+            value = read_owner_only(web.media_key_file, "media key")
             where = str(web.media_key_file)
         if not where:
             raise SettingsError(
@@ -139,20 +138,3 @@ class MediaUrls:
 
 def _signature(key: bytes, sha256: str, expires: int) -> str:
     return hmac.new(key, f"{sha256}.{expires}".encode("ascii"), hashlib.sha256).hexdigest()
-
-
-def _read_key_file(path: Path) -> str:
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except OSError as exc:
-        raise SettingsError(f"cannot read the media key file {path}: {exc.strerror}") from None
-    if mode & 0o077:
-        raise SettingsError(
-            f"the media key file {path} has mode {mode:04o}; it must be readable by its owner "
-            f"only (chmod 600 {path})"
-        )
-    try:
-        return path.read_text("utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or type(exc).__name__
-        raise SettingsError(f"cannot read the media key file {path}: {reason}") from None

@@ -9,12 +9,13 @@ settles it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from core.settings import Settings
 from posts.db import Database
@@ -141,6 +142,31 @@ def newest_event_id(db: Database) -> int:
         return int(session.scalar(select(func.max(Event.id))) or 0)
 
 
+def untold_events(
+    session: Session, after_id: int, actions: Collection[str], told: str
+) -> tuple[list[Event], int]:
+    """The events of ``actions`` after ``after_id`` that no worker has told yet (an event
+    ``told`` names each one told), locked so another worker skips them; and the newest
+    event id, so the next look starts after it."""
+    events = list(
+        session.scalars(
+            select(Event)
+            .where(Event.id > after_id, Event.action.in_(actions))
+            .order_by(Event.id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    done = set(
+        session.scalars(
+            select(Event.detail).where(
+                Event.action == told, Event.detail.in_([str(e.id) for e in events])
+            )
+        )
+    )
+    newest = int(session.scalar(select(func.max(Event.id))) or after_id)
+    return [e for e in events if str(e.id) not in done], max(newest, after_id)
+
+
 def hold_notices(
     db: Database, after_id: int, settings: Settings, now: datetime
 ) -> tuple[list[Notice], int]:
@@ -150,29 +176,14 @@ def hold_notices(
     those another worker is telling) and a ``told`` event records which were told.
     A pause the worker set itself is reported as the authentication failure instead."""
     with db.transaction() as session:
-        events = list(
-            session.scalars(
-                select(Event)
-                .where(Event.id > after_id, Event.action.in_(HOLD_ACTIONS))
-                .order_by(Event.id)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        told = set(
-            session.scalars(
-                select(Event.detail).where(
-                    Event.action == TOLD, Event.detail.in_([str(e.id) for e in events])
-                )
-            )
-        )
-        newest = int(session.scalar(select(func.max(Event.id))) or after_id)
+        events, newest = untold_events(session, after_id, HOLD_ACTIONS, TOLD)
         notices = []
         for event in events:
-            if str(event.id) in told or (event.action == "pause_set" and event.actor == WORKER):
+            if event.action == "pause_set" and event.actor == WORKER:
                 continue
             notices.append(_hold_notice(event, settings))
             session.add(Event(at=now, actor=WORKER, action=TOLD, detail=str(event.id)))
-    return notices, max(newest, after_id)
+    return notices, newest
 
 
 def _hold_notice(event: Event, settings: Settings) -> Notice:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -27,12 +27,15 @@ from schedules.dispatch import Outcome, RoundResult
 from . import alerts, signoff_notices
 from .health import HealthServer, HealthStatus, check_health
 from .metrics import Metrics
-from .notify import Notifications, Notifier, build_notifiers
+from .notify import Notice, Notifications, Notifier, build_notifiers
 from .retention import RetentionReport, delete_published_text
 
 log = logging.getLogger(__name__)
 DIGEST_JOB, RETENTION_JOB, TOKEN_JOB = "daily-digest", "retention", "token-expiry"
 STAGE_DIGEST_JOB = "stage-digest"  # each person: the posts waiting for their sign-off
+
+# Notices from the audit log after an event id: the notices, and the newest id looked at.
+NoticesAfter = Callable[[Database, int, Settings, datetime], tuple[list[Notice], int]]
 
 
 def daily_trigger(at: time, settings: Settings) -> CronTrigger:
@@ -56,12 +59,13 @@ class Operations:
         self.server: HealthServer | None = None
         self.last_loop_at: datetime | None = None
         self._lock = threading.Lock()
-        self._seen_event: int | None = None
+        # Per kind of notice, the newest audit event already looked at.
+        self._seen_events: dict[str, int] = {}
         try:
-            self._seen_event = alerts.newest_event_id(db)
+            newest = alerts.newest_event_id(db)
+            self._seen_events = {"hold": newest, "stage": newest}
         except Exception:
             log.exception("cannot read the audit log; hold notices start at the first round")
-        self._seen_stage_event: int | None = self._seen_event
 
     @classmethod
     def from_settings(
@@ -101,23 +105,9 @@ class Operations:
 
     def watch_stages(self) -> None:
         """Tell the people a sign-off stage now waits for (since the last look)."""
-        if not self.settings.signoff.stages and not (
-            self.settings.signoff.accounts or self.settings.signoff.campaigns
-        ):
-            return
-        with self._lock:
-            try:
-                if self._seen_stage_event is None:
-                    self._seen_stage_event = signoff_notices.newest_event_id(self.db)
-                    return
-                notices, self._seen_stage_event = signoff_notices.waiting_notices(
-                    self.db, self._seen_stage_event, self.settings, self.clock.now()
-                )
-            except Exception:
-                log.exception("cannot read sign-off stages from the audit log")
-                return
-        for notice in notices:
-            self.notifications.notify(notice)
+        signoff = self.settings.signoff
+        if signoff.stages or signoff.accounts or signoff.campaigns:
+            self._watch("stage", signoff_notices.waiting_notices, "sign-off stages")
 
     def send_stage_digests(self) -> None:
         try:
@@ -130,16 +120,22 @@ class Operations:
 
     def watch_holds(self) -> None:
         """Tell people about holds set or released since the last look."""
+        self._watch("hold", alerts.hold_notices, "holds")
+
+    def _watch(self, kind: str, notices_after: NoticesAfter, what: str) -> None:
+        """Notices from the audit log's events since the last look of this ``kind``; the
+        first look only notes where the log ends (what came before is not news)."""
         with self._lock:
+            seen = self._seen_events.get(kind)
             try:
-                if self._seen_event is None:
-                    self._seen_event = alerts.newest_event_id(self.db)
+                if seen is None:
+                    self._seen_events[kind] = alerts.newest_event_id(self.db)
                     return
-                notices, self._seen_event = alerts.hold_notices(
-                    self.db, self._seen_event, self.settings, self.clock.now()
+                notices, self._seen_events[kind] = notices_after(
+                    self.db, seen, self.settings, self.clock.now()
                 )
             except Exception:
-                log.exception("cannot read holds from the audit log")
+                log.exception("cannot read %s from the audit log", what)
                 return
         for notice in notices:
             self.notifications.notify(notice)
@@ -162,41 +158,33 @@ class Operations:
                 )
         notify = self.settings.notify
         if notify.daily_digest:
-            scheduler.add_job(
-                self.send_digest,
-                daily_trigger(notify.digest_time, self.settings),
-                id=DIGEST_JOB,
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=3600,
-            )
+            self._daily(scheduler, self.send_digest, notify.digest_time, DIGEST_JOB)
         # Days before an access token runs out (LinkedIn, Threads…), whatever the digest.
+        self._daily(scheduler, self.warn_expiring_tokens, notify.digest_time, TOKEN_JOB)
+        if self.settings.signoff.contacts:
+            self._daily(scheduler, self.send_stage_digests, notify.digest_time, STAGE_DIGEST_JOB)
+        if self.settings.retention.delete_text_after_days:
+            run_time = self.settings.retention.run_time
+            self._daily(scheduler, self.apply_retention, run_time, RETENTION_JOB, grace_hours=6)
+
+    def _daily(
+        self,
+        scheduler: BaseScheduler,
+        job: Callable[[], object],
+        at: time,
+        job_id: str,
+        grace_hours: int = 1,
+    ) -> None:
+        """Run ``job`` once a day at local time ``at``; a late start within the grace
+        still runs it once."""
         scheduler.add_job(
-            self.warn_expiring_tokens,
-            daily_trigger(notify.digest_time, self.settings),
-            id=TOKEN_JOB,
+            job,
+            daily_trigger(at, self.settings),
+            id=job_id,
             coalesce=True,
             max_instances=1,
-            misfire_grace_time=3600,
+            misfire_grace_time=grace_hours * 3600,
         )
-        if self.settings.signoff.contacts:
-            scheduler.add_job(
-                self.send_stage_digests,
-                daily_trigger(notify.digest_time, self.settings),
-                id=STAGE_DIGEST_JOB,
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=3600,
-            )
-        if self.settings.retention.delete_text_after_days:
-            scheduler.add_job(
-                self.apply_retention,
-                daily_trigger(self.settings.retention.run_time, self.settings),
-                id=RETENTION_JOB,
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=6 * 3600,
-            )
 
     def stop(self) -> None:
         if self.server is not None:

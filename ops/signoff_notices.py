@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.settings import Settings, SignoffStage
@@ -24,7 +24,7 @@ from posts.journal import WORKER
 from posts.models import Event, Post
 from posts.states import PostState
 
-from .alerts import snippet
+from .alerts import snippet, untold_events
 from .notify import Notice
 
 TOLD = "stage_told"
@@ -49,11 +49,6 @@ def post_link(settings: Settings, post_id: int) -> str:
     return f"post {post_id} in the web app (or `publisher show {post_id}`)"
 
 
-def newest_event_id(db: Database) -> int:
-    with db.transaction() as session:
-        return int(session.scalar(select(func.max(Event.id))) or 0)
-
-
 def waiting_notices(
     db: Database, after_id: int, settings: Settings, now: datetime
 ) -> tuple[list[Notice], int]:
@@ -61,24 +56,9 @@ def waiting_notices(
     signoff, zone = settings.signoff, ZoneInfo(settings.timezone)
     notices: list[Notice] = []
     with db.transaction() as session:
-        events = list(
-            session.scalars(
-                select(Event)
-                .where(Event.id > after_id, Event.action.in_(WATCHED))
-                .order_by(Event.id)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        told = set(
-            session.scalars(
-                select(Event.detail).where(
-                    Event.action == TOLD, Event.detail.in_([str(e.id) for e in events])
-                )
-            )
-        )
-        newest = int(session.scalar(select(func.max(Event.id))) or after_id)
+        events, newest = untold_events(session, after_id, WATCHED, TOLD)
         for event in events:
-            if str(event.id) in told or event.post_id is None:
+            if event.post_id is None:
                 continue
             post = session.get(Post, event.post_id)
             if post is None or post.state != PostState.IN_REVIEW.value:
@@ -127,7 +107,7 @@ def waiting_notices(
                 )
             )
             session.add(Event(at=now, actor=WORKER, action=TOLD, detail=str(event.id)))
-    return notices, max(newest, after_id)
+    return notices, newest
 
 
 def digest_notices(db: Database, settings: Settings, now: datetime) -> list[Notice]:

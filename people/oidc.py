@@ -42,12 +42,12 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.errors import LoginFailed, PublisherError
+from core.secrets import named_secret
 from core.settings import OidcSettings
 from posts.db import Database
 from posts.journal import record_event
 from posts.models import Base, UTCDateTime
 
-from .secrets import named_secret
 from .users import ALL_ACCOUNTS, Person, Role, User, UserAccount, _person, hash_password
 
 # Asymmetric algorithms only: "none" and HMAC (keyed with the client secret) are refused.

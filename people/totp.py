@@ -39,12 +39,12 @@ from sqlalchemy import ForeignKey, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.errors import LoginFailed, NotFound, QueueError, SettingsError
+from core.secrets import made_once, named_secret
 from core.settings import Settings
 from posts.db import Database
 from posts.journal import record_event
 from posts.models import Base, UTCDateTime
 
-from .secrets import made_once, named_secret
 from .users import Person, Role, User
 
 KEY_FILE = "two-factor-key"

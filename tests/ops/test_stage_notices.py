@@ -112,7 +112,7 @@ def test_the_next_people_are_told_with_a_link_once(world, smtp_server, webhook_s
     again = Operations.from_settings(
         db, settings, environ={"TEST_SMTP_PASSWORD": SMTP_PASSWORD}, clock=clock
     )
-    again._seen_stage_event = 0
+    again._seen_events["stage"] = 0
     again.watch_stages()
     assert again.notifications.flush(10) and len(smtp_server.messages) == 3
     again.stop()

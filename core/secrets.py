@@ -1,6 +1,6 @@
-"""Secrets the sign-in code needs (the OpenID Connect client secret, the key that encrypts
-TOTP secrets): read from an environment variable or an owner-only file the settings name,
-never from the settings file itself, and never put in a message."""
+"""Secrets the settings name (the OpenID Connect client secret, the key that encrypts
+TOTP secrets, the key that signs image links): read from an environment variable or an
+owner-only file, never from the settings file itself, and never put in a message."""
 
 from __future__ import annotations
 
