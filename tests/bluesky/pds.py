@@ -14,11 +14,7 @@ real server (or not), and the answer is replaced or lost. Nothing else is faked.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import json
-import os
-import select
 import shutil
 import subprocess
 import tempfile
@@ -30,18 +26,15 @@ from typing import Any
 
 import httpx
 
+from tests.node_process import SETUP, NodeProcess, node_cache
+
 SCRIPT = Path(__file__).with_name("pds.mjs")
 DEV_ENV_VERSION = "0.3.215"
 HOW_TO_RUN = (
-    "the Bluesky tests need Node (>= 18) and @atproto/dev-env in the npm cache: run "
-    "scripts/install-test-deps.sh (it installs into $CP_NODE_CACHE, default "
-    "~/.cache/campaign-publisher), then run the tests again"
+    f"the Bluesky tests need Node (>= 18) and @atproto/dev-env in the npm cache: run "
+    f"{SETUP}, then run the tests again"
 )
 _handles = itertools.count(1)
-
-
-def node_cache() -> Path:
-    return Path(os.environ.get("CP_NODE_CACHE") or Path.home() / ".cache" / "campaign-publisher")
 
 
 def unavailable() -> str | None:
@@ -75,75 +68,25 @@ class Account:
 class BlueskyPds:
     """A running PDS; ``url`` is its base URL (``http://localhost:PORT``)."""
 
-    def __init__(self, process: subprocess.Popen[str], url: str, data_dir: Path) -> None:
-        self.process = process
-        self.url = url
+    def __init__(self, node: NodeProcess, data_dir: Path) -> None:
+        self.node = node
+        self.url = str(node.announced["pds"])
         self.data_dir = data_dir
-        self._http = httpx.Client(base_url=url, timeout=30)
-        self._stderr: list[str] = []
+        self._http = httpx.Client(base_url=self.url, timeout=30)
 
     @classmethod
     def start(cls, timeout: float = 120.0) -> BlueskyPds:
         data_dir = Path(tempfile.mkdtemp(prefix="cp-pds-"))
         env = {
-            **os.environ,
             "TMPDIR": str(data_dir),  # dev-env writes its SQLite files and blobs there
-            "CP_NODE_CACHE": str(node_cache()),
             "LOG_ENABLED": "false",
-            "NODE_ENV": "test",
         }
-        process = subprocess.Popen(
-            ["node", str(SCRIPT)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=data_dir,
-        )
-        assert process.stdout is not None and process.stderr is not None
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            ready, _, _ = select.select([process.stdout], [], [], max(0.0, left))
-            if not ready:
-                process.kill()
-                raise RuntimeError(f"the PDS did not start in {timeout:.0f} s")
-            line = process.stdout.readline()
-            if not line:
-                process.wait(10)
-                error = process.stderr.read()[-2000:]
-                raise RuntimeError(f"the PDS stopped at start (exit {process.returncode}): {error}")
-            with contextlib.suppress(ValueError):
-                announced = json.loads(line)
-                if isinstance(announced, dict) and "pds" in announced:
-                    break
-        server = cls(process, str(announced["pds"]), data_dir)
-        # Keep draining its output so a chatty PDS never blocks on a full pipe.
-        for stream in (process.stdout, process.stderr):
-            threading.Thread(target=server._drain, args=(stream,), daemon=True).start()
-        return server
-
-    def _drain(self, stream: Any) -> None:
-        for line in stream:
-            self._stderr.append(line)
-            del self._stderr[:-200]
+        node = NodeProcess(SCRIPT, what="PDS", key="pds", env=env, timeout=timeout, cwd=data_dir)
+        return cls(node, data_dir)
 
     def stop(self) -> None:
         self._http.close()
-        if self.process.poll() is None:
-            with contextlib.suppress(OSError):
-                assert self.process.stdin is not None
-                self.process.stdin.close()  # pds.mjs closes the network and exits
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.terminate()
-                try:
-                    self.process.wait(10)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait(10)
+        self.node.stop(timeout=15)  # pds.mjs closes the network and exits
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
     # -- accounts -----------------------------------------------------------------------

@@ -8,33 +8,24 @@ provider sent the browser back (the web app's callback with ``code`` and ``state
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import select
 import shutil
-import subprocess
-import threading
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
 import requests
 
+from tests.node_process import SETUP, NodeProcess, node_cache
+
 SCRIPT = Path(__file__).with_name("provider.mjs")
 HOW_TO_RUN = (
-    "the OpenID Connect tests need Node (>= 20) and oidc-provider in the npm cache: run "
-    "scripts/install-test-deps.sh (it installs into $CP_NODE_CACHE, default "
-    "~/.cache/campaign-publisher), then run the tests again"
+    f"the OpenID Connect tests need Node (>= 20) and oidc-provider in the npm cache: run "
+    f"{SETUP}, then run the tests again"
 )
 CLIENT_ID = "campaign-publisher"
 CLIENT_SECRET = "test-client-secret-0123456789abcdef"
-
-
-def node_cache() -> Path:
-    return Path(os.environ.get("CP_NODE_CACHE") or Path.home() / ".cache" / "campaign-publisher")
 
 
 def unavailable() -> str | None:
@@ -48,10 +39,9 @@ def unavailable() -> str | None:
 class OidcProvider:
     """A running provider; ``issuer`` is its address (``http://127.0.0.1:PORT``)."""
 
-    def __init__(self, process: subprocess.Popen[str], issuer: str) -> None:
-        self.process = process
-        self.issuer = issuer
-        self.output: list[str] = []
+    def __init__(self, node: NodeProcess) -> None:
+        self.node = node
+        self.issuer = str(node.announced["issuer"])
 
     @classmethod
     def start(
@@ -70,63 +60,22 @@ class OidcProvider:
                 "token_endpoint_auth_method": "client_secret_basic",
             }
         ]
-        env = {
-            **os.environ,
-            "CP_NODE_CACHE": str(node_cache()),
-            "OIDC_CLIENTS": json.dumps(clients),
-            "OIDC_ACCOUNTS": json.dumps(accounts),
-            "NODE_ENV": "test",
-        }
         from people.oidc import forget_providers
 
         forget_providers()  # a port seen before may now have this new provider behind it
-        process = subprocess.Popen(
-            ["node", str(SCRIPT)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        assert process.stdout is not None and process.stderr is not None
-        deadline = time.monotonic() + timeout
-        while True:
-            ready, _, _ = select.select(
-                [process.stdout], [], [], max(0.0, deadline - time.monotonic())
+        env = {"OIDC_CLIENTS": json.dumps(clients), "OIDC_ACCOUNTS": json.dumps(accounts)}
+        return cls(
+            NodeProcess(
+                SCRIPT, what="OpenID Connect provider", key="issuer", env=env, timeout=timeout
             )
-            if not ready:
-                process.kill()
-                raise RuntimeError(f"the OpenID Connect provider did not start in {timeout:.0f} s")
-            line = process.stdout.readline()
-            if not line:
-                process.wait(10)
-                raise RuntimeError(
-                    f"the OpenID Connect provider stopped at start: {process.stderr.read()[-2000:]}"
-                )
-            with contextlib.suppress(ValueError):
-                announced = json.loads(line)
-                if isinstance(announced, dict) and "issuer" in announced:
-                    break
-        found = cls(process, str(announced["issuer"]))
-        for stream in (process.stdout, process.stderr):
-            threading.Thread(target=found._drain, args=(stream,), daemon=True).start()
-        return found
+        )
 
-    def _drain(self, stream: Any) -> None:
-        for line in stream:
-            self.output.append(line)
-            del self.output[:-200]
+    @property
+    def output(self) -> list[str]:
+        return self.node.output
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(OSError):
-                assert self.process.stdin is not None
-                self.process.stdin.close()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        self.node.stop()
 
 
 def login_with_requests(http: requests.Session, authorize_url: str, login: str) -> str:
