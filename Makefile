@@ -14,7 +14,7 @@ test: $(VENV)/.installed
 	bash scripts/install-test-deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --maxschedchunk 2
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -70,3 +70,22 @@ def db(settings: Settings) -> Database:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime(2027, 1, 4, 12, 0, tzinfo=UTC))
+
+
+# The longest tests, started first so that `make test`'s two workers (pytest-xdist, which
+# hands out tests two at a time) finish together: the model test alone on one worker, the
+# crash tests on the other, everything else behind them.
+LONG_FIRST = (
+    "tests/schedules/test_exactly_once_model.py",
+    "tests/schedules/test_many_workers.py::test_four_workers_on_postgresql",
+    "tests/schedules/test_crash.py::test_sigkill_again_and_again_under_load",
+    "tests/schedules/test_crash.py::test_sends_slower_than_the_lease",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        found = [i for i, prefix in enumerate(LONG_FIRST) if item.nodeid.startswith(prefix)]
+        return found[0] if found else len(LONG_FIRST)
+
+    items.sort(key=rank)  # stable: the rest keeps pytest's order
