@@ -25,21 +25,20 @@ import abc
 import json
 import logging
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 import requests
 
-from core.errors import AmbiguousError, AuthenticationError, ChannelError, SettingsError
+from core.errors import AmbiguousError, ChannelError, SettingsError
 from core.settings import AccountSettings
 
 from .base import NetworkChannel
 from .credentials import Secret, redact
 from .networks import display_name
-from .outcomes import retry_after, status_error, transport_error
+from .outcomes import cannot_tell, retry_after, status_error, transport_error
 from .transport import ChannelSession
 
 log = logging.getLogger(__name__)
@@ -254,20 +253,6 @@ class GraphChannel(NetworkChannel):
             return None
         link = body.get("permalink")
         return str(link) if link else None
-
-
-@contextmanager
-def cannot_tell(network: str, what: str = "post") -> Iterator[None]:
-    """Around a look-up's read: refused credentials stay ``AuthenticationError``; any other
-    ``ChannelError`` means the look-up cannot tell (``AmbiguousError``, same wait)."""
-    try:
-        yield
-    except AuthenticationError:
-        raise
-    except ChannelError as exc:
-        raise AmbiguousError(
-            f"{network}: cannot look the {what} up ({exc})", retry_after=exc.retry_after
-        ) from None
 
 
 def paging(body: Mapping[str, Any]) -> tuple[bool, str | None]:

@@ -74,13 +74,13 @@ from .graph import (
     GraphChannel,
     GraphError,
     as_int,
-    cannot_tell,
     normal,
     paging,
     timestamp,
 )
 from .media_urls import MediaUrls
 from .networks import NETWORKS
+from .outcomes import cannot_tell
 
 log = logging.getLogger(__name__)
 
