@@ -64,6 +64,7 @@ from werkzeug.wrappers import Request, Response
 
 from tests.fakes import server
 from tests.fakes.server import Quiet as _Quiet
+from tests.fakes.server import json_response as _json
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_CAPTION = 2200
@@ -103,6 +104,7 @@ class FakeInstagram(server.FakeServer[Failure]):
     thread_name = "fake-ig"
     poll_interval = 0.05
     failure_type = Failure
+    settable = frozenset({"quota_total", "hold_creates", "latency", "processing_polls"})
 
     def __init__(
         self,
@@ -178,30 +180,6 @@ class FakeInstagram(server.FakeServer[Failure]):
                 "fetches": [dict(f) for f in self.fetches],
                 "failures_pending": [f.kind for f in self.failures],
             }
-
-    def _control(self, request: Request) -> Response:
-        if request.path == "/_fake/state" and request.method == "GET":
-            return _json(200, self.state())
-        if request.path == "/_fake/control" and request.method == "POST":
-            order = request.get_json(silent=True) or {}
-            action = order.pop("action", "")
-            try:
-                if action == "fail_next":
-                    self.fail_next(order.pop("kind", ""), **order)
-                elif action == "reset":
-                    self.reset()
-                elif action == "set":
-                    allowed = {"quota_total", "hold_creates", "latency", "processing_polls"}
-                    for key, value in order.items():
-                        if key not in allowed:
-                            raise ValueError(f"cannot set {key!r}; one of {sorted(allowed)}")
-                        setattr(self, key, value)
-                else:
-                    return _json(400, {"error": f"unknown action {action!r}"})
-            except (TypeError, ValueError) as exc:
-                return _json(400, {"error": str(exc)})
-            return _json(200, {"ok": True})
-        return _json(404, {"error": "no such control"})
 
     def _dispatch(self, request: Request, environ: dict[str, Any]) -> Response:
         path, method = request.path, request.method
@@ -632,15 +610,6 @@ def _offset(cursor: str | None) -> int | None:
         return int(text.removeprefix("offset:"))
     except (ValueError, UnicodeDecodeError):
         return None
-
-
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(body, ensure_ascii=False),
-        status=status,
-        headers=headers or {},
-        content_type="application/json; charset=utf-8",
-    )
 
 
 def _error(code: int, message: str, *, subcode: int | None = None, **extra: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ the answer after ``fail_after_create``), and any fields its ``Failure`` adds.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, NoReturn, Self, TypeVar
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Request, Response
 
 #: The failures every fake can be asked for (``fail_next``).
 KINDS = frozenset(
@@ -87,6 +88,8 @@ class FakeServer(Generic[F]):
     #: the failures this fake takes, and their type (a network may add fields)
     kinds: ClassVar[Iterable[str]] = KINDS
     failure_type: type[F]
+    #: what ``POST /_fake/control`` ``{"action": "set", …}`` may change (``_control``)
+    settable: ClassVar[frozenset[str]] = frozenset()
 
     _lock: threading.RLock
     _server: BaseWSGIServer | None = None
@@ -143,6 +146,39 @@ class FakeServer(Generic[F]):
             self.holds.append(hold)
         return hold
 
+    def state(self) -> dict[str, Any]:
+        """Everything the fake holds, JSON-ready (``GET /_fake/state``)."""
+        raise NotImplementedError
+
+    def _control(self, request: Request) -> Response:
+        """``GET /_fake/state``, and ``POST /_fake/control`` with ``{"action": "fail_next",
+        "kind": …, …}``, ``{"action": "reset"}`` or ``{"action": "set", …}``: the fake
+        driven from another process."""
+        if request.path == "/_fake/state" and request.method == "GET":
+            return json_response(200, self.state())
+        if request.path != "/_fake/control" or request.method != "POST":
+            return json_response(404, {"error": "no such control"})
+        order = request.get_json(silent=True) or {}
+        action = order.pop("action", "")
+        try:
+            if action == "fail_next":
+                self.fail_next(order.pop("kind", ""), **order)
+            elif action == "reset":
+                self.reset()
+            elif action == "set" and self.settable:
+                for key, value in order.items():
+                    if key not in self.settable:
+                        raise ValueError(f"cannot set {key!r}; one of {sorted(self.settable)}")
+                    setattr(self, key, value)
+            else:
+                return json_response(400, {"error": f"unknown action {action!r}"})
+        except (TypeError, ValueError) as exc:
+            return json_response(400, {"error": str(exc)})
+        return json_response(200, {"ok": True})
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
     # -- serving a request --------------------------------------------------------------
 
     def _on(self, part: str, path: str) -> bool:
@@ -188,3 +224,12 @@ def drop(environ: dict[str, Any]) -> NoReturn:
     if sock is not None:
         sock.shutdown(socket.SHUT_RDWR)
     raise Dropped("dropped on purpose")
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        status=status,
+        headers=headers or {},
+        content_type="application/json; charset=utf-8",
+    )

@@ -24,7 +24,6 @@ public-looking URL on the same server (standing in for the force's signed media 
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import threading
 import time
@@ -37,6 +36,7 @@ import requests
 from werkzeug.wrappers import Request, Response
 
 from tests.fakes import server
+from tests.fakes.server import json_response as _json
 
 VERSION = "/v1.0/"
 MAX_TEXT = 500
@@ -480,13 +480,4 @@ def _expired() -> dict[str, Any]:
         190,
         "Error validating access token: Session has expired on Friday, 13-Mar-2026 10:00:00 PDT.",
         subcode=463,
-    )
-
-
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(body, ensure_ascii=False),
-        status=status,
-        headers=headers or {},
-        content_type="application/json; charset=utf-8",
     )
