@@ -79,6 +79,7 @@ class FacebookChannel(GraphChannel):
 
     name = "facebook"
     CREDENTIALS = CREDENTIALS
+    HOST = GRAPH_HOST
     #: find(): items per page, and the most pages it reads back to ``not_before``.
     find_page_size = FEED_SIZE
     find_pages = 5
@@ -93,15 +94,7 @@ class FacebookChannel(GraphChannel):
         timeout: float = 20.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._connect(
-            account_name,
-            account,
-            credentials,
-            host=GRAPH_HOST,
-            version=graph_api_version,
-            timeout=timeout,
-            clock=clock,
-        )
+        self._connect(account_name, account, credentials, graph_api_version, timeout, clock)
         self.page = account.handle.lstrip("@")
         #: The last usage headers the Graph API sent, parsed from JSON, by header name.
         self.usage: dict[str, Any] = {}

@@ -66,6 +66,8 @@ class GraphError:
 class GraphChannel(NetworkChannel):
     """A channel on the Graph API: ``_connect`` in ``__init__``, then ``_request``."""
 
+    #: where the API answers (``api_base_url`` overrides it)
+    HOST: str
     #: who is named in an outcome by HTTP status alone
     WHO: str = "the Graph API"
     #: how the token travels: the ``access_token`` parameter, or an Authorization header
@@ -85,14 +87,12 @@ class GraphChannel(NetworkChannel):
         account_name: str,
         account: AccountSettings,
         credentials: Mapping[str, str],
-        *,
-        host: str,
         version: str,
         timeout: float,
         clock: Callable[[], float],
     ) -> None:
         """Keep the account, its token (``CREDENTIALS[0]``) and a session to
-        ``{api_base_url or host}/v{version}``; a missing token is a ``SettingsError``."""
+        ``{api_base_url or HOST}/v{version}``; a missing token is a ``SettingsError``."""
         credential = self.CREDENTIALS[0]
         if not credentials.get(credential):
             raise SettingsError(
@@ -102,7 +102,9 @@ class GraphChannel(NetworkChannel):
         self.account_name = account_name
         self.account = account
         self._token = Secret(credentials[credential])
-        self.base_url = f"{(account.api_base_url or host).rstrip('/')}/v{version.removeprefix('v')}"
+        self.base_url = (
+            f"{(account.api_base_url or self.HOST).rstrip('/')}/v{version.removeprefix('v')}"
+        )
         self._session = ChannelSession(timeout)
         self._clock = clock
 

@@ -130,6 +130,7 @@ class InstagramChannel(GraphChannel):
 
     name = "instagram"
     CREDENTIALS = CREDENTIALS
+    HOST = GRAPH_HOST
     WHO = "Instagram"
     TOKEN_AS = "bearer"
     SAID_FIELDS = ("error_user_msg", "message")
@@ -149,15 +150,7 @@ class InstagramChannel(GraphChannel):
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._connect(
-            account_name,
-            account,
-            credentials,
-            host=GRAPH_HOST,
-            version=graph_api_version,
-            timeout=timeout,
-            clock=clock,
-        )
+        self._connect(account_name, account, credentials, graph_api_version, timeout, clock)
         user_id = account.handle.strip().lstrip("@")
         if not user_id.isdigit():
             raise SettingsError(

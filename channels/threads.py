@@ -119,6 +119,7 @@ class ThreadsChannel(GraphChannel):
 
     name = "threads"
     CREDENTIALS = CREDENTIALS
+    HOST = THREADS_HOST
     WHO = "Threads"
     USAGE_WAIT = False  # only Retry-After: graph.threads.net documents no usage headers
     #: find(): threads per page, and the most pages it reads back to ``not_before``.
@@ -137,15 +138,7 @@ class ThreadsChannel(GraphChannel):
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._connect(
-            account_name,
-            account,
-            credentials,
-            host=THREADS_HOST,
-            version=api_version,
-            timeout=timeout,
-            clock=clock,
-        )
+        self._connect(account_name, account, credentials, api_version, timeout, clock)
         username = account.handle.strip().lstrip("@")
         if not username or "@" in username or "/" in username:
             raise SettingsError(
