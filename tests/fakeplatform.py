@@ -284,7 +284,7 @@ class FakePlatform(server.FakeServer[Failure]):
         with self._lock:
             self._ids = itertools.count(1)
             self.failures: list[Failure] = []
-            self.holds: list[Hold] = []  # by path: none here (hold_next_status)
+            self.holds: list[Hold] = []  # hold_next(path)
             self.requests: list[dict[str, str]] = []
             self._x_posts: dict[str, list[dict[str, Any]]] = {
                 a.id: [] for a in self.config.x_accounts
@@ -401,7 +401,7 @@ class FakePlatform(server.FakeServer[Failure]):
             return self._control(request)
         with self._lock:
             self.requests.append({"method": method, "path": path})
-        failure, _ = self._take(method, path)
+        failure = self._take(method, path)
         network = "x" if path.startswith("/2/") else "facebook"
         if path.startswith(("/api/v1/", "/api/v2/")):
             network = "mastodon"

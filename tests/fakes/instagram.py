@@ -194,9 +194,7 @@ class FakeInstagram(server.FakeServer[Failure]):
                     "bearer": request.headers.get("Authorization", "").startswith("Bearer "),
                 }
             )
-        failure, hold = self._take(method, path)
-        if hold is not None:
-            hold.wait()
+        failure = self._take(method, path)
         if failure is None:
             publishing = method == "POST" and path.endswith("/media_publish")
             if publishing and self.hold_creates:

@@ -261,7 +261,7 @@ class FakeLinkedIn(server.FakeServer[Failure]):
             self.failures: list[Failure] = []
             self.requests: list[dict[str, Any]] = []
             self._holds: list[Hold] = []
-            self.holds: list[Hold] = []  # by path: none here (hold_next_create)
+            self.holds: list[Hold] = []  # hold_next(path)
             self.offset = 0.0
             self.daily_post_limit = 150
 
@@ -372,7 +372,7 @@ class FakeLinkedIn(server.FakeServer[Failure]):
                     "bearer": request.headers.get("Authorization", "").startswith("Bearer "),
                 }
             )
-        failure, _ = self._take(method, path)
+        failure = self._take(method, path)
         if handler is None:
             return _error(404, f"Resource {path} does not exist")
         if failure is None:

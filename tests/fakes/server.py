@@ -185,8 +185,9 @@ class FakeServer(Generic[F]):
         """Whether a hold's ``part`` names ``path`` (a fake may match more strictly)."""
         return part in path
 
-    def _take(self, method: str, path: str) -> tuple[F | None, Hold | None]:
-        """The failure and the hold waiting for this request, taken off their lists."""
+    def _take(self, method: str, path: str) -> F | None:
+        """The failure waiting for this request, taken off the list; first, if a hold waits
+        for it, the request waits until it is released."""
         with self._lock:
             failure = next((f for f in self.failures if f.matches(method, path)), None)
             if failure is not None:
@@ -194,7 +195,9 @@ class FakeServer(Generic[F]):
             hold = next((h for h in self.holds if self._on(h.path, path)), None)
             if hold is not None:
                 self.holds.remove(hold)
-        return failure, hold
+        if hold is not None:
+            hold.wait()
+        return failure
 
     def _failed(
         self,

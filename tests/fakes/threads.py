@@ -137,9 +137,7 @@ class FakeThreads(server.FakeServer[Failure]):
             return self._public(path.removeprefix("/_public/"))
         with self._lock:
             self.requests.append({"method": method, "path": path})
-        failure, hold = self._take(method, path)
-        if hold is not None:
-            hold.wait()
+        failure = self._take(method, path)
         if failure is None:
             return self._api(request)
         return self._failed(failure, environ, lambda: self._api(request), self._failure_answer)
