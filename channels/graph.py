@@ -259,12 +259,12 @@ class GraphChannel(NetworkChannel):
 
 def paging(body: Mapping[str, Any]) -> tuple[bool, str | None]:
     """(whether the answer says there is a next page, its ``after`` cursor)."""
-    paging = body.get("paging")
-    if not isinstance(paging, dict):
+    found = body.get("paging")
+    if not isinstance(found, dict):
         return False, None
-    cursors = paging.get("cursors")
+    cursors = found.get("cursors")
     after = cursors.get("after") if isinstance(cursors, dict) else None
-    return bool(paging.get("next")), str(after) if after else None
+    return bool(found.get("next")), str(after) if after else None
 
 
 def next_cursor(body: Mapping[str, Any]) -> str | None:

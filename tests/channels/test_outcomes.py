@@ -282,12 +282,10 @@ def test_importing_outcomes_loads_no_http_library() -> None:
 def test_a_look_up_that_cannot_read_cannot_tell() -> None:
     """Refused credentials stay what they are (the account is paused); any other failure
     of a look-up's read is "cannot tell", with the wait the network asked for."""
-    with pytest.raises(AuthenticationError, match="token refused"):
-        with cannot_tell("threads"):
-            raise AuthenticationError("threads: token refused")
-    with pytest.raises(AmbiguousError) as caught:
-        with cannot_tell("facebook", "photo post"):
-            raise RetryableError("facebook: read the photos: HTTP 429", retry_after=30.0)
+    with pytest.raises(AuthenticationError, match="token refused"), cannot_tell("threads"):
+        raise AuthenticationError("threads: token refused")
+    with pytest.raises(AmbiguousError) as caught, cannot_tell("facebook", "photo post"):
+        raise RetryableError("facebook: read the photos: HTTP 429", retry_after=30.0)
     assert str(caught.value) == (
         "facebook: cannot look the photo post up (facebook: read the photos: HTTP 429)"
     )
