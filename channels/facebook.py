@@ -18,10 +18,9 @@ headers), and it has no timeout. Four endpoints do not need a library.
 - ``check``: reads the Page and ``/me`` with the token, and tells a user token (the usual
   cause of "unknown error" in other tools) from the Page's own token.
 
+The call itself, and the reading of a Graph error answer, are ``graph.GraphChannel``'s.
 The Page access token travels as the ``access_token`` parameter: in the form body of a
-POST, in the query of a GET. Query strings show up in urllib3's DEBUG log and in requests'
-exception texts, so the token is registered for redaction (see ``credentials``) and no
-requests exception text is ever passed on.
+POST, in the query of a GET.
 
 Outcomes: ``docs/error-outcomes.md``, rows ``FB-*``.
 """
@@ -45,15 +44,13 @@ from core.errors import (
     ChannelError,
     PermanentError,
     RetryableError,
-    SettingsError,
 )
 from core.settings import AccountSettings, Settings
 
-from .base import Media, NetworkChannel, OutgoingPost, Receipt, lookback_start, read_images
-from .credentials import Secret, redact
+from .base import Media, OutgoingPost, Receipt, lookback_start, read_images
+from .graph import PERMISSION, TOKEN_INVALID, GraphChannel, GraphError, next_cursor
 from .networks import NETWORKS
-from .outcomes import retry_after, status_error, transport_error
-from .transport import ChannelSession, identify_duplicate
+from .transport import identify_duplicate
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +62,6 @@ USAGE_HEADERS = ("x-app-usage", "x-page-usage", "x-business-use-case-usage")
 # Graph API error codes (the "code" of the JSON error body). See docs/error-outcomes.md.
 TEMPORARY = {1, 2}
 THROTTLED = {4, 17, 32, 341, 613, 80001}
-TOKEN_INVALID = {102, 190}
-PERMISSION = {10, *range(200, 300)}
 POLICY_BLOCK = {368}
 DUPLICATE = {506}
 TOKEN_SUBCODES = {
@@ -79,11 +74,12 @@ TOKEN_SUBCODES = {
 }
 
 
-class FacebookChannel(NetworkChannel):
+class FacebookChannel(GraphChannel):
     """One Facebook Page, through its Page access token (credential ``page_token``)."""
 
     name = "facebook"
     CREDENTIALS = CREDENTIALS
+    HOST = GRAPH_HOST
     #: find(): items per page, and the most pages it reads back to ``not_before``.
     find_page_size = FEED_SIZE
     find_pages = 5
@@ -98,18 +94,8 @@ class FacebookChannel(NetworkChannel):
         timeout: float = 20.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not credentials.get("page_token"):
-            raise SettingsError(
-                f"account {account_name!r}: Facebook needs page_token (see docs/accounts.md)"
-            )
-        self.account_name = account_name
-        self.account = account
+        self._connect(account_name, account, credentials, graph_api_version, timeout, clock)
         self.page = account.handle.lstrip("@")
-        self._token = Secret(credentials["page_token"])
-        version = f"v{graph_api_version.removeprefix('v')}"
-        self.base_url = f"{(account.api_base_url or GRAPH_HOST).rstrip('/')}/{version}"
-        self._session = ChannelSession(timeout)
-        self._clock = clock
         #: The last usage headers the Graph API sent, parsed from JSON, by header name.
         self.usage: dict[str, Any] = {}
 
@@ -191,24 +177,15 @@ class FacebookChannel(NetworkChannel):
         if since is not None:
             params["since"] = str(int(since.timestamp()))
         for _ in range(self.find_pages):
-            try:
-                body = self._request(
-                    "GET",
-                    f"{self.page}/{edge}",
-                    action=f"read {what} of the Page",
-                    creates_post=False,
-                    params=params,
-                )
-            except AuthenticationError:
-                raise
-            except ChannelError as exc:
-                photo = " photo" if edge == "photos" else ""
-                raise AmbiguousError(
-                    f"facebook: cannot look the{photo} post up ({exc})",
-                    retry_after=exc.retry_after,
-                ) from None
-            found = _match(body, field, post.text, what)
-            after = _next_cursor(body)
+            body = self._look(
+                f"{self.page}/{edge}",
+                params,
+                action=f"read {what} of the Page",
+                listing=what,
+                what="photo post" if edge == "photos" else "post",
+            )
+            found = _match(body, field, post.text)
+            after = next_cursor(body)
             if found is not None or after is None or since is None:
                 return found  # found, every item since then, or the one page asked for
             params = {**params, "after": after}
@@ -248,9 +225,6 @@ class FacebookChannel(NetworkChannel):
             f"{kind or 'another identity'} {who}. Use the Page access token of {page_name}"
         )
 
-    def close(self) -> None:
-        self._session.close()
-
     # -- the Graph API ------------------------------------------------------------------
 
     def _upload(self, media: Media, data: bytes) -> str:
@@ -270,70 +244,31 @@ class FacebookChannel(NetworkChannel):
             raise RetryableError(f"facebook: the upload of {media.path.name} gave no photo id")
         return str(body["id"])
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        action: str,
-        creates_post: bool,
-        params: dict[str, str] | None = None,
-        data: dict[str, str] | None = None,
-        files: dict[str, tuple[str, bytes, str]] | None = None,
-    ) -> dict[str, Any]:
-        """One Graph API call; the JSON answer, or the ``ChannelError`` it means."""
-        token = self._token.reveal()
-        if method == "GET":
-            params = {**(params or {}), "access_token": token}
-        else:
-            data = {**(data or {}), "access_token": token}
-        error: ChannelError | None = None
-        try:
-            response = self._session.request(
-                method, f"{self.base_url}/{path}", params=params, data=data, files=files
-            )
-        except requests.RequestException as exc:
-            error = transport_error(
-                exc, network="facebook", action=action, creates_post=creates_post
-            )
-        # Raised outside the except block: the requests exception quotes the URL (and so
-        # the token of a GET), and must not ride along as __context__.
-        if error is not None:
-            raise error
-        self._note_usage(response)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if 200 <= response.status_code < 300 and isinstance(body, dict) and "error" not in body:
-            return body
-        raise self._answer_error(response, body, action=action, creates_post=creates_post)
+    def _answered(self, response: requests.Response) -> None:
+        """Keep the usage headers (``usage``) and log them."""
+        for header in USAGE_HEADERS:
+            value = response.headers.get(header)
+            if value is None:
+                continue
+            try:
+                self.usage[header] = json.loads(value)
+            except ValueError:
+                self.usage[header] = value
+            log.debug("facebook: %s %s: %s", self.account_name, header, value)
 
-    def _answer_error(
-        self, response: requests.Response, body: Any, *, action: str, creates_post: bool
-    ) -> ChannelError:
-        """The outcome of a Graph API error answer. Rows ``FB-*`` of error-outcomes."""
-        status = response.status_code
-        error = body.get("error") if isinstance(body, dict) else None
-        if not isinstance(error, dict):
-            return self._status_error(f"facebook: {action}: HTTP {status}", response, creates_post)
-        code = _int(error.get("code"))
-        subcode = _int(error.get("error_subcode"))
-        said = redact(str(error.get("message") or "no message"), [self._token.reveal()])
-        trace = f", fbtrace_id {error['fbtrace_id']}" if error.get("fbtrace_id") else ""
-        sub = f", subcode {subcode}" if subcode is not None else ""
-        where = f"facebook: {action}: {said} (code {code}{sub}, HTTP {status}{trace})"
-
-        if code in TEMPORARY and creates_post:
+    def _outcome(self, error: GraphError) -> ChannelError:
+        """Rows ``FB-*`` of error-outcomes."""
+        code, where = error.code, error.where
+        if code in TEMPORARY and error.creates_post:
             # "Unknown error" / "service temporarily unavailable" after we sent a post:
             # it may exist. find() settles it cheaply, a blind resend could double it.
             return AmbiguousError(f"{where}; it may have been published")
         if code in TEMPORARY:
             return RetryableError(f"{where}; temporary, try again")
         if code in THROTTLED:
-            return RetryableError(f"{where}; rate limited", retry_after=self._retry_after(response))
+            return RetryableError(f"{where}; rate limited", retry_after=error.wait)
         if code in TOKEN_INVALID:
-            reason = TOKEN_SUBCODES.get(subcode or 0, "the token was refused")
+            reason = TOKEN_SUBCODES.get(error.subcode or 0, "the token was refused")
             return AuthenticationError(
                 f"{where}: {reason}. Get a new long-lived Page token (docs/accounts.md)"
             )
@@ -350,63 +285,12 @@ class FacebookChannel(NetworkChannel):
             )
         if code in DUPLICATE:
             return AlreadyPublished(f"{where}: Facebook says this post is already on the Page")
-        return self._status_error(where, response, creates_post)
-
-    def _status_error(
-        self, where: str, response: requests.Response, creates_post: bool
-    ) -> ChannelError:
-        """Outcome by HTTP status alone: an unknown code, or no Graph error body at all."""
-        return status_error(
-            where,
-            response.status_code,
-            creates_post=creates_post,
-            who="the Graph API",
-            retry_after=self._retry_after(response),
-        )
-
-    def _retry_after(self, response: requests.Response) -> float | None:
-        """``Retry-After`` (seconds or a date) if sent, else the business-use-case header's
-        estimate (minutes)."""
-        wait = retry_after(response.headers.get("retry-after"), now=self._clock())
-        if wait is not None:
-            return wait
-        raw = response.headers.get("x-business-use-case-usage")
-        if not raw:
-            return None
-        try:
-            usage = json.loads(raw)
-            minutes = [
-                float(entry.get("estimated_time_to_regain_access") or 0)
-                for entries in usage.values()
-                for entry in entries
-            ]
-        except (ValueError, AttributeError, TypeError):
-            return None
-        longest = max(minutes, default=0.0)
-        return longest * 60 if longest > 0 else None
-
-    def _note_usage(self, response: requests.Response) -> None:
-        for header in USAGE_HEADERS:
-            value = response.headers.get(header)
-            if value is None:
-                continue
-            try:
-                self.usage[header] = json.loads(value)
-            except ValueError:
-                self.usage[header] = value
-            log.debug("facebook: %s %s: %s", self.account_name, header, value)
+        return self._by_status(error)
 
 
 def _file(media: Media, data: bytes) -> tuple[str, bytes, str]:
     mime = mimetypes.guess_type(media.path.name)[0] or "application/octet-stream"
     return (media.path.name, data, mime)
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _url(remote_id: str) -> str:
@@ -416,28 +300,15 @@ def _url(remote_id: str) -> str:
     return f"https://www.facebook.com/{remote_id}"
 
 
-def _match(body: dict[str, Any], field: str, text: str, where: str) -> Receipt | None:
+def _match(body: dict[str, Any], field: str, text: str) -> Receipt | None:
     """The item of a Graph list whose ``field`` is ``text``; None if the list has none."""
-    items = body.get("data")
-    if not isinstance(items, list):
-        raise AmbiguousError(f"facebook: cannot look the post up: {where} had no list")
     wanted = _normal(text)
-    for item in items:
+    for item in body["data"]:
         if not isinstance(item, dict) or not item.get("id"):
             continue
         if _normal(str(item.get(field, ""))) == wanted:
             return Receipt(remote_id=str(item["id"]), url=_url(str(item["id"])))
     return None
-
-
-def _next_cursor(body: dict[str, Any]) -> str | None:
-    """The ``after`` cursor of the next page, if the Graph API says there is one."""
-    paging = body.get("paging")
-    if not isinstance(paging, dict) or not paging.get("next"):
-        return None
-    cursors = paging.get("cursors")
-    after = cursors.get("after") if isinstance(cursors, dict) else None
-    return str(after) if after else None
 
 
 def _normal(text: str) -> str:

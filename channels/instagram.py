@@ -59,16 +59,11 @@ matches the caption exactly.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import time
-import unicodedata
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
-
-import requests
 
 from core.errors import (
     AmbiguousError,
@@ -80,12 +75,20 @@ from core.errors import (
 )
 from core.settings import AccountSettings, Settings
 
-from .base import Media, NetworkChannel, OutgoingPost, Receipt, lookback_start, read_images
-from .credentials import Secret, redact
+from .base import Media, OutgoingPost, Receipt, lookback_start, read_images
+from .credentials import redact
+from .graph import (
+    PERMISSION,
+    TOKEN_INVALID,
+    GraphChannel,
+    GraphError,
+    as_int,
+    next_cursor,
+    normal,
+    timestamp,
+)
 from .media_urls import MediaUrls
 from .networks import NETWORKS
-from .outcomes import retry_after, status_error, transport_error
-from .transport import ChannelSession
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +100,7 @@ MEDIA_PAGE = 50
 QUOTA_DURATION = 86400.0  # when the answer gives none: "24-hour moving period"
 
 # Graph API error codes and Instagram subcodes (Error Codes reference). docs/error-outcomes.md
-TOKEN_INVALID = {102, 190}
 THROTTLED = {4, 17, 32, 341, 613, 80001, 80002}
-PERMISSION = {10, *range(200, 300)}
 TEMPORARY = {1, 2, -1, -2}
 PUBLISH_LIMIT = 9  # subcode 2207042: "You reached maximum number of posts …"
 MEDIA_FETCH = 9004  # subcode 2207052: "Media download has failed."
@@ -124,11 +125,15 @@ TOKEN_SUBCODES = {
 }
 
 
-class InstagramChannel(NetworkChannel):
+class InstagramChannel(GraphChannel):
     """One Instagram professional account (``handle``: its id) and its access token."""
 
     name = "instagram"
     CREDENTIALS = CREDENTIALS
+    HOST = GRAPH_HOST
+    WHO = "Instagram"
+    TOKEN_AS = "bearer"
+    SAID_FIELDS = ("error_user_msg", "message")
     #: find(): media per page, and the most pages it reads back to ``not_before``.
     find_page_size = MEDIA_PAGE
     find_pages = 5
@@ -145,10 +150,7 @@ class InstagramChannel(NetworkChannel):
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if not credentials.get("access_token"):
-            raise SettingsError(
-                f"account {account_name!r}: Instagram needs access_token (see docs/accounts.md)"
-            )
+        self._connect(account_name, account, credentials, graph_api_version, timeout, clock)
         user_id = account.handle.strip().lstrip("@")
         if not user_id.isdigit():
             raise SettingsError(
@@ -156,15 +158,8 @@ class InstagramChannel(NetworkChannel):
                 f"id (digits, e.g. 17841400000000001), not {account.handle!r}: "
                 "see docs/accounts.md (Instagram)"
             )
-        self.account_name = account_name
-        self.account = account
         self.user_id = user_id
         self.media_urls = media_urls
-        self._token = Secret(credentials["access_token"])
-        version = f"v{graph_api_version.removeprefix('v')}"
-        self.base_url = f"{(account.api_base_url or GRAPH_HOST).rstrip('/')}/{version}"
-        self._session = ChannelSession(timeout)
-        self._clock = clock
         self._sleep = sleep
         #: signed link -> the same link without its signature, for messages
         self._links: dict[str, str] = {}
@@ -214,25 +209,25 @@ class InstagramChannel(NetworkChannel):
         log.info(
             "instagram: published post %s of %s as %s", post.post_id, self.account_name, media_id
         )
-        return Receipt(remote_id=media_id, url=self._permalink(media_id))
+        return Receipt(remote_id=media_id, url=self._permalink(media_id, "permalink"))
 
     def find(self, post: OutgoingPost) -> Receipt | None:
         """The account's media since ``post.not_before`` (one page without it), matched
         by caption; ``None`` only once that stretch was read in full."""
         since = lookback_start(post)
-        wanted = _normal(post.text)
+        wanted = normal(post.text)
         params = {"fields": "id,caption,timestamp,permalink", "limit": str(self.find_page_size)}
         for _ in range(self.find_pages):
             body = self._read_media(params)
             items = [item for item in body["data"] if isinstance(item, dict) and item.get("id")]
             for item in items:
-                if _normal(str(item.get("caption") or "")) == wanted:
+                if normal(str(item.get("caption") or "")) == wanted:
                     link = item.get("permalink")
                     return Receipt(remote_id=str(item["id"]), url=str(link) if link else None)
-            after = _next_cursor(body)
+            after = next_cursor(body)
             if after is None or since is None:
                 return None  # every post of the account, or the one page asked for
-            oldest = _timestamp(items[-1]) if items else None
+            oldest = timestamp(items[-1]) if items else None
             if oldest is None:
                 raise AmbiguousError("instagram: cannot look the post up: a post has no time")
             if oldest < since:
@@ -261,9 +256,6 @@ class InstagramChannel(NetworkChannel):
             f"published through the API in the last 24 hours; images from "
             f"{urls.public_url}/media/)"
         )
-
-    def close(self) -> None:
-        self._session.close()
 
     # -- steps of a publish -------------------------------------------------------------
 
@@ -312,13 +304,13 @@ class InstagramChannel(NetworkChannel):
         config = row.get("config")
         if not isinstance(config, dict):
             config = {}
-        used, total = _int(row.get("quota_usage")), _int(config.get("quota_total"))
+        used, total = as_int(row.get("quota_usage")), as_int(config.get("quota_total"))
         if used is None or total is None:
             raise RetryableError(
                 "instagram: read the publishing limit: the answer has no quota_usage and "
                 "config.quota_total; nothing was sent"
             )
-        duration = _int(config.get("quota_duration")) or QUOTA_DURATION
+        duration = as_int(config.get("quota_duration")) or QUOTA_DURATION
         return used, total, float(duration)
 
     def _quota_wait(self, duration: float) -> float:
@@ -331,9 +323,7 @@ class InstagramChannel(NetworkChannel):
             return 3600.0
         now = self._clock()
         times = [
-            stamp.timestamp()
-            for item in body["data"]
-            if isinstance(item, dict) and (stamp := _timestamp(item)) is not None
+            stamp.timestamp() for item in body["data"] if (stamp := timestamp(item)) is not None
         ]
         in_window = [t for t in times if t > now - duration]
         if not in_window:
@@ -433,96 +423,16 @@ class InstagramChannel(NetworkChannel):
         )
         return found.remote_id
 
-    def _permalink(self, media_id: str) -> str | None:
-        """The post's address; published already, so no failure here is an error."""
-        try:
-            body = self._request(
-                "GET",
-                media_id,
-                action="read the post's permalink",
-                creates_post=False,
-                params={"fields": "permalink"},
-            )
-        except ChannelError as exc:
-            log.warning("instagram: published %s, but its link is unknown: %s", media_id, exc)
-            return None
-        link = body.get("permalink")
-        return str(link) if link else None
-
     def _read_media(self, params: dict[str, str]) -> dict[str, Any]:
-        """One page of the account's media, or ``AmbiguousError`` (``AuthenticationError``
-        for refused credentials): a look-up that cannot read cannot tell."""
-        try:
-            body = self._request(
-                "GET",
-                f"{self.user_id}/media",
-                action="read the account's media",
-                creates_post=False,
-                params=params,
-            )
-        except AuthenticationError:
-            raise
-        except ChannelError as exc:
-            raise AmbiguousError(
-                f"instagram: cannot look the post up ({exc})", retry_after=exc.retry_after
-            ) from None
-        if not isinstance(body.get("data"), list):
-            raise AmbiguousError("instagram: cannot look the post up: the media had no list")
-        return body
+        """One page of the account's media (a look-up's read: see ``GraphChannel._look``)."""
+        action = "read the account's media"
+        return self._look(f"{self.user_id}/media", params, action=action, listing="the media")
 
     # -- the Graph API ------------------------------------------------------------------
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        action: str,
-        creates_post: bool,
-        params: dict[str, str] | None = None,
-        json: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """One call; the JSON answer, or the ``ChannelError`` it means."""
-        error: ChannelError | None = None
-        try:
-            response = self._session.request(
-                method,
-                f"{self.base_url}/{path}",
-                params=params,
-                json=json,
-                headers={"Authorization": f"Bearer {self._token.reveal()}"},
-            )
-        except requests.RequestException as exc:
-            error = transport_error(
-                exc, network="instagram", action=action, creates_post=creates_post
-            )
-        # Raised outside the except block: a requests exception quotes the URL.
-        if error is not None:
-            raise error
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if 200 <= response.status_code < 300 and isinstance(body, dict) and "error" not in body:
-            return body
-        raise self._answer_error(response, body, action=action, creates_post=creates_post)
-
-    def _answer_error(
-        self, response: requests.Response, body: Any, *, action: str, creates_post: bool
-    ) -> ChannelError:
-        """The outcome of an error answer. Rows ``IG-*`` of docs/error-outcomes.md."""
-        status = response.status_code
-        error = body.get("error") if isinstance(body, dict) else None
-        if not isinstance(error, dict):
-            return self._status_error(
-                f"instagram: {action}: HTTP {status}", status, response, creates_post
-            )
-        code, subcode = _int(error.get("code")), _int(error.get("error_subcode"))
-        said = self._quote(error.get("error_user_msg") or error.get("message") or "no message")
-        trace = f", fbtrace_id {error['fbtrace_id']}" if error.get("fbtrace_id") else ""
-        sub = f", subcode {subcode}" if subcode is not None else ""
-        where = f"instagram: {action}: {said} (code {code}{sub}, HTTP {status}{trace})"
-
+    def _outcome(self, error: GraphError) -> ChannelError:
+        """Rows ``IG-*`` of docs/error-outcomes.md."""
+        code, subcode, where = error.code, error.subcode, error.where
         if code in TOKEN_INVALID:
             reason = TOKEN_SUBCODES.get(subcode or 0, "the token was refused")
             return AuthenticationError(
@@ -541,7 +451,7 @@ class InstagramChannel(NetworkChannel):
                 retry_after=self._quota_wait(QUOTA_DURATION),
             )
         if code in THROTTLED:
-            return RetryableError(f"{where}; rate limited", retry_after=self._retry_after(response))
+            return RetryableError(f"{where}; rate limited", retry_after=error.wait)
         if code == MEDIA_FETCH or subcode == 2207052:
             links = ", ".join(sorted(set(self._links.values()))) or "the image link"
             return RetryableError(
@@ -553,7 +463,11 @@ class InstagramChannel(NetworkChannel):
             return RetryableError(f"{where}: the container is not ready; nothing was published")
         if subcode in BAD_MEDIA:
             return PermanentError(f"{where}: Instagram refuses the image or the caption")
-        if creates_post and (code in TEMPORARY or status >= 500) and subcode not in NOT_PUBLISHED:
+        if (
+            error.creates_post
+            and (code in TEMPORARY or error.status >= 500)
+            and subcode not in NOT_PUBLISHED
+        ):
             # An unknown or server error after we asked to publish: the post may exist.
             return AmbiguousError(f"{where}; it may have been published")
         if subcode in TRY_AGAIN or code in TEMPORARY:
@@ -570,79 +484,16 @@ class InstagramChannel(NetworkChannel):
                 "Login), or instagram_basic, instagram_content_publish and "
                 "pages_read_engagement (Facebook Login)"
             )
-        return self._status_error(where, status, response, creates_post)
-
-    def _status_error(
-        self, where: str, status: int, response: requests.Response, creates_post: bool
-    ) -> ChannelError:
-        return status_error(
-            where,
-            status,
-            creates_post=creates_post,
-            who="Instagram",
-            retry_after=self._retry_after(response),
-        )
+        return self._by_status(error)
 
     def _quote(self, text: Any) -> str:
         """Instagram's own words, without the token or a signed link's signature."""
         said = str(text)
         for link, where in self._links.items():
             said = said.replace(link, where)
-        said = re.sub(r"([?&]sig=)[0-9a-fA-F]+", r"\1…", said)
-        return redact(said, [self._token.reveal()])
-
-    def _retry_after(self, response: requests.Response) -> float | None:
-        """``Retry-After`` if sent, else the business-use-case header's estimate (minutes)."""
-        wait = retry_after(response.headers.get("retry-after"), now=self._clock())
-        if wait is not None:
-            return wait
-        raw = response.headers.get("x-business-use-case-usage")
-        if not raw:
-            return None
-        try:
-            usage = json.loads(raw)
-            minutes = [
-                float(entry.get("estimated_time_to_regain_access") or 0)
-                for entries in usage.values()
-                for entry in entries
-            ]
-        except (ValueError, AttributeError, TypeError):
-            return None
-        longest = max(minutes, default=0.0)
-        return longest * 60 if longest > 0 else None
+        return super()._quote(re.sub(r"([?&]sig=)[0-9a-fA-F]+", r"\1…", said))
 
 
 def _alt(media: Media) -> dict[str, str]:
     """``alt_text`` when the image has one (Instagram otherwise writes its own)."""
     return {"alt_text": media.alt_text} if media.alt_text.strip() else {}
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _timestamp(item: Mapping[str, Any]) -> datetime | None:
-    """A media's ``timestamp`` (``2027-03-18T09:00:00+0000``), aware."""
-    try:
-        return datetime.strptime(str(item.get("timestamp", "")), "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
-        return None
-
-
-def _next_cursor(body: Mapping[str, Any]) -> str | None:
-    """The ``after`` cursor of the next page, if the answer says there is one."""
-    paging = body.get("paging")
-    if not isinstance(paging, dict) or not paging.get("next"):
-        return None
-    cursors = paging.get("cursors")
-    after = cursors.get("after") if isinstance(cursors, dict) else None
-    return str(after) if after else None
-
-
-def _normal(text: str) -> str:
-    return unicodedata.normalize("NFC", text.replace("\r\n", "\n")).strip()

@@ -101,7 +101,7 @@ from core.settings import AccountSettings, Settings
 from .base import Media, NetworkChannel, OutgoingPost, Receipt, lookback_start, read_images
 from .credentials import Secret, _read_secrets_file, load_credentials, redact
 from .networks import NETWORKS
-from .outcomes import retry_after, status_error, transport_error
+from .outcomes import cannot_tell, retry_after, status_error, transport_error
 from .transport import ChannelSession, identify_duplicate
 
 log = logging.getLogger(__name__)
@@ -374,7 +374,7 @@ class LinkedInChannel(NetworkChannel):
     # -- LinkedIn's API -----------------------------------------------------------------
 
     def _posts_page(self, start: int) -> list[Any]:
-        try:
+        with cannot_tell("linkedin"):
             response = self._call(
                 "GET",
                 f"{self.rest_url}/posts",
@@ -389,12 +389,6 @@ class LinkedInChannel(NetworkChannel):
                 },
                 finder=True,
             )
-        except AuthenticationError:
-            raise
-        except ChannelError as exc:
-            raise AmbiguousError(
-                f"linkedin: cannot look the post up ({exc})", retry_after=exc.retry_after
-            ) from None
         elements = _json(response).get("elements")
         if not isinstance(elements, list):
             raise AmbiguousError("linkedin: cannot look the post up: no list of posts")

@@ -86,7 +86,7 @@ from core.settings import AccountSettings
 from .base import Media, NetworkChannel, OutgoingPost, Receipt, lookback_start, read_images
 from .credentials import Secret, redact
 from .networks import text_limit_advice
-from .outcomes import seconds_until, sent_or_not, status_error, transport_error
+from .outcomes import cannot_tell, seconds_until, sent_or_not, status_error, transport_error
 from .transport import ChannelSession
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ class MastodonChannel(NetworkChannel):
         )
 
     def _statuses_page(self, max_id: str | None) -> list[Any]:
-        try:
+        with cannot_tell("mastodon"):
             account_id = self._account_id or self._me()["id"]
             statuses = self._call(
                 "read the recent statuses",
@@ -228,12 +228,6 @@ class MastodonChannel(NetworkChannel):
                 ),
                 creates_post=False,
             )
-        except AuthenticationError:
-            raise
-        except ChannelError as exc:
-            raise AmbiguousError(
-                f"mastodon: cannot look the post up ({exc})", retry_after=exc.retry_after
-            ) from None
         if not isinstance(statuses, list):
             raise AmbiguousError("mastodon: cannot look the post up: no list of statuses")
         return statuses

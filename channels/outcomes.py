@@ -18,6 +18,8 @@ Waiting (``retry_after``, ``seconds_until``, ``wait_seconds``):
     and the reset times networks send as Unix seconds (X ``x-rate-limit-reset``, Bluesky
     ``ratelimit-reset``). A time in the past is 0 seconds; anything unreadable is ``None``
     (the worker's own backoff).
+A look-up that cannot read (``cannot_tell``):
+    ``AmbiguousError``, except refused credentials (``AuthenticationError``).
 Transport errors (``transport_error``):
     of ``requests`` (X, Facebook, Mastodon) and ``httpx`` (Bluesky). Messages name
     exception classes only: a library's own text quotes the URL, and a URL may carry a
@@ -31,7 +33,8 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
@@ -145,6 +148,20 @@ def status_error(
 
 
 # -- transport errors -----------------------------------------------------------------------
+
+
+@contextmanager
+def cannot_tell(network: str, what: str = "post") -> Iterator[None]:
+    """Around a read of ``find``: refused credentials stay ``AuthenticationError``; any other
+    ``ChannelError`` means the look-up cannot tell (``AmbiguousError``, with its wait)."""
+    try:
+        yield
+    except AuthenticationError:
+        raise
+    except ChannelError as exc:
+        raise AmbiguousError(
+            f"{network}: cannot look the {what} up ({exc})", retry_after=exc.retry_after
+        ) from None
 
 
 def transport_error(

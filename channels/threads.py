@@ -43,22 +43,18 @@ Images: Threads fetches each image from a public URL, so the channel is given
 address). Without one an image post fails before any request (``PermanentError``); text
 posts need none. One image a post (``IMAGE``); carousels are not sent.
 
-The access token travels as the ``access_token`` parameter (the documented way): in the
-form body of a POST and in the query of a GET, so it is registered for redaction and no
-``requests`` exception text is passed on. Outcomes: ``docs/error-outcomes.md``, rows
-``THREADS-*``.
+The call and the reading of an error answer are ``graph.GraphChannel``'s. The access
+token travels as the ``access_token`` parameter (the documented way): in the form body of a
+POST and in the query of a GET. Outcomes: ``docs/error-outcomes.md``, rows ``THREADS-*``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
-
-import requests
 
 from core.errors import (
     AmbiguousError,
@@ -71,12 +67,20 @@ from core.errors import (
 )
 from core.settings import AccountSettings, Settings
 
-from .base import Media, NetworkChannel, OutgoingPost, Receipt, lookback_start, read_images
-from .credentials import Secret, redact
+from .base import Media, OutgoingPost, Receipt, lookback_start, read_images
+from .graph import (
+    PERMISSION,
+    TOKEN_INVALID,
+    GraphChannel,
+    GraphError,
+    as_int,
+    normal,
+    paging,
+    timestamp,
+)
 from .media_urls import MediaUrls
 from .networks import NETWORKS
-from .outcomes import retry_after, status_error, transport_error
-from .transport import ChannelSession
+from .outcomes import cannot_tell
 
 log = logging.getLogger(__name__)
 
@@ -105,18 +109,19 @@ PERMANENT_CONTAINER_ERRORS = {
 # Graph API error codes (the "code" of the JSON error body). See docs/error-outcomes.md.
 TEMPORARY = {1, 2}
 THROTTLED = {4, 17, 32, 613}
-TOKEN_INVALID = {102, 190}
-PERMISSION = {10, *range(200, 300)}
 
 #: Makes a public URL Threads can fetch an image from (the web app's signed media URL).
 ImageUrl = Callable[[Media], str]
 
 
-class ThreadsChannel(NetworkChannel):
+class ThreadsChannel(GraphChannel):
     """One Threads profile, through its long-lived user access token (``access_token``)."""
 
     name = "threads"
     CREDENTIALS = CREDENTIALS
+    HOST = THREADS_HOST
+    WHO = "Threads"
+    USAGE_WAIT = False  # only Retry-After: graph.threads.net documents no usage headers
     #: find(): threads per page, and the most pages it reads back to ``not_before``.
     find_page_size = PAGE_SIZE
     find_pages = 5
@@ -133,25 +138,15 @@ class ThreadsChannel(NetworkChannel):
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if not credentials.get("access_token"):
-            raise SettingsError(
-                f"account {account_name!r}: Threads needs access_token (see docs/accounts.md)"
-            )
+        self._connect(account_name, account, credentials, api_version, timeout, clock)
         username = account.handle.strip().lstrip("@")
         if not username or "@" in username or "/" in username:
             raise SettingsError(
                 f"account {account_name!r}: a Threads handle is the profile's username, e.g. "
                 f"@gwentpolice, not {account.handle!r}"
             )
-        self.account_name = account_name
-        self.account = account
         self.username = username
         self.image_url = image_url
-        self._token = Secret(credentials["access_token"])
-        version = f"v{api_version.removeprefix('v')}"
-        self.base_url = f"{(account.api_base_url or THREADS_HOST).rstrip('/')}/{version}"
-        self._session = ChannelSession(timeout)
-        self._clock = clock
         self._sleep = sleep
         self._user_id: str | None = None
 
@@ -203,7 +198,9 @@ class ThreadsChannel(NetworkChannel):
         log.info(
             "threads: published post %s of %s as %s", post.post_id, self.account_name, media_id
         )
-        return Receipt(media_id, self._permalink(media_id), {"container": container})
+        return Receipt(
+            media_id, self._permalink(media_id, "id,permalink"), {"container": container}
+        )
 
     def find(self, post: OutgoingPost) -> Receipt | None:
         """The profile's threads since ``post.not_before`` (one page without it), matched
@@ -214,27 +211,21 @@ class ThreadsChannel(NetworkChannel):
             # Threads wants ``since`` before now (and ``until``): a later not_before is
             # checked against the threads' timestamps below instead.
             params["since"] = str(int(min(since.timestamp(), self._clock() - 60)))
-        wanted = _normal(post.text)
-        try:
+        wanted = normal(post.text)
+        with cannot_tell(self.name):
             user_id = self._profile_id()
-        except AuthenticationError:
-            raise
-        except ChannelError as exc:
-            raise AmbiguousError(
-                f"threads: cannot look the post up ({exc})", retry_after=exc.retry_after
-            ) from None
         for _ in range(self.find_pages):
             body = self._read_threads(user_id, params)
             items = body["data"]
             for item in items:
-                if _is_thread(item) and _normal(str(item["text"])) == wanted:
+                if _is_thread(item) and normal(str(item["text"])) == wanted:
                     url = item.get("permalink")
                     return Receipt(str(item["id"]), str(url) if url else None)
-            has_next, after = _paging(body)
+            has_next, after = paging(body)
             more = has_next or len(items) >= self.find_page_size
             if not more or since is None:
                 return None  # every thread since then, or the one page asked for
-            stamps = [s for item in items if (s := _timestamp(item)) is not None]
+            stamps = [s.timestamp() for item in items if (s := timestamp(item)) is not None]
             if items and len(stamps) == len(items) and min(stamps) < since.timestamp():
                 return None  # read back past not_before (a ``since`` later than we may ask)
             if not after:
@@ -260,9 +251,6 @@ class ThreadsChannel(NetworkChannel):
         cannot say, or never). ``AuthenticationError`` if it is expired or invalid."""
         data = self._debug_token()
         return None if data is None else _expiry(data)
-
-    def close(self) -> None:
-        self._session.close()
 
     @classmethod
     def options(cls, account_name: str, settings: Settings) -> dict[str, Any]:
@@ -379,21 +367,6 @@ class ThreadsChannel(NetworkChannel):
             retry_after=error.retry_after,
         )
 
-    def _permalink(self, media_id: str) -> str | None:
-        """The post's address (best effort: the post is published whatever this says)."""
-        try:
-            body = self._request(
-                "GET",
-                media_id,
-                action="read the post's permalink",
-                creates_post=False,
-                params={"fields": "id,permalink"},
-            )
-        except ChannelError:
-            return None
-        permalink = body.get("permalink")
-        return str(permalink) if permalink else None
-
     # -- the publishing limit -----------------------------------------------------------
 
     def _quota(self, user_id: str) -> tuple[int, int, int]:
@@ -461,10 +434,10 @@ class ThreadsChannel(NetworkChannel):
                 body = self._read_threads(user_id, params)
             except ChannelError:
                 return None
-            stamps = [s for item in body["data"] if (s := _timestamp(item)) is not None]
+            stamps = [s.timestamp() for item in body["data"] if (s := timestamp(item)) is not None]
             if stamps:
                 oldest = min(stamps) if oldest is None else min(oldest, *stamps)
-            has_next, after = _paging(body)
+            has_next, after = paging(body)
             if not has_next or not after:
                 break
             params = {**params, "after": after}
@@ -566,83 +539,13 @@ class ThreadsChannel(NetworkChannel):
         )
 
     def _read_threads(self, user_id: str, params: dict[str, str]) -> dict[str, Any]:
-        """One page of the profile's threads; every failure to read is "cannot tell"."""
-        try:
-            body = self._request(
-                "GET",
-                f"{user_id}/threads",
-                action="read the profile's threads",
-                creates_post=False,
-                params=params,
-            )
-        except AuthenticationError:
-            raise
-        except ChannelError as exc:
-            raise AmbiguousError(
-                f"threads: cannot look the post up ({exc})", retry_after=exc.retry_after
-            ) from None
-        if not isinstance(body.get("data"), list):
-            raise AmbiguousError("threads: cannot look the post up: the threads had no list")
-        return body
+        """One page of the profile's threads (a look-up's read: ``GraphChannel._look``)."""
+        action = "read the profile's threads"
+        return self._look(f"{user_id}/threads", params, action=action, listing="the threads")
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        action: str,
-        creates_post: bool,
-        params: dict[str, str] | None = None,
-        data: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        """One Threads API call; the JSON answer, or the ``ChannelError`` it means."""
-        token = self._token.reveal()
-        if method == "GET":
-            params = {**(params or {}), "access_token": token}
-        else:
-            data = {**(data or {}), "access_token": token}
-        error: ChannelError | None = None
-        try:
-            response = self._session.request(
-                method, f"{self.base_url}/{path}", params=params, data=data
-            )
-        except requests.RequestException as exc:
-            error = transport_error(
-                exc, network="threads", action=action, creates_post=creates_post
-            )
-        # Raised outside the except block: the requests exception quotes the URL (and so
-        # the token of a GET), and must not ride along as __context__.
-        if error is not None:
-            raise error
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if 200 <= response.status_code < 300 and isinstance(body, dict) and "error" not in body:
-            return body
-        raise self._answer_error(response, body, action=action, creates_post=creates_post)
-
-    def _answer_error(
-        self, response: requests.Response, body: Any, *, action: str, creates_post: bool
-    ) -> ChannelError:
-        """The outcome of an error answer. Rows ``THREADS-*`` of error-outcomes."""
-        status = response.status_code
-        wait = retry_after(response.headers.get("retry-after"), now=self._clock())
-        error = body.get("error") if isinstance(body, dict) else None
-        if not isinstance(error, dict):
-            return status_error(
-                f"threads: {action}: HTTP {status}",
-                status,
-                creates_post=creates_post,
-                who="Threads",
-                retry_after=wait,
-            )
-        code = _int(error.get("code"))
-        subcode = _int(error.get("error_subcode"))
-        said = redact(str(error.get("message") or "no message"), [self._token.reveal()])
-        trace = f", fbtrace_id {error['fbtrace_id']}" if error.get("fbtrace_id") else ""
-        sub = f", subcode {subcode}" if subcode is not None else ""
-        where = f"threads: {action}: {said} (code {code}{sub}, HTTP {status}{trace})"
+    def _outcome(self, error: GraphError) -> ChannelError:
+        """Rows ``THREADS-*`` of error-outcomes."""
+        code, where, wait = error.code, error.where, error.wait
         if code in TOKEN_INVALID:
             return AuthenticationError(
                 f"{where}: the access token was refused (expired after 60 days, revoked, or "
@@ -650,7 +553,7 @@ class ThreadsChannel(NetworkChannel):
             )
         if code in THROTTLED:
             return RetryableError(f"{where}; rate limited", retry_after=wait)
-        if code in TEMPORARY and creates_post:
+        if code in TEMPORARY and error.creates_post:
             return AmbiguousError(f"{where}; it may have been published", retry_after=wait)
         if code in TEMPORARY:
             return RetryableError(f"{where}; temporary: nothing was published", retry_after=wait)
@@ -658,9 +561,7 @@ class ThreadsChannel(NetworkChannel):
             return PermanentError(
                 f"{where}: the token lacks permission: it needs {', '.join(SCOPES)}"
             )
-        return status_error(
-            where, status, creates_post=creates_post, who="Threads", retry_after=wait
-        )
+        return self._by_status(error)
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -668,16 +569,6 @@ class ThreadsChannel(NetworkChannel):
 
 def _is_thread(item: Any) -> bool:
     return isinstance(item, dict) and bool(item.get("id")) and item.get("text") is not None
-
-
-def _paging(body: Mapping[str, Any]) -> tuple[bool, str | None]:
-    """(whether Threads says there is a next page, the ``after`` cursor) of a list page."""
-    paging = body.get("paging")
-    if not isinstance(paging, dict):
-        return False, None
-    cursors = paging.get("cursors")
-    after = cursors.get("after") if isinstance(cursors, dict) else None
-    return bool(paging.get("next")), str(after) if after else None
 
 
 def _check_links(text: str) -> None:
@@ -707,28 +598,7 @@ def _container_error(container: str, status: Mapping[str, Any], has_image: bool)
 
 def _expiry(data: Mapping[str, Any]) -> datetime | None:
     """``expires_at`` (Unix seconds; 0 or absent: does not expire) as aware UTC."""
-    value = _int(data.get("expires_at"))
+    value = as_int(data.get("expires_at"))
     if not value:
         return None
     return datetime.fromtimestamp(value, UTC)
-
-
-def _timestamp(item: Any) -> float | None:
-    """A thread's ``timestamp`` (``2026-11-18T09:15:00+0000``) in Unix seconds."""
-    if not isinstance(item, dict) or not item.get("timestamp"):
-        return None
-    try:
-        return datetime.strptime(str(item["timestamp"]), "%Y-%m-%dT%H:%M:%S%z").timestamp()
-    except ValueError:
-        return None
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _normal(text: str) -> str:
-    return unicodedata.normalize("NFC", text).replace("\r\n", "\n").strip()

@@ -80,7 +80,6 @@ import html
 import itertools
 import json
 import re
-import socket
 import sys
 import threading
 import time
@@ -92,8 +91,12 @@ from urllib.parse import unquote, urlsplit
 import grapheme
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.fakes import server
+from tests.fakes.server import Hold, Quiet
+from tests.fakes.server import json_response as _json
 
 X_DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
 GRAPH_VERSION = re.compile(r"^/v\d+\.\d+/")
@@ -255,53 +258,15 @@ class FakeConfig:
 
 
 @dataclass
-class Failure:
-    kind: str
-    path: str = ""
-    method: str = ""
-    status: int = 0
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 2.0
-    create: bool = False
-    reset_in: int = 900
-    retry_after: int | None = None
-
-    def matches(self, method: str, path: str) -> bool:
-        return self.path in path and (not self.method or self.method.upper() == method)
+class Failure(server.Failure):
+    reset_in: int = 900  # rate_limit: seconds until the window resets
 
 
-KINDS = {"5xx", "answer", "rate_limit", "slow", "drop", "expired_token", "fail_after_create"}
-
-
-@dataclass
-class Hold:
-    """A status create kept waiting: ``arrived`` is set when it reaches the instance (its
-    key now taken), and it goes on once ``release()`` is called (or after ``timeout``)."""
-
-    timeout: float = 30.0
-    arrived: threading.Event = field(default_factory=threading.Event)
-    released: threading.Event = field(default_factory=threading.Event)
-
-    def release(self) -> None:
-        self.released.set()
-
-
-class _Dropped(ConnectionResetError):
-    """Raised out of the app after shutting the socket: werkzeug treats it as a drop."""
-
-
-class _Quiet(WSGIRequestHandler):
-    # The request log would quote query strings (a Graph GET carries the token).
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-    def log_error(self, format: str, *args: Any) -> None:
-        pass
-
-
-class FakePlatform:
+class FakePlatform(server.FakeServer[Failure]):
     """The fake networks. ``start()`` serves them; ``url`` is the base URL for both."""
+
+    thread_name = "fake-platform"
+    failure_type = Failure
 
     def __init__(self, config: FakeConfig | None = None) -> None:
         self.config = config or FakeConfig()
@@ -310,40 +275,7 @@ class FakePlatform:
         # after it was sent (longer than a lease, in the crash test).
         self.hold_creates = 0.0
         self._lock = threading.RLock()
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
         self.reset()
-
-    # -- serving ------------------------------------------------------------------------
-
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> FakePlatform:
-        self._server = make_server(host, port, self.wsgi, threaded=True, request_handler=_Quiet)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-platform", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakePlatform:
-        return self.start() if self._server is None else self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "start() the platform first"
-        return self._server.server_port
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     # -- control ------------------------------------------------------------------------
 
@@ -352,6 +284,7 @@ class FakePlatform:
         with self._lock:
             self._ids = itertools.count(1)
             self.failures: list[Failure] = []
+            self.holds: list[Hold] = []  # hold_next(path)
             self.requests: list[dict[str, str]] = []
             self._x_posts: dict[str, list[dict[str, Any]]] = {
                 a.id: [] for a in self.config.x_accounts
@@ -372,16 +305,9 @@ class FakePlatform:
             self._md_working: set[tuple[str, str]] = set()  # keys of creates under way
             self._md_holds: list[Hold] = []
 
-    def fail_next(self, kind: str, count: int = 1, **options: Any) -> None:
-        """Answer the next ``count`` matching requests with failure ``kind`` (see module doc)."""
-        if kind not in KINDS:
-            raise ValueError(f"unknown failure kind {kind!r}; one of {sorted(KINDS)}")
-        with self._lock:
-            self.failures.extend(Failure(kind, **options) for _ in range(count))
-
     def hold_next_status(self, timeout: float = 30.0) -> Hold:
         """Keep the next Mastodon status create waiting until ``release()`` (in-process)."""
-        hold = Hold(timeout)
+        hold = Hold(timeout=timeout)
         with self._lock:
             self._md_holds.append(hold)
         return hold
@@ -475,9 +401,7 @@ class FakePlatform:
             return self._control(request)
         with self._lock:
             self.requests.append({"method": method, "path": path})
-            failure = next((f for f in self.failures if f.matches(method, path)), None)
-            if failure is not None:
-                self.failures.remove(failure)
+        failure = self._take(method, path)
         network = "x" if path.startswith("/2/") else "facebook"
         if path.startswith(("/api/v1/", "/api/v2/")):
             network = "mastodon"
@@ -490,21 +414,16 @@ class FakePlatform:
             if self.latency and method == "POST":
                 time.sleep(self.latency)  # created; the answer takes a while (crash tests)
             return answer
-        if failure.kind in ("5xx", "answer", "rate_limit", "expired_token"):
-            return self._failure_answer(failure, network)
-        if failure.kind == "slow":
-            answer = handler(request)  # done, but the answer comes too late
-            time.sleep(failure.delay)
-            return answer
-        if failure.kind == "drop":
-            if failure.create:
-                handler(request)
-            sock = environ.get("werkzeug.socket")
-            if sock is not None:
-                sock.shutdown(socket.SHUT_RDWR)
-            raise _Dropped("dropped on purpose")
-        # fail_after_create
-        handler(request)
+        return self._failed(
+            failure,
+            environ,
+            lambda: handler(request),
+            lambda failure: self._failure_answer(failure, network),
+        )
+
+    def _failure_answer(self, failure: Failure, network: str) -> Response:
+        if failure.kind != "fail_after_create":
+            return self._failure_status(failure, network)
         if network == "mastodon":
             return _json(500, {"error": "We're sorry, but something went wrong on our end."})
         if network == "x":
@@ -518,7 +437,7 @@ class FakePlatform:
             ),
         )
 
-    def _failure_answer(self, failure: Failure, network: str) -> Response:
+    def _failure_status(self, failure: Failure, network: str) -> Response:
         if failure.kind == "answer":
             return _json(failure.status or 500, failure.body, failure.headers)
         if network == "mastodon":
@@ -564,24 +483,6 @@ class FakePlatform:
         return _json(
             400, _graph_error(4, "(#4) Application request limit reached", transient=True), headers
         )
-
-    def _control(self, request: Request) -> Response:
-        if request.path == "/_fake/state" and request.method == "GET":
-            return _json(200, self.state())
-        if request.path == "/_fake/control" and request.method == "POST":
-            order = request.get_json(silent=True) or {}
-            action = order.pop("action", "")
-            try:
-                if action == "fail_next":
-                    self.fail_next(order.pop("kind", ""), **order)
-                elif action == "reset":
-                    self.reset()
-                else:
-                    return _json(400, {"error": f"unknown action {action!r}"})
-            except (TypeError, ValueError) as exc:
-                return _json(400, {"error": str(exc)})
-            return _json(200, {"ok": True})
-        return _json(404, {"error": "no such control"})
 
     # -- X ------------------------------------------------------------------------------
 
@@ -1040,8 +941,7 @@ class FakePlatform:
             hold = self._md_holds.pop(0) if self._md_holds else None
         try:
             if hold is not None:
-                hold.arrived.set()
-                hold.released.wait(hold.timeout)
+                hold.wait()
             return self._md_create(account, values, text, media_ids, key, headers)
         finally:
             with self._lock:
@@ -1283,15 +1183,6 @@ def _md_tags(escaped: str, domain: str) -> str:
     )
 
 
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(body, ensure_ascii=False),
-        status=status,
-        headers=headers or {},
-        content_type="application/json; charset=utf-8",
-    )
-
-
 def _x_problem(status: int, title: str, detail: str) -> dict[str, Any]:
     return {"title": title, "detail": detail, "type": "about:blank", "status": status}
 
@@ -1390,7 +1281,7 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.config, encoding="utf-8") as raw:
             config = FakeConfig.from_json(json.load(raw))
     platform = FakePlatform(config)
-    server = make_server(args.host, args.port, platform.wsgi, threaded=True, request_handler=_Quiet)
+    server = make_server(args.host, args.port, platform.wsgi, threaded=True, request_handler=Quiet)
     print(f"fake platform on http://{args.host}:{server.server_port}", flush=True)
     try:
         server.serve_forever()

@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from channels.outcomes import (
+    cannot_tell,
     retry_after,
     seconds_until,
     sent_or_not,
@@ -276,3 +277,18 @@ def test_importing_outcomes_loads_no_http_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_a_look_up_that_cannot_read_cannot_tell() -> None:
+    """Refused credentials stay what they are (the account is paused); any other failure
+    of a look-up's read is "cannot tell", with the wait the network asked for."""
+    with pytest.raises(AuthenticationError, match="token refused"), cannot_tell("threads"):
+        raise AuthenticationError("threads: token refused")
+    with pytest.raises(AmbiguousError) as caught, cannot_tell("facebook", "photo post"):
+        raise RetryableError("facebook: read the photos: HTTP 429", retry_after=30.0)
+    assert str(caught.value) == (
+        "facebook: cannot look the photo post up (facebook: read the photos: HTTP 429)"
+    )
+    assert caught.value.retry_after == 30.0 and caught.value.__suppress_context__
+    with cannot_tell("mastodon"):
+        pass  # a read that worked: nothing raised

@@ -50,18 +50,21 @@ import hashlib
 import itertools
 import json
 import re
-import socket
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.fakes import server
+from tests.fakes.server import Quiet as _Quiet
+from tests.fakes.server import json_response as _json
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_CAPTION = 2200
@@ -79,49 +82,8 @@ class IgAccount:
 
 
 @dataclass
-class Failure:
-    kind: str
-    path: str = ""
-    method: str = ""
-    status: int = 0
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 2.0
-    create: bool = False
-    minutes: int = 15
-    retry_after: int | None = None
-
-    def matches(self, method: str, path: str) -> bool:
-        return self.path in path and (not self.method or self.method.upper() == method)
-
-
-KINDS = {"5xx", "answer", "rate_limit", "slow", "drop", "expired_token", "fail_after_create"}
-
-
-@dataclass
-class Hold:
-    """A request kept waiting before it is done: ``arrived`` is set when it reaches the
-    fake; it goes on once ``release()`` is called (or after ``timeout``)."""
-
-    path: str
-    timeout: float = 30.0
-    arrived: threading.Event = field(default_factory=threading.Event)
-    released: threading.Event = field(default_factory=threading.Event)
-
-    def release(self) -> None:
-        self.released.set()
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-    def log_error(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _Dropped(ConnectionResetError):
-    """Raised after shutting the socket: werkzeug treats it as a dropped connection."""
+class Failure(server.Failure):
+    minutes: int = 15  # rate_limit: estimated_time_to_regain_access
 
 
 class _Refused(Exception):
@@ -136,8 +98,13 @@ DEFAULT_ACCOUNTS = (
 )
 
 
-class FakeInstagram:
+class FakeInstagram(server.FakeServer[Failure]):
     """The fake. ``start()`` serves it; ``url`` is the base URL (``api_base_url``)."""
+
+    thread_name = "fake-ig"
+    poll_interval = 0.05
+    failure_type = Failure
+    settable = frozenset({"quota_total", "hold_creates", "latency", "processing_polls"})
 
     def __init__(
         self,
@@ -148,34 +115,7 @@ class FakeInstagram:
         self.accounts = {a.id: a for a in accounts}
         self.clock = clock
         self._lock = threading.RLock()
-        self._server: BaseWSGIServer | None = None
         self.reset()
-
-    # -- serving ------------------------------------------------------------------------
-
-    def start(self) -> FakeInstagram:
-        self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True, request_handler=_Quiet)
-        threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="fake-ig", daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeInstagram:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_port}"
 
     # -- control ------------------------------------------------------------------------
 
@@ -183,7 +123,7 @@ class FakeInstagram:
         with self._lock:
             self._ids = itertools.count(1)
             self.failures: list[Failure] = []
-            self.holds: list[Hold] = []
+            self.holds: list[server.Hold] = []
             self.requests: list[dict[str, Any]] = []
             self.fetches: list[dict[str, Any]] = []
             self.containers: dict[str, dict[str, Any]] = {}
@@ -199,18 +139,6 @@ class FakeInstagram:
             #: seconds every media_publish waits before it is done / before it is answered
             self.hold_creates = 0.0
             self.latency = 0.0
-
-    def fail_next(self, kind: str, count: int = 1, **options: Any) -> None:
-        if kind not in KINDS:
-            raise ValueError(f"unknown failure kind {kind!r}; one of {sorted(KINDS)}")
-        with self._lock:
-            self.failures.extend(Failure(kind, **options) for _ in range(count))
-
-    def hold_next(self, path: str, timeout: float = 30.0) -> Hold:
-        hold = Hold(path, timeout)
-        with self._lock:
-            self.holds.append(hold)
-        return hold
 
     def media(self, account_id: str) -> list[dict[str, Any]]:
         """The account's published posts, oldest first: ``id``, ``caption``, ``images``
@@ -253,30 +181,6 @@ class FakeInstagram:
                 "failures_pending": [f.kind for f in self.failures],
             }
 
-    def _control(self, request: Request) -> Response:
-        if request.path == "/_fake/state" and request.method == "GET":
-            return _json(200, self.state())
-        if request.path == "/_fake/control" and request.method == "POST":
-            order = request.get_json(silent=True) or {}
-            action = order.pop("action", "")
-            try:
-                if action == "fail_next":
-                    self.fail_next(order.pop("kind", ""), **order)
-                elif action == "reset":
-                    self.reset()
-                elif action == "set":
-                    allowed = {"quota_total", "hold_creates", "latency", "processing_polls"}
-                    for key, value in order.items():
-                        if key not in allowed:
-                            raise ValueError(f"cannot set {key!r}; one of {sorted(allowed)}")
-                        setattr(self, key, value)
-                else:
-                    return _json(400, {"error": f"unknown action {action!r}"})
-            except (TypeError, ValueError) as exc:
-                return _json(400, {"error": str(exc)})
-            return _json(200, {"ok": True})
-        return _json(404, {"error": "no such control"})
-
     def _dispatch(self, request: Request, environ: dict[str, Any]) -> Response:
         path, method = request.path, request.method
         if path.startswith("/_fake/"):
@@ -290,15 +194,7 @@ class FakeInstagram:
                     "bearer": request.headers.get("Authorization", "").startswith("Bearer "),
                 }
             )
-            failure = next((f for f in self.failures if f.matches(method, path)), None)
-            if failure is not None:
-                self.failures.remove(failure)
-            hold = next((h for h in self.holds if h.path in path), None)
-            if hold is not None:
-                self.holds.remove(hold)
-        if hold is not None:
-            hold.arrived.set()
-            hold.released.wait(hold.timeout)
+        failure = self._take(method, path)
         if failure is None:
             publishing = method == "POST" and path.endswith("/media_publish")
             if publishing and self.hold_creates:
@@ -307,6 +203,9 @@ class FakeInstagram:
             if publishing and self.latency:
                 time.sleep(self.latency)  # done; the answer takes a while
             return answer
+        return self._failed(failure, environ, lambda: self._handle(request), self._failure_answer)
+
+    def _failure_answer(self, failure: Failure) -> Response:
         if failure.kind == "answer":
             return _json(failure.status or 500, failure.body, failure.headers)
         if failure.kind == "5xx":
@@ -330,18 +229,6 @@ class FakeInstagram:
                 headers["Retry-After"] = str(failure.retry_after)
             message = "There have been too many calls to this Instagram account."
             return _json(400, _error(80002, message), headers)
-        if failure.kind == "slow":
-            answer = self._handle(request)
-            time.sleep(failure.delay)
-            return answer
-        if failure.kind == "drop":
-            if failure.create:
-                self._handle(request)
-            sock = environ.get("werkzeug.socket")
-            if sock is not None:
-                sock.shutdown(socket.SHUT_RDWR)
-            raise _Dropped("dropped on purpose")
-        self._handle(request)  # fail_after_create
         return _json(500, _error(2, "An unexpected error has occurred. Please retry."))
 
     def _handle(self, request: Request) -> Response:
@@ -721,15 +608,6 @@ def _offset(cursor: str | None) -> int | None:
         return int(text.removeprefix("offset:"))
     except (ValueError, UnicodeDecodeError):
         return None
-
-
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(body, ensure_ascii=False),
-        status=status,
-        headers=headers or {},
-        content_type="application/json; charset=utf-8",
-    )
 
 
 def _error(code: int, message: str, *, subcode: int | None = None, **extra: Any) -> dict[str, Any]:

@@ -40,18 +40,19 @@ from __future__ import annotations
 import itertools
 import json
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 import regex
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.fakes import server
+from tests.fakes.server import Failure, Hold
 
 ORGANIZATION = "2414183"  # the force's page
 OTHER_ORGANIZATION = "5515715"
@@ -77,16 +78,7 @@ MAX_ALT_TEXT = 4086
 _TEMPLATE = regex.compile(r"\{hashtag\|(?:\\#|#|＃)\|([\p{L}\p{M}\p{N}]+)\}")
 _HASHTAG = regex.compile(r"#([\p{L}\p{M}\p{N}]+)")
 _MENTION = regex.compile(r"@\[([^\]\\]*)\]\((urn:li:(?:person|organization):\w+)\)")
-KINDS = {
-    "5xx",
-    "answer",
-    "rate_limit",
-    "slow",
-    "drop",
-    "expired_token",
-    "revoked_token",
-    "fail_after_create",
-}
+KINDS = server.KINDS | {"revoked_token"}
 
 
 # -- little text ----------------------------------------------------------------------------
@@ -206,47 +198,6 @@ class Issued:
         return found
 
 
-@dataclass
-class Failure:
-    kind: str
-    path: str = ""
-    method: str = ""
-    status: int | None = None
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    retry_after: str | None = None
-    delay: float = 2.0
-    create: bool = False
-
-    def matches(self, method: str, path: str) -> bool:
-        return self.path in path and (not self.method or self.method.upper() == method)
-
-
-@dataclass
-class Hold:
-    """A post create kept waiting: ``arrived`` once it reached LinkedIn, created once
-    ``release()`` is called (or after ``timeout``)."""
-
-    timeout: float = 30.0
-    arrived: threading.Event = field(default_factory=threading.Event)
-    released: threading.Event = field(default_factory=threading.Event)
-
-    def release(self) -> None:
-        self.released.set()
-
-
-class _Dropped(ConnectionResetError):
-    """Raised out of the app after shutting the socket: werkzeug treats it as a drop."""
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-    def log_error(self, format: str, *args: Any) -> None:
-        pass
-
-
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(
         json.dumps(body), status=status, headers=headers or {}, mimetype="application/json"
@@ -273,9 +224,13 @@ INVALID = (65600, "INVALID_ACCESS_TOKEN", "Invalid access token")
 # -- the server -----------------------------------------------------------------------------
 
 
-class FakeLinkedIn:
+class FakeLinkedIn(server.FakeServer[Failure]):
     """LinkedIn's API and OAuth server. ``url`` stands for both ``api.linkedin.com`` and
     ``www.linkedin.com`` (a channel's ``api_base_url``)."""
+
+    thread_name = "fake-linkedin"
+    kinds = KINDS
+    failure_type = Failure
 
     def __init__(self) -> None:
         self.client_id = "li-client-7f3a9c21"
@@ -287,34 +242,7 @@ class FakeLinkedIn:
         #: seconds added to the real clock: LinkedIn's time (token expiry, createdAt)
         self.offset = 0.0
         self._lock = threading.RLock()
-        self._server: BaseWSGIServer | None = None
         self.reset()
-
-    # -- serving ------------------------------------------------------------------------
-
-    def start(self) -> FakeLinkedIn:
-        self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True, request_handler=_Quiet)
-        threading.Thread(
-            target=self._server.serve_forever, name="fake-linkedin", daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeLinkedIn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_port}"
 
     def now(self) -> float:
         return time.time() + self.offset
@@ -333,6 +261,7 @@ class FakeLinkedIn:
             self.failures: list[Failure] = []
             self.requests: list[dict[str, Any]] = []
             self._holds: list[Hold] = []
+            self.holds: list[Hold] = []  # hold_next(path)
             self.offset = 0.0
             self.daily_post_limit = 150
 
@@ -376,14 +305,8 @@ class FakeLinkedIn:
         with self._lock:
             return [t.value for t in self._tokens.values() if t.member is member]
 
-    def fail_next(self, kind: str, count: int = 1, **options: Any) -> None:
-        if kind not in KINDS:
-            raise ValueError(f"unknown failure kind {kind!r}; one of {sorted(KINDS)}")
-        with self._lock:
-            self.failures.extend(Failure(kind, **options) for _ in range(count))
-
     def hold_next_create(self, timeout: float = 30.0) -> Hold:
-        hold = Hold(timeout)
+        hold = Hold(timeout=timeout)
         with self._lock:
             self._holds.append(hold)
         return hold
@@ -449,13 +372,14 @@ class FakeLinkedIn:
                     "bearer": request.headers.get("Authorization", "").startswith("Bearer "),
                 }
             )
-            failure = next((f for f in self.failures if f.matches(method, path)), None)
-            if failure is not None:
-                self.failures.remove(failure)
+        failure = self._take(method, path)
         if handler is None:
             return _error(404, f"Resource {path} does not exist")
         if failure is None:
             return handler(request)
+        return self._failed(failure, environ, lambda: handler(request), self._failure_answer)
+
+    def _failure_answer(self, failure: Failure) -> Response:
         if failure.kind == "answer":
             return _json(failure.status or 500, failure.body, failure.headers)
         if failure.kind == "5xx":
@@ -464,24 +388,12 @@ class FakeLinkedIn:
                 status, "Internal Server Error" if status == 500 else "Service Unavailable"
             )
         if failure.kind == "rate_limit":
-            headers = {"Retry-After": failure.retry_after} if failure.retry_after else {}
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
             return _json(429, _throttled(), headers)
         if failure.kind == "expired_token":
             return _refused_token(*EXPIRED)
         if failure.kind == "revoked_token":
             return _refused_token(*REVOKED)
-        if failure.kind == "slow":
-            answer = handler(request)
-            time.sleep(failure.delay)
-            return answer
-        if failure.kind == "drop":
-            if failure.create:
-                handler(request)
-            sock = environ.get("werkzeug.socket")
-            if sock is not None:
-                sock.shutdown(socket.SHUT_RDWR)
-            raise _Dropped("dropped on purpose")
-        handler(request)  # fail_after_create
         return _error(500, "Internal Server Error")
 
     # -- authentication and Rest.li -----------------------------------------------------
@@ -612,8 +524,7 @@ class FakeLinkedIn:
             self._creates[day] = self._creates.get(day, 0) + 1
             hold = self._holds.pop(0) if self._holds else None
         if hold is not None:
-            hold.arrived.set()
-            hold.released.wait(hold.timeout)
+            hold.wait()
         with self._lock:
             urn = self._store_post(
                 author,

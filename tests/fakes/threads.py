@@ -24,9 +24,7 @@ public-looking URL on the same server (standing in for the force's signed media 
 from __future__ import annotations
 
 import itertools
-import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterable
@@ -35,8 +33,10 @@ from typing import Any
 
 import grapheme
 import requests
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.fakes import server
+from tests.fakes.server import json_response as _json
 
 VERSION = "/v1.0/"
 MAX_TEXT = 500
@@ -45,7 +45,6 @@ MAX_IMAGE_BYTES = 8_000_000
 IMAGE_TYPES = ("image/jpeg", "image/png")
 PAGE_MAX = 100
 SINCE_MIN = 1688540400  # the documented earliest ``since``
-KINDS = {"5xx", "answer", "rate_limit", "slow", "drop", "expired_token", "fail_after_create"}
 _URL = re.compile(r"(?:https?://|www\.)[^\s]+", re.IGNORECASE)
 
 
@@ -63,51 +62,16 @@ class Profile:
     revoked: bool = False
 
 
-@dataclass
-class Failure:
-    kind: str
-    path: str = ""
-    method: str = ""
-    status: int = 0
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 2.0
-    create: bool = False
-    retry_after: int | None = None
-
+class Failure(server.Failure):
     def matches(self, method: str, path: str) -> bool:
         return _on(self.path, path) and (not self.method or self.method.upper() == method)
 
 
-@dataclass
-class Hold:
-    """A request kept waiting: ``arrived`` is set when it reaches the fake; it is carried
-    out once ``release()`` is called (or after ``timeout``)."""
-
-    path: str
-    timeout: float = 30.0
-    arrived: threading.Event = field(default_factory=threading.Event)
-    released: threading.Event = field(default_factory=threading.Event)
-
-    def release(self) -> None:
-        self.released.set()
-
-
-class _Dropped(ConnectionResetError):
-    """Raised out of the app after shutting the socket: werkzeug treats it as a drop."""
-
-
-class _Quiet(WSGIRequestHandler):
-    # The request log would quote query strings (a GET carries the token).
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-    def log_error(self, format: str, *args: Any) -> None:
-        pass
-
-
-class FakeThreads:
+class FakeThreads(server.FakeServer[Failure]):
     """The fake Threads API. ``start()`` (or ``with``) serves it; ``url`` is its base URL."""
+
+    thread_name = "fake-threads"
+    failure_type = Failure
 
     def __init__(self, profiles: Iterable[Profile] | None = None) -> None:
         self.profiles = list(profiles or default_profiles())
@@ -116,34 +80,7 @@ class FakeThreads:
         #: how many status reads an image container stays IN_PROGRESS before FINISHED
         self.image_processing_reads = 1
         self._lock = threading.RLock()
-        self._server: BaseWSGIServer | None = None
         self.reset()
-
-    # -- serving ------------------------------------------------------------------------
-
-    def start(self) -> FakeThreads:
-        self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True, request_handler=_Quiet)
-        threading.Thread(
-            target=self._server.serve_forever, name="fake-threads", daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeThreads:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_port}"
 
     # -- control ------------------------------------------------------------------------
 
@@ -151,23 +88,11 @@ class FakeThreads:
         with self._lock:
             self._ids = itertools.count(17_890_000_000_000_001)
             self.failures: list[Failure] = []
-            self.holds: list[Hold] = []
+            self.holds: list[server.Hold] = []
             self.requests: list[dict[str, str]] = []
             self.containers: dict[str, dict[str, Any]] = {}
             self.posts: list[dict[str, Any]] = []  # every profile's, oldest first
             self.images: dict[str, tuple[bytes, str]] = {}
-
-    def fail_next(self, kind: str, count: int = 1, **options: Any) -> None:
-        if kind not in KINDS:
-            raise ValueError(f"unknown failure kind {kind!r}; one of {sorted(KINDS)}")
-        with self._lock:
-            self.failures.extend(Failure(kind, **options) for _ in range(count))
-
-    def hold_next(self, path: str, timeout: float = 30.0) -> Hold:
-        hold = Hold(path, timeout)
-        with self._lock:
-            self.holds.append(hold)
-        return hold
 
     def host_image(self, data: bytes, mime: str = "image/png") -> str:
         """A public URL serving ``data`` (the force's signed media address, in the tests)."""
@@ -212,17 +137,15 @@ class FakeThreads:
             return self._public(path.removeprefix("/_public/"))
         with self._lock:
             self.requests.append({"method": method, "path": path})
-            failure = next((f for f in self.failures if f.matches(method, path)), None)
-            if failure is not None:
-                self.failures.remove(failure)
-            hold = next((h for h in self.holds if _on(h.path, path)), None)
-            if hold is not None:
-                self.holds.remove(hold)
-        if hold is not None:
-            hold.arrived.set()
-            hold.released.wait(hold.timeout)
+        failure = self._take(method, path)
         if failure is None:
             return self._api(request)
+        return self._failed(failure, environ, lambda: self._api(request), self._failure_answer)
+
+    def _on(self, part: str, path: str) -> bool:
+        return _on(part, path)
+
+    def _failure_answer(self, failure: Failure) -> Response:
         if failure.kind == "answer":
             return _json(failure.status or 500, failure.body, failure.headers)
         if failure.kind == "5xx":
@@ -236,18 +159,6 @@ class FakeThreads:
             if failure.retry_after is not None:
                 headers["Retry-After"] = str(failure.retry_after)
             return _json(400, _error(4, "(#4) Application request limit reached", True), headers)
-        if failure.kind == "slow":
-            answer = self._api(request)  # done, but the answer comes too late
-            time.sleep(failure.delay)
-            return answer
-        if failure.kind == "drop":
-            if failure.create:
-                self._api(request)
-            sock = environ.get("werkzeug.socket")
-            if sock is not None:
-                sock.shutdown(socket.SHUT_RDWR)
-            raise _Dropped("dropped on purpose")
-        self._api(request)  # fail_after_create
         return _json(500, _error(2, "An unexpected error has occurred. Please retry.", True))
 
     def _public(self, key: str) -> Response:
@@ -567,13 +478,4 @@ def _expired() -> dict[str, Any]:
         190,
         "Error validating access token: Session has expired on Friday, 13-Mar-2026 10:00:00 PDT.",
         subcode=463,
-    )
-
-
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(body, ensure_ascii=False),
-        status=status,
-        headers=headers or {},
-        content_type="application/json; charset=utf-8",
     )
