@@ -22,6 +22,8 @@ import tomli_w
 
 from core.errors import CampaignError
 
+from .expand import CLOSING  # the optional shared end of a bilingual post
+
 CAMPAIGN_FILE = "campaign.toml"
 WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 WEEKDAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -139,11 +141,17 @@ def view(files: Mapping[str, bytes]) -> dict[str, Any]:
             }
         )
     names = sorted({e["template"] for e in [*series, *occasions] if e.get("template")})
-    templates = {
-        f"{name}.{lang}": files.get(f"templates/{name}.{lang}.j2", b"").decode("utf-8", "replace")
-        for name in names
-        for lang in languages
-    }
+    one_post = info.get("bilingual") == "bilingual" and len(languages) > 1
+    templates: dict[str, str] = {}
+    for name in names:
+        parts = [*languages]
+        # The shared end of one post in both languages (link and hashtags once), shown
+        # where the campaign writes such posts or already has one.
+        if one_post or f"templates/{name}.{CLOSING}.j2" in files:
+            parts.append(CLOSING)
+        for part in parts:
+            path = f"templates/{name}.{part}.j2"
+            templates[f"{name}.{part}"] = files.get(path, b"").decode("utf-8", "replace")
     return {
         "info": info,
         "languages": languages,
@@ -394,4 +402,8 @@ def files_from_form(form: Any, base: Mapping[str, bytes] | None) -> dict[str, by
                 files[path] = f.raw(key).encode("utf-8")
             elif path not in files:
                 files[path] = default.encode("utf-8")
+        # The closing part is optional: an empty one is written only if it was there.
+        key, path = f"template-{name}.{CLOSING}", f"templates/{name}.{CLOSING}.j2"
+        if key in form and (f.raw(key).strip() or path in files):
+            files[path] = f.raw(key).encode("utf-8")
     return files

@@ -135,6 +135,39 @@ def test_live_preview_renders_lengths_and_findings_naming_the_template(
     assert store.get_revision(world, "safe-online").number == 1  # a preview stores nothing
 
 
+def test_one_bilingual_post_gets_its_closing_part_in_the_page(
+    client: FlaskClient, world: Database
+) -> None:
+    """Issue 14's bilingual model in the browser: the shared closing part is written in the
+    page, the live preview shows it once, and a finding in the English half names the
+    English template (not the Welsh one the post starts with)."""
+    login(client, "alice")
+    post(client, "/campaigns/new", campaign_form(bilingual="bilingual"))
+    page = text_of(client.get("/campaigns/safe-online"))
+    assert "templates/tip.closing.j2 (closing part, both languages)" in page
+    halves = {
+        "template-tip.cy": "{{ item }}{% if not closing %} {{ hashtag }}{% endif %}",
+        "template-tip.en": "{{ item }} 𝐇𝐞𝐥𝐩.{% if not closing %} {{ hashtag }}{% endif %}",
+        "template-tip.closing": "{{ cy.hashtag }} {{ en.hashtag }}",
+    }
+    data = post(
+        client, "/campaigns/safe-online/preview.json", campaign_form(bilingual="bilingual", **halves)
+    ).get_json()
+    tip = next(p for p in data["posts"] if p["occasion"].startswith("tip/"))
+    assert tip["language"] == "cy+en"
+    assert "#ArleinDiogel</span> <span class=\"pv-hashtag\">#SafeOnline" in tip["html"]
+    assert tip["html"].count("#SafeOnline") == 1  # once, at the end
+    fake = [p for p in tip["problems"] if "Styled letters" in str(p["message"])]
+    assert fake and {p["template"] for p in fake} == {"templates/tip.en.j2"}
+    assert "(templates/tip.en.j2)" in data["html"]
+    # Saved, it is a file of the campaign; a form saved with it empty adds no file.
+    empty = {"template-cea-day.closing": "", "template-sid.closing": ""}
+    post(client, "/campaigns/safe-online", campaign_form(bilingual="bilingual", **halves, **empty))
+    rev = store.get_revision(world, "safe-online")
+    assert rev.text("templates/tip.closing.j2") == halves["template-tip.closing"]
+    assert "templates/cea-day.closing.j2" not in rev.files  # left empty in the form
+
+
 def test_plan_after_seeing_the_diff_then_replan_an_edit(
     client: FlaskClient, world: Database, clock: FakeClock
 ) -> None:
