@@ -151,11 +151,13 @@ def test_one_bilingual_post_gets_its_closing_part_in_the_page(
         "template-tip.closing": "{{ cy.hashtag }} {{ en.hashtag }}",
     }
     data = post(
-        client, "/campaigns/safe-online/preview.json", campaign_form(bilingual="bilingual", **halves)
+        client,
+        "/campaigns/safe-online/preview.json",
+        campaign_form(bilingual="bilingual", **halves),
     ).get_json()
     tip = next(p for p in data["posts"] if p["occasion"].startswith("tip/"))
     assert tip["language"] == "cy+en"
-    assert "#ArleinDiogel</span> <span class=\"pv-hashtag\">#SafeOnline" in tip["html"]
+    assert '#ArleinDiogel</span> <span class="pv-hashtag">#SafeOnline' in tip["html"]
     assert tip["html"].count("#SafeOnline") == 1  # once, at the end
     fake = [p for p in tip["problems"] if "Styled letters" in str(p["message"])]
     assert fake and {p["template"] for p in fake} == {"templates/tip.en.j2"}
@@ -210,6 +212,48 @@ def test_plan_after_seeing_the_diff_then_replan_an_edit(
     mine = [p for p in all_posts(world) if p.campaign == "safe-online"]
     assert sum(p.state == "cancelled" for p in mine) == 20
     assert sum(p.state == "draft" for p in mine) == 20  # 4 Thursdays and 18 March
+
+
+def test_the_plan_page_names_voided_approvals_and_keeps_removed_posts_only_when_asked(
+    client: FlaskClient, world: Database, clock: FakeClock
+) -> None:
+    from tests.helpers import approve_all
+
+    untagged = {"series-0-tags": ""}  # no safeguarding rules: these tips may be approved
+    login(client, "alice")
+    post(client, "/campaigns/new", campaign_form(**untagged))
+    march = {"from": "2027-03-01", "to": "2027-03-31"}
+    post(client, "/campaigns/safe-online/plan", {**march, "revision": "1", "removed": "cancel"})
+    tuesday = [p for p in all_posts(world) if p.occasion == "tip/2027-03-02"]
+    approve_all(world, [p.id for p in tuesday], clock.now())
+    # A new tip 3 (2 March's, counted from the campaign's start): its approved English
+    # posts go back to draft, the approver named.
+    edited = campaign_form(**untagged, **{"series-0-item-2-en": "Tip 3: talk, and listen."})
+    post(client, "/campaigns/safe-online", edited)
+    page = text_of(client.get("/campaigns/safe-online/plan?from=2027-03-01&to=2027-03-31"))
+    assert "<strong>2</strong> post(s) sent back to draft for a new review (2 approval(s)" in page
+    assert page.count("approval by bob voided") == 2
+    post(client, "/campaigns/safe-online/plan", {**march, "revision": "2", "removed": "cancel"})
+    ids = {p.id for p in tuesday}
+    approve_all(
+        world, [p.id for p in all_posts(world) if p.id in ids and p.state == "draft"], clock.now()
+    )
+    # Thursdays now: the Tuesday posts leave the campaign. No choice made: nothing done.
+    post(
+        client, "/campaigns/safe-online", campaign_form(**untagged, **{"series-0-weekdays": ["TH"]})
+    )
+    refused = post(client, "/campaigns/safe-online/plan", {**march, "revision": "3"})
+    assert "Choose what happens to the posts no longer in the campaign" in text_of(
+        client.get(refused.location)
+    )
+    assert {p.state for p in all_posts(world) if p.id in {t.id for t in tuesday}} == {"approved"}
+    kept = post(
+        client, "/campaigns/safe-online/plan", {**march, "revision": "3", "removed": "keep"}
+    )
+    assert "KEPT as asked and will still publish" in text_of(client.get(kept.location))
+    states = {p.occasion: p.state for p in all_posts(world) if p.campaign == "safe-online"}
+    assert states["tip/2027-03-02"] == "approved"  # kept, as asked
+    assert states["tip/2027-03-09"] == "draft"  # no longer in the campaign, kept too
 
 
 def test_revisions_list_view_and_restore(client: FlaskClient, world: Database) -> None:
