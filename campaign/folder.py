@@ -250,7 +250,19 @@ def files_from_form(form: Any, base: Mapping[str, bytes] | None) -> dict[str, by
     old = _raw(base) if base else {}
     old_series = {e.get("id"): e for e in old.get("series", [])}
     old_occasions = {e.get("id"): e for e in old.get("occasions", [])}
-    languages = [lang for lang in ("cy", "en") if lang in f.getlist("languages")]
+    languages = [lang for lang in LANGUAGE_NAMES if lang in f.getlist("languages")]
+    # The form writes Welsh and English only: saving it would silently drop another
+    # language's items and variables, so such a campaign is refused here, by name.
+    others = [
+        lang for lang in old.get("campaign", {}).get("languages", []) if lang not in LANGUAGE_NAMES
+    ]
+    if others:
+        raise CampaignError(
+            "Languages",
+            f"this campaign is also written in {', '.join(map(repr, others))}, which this form "
+            "cannot edit (Welsh and English only); nothing was saved. Export the campaign, "
+            "edit its folder and import it again.",
+        )
     info: dict[str, Any] = dict(old.get("campaign", {}))
     info.update(
         name=f.get("name"),

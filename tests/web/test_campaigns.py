@@ -412,3 +412,31 @@ def _token(client: FlaskClient) -> str:
     from tests.web.conftest import token
 
     return token(client)
+
+
+def test_a_language_the_form_cannot_show_is_refused_not_dropped(
+    client: FlaskClient, world: Database, clock: FakeClock, tmp_path: Any
+) -> None:
+    """The form writes Welsh and English; a campaign also in Scottish Gaelic is refused by
+    name on save, rather than losing its Gaelic items without a word."""
+    from tests.helpers import write_campaign
+
+    camp = write_campaign(tmp_path / "c")
+    toml = camp / "campaign.toml"
+    text = toml.read_text().replace('languages = ["en"]', 'languages = ["en", "gd"]')
+    text = text.replace(
+        'en = "Tip one: talk to your child."', 'en = "Tip one."\ngd = "Gliocas a h-aon."'
+    )
+    text = text.replace(
+        'en = "Tip two: check privacy settings."', 'en = "Tip two."\ngd = "Gliocas a dhà."'
+    )
+    toml.write_text(text)
+    (camp / "templates" / "tip.gd.j2").write_text("{{ item }}")
+    store.import_folder(world, camp, actor="alice", now=clock.now())
+    before = store.get_revision(world, "test-campaign")
+    login(client, "alice")
+    form = _form_of(folder.view(before.files))
+    response = post(client, "/campaigns/test-campaign", form)
+    assert response.status_code == 422
+    assert "Languages: this campaign is also written in &#39;gd&#39;" in text_of(response)
+    assert store.get_revision(world, "test-campaign").number == before.number
