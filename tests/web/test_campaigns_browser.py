@@ -209,6 +209,7 @@ def test_a_comms_officer_plans_a_campaign_in_the_browser(
     _check_axe(page, "revisions", found)
     page.get_by_role("link", name="1", exact=True).click()
     shoot(page, "campaign-revision.png")
+    _check_axe(page, "revision", found)
 
     # The author sends Tuesday 5 January for review; a reviewer approves the day.
     day = [p for p in _posts(db) if p.occasion == "tip/2027-01-05"]
@@ -225,6 +226,7 @@ def test_a_comms_officer_plans_a_campaign_in_the_browser(
     page.get_by_role("button", name="Approve all 4 shown").click()
     assert "Approved 4 post(s)" in page.locator(".flashes").inner_text()
     shoot(page, "campaign-day-approved.png")
+    _check_axe(page, "day", found)
 
     # The worker publishes it to the outbox at its time.
     dispatcher = Dispatcher(
