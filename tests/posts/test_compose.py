@@ -125,6 +125,24 @@ def test_english_only_is_flagged_for_its_missing_welsh(db: Database, settings: S
     assert [p["rule"] for p in only.errors] == ["welsh-counterpart"]
 
 
+
+def test_an_account_in_one_language_gets_that_language_only(
+    db: Database, settings: Settings
+) -> None:
+    """Issue 15: "or one language, as the account allows"."""
+    english_x = settings.accounts["gwent-x"].model_copy(update={"languages": ("en",)})
+    only_english = settings.model_copy(
+        update={"accounts": {**settings.accounts, "gwent-x": english_x}}
+    )
+    made = plan(db, only_english, Composition(accounts=["gwent-x", "gwent-facebook"],
+                                              texts={"cy": CY, "en": EN}), now=NOW)
+    assert [(p.account, p.language) for p in made] == [
+        ("gwent-x", "en"), ("gwent-facebook", "cy"), ("gwent-facebook", "en")]
+    with pytest.raises(CompositionError) as refused:
+        plan(db, only_english, Composition(accounts=["gwent-x"], texts={"cy": CY}), now=NOW)
+    assert refused.value.field == "text_en" and "posts in English" in str(refused.value)
+
+
 @pytest.mark.xfail(
     strict=True,
     raises=KeyError,
