@@ -244,6 +244,19 @@ def _tags(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+def _urgent_and_accounts(entry: dict[str, Any], f: _Form, p: str, accounts: list[str]) -> None:
+    """A series' or occasion's urgent mark and its own accounts, written only when set
+    (none ticked, or all of them: every account of the campaign)."""
+    entry["urgent"] = f.get(f"{p}-urgent") == "on"
+    if not entry["urgent"]:
+        entry.pop("urgent")
+    only = f.getlist(f"{p}-accounts")
+    if only and set(only) != set(accounts):
+        entry["accounts"] = only
+    else:
+        entry.pop("accounts", None)
+
+
 def files_from_form(form: Any, base: Mapping[str, bytes] | None) -> dict[str, bytes]:
     """The file set the submitted form describes (``base``: the revision it edits)."""
     f = _Form(form)
@@ -316,15 +329,8 @@ def files_from_form(form: Any, base: Mapping[str, bytes] | None) -> dict[str, by
             time=f.get(f"{p}-time"),
             template=f.get(f"{p}-template") or ident,
             tags=_tags(f.get(f"{p}-tags")),
-            urgent=f.get(f"{p}-urgent") == "on",
         )
-        only = f.getlist(f"{p}-accounts")
-        if only and set(only) != set(info["accounts"]):
-            entry["accounts"] = only
-        else:
-            entry.pop("accounts", None)
-        if not entry["urgent"]:
-            entry.pop("urgent")
+        _urgent_and_accounts(entry, f, p, info["accounts"])
         old_items = old_series.get(ident, {}).get("items", [])
         items = []
         rows = sorted({int(m.group(1)) for k in form if (m := re.match(rf"^{p}-item-(\d+)-", k))})
@@ -361,6 +367,7 @@ def files_from_form(form: Any, base: Mapping[str, bytes] | None) -> dict[str, by
             template=f.get(f"{p}-template") or ident,
             tags=_tags(f.get(f"{p}-tags")),
         )
+        _urgent_and_accounts(entry, f, p, info["accounts"])
         entry.pop("yearly", None)
         entry.pop("dates", None)
         if f.get(f"{p}-kind") == "dates":

@@ -87,6 +87,25 @@ def test_a_campaign_made_in_the_form_is_a_valid_campaign_file(
     assert "Safe online" in text_of(client.get("/campaigns"))
 
 
+def test_an_occasion_can_be_urgent_and_go_to_some_accounts_only(
+    client: FlaskClient, world: Database
+) -> None:
+    """As a series can: the model allows both on occasions, and the form now writes them."""
+    login(client, "alice")
+    chosen = {"occasions-0-urgent": "on", "occasions-0-accounts": ["gwent-x"]}
+    assert post(client, "/campaigns/new", campaign_form(**chosen)).status_code == 303
+    raw = tomllib.loads(store.get_revision(world, "safe-online").text("campaign.toml"))
+    cea, sid = raw["occasions"]
+    assert (cea["urgent"], cea["accounts"]) == (True, ["gwent-x"])
+    assert "urgent" not in sid and "accounts" not in sid
+    page = text_of(client.get("/campaigns/safe-online"))
+    assert 'name="occasions-0-urgent" checked' in page
+    assert 'name="occasions-0-accounts" value="gwent-x" checked' in page
+    post(client, "/campaigns/safe-online", campaign_form())  # unticked again
+    raw = tomllib.loads(store.get_revision(world, "safe-online").text("campaign.toml"))
+    assert "urgent" not in raw["occasions"][0] and "accounts" not in raw["occasions"][0]
+
+
 def test_a_refused_form_names_the_field_and_stores_nothing(
     client: FlaskClient, world: Database
 ) -> None:
@@ -330,6 +349,8 @@ def _form_of(view: dict[str, Any]) -> Any:
             form.add(f"{p}-{k}", v)
         for a in s.get("accounts", []):
             form.add(f"{p}-accounts", a)
+        if s.get("urgent"):
+            form.add(f"{p}-urgent", "on")
         for m, item in enumerate(s["items"]):
             for lang, text in item.items():
                 form.add(f"{p}-item-{m}-{lang}", text)
@@ -347,6 +368,10 @@ def _form_of(view: dict[str, Any]) -> Any:
             ("tags", ", ".join(o.get("tags", []))),
         ):
             form.add(f"{p}-{k}", v)
+        for a in o.get("accounts", []):
+            form.add(f"{p}-accounts", a)
+        if o.get("urgent"):
+            form.add(f"{p}-urgent", "on")
     for key, body in view["templates"].items():
         form.add(f"template-{key}", body)
     return form
