@@ -22,6 +22,8 @@ import tomli_w
 
 from core.errors import CampaignError
 
+from .expand import CLOSING  # the optional shared end of a bilingual post
+
 CAMPAIGN_FILE = "campaign.toml"
 WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 WEEKDAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -139,11 +141,17 @@ def view(files: Mapping[str, bytes]) -> dict[str, Any]:
             }
         )
     names = sorted({e["template"] for e in [*series, *occasions] if e.get("template")})
-    templates = {
-        f"{name}.{lang}": files.get(f"templates/{name}.{lang}.j2", b"").decode("utf-8", "replace")
-        for name in names
-        for lang in languages
-    }
+    one_post = info.get("bilingual") == "bilingual" and len(languages) > 1
+    templates: dict[str, str] = {}
+    for name in names:
+        parts = [*languages]
+        # The shared end of one post in both languages (link and hashtags once), shown
+        # where the campaign writes such posts or already has one.
+        if one_post or f"templates/{name}.{CLOSING}.j2" in files:
+            parts.append(CLOSING)
+        for part in parts:
+            path = f"templates/{name}.{part}.j2"
+            templates[f"{name}.{part}"] = files.get(path, b"").decode("utf-8", "replace")
     return {
         "info": info,
         "languages": languages,
@@ -236,13 +244,38 @@ def _tags(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+def _urgent_and_accounts(entry: dict[str, Any], f: _Form, p: str, accounts: list[str]) -> None:
+    """A series' or occasion's urgent mark and its own accounts, written only when set
+    (none ticked, or all of them: every account of the campaign)."""
+    entry["urgent"] = f.get(f"{p}-urgent") == "on"
+    if not entry["urgent"]:
+        entry.pop("urgent")
+    only = f.getlist(f"{p}-accounts")
+    if only and set(only) != set(accounts):
+        entry["accounts"] = only
+    else:
+        entry.pop("accounts", None)
+
+
 def files_from_form(form: Any, base: Mapping[str, bytes] | None) -> dict[str, bytes]:
     """The file set the submitted form describes (``base``: the revision it edits)."""
     f = _Form(form)
     old = _raw(base) if base else {}
     old_series = {e.get("id"): e for e in old.get("series", [])}
     old_occasions = {e.get("id"): e for e in old.get("occasions", [])}
-    languages = [lang for lang in ("cy", "en") if lang in f.getlist("languages")]
+    languages = [lang for lang in LANGUAGE_NAMES if lang in f.getlist("languages")]
+    # The form writes Welsh and English only: saving it would silently drop another
+    # language's items and variables, so such a campaign is refused here, by name.
+    others = [
+        lang for lang in old.get("campaign", {}).get("languages", []) if lang not in LANGUAGE_NAMES
+    ]
+    if others:
+        raise CampaignError(
+            "Languages",
+            f"this campaign is also written in {', '.join(map(repr, others))}, which this form "
+            "cannot edit (Welsh and English only); nothing was saved. Export the campaign, "
+            "edit its folder and import it again.",
+        )
     info: dict[str, Any] = dict(old.get("campaign", {}))
     info.update(
         name=f.get("name"),
@@ -296,15 +329,8 @@ def files_from_form(form: Any, base: Mapping[str, bytes] | None) -> dict[str, by
             time=f.get(f"{p}-time"),
             template=f.get(f"{p}-template") or ident,
             tags=_tags(f.get(f"{p}-tags")),
-            urgent=f.get(f"{p}-urgent") == "on",
         )
-        only = f.getlist(f"{p}-accounts")
-        if only and set(only) != set(info["accounts"]):
-            entry["accounts"] = only
-        else:
-            entry.pop("accounts", None)
-        if not entry["urgent"]:
-            entry.pop("urgent")
+        _urgent_and_accounts(entry, f, p, info["accounts"])
         old_items = old_series.get(ident, {}).get("items", [])
         items = []
         rows = sorted({int(m.group(1)) for k in form if (m := re.match(rf"^{p}-item-(\d+)-", k))})
@@ -341,6 +367,7 @@ def files_from_form(form: Any, base: Mapping[str, bytes] | None) -> dict[str, by
             template=f.get(f"{p}-template") or ident,
             tags=_tags(f.get(f"{p}-tags")),
         )
+        _urgent_and_accounts(entry, f, p, info["accounts"])
         entry.pop("yearly", None)
         entry.pop("dates", None)
         if f.get(f"{p}-kind") == "dates":
@@ -394,4 +421,8 @@ def files_from_form(form: Any, base: Mapping[str, bytes] | None) -> dict[str, by
                 files[path] = f.raw(key).encode("utf-8")
             elif path not in files:
                 files[path] = default.encode("utf-8")
+        # The closing part is optional: an empty one is written only if it was there.
+        key, path = f"template-{name}.{CLOSING}", f"templates/{name}.{CLOSING}.j2"
+        if key in form and (f.raw(key).strip() or path in files):
+            files[path] = f.raw(key).encode("utf-8")
     return files

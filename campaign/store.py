@@ -45,6 +45,7 @@ from posts.db import Database
 from posts.journal import record_event
 from posts.models import Base, Post, UTCDateTime
 
+from .images import strip_image_metadata
 from .loader import Campaign, load_campaign
 
 CAMPAIGN_FILE = "campaign.toml"
@@ -410,7 +411,8 @@ def save_revision(
     ``expect_name``: the campaign being edited; a file naming another is refused.
     ``based_on``: the revision the editor started from; if another was saved since, the
     edit is refused rather than silently overwriting it."""
-    files = dict(files)
+    # Where a photo was taken must never reach the public: cleaned before it is stored.
+    files, cleaned = strip_image_metadata(files)
     loaded = check_files(files, settings)
     name = loaded.name
     if expect_name is not None and name != expect_name:
@@ -443,6 +445,8 @@ def save_revision(
                 return Saved(name, row.current, False, "no change")
         old_files = _decode(previous.files) if previous is not None else None
         what = describe_changes(old_files, files)
+        if cleaned:
+            what += "; location and camera details removed from " + ", ".join(cleaned)
         number = row.current + 1
         session.add(
             CampaignRevision(

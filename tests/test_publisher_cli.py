@@ -272,3 +272,32 @@ def test_confirm_reports_what_it_committed(run, db, tmp_path) -> None:
     assert "post 1: approved; sent at the worker's next round" in done.output
     with db.transaction() as s:
         assert s.get(Post, 1).state == "approved"
+
+
+def test_campaign_import_list_export_and_plan_by_name(run, db, tmp_path: Path) -> None:
+    """Issue 14: the folder format in and out of the database from the command line."""
+    from examples import EXAMPLE_CAMPAIGN
+
+    assert "No campaigns yet" in run("campaigns").output
+    imported = run("campaign", "import", str(EXAMPLE_CAMPAIGN))
+    assert imported.exit_code == 0, imported.output
+    assert "Imported stop-talk-protect as revision 1" in imported.output
+    again = run("campaign", "import", str(EXAMPLE_CAMPAIGN))
+    assert "stop-talk-protect is unchanged (revision 1)" in again.output
+    listed = run("campaigns").output
+    assert listed.startswith("stop-talk-protect (revision 1)") and "cy, en" in listed
+    out = tmp_path / "out"
+    exported = run("campaign", "export", "stop-talk-protect", str(out))
+    assert exported.exit_code == 0, exported.output
+    tree = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert tree == {
+        p.relative_to(EXAMPLE_CAMPAIGN).as_posix(): p.read_bytes()
+        for p in EXAMPLE_CAMPAIGN.rglob("*")
+        if p.is_file()
+    }
+    refused = run("campaign", "export", "stop-talk-protect", str(out))
+    assert refused.exit_code == 1 and "empty or new folder" in refused.output
+    planned = run("plan", "stop-talk-protect", "--from", "2027-03-18", "--to", "2027-03-18")
+    assert planned.exit_code == 0, planned.output
+    assert "Planned stop-talk-protect (revision 1)" in planned.output
+    assert _count(db) > 0

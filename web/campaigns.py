@@ -213,8 +213,14 @@ def live_preview(name: str | None) -> Response:
                         draft.text, draft.network, account.text_limit if account else None
                     )[:1]
                 ],
+                # Each finding names the template it comes from (a half, or the closing).
                 "problems": [
-                    {"level": p.get("level"), "message": p.get("message")} for p in draft.problems
+                    {
+                        "level": p.get("level"),
+                        "message": p.get("message"),
+                        "template": p.get("template"),
+                    }
+                    for p in draft.problems
                 ],
             }
         )

@@ -141,3 +141,42 @@ def test_the_history_says_what_changed_inside_campaign_toml(
     )
     saved = store.import_folder(db, folder, actor="alice", now=clock.now())
     assert "changed campaign.toml (campaign.title; series tip: item 2)" in saved.summary
+
+
+def test_a_campaign_photo_loses_its_location_before_it_is_stored_or_sent(
+    db: Database, settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Issue 15: where a police photo was taken never leaks, from a campaign either."""
+    from posts.planning import drafts_of
+    from tests.posts.media_helpers import has_location, photo_with_gps
+
+    folder = write_campaign(tmp_path / "c")
+    toml = folder / "campaign.toml"
+    toml.write_text(
+        toml.read_text().replace(
+            'tags = ["safeguarding"]',
+            'tags = ["safeguarding"]\nimage = { path = "images/scene.jpg", alt = { en = "A '
+            'blue door" } }',
+            1,
+        )
+    )
+    (folder / "images").mkdir()
+    (folder / "images" / "scene.jpg").write_bytes(photo_with_gps(size=(64, 48)))
+    saved = store.import_folder(db, folder, actor="alice", now=clock.now(), settings=settings)
+    assert "location and camera details removed from images/scene.jpg" in saved.summary
+    stored = store.get_revision(db, "test-campaign").files["images/scene.jpg"]
+    assert not has_location(stored)
+    # What planning gives the worker to send is the cleaned image.
+    (draft, *_) = drafts_of(db, settings, "test-campaign").drafts
+    assert Path(draft.media[0].path).read_bytes() == stored
+    # The same folder again is no change; its export holds the cleaned photo.
+    again = store.import_folder(db, folder, actor="bob", now=clock.now(), settings=settings)
+    assert (again.number, again.changed) == (1, False)
+    out = tmp_path / "out"
+    store.export_campaign(db, "test-campaign", out)
+    assert not has_location((out / "images" / "scene.jpg").read_bytes())
+    # One that cannot be cleaned (too small for any network) is refused by name.
+    (folder / "images" / "scene.jpg").write_bytes(photo_with_gps(size=(8, 8)))
+    with pytest.raises(CampaignError, match=r"images/scene\.jpg.*metadata"):
+        store.import_folder(db, folder, actor="bob", now=clock.now(), settings=settings)
+    assert [r.number for r in store.list_revisions(db, "test-campaign")] == [1]

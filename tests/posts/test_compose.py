@@ -123,3 +123,46 @@ def test_image_limits_and_alt_text_per_language(db: Database, settings: Settings
 def test_english_only_is_flagged_for_its_missing_welsh(db: Database, settings: Settings) -> None:
     (only,) = plan(db, settings, Composition(accounts=["gwent-x"], texts={"en": EN}), now=NOW)
     assert [p["rule"] for p in only.errors] == ["welsh-counterpart"]
+
+
+
+def test_an_account_in_one_language_gets_that_language_only(
+    db: Database, settings: Settings
+) -> None:
+    """Issue 15: "or one language, as the account allows"."""
+    english_x = settings.accounts["gwent-x"].model_copy(update={"languages": ("en",)})
+    only_english = settings.model_copy(
+        update={"accounts": {**settings.accounts, "gwent-x": english_x}}
+    )
+    made = plan(db, only_english, Composition(accounts=["gwent-x", "gwent-facebook"],
+                                              texts={"cy": CY, "en": EN}), now=NOW)
+    assert [(p.account, p.language) for p in made] == [
+        ("gwent-x", "en"), ("gwent-facebook", "cy"), ("gwent-facebook", "en")]
+    with pytest.raises(CompositionError) as refused:
+        plan(db, only_english, Composition(accounts=["gwent-x"], texts={"cy": CY}), now=NOW)
+    assert refused.value.field == "text_en" and "posts in English" in str(refused.value)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=KeyError,
+    reason="posts/review.py edit() lints media as m['path']; a library image has no path "
+    "(its 'name' is what compose lints). Left to the owner of posts/review.py.",
+)
+def test_a_composed_post_with_a_library_image_can_be_edited(
+    db: Database, settings: Settings
+) -> None:
+    from posts import review
+
+    item, _ = library.add_image(
+        db, photo_with_gps(), filename="sam.jpg", alt_text=ALT, languages=["cy", "en"],
+        actor="alice", now=NOW,
+    )
+    posts = compose(
+        db, settings,
+        Composition(accounts=["gwent-x"], texts={"cy": CY, "en": EN},
+                    when=NOW + timedelta(days=1), images=[ImageChoice(item.sha256)]),
+        actor="alice", now=NOW,
+    )
+    review.edit(db, posts[1].id, actor="alice", now=NOW, text=EN + " Thank you.")
+    assert _posts(db)[1].text == EN + " Thank you."

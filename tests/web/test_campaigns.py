@@ -87,6 +87,25 @@ def test_a_campaign_made_in_the_form_is_a_valid_campaign_file(
     assert "Safe online" in text_of(client.get("/campaigns"))
 
 
+def test_an_occasion_can_be_urgent_and_go_to_some_accounts_only(
+    client: FlaskClient, world: Database
+) -> None:
+    """As a series can: the model allows both on occasions, and the form now writes them."""
+    login(client, "alice")
+    chosen = {"occasions-0-urgent": "on", "occasions-0-accounts": ["gwent-x"]}
+    assert post(client, "/campaigns/new", campaign_form(**chosen)).status_code == 303
+    raw = tomllib.loads(store.get_revision(world, "safe-online").text("campaign.toml"))
+    cea, sid = raw["occasions"]
+    assert (cea["urgent"], cea["accounts"]) == (True, ["gwent-x"])
+    assert "urgent" not in sid and "accounts" not in sid
+    page = text_of(client.get("/campaigns/safe-online"))
+    assert 'name="occasions-0-urgent" checked' in page
+    assert 'name="occasions-0-accounts" value="gwent-x" checked' in page
+    post(client, "/campaigns/safe-online", campaign_form())  # unticked again
+    raw = tomllib.loads(store.get_revision(world, "safe-online").text("campaign.toml"))
+    assert "urgent" not in raw["occasions"][0] and "accounts" not in raw["occasions"][0]
+
+
 def test_a_refused_form_names_the_field_and_stores_nothing(
     client: FlaskClient, world: Database
 ) -> None:
@@ -135,6 +154,41 @@ def test_live_preview_renders_lengths_and_findings_naming_the_template(
     assert store.get_revision(world, "safe-online").number == 1  # a preview stores nothing
 
 
+def test_one_bilingual_post_gets_its_closing_part_in_the_page(
+    client: FlaskClient, world: Database
+) -> None:
+    """Issue 14's bilingual model in the browser: the shared closing part is written in the
+    page, the live preview shows it once, and a finding in the English half names the
+    English template (not the Welsh one the post starts with)."""
+    login(client, "alice")
+    post(client, "/campaigns/new", campaign_form(bilingual="bilingual"))
+    page = text_of(client.get("/campaigns/safe-online"))
+    assert "templates/tip.closing.j2 (closing part, both languages)" in page
+    halves = {
+        "template-tip.cy": "{{ item }}{% if not closing %} {{ hashtag }}{% endif %}",
+        "template-tip.en": "{{ item }} 𝐇𝐞𝐥𝐩.{% if not closing %} {{ hashtag }}{% endif %}",
+        "template-tip.closing": "{{ cy.hashtag }} {{ en.hashtag }}",
+    }
+    data = post(
+        client,
+        "/campaigns/safe-online/preview.json",
+        campaign_form(bilingual="bilingual", **halves),
+    ).get_json()
+    tip = next(p for p in data["posts"] if p["occasion"].startswith("tip/"))
+    assert tip["language"] == "cy+en"
+    assert '#ArleinDiogel</span> <span class="pv-hashtag">#SafeOnline' in tip["html"]
+    assert tip["html"].count("#SafeOnline") == 1  # once, at the end
+    fake = [p for p in tip["problems"] if "Styled letters" in str(p["message"])]
+    assert fake and {p["template"] for p in fake} == {"templates/tip.en.j2"}
+    assert "(templates/tip.en.j2)" in data["html"]
+    # Saved, it is a file of the campaign; a form saved with it empty adds no file.
+    empty = {"template-cea-day.closing": "", "template-sid.closing": ""}
+    post(client, "/campaigns/safe-online", campaign_form(bilingual="bilingual", **halves, **empty))
+    rev = store.get_revision(world, "safe-online")
+    assert rev.text("templates/tip.closing.j2") == halves["template-tip.closing"]
+    assert "templates/cea-day.closing.j2" not in rev.files  # left empty in the form
+
+
 def test_plan_after_seeing_the_diff_then_replan_an_edit(
     client: FlaskClient, world: Database, clock: FakeClock
 ) -> None:
@@ -177,6 +231,48 @@ def test_plan_after_seeing_the_diff_then_replan_an_edit(
     mine = [p for p in all_posts(world) if p.campaign == "safe-online"]
     assert sum(p.state == "cancelled" for p in mine) == 20
     assert sum(p.state == "draft" for p in mine) == 20  # 4 Thursdays and 18 March
+
+
+def test_the_plan_page_names_voided_approvals_and_keeps_removed_posts_only_when_asked(
+    client: FlaskClient, world: Database, clock: FakeClock
+) -> None:
+    from tests.helpers import approve_all
+
+    untagged = {"series-0-tags": ""}  # no safeguarding rules: these tips may be approved
+    login(client, "alice")
+    post(client, "/campaigns/new", campaign_form(**untagged))
+    march = {"from": "2027-03-01", "to": "2027-03-31"}
+    post(client, "/campaigns/safe-online/plan", {**march, "revision": "1", "removed": "cancel"})
+    tuesday = [p for p in all_posts(world) if p.occasion == "tip/2027-03-02"]
+    approve_all(world, [p.id for p in tuesday], clock.now())
+    # A new tip 3 (2 March's, counted from the campaign's start): its approved English
+    # posts go back to draft, the approver named.
+    edited = campaign_form(**untagged, **{"series-0-item-2-en": "Tip 3: talk, and listen."})
+    post(client, "/campaigns/safe-online", edited)
+    page = text_of(client.get("/campaigns/safe-online/plan?from=2027-03-01&to=2027-03-31"))
+    assert "<strong>2</strong> post(s) sent back to draft for a new review (2 approval(s)" in page
+    assert page.count("approval by bob voided") == 2
+    post(client, "/campaigns/safe-online/plan", {**march, "revision": "2", "removed": "cancel"})
+    ids = {p.id for p in tuesday}
+    approve_all(
+        world, [p.id for p in all_posts(world) if p.id in ids and p.state == "draft"], clock.now()
+    )
+    # Thursdays now: the Tuesday posts leave the campaign. No choice made: nothing done.
+    post(
+        client, "/campaigns/safe-online", campaign_form(**untagged, **{"series-0-weekdays": ["TH"]})
+    )
+    refused = post(client, "/campaigns/safe-online/plan", {**march, "revision": "3"})
+    assert "Choose what happens to the posts no longer in the campaign" in text_of(
+        client.get(refused.location)
+    )
+    assert {p.state for p in all_posts(world) if p.id in {t.id for t in tuesday}} == {"approved"}
+    kept = post(
+        client, "/campaigns/safe-online/plan", {**march, "revision": "3", "removed": "keep"}
+    )
+    assert "KEPT as asked and will still publish" in text_of(client.get(kept.location))
+    states = {p.occasion: p.state for p in all_posts(world) if p.campaign == "safe-online"}
+    assert states["tip/2027-03-02"] == "approved"  # kept, as asked
+    assert states["tip/2027-03-09"] == "draft"  # no longer in the campaign, kept too
 
 
 def test_revisions_list_view_and_restore(client: FlaskClient, world: Database) -> None:
@@ -253,6 +349,8 @@ def _form_of(view: dict[str, Any]) -> Any:
             form.add(f"{p}-{k}", v)
         for a in s.get("accounts", []):
             form.add(f"{p}-accounts", a)
+        if s.get("urgent"):
+            form.add(f"{p}-urgent", "on")
         for m, item in enumerate(s["items"]):
             for lang, text in item.items():
                 form.add(f"{p}-item-{m}-{lang}", text)
@@ -270,6 +368,10 @@ def _form_of(view: dict[str, Any]) -> Any:
             ("tags", ", ".join(o.get("tags", []))),
         ):
             form.add(f"{p}-{k}", v)
+        for a in o.get("accounts", []):
+            form.add(f"{p}-accounts", a)
+        if o.get("urgent"):
+            form.add(f"{p}-urgent", "on")
     for key, body in view["templates"].items():
         form.add(f"template-{key}", body)
     return form
@@ -335,3 +437,31 @@ def _token(client: FlaskClient) -> str:
     from tests.web.conftest import token
 
     return token(client)
+
+
+def test_a_language_the_form_cannot_show_is_refused_not_dropped(
+    client: FlaskClient, world: Database, clock: FakeClock, tmp_path: Any
+) -> None:
+    """The form writes Welsh and English; a campaign also in Scottish Gaelic is refused by
+    name on save, rather than losing its Gaelic items without a word."""
+    from tests.helpers import write_campaign
+
+    camp = write_campaign(tmp_path / "c")
+    toml = camp / "campaign.toml"
+    text = toml.read_text().replace('languages = ["en"]', 'languages = ["en", "gd"]')
+    text = text.replace(
+        'en = "Tip one: talk to your child."', 'en = "Tip one."\ngd = "Gliocas a h-aon."'
+    )
+    text = text.replace(
+        'en = "Tip two: check privacy settings."', 'en = "Tip two."\ngd = "Gliocas a dhà."'
+    )
+    toml.write_text(text)
+    (camp / "templates" / "tip.gd.j2").write_text("{{ item }}")
+    store.import_folder(world, camp, actor="alice", now=clock.now())
+    before = store.get_revision(world, "test-campaign")
+    login(client, "alice")
+    form = _form_of(folder.view(before.files))
+    response = post(client, "/campaigns/test-campaign", form)
+    assert response.status_code == 422
+    assert "Languages: this campaign is also written in &#39;gd&#39;" in text_of(response)
+    assert store.get_revision(world, "test-campaign").number == before.number

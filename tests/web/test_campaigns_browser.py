@@ -209,6 +209,7 @@ def test_a_comms_officer_plans_a_campaign_in_the_browser(
     _check_axe(page, "revisions", found)
     page.get_by_role("link", name="1", exact=True).click()
     shoot(page, "campaign-revision.png")
+    _check_axe(page, "revision", found)
 
     # The author sends Tuesday 5 January for review; a reviewer approves the day.
     day = [p for p in _posts(db) if p.occasion == "tip/2027-01-05"]
@@ -225,6 +226,7 @@ def test_a_comms_officer_plans_a_campaign_in_the_browser(
     page.get_by_role("button", name="Approve all 4 shown").click()
     assert "Approved 4 post(s)" in page.locator(".flashes").inner_text()
     shoot(page, "campaign-day-approved.png")
+    _check_axe(page, "day", found)
 
     # The worker publishes it to the outbox at its time.
     dispatcher = Dispatcher(
@@ -247,3 +249,34 @@ def test_a_comms_officer_plans_a_campaign_in_the_browser(
     assert sorted(s["text"] for s in sent) == sorted(p.text for p in day)
     assert any("Tip 1: talk to your child." in s["text"] for s in sent)
     assert found == {name: [] for name in found}, found
+
+
+def test_the_closing_part_of_a_bilingual_post_is_edited_in_the_page(
+    page: Any, server: str, db: Database, clock: FakeClock
+) -> None:
+    """The example campaign's closing parts (link and hashtags once, after both halves)
+    are in the editor beside the Welsh and English templates; the page stays accessible."""
+    from campaign import store
+    from examples import EXAMPLE_CAMPAIGN
+
+    if not AXE.exists():
+        _missing(f"axe-core ({AXE})")
+    store.import_folder(db, EXAMPLE_CAMPAIGN, actor="alice", now=clock.now())
+    _sign_in(page, server, "alice")
+    page.goto(server + "/campaigns/stop-talk-protect")
+    closing = page.get_by_label("templates/tip.closing.j2 (closing part, both languages)")
+    assert "{{ cy.hashtag }} {{ en.hashtag }}" in closing.input_value()
+    page.locator("#live-preview li").first.wait_for()  # the preview renders on opening
+    # One post in both languages, Welsh first: the preview follows the choice at once,
+    # each post ending once with the link and both hashtags (the closing part).
+    page.get_by_label("Posts in two languages").select_option("bilingual")
+    one = page.locator("#live-preview article", has_text="#StopioSiaradAmddiffyn #StopTalkProtect")
+    one.first.wait_for()
+    assert "Welsh + English" in page.locator("#live-preview li").first.inner_text()
+    closing.scroll_into_view_if_needed()
+    shoot(page, "campaign-closing-part.png", full_page=False)
+    one.first.scroll_into_view_if_needed()
+    shoot(page, "campaign-bilingual-preview.png", full_page=False)
+    found: dict[str, list[str]] = {}
+    _check_axe(page, "closing", found)
+    assert found == {"closing": []}, found

@@ -1,0 +1,58 @@
+"""A campaign's images lose their metadata before a revision is stored.
+
+A photo in a campaign folder may carry where and when it was taken (EXIF with GPS, XMP,
+IPTC, comments, PNG text). The media library cleans uploads (``posts.media.clean_image``);
+a campaign's images are sent from its stored revision, so they are cleaned the same way
+when the revision is saved — from any door: folder import, zip, web form, restore. An
+image without such metadata is left byte for byte as it is (the example campaign imports
+unchanged); one with it is re-encoded from its pixels only.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+
+from core.errors import CampaignError
+
+# What the loader takes as an image (its first bytes), as in campaign/loader.py.
+_IMAGE_STARTS = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8")
+# Pillow's names for metadata that can say who, where or when (not colour or resolution).
+_METADATA_KEYS = frozenset(
+    {"exif", "xmp", "XML:com.adobe.xmp", "comment", "photoshop", "iptc", "Comment"}
+)
+
+
+def has_metadata(data: bytes) -> bool:
+    """Whether the image carries EXIF, XMP, IPTC, a comment or PNG text. An image Pillow
+    cannot open is left to the loader's own checks (False)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if len(image.getexif()) or _METADATA_KEYS & set(image.info):
+                return True
+            return bool(getattr(image, "text", None))  # PNG tEXt/iTXt/zTXt chunks
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return False
+
+
+def strip_image_metadata(files: Mapping[str, bytes]) -> tuple[dict[str, bytes], list[str]]:
+    """The files with every image's metadata removed, and the paths that were cleaned."""
+    from posts.media import MediaError, clean_image
+
+    out = dict(files)
+    cleaned: list[str] = []
+    for path, data in sorted(files.items()):
+        if not data.startswith(_IMAGE_STARTS) or not has_metadata(data):
+            continue
+        try:
+            out[path] = clean_image(data, field=path).data
+        except MediaError as exc:
+            raise CampaignError(
+                path,
+                f"this image carries metadata (such as where it was taken) that must be "
+                f"removed before it is stored, and it cannot be cleaned: {exc}",
+            ) from None
+        cleaned.append(path)
+    return out, cleaned
