@@ -377,6 +377,7 @@ def authenticate(
     with db.transaction() as session:
         user = session.scalar(select(User).where(User.username == username))
         until = throttle.blocked_until(session, checked, now)
+        blocked: list[str] = []
         if until is None:
             blocked = throttle.charge(session, charged, now)
             if user is None:
@@ -398,7 +399,7 @@ def authenticate(
             record_event(session, actor=username, action="login", now=now)
             return _person(session, user)
         why = "wrong password" if not right else "disabled"
-        _refused(session, username, {"why": why}, address, [], now)
+        _refused(session, username, {"why": why}, address, blocked, now)
     pacer.wait_until(began + answer_seconds)
     raise LoginFailed(REFUSED)
 
