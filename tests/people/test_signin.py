@@ -35,7 +35,7 @@ class CountingHasher(PasswordHasher):
         super().__init__(time_cost=1, memory_cost=64, parallelism=1)
         self.pacer, self.verified = pacer, 0
 
-    def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
         self.verified += 1
         self.pacer.spend(HASH_SECONDS)
         return super().verify(hash, password)
