@@ -8,6 +8,9 @@ account's and the address's, so a stranger's failures never slow the person's ow
 from __future__ import annotations
 
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from flask import (
@@ -41,6 +44,27 @@ bp = Blueprint("auth", __name__)
 
 DEVICE_COOKIE = "publisher_device"
 DEVICE_LIFETIME = timedelta(days=180)
+BUSY = (
+    "A sign-in from your address is already being checked: wait for its answer, then "
+    "try again."
+)
+# A refused sign-in holds its server thread for the padded answer time: one client
+# address gets one attempt in flight per process, so it cannot hold every thread.
+_in_flight: set[str] = set()
+_in_flight_lock = threading.Lock()
+
+
+@contextmanager
+def _one_at_a_time(address: str) -> Iterator[bool]:
+    with _in_flight_lock:
+        free = address not in _in_flight
+        _in_flight.add(address)
+    try:
+        yield free
+    finally:
+        if free:
+            with _in_flight_lock:
+                _in_flight.discard(address)
 
 
 def _devices() -> URLSafeSerializer:
@@ -72,19 +96,24 @@ def login() -> Response | str | tuple[str, int]:
         return render_template("login.html", next=target, username="")
     username = request.form.get("username", "")
     s = services()
-    try:
-        person = authenticate(
-            s.db,
-            username,
-            request.form.get("password", ""),
-            now=now(),
-            address=request.remote_addr or "",
-            device=_device_for(username),
-            pacer=s.pacer,
-            answer_seconds=s.settings.web.sign_in_answer_seconds,
-        )
-    except LoginFailed as exc:
-        return render_template("login.html", next=target, username=username, error=str(exc)), 401
+    address = request.remote_addr or ""
+    with _one_at_a_time(address) as free:
+        if not free:  # decided before the name is looked at: it tells nothing about it
+            return render_template("login.html", next=target, username=username, error=BUSY), 429
+        try:
+            person = authenticate(
+                s.db,
+                username,
+                request.form.get("password", ""),
+                now=now(),
+                address=address,
+                device=_device_for(username),
+                pacer=s.pacer,
+                answer_seconds=s.settings.web.sign_in_answer_seconds,
+            )
+        except LoginFailed as exc:
+            page = render_template("login.html", next=target, username=username, error=str(exc))
+            return page, 401
     g.device_cookie = _devices().dumps({"u": person.username, "n": secrets.token_urlsafe(16)})
     from . import two_factor
 

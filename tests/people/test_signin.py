@@ -6,6 +6,7 @@ names or throttled attempts. Real SQLite files (and PostgreSQL), fake clocks, no
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
@@ -264,3 +265,42 @@ def test_the_throttle_on_postgresql(clock: FakeClock, hasher: CountingHasher) ->
             assert users.authenticate(db, "bob", PASSWORD, now=clock.now(), address="b", pacer=pacer)
         finally:
             db.dispose()
+
+
+class HoldingPacer(FakePacer):
+    """Holds the first padded answer until the test lets it go (a thread stands in for a
+    slow refusal), so a second attempt can arrive while it is in flight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.holding, self.release = threading.Event(), threading.Event()
+
+    def wait_until(self, deadline: float) -> None:
+        if not self.holding.is_set():
+            self.holding.set()
+            assert self.release.wait(timeout=30)
+        super().wait_until(deadline)
+
+
+def test_one_attempt_in_flight_per_address(
+    settings: Settings, people: Database, clock: FakeClock
+) -> None:
+    pacer = HoldingPacer()
+    app = _app(settings, people, clock, pacer)
+    first = client_from(app, "192.0.2.90")
+    answers: list[int] = []
+    worker = threading.Thread(
+        target=lambda: answers.append(attempt(first, "bob", "wrong guess")[0])
+    )
+    worker.start()
+    try:
+        assert pacer.holding.wait(timeout=30)  # the first is being padded now
+        same = client_from(app, "192.0.2.90")
+        code, body = attempt(same, "carol", PASSWORD)
+        assert code == 429 and "already being checked" in body
+        assert attempt(client_from(app, "192.0.2.91"), "carol", PASSWORD)[0] == 303
+    finally:
+        pacer.release.set()
+        worker.join(timeout=30)
+    assert answers == [401]
+    assert attempt(client_from(app, "192.0.2.90"), "carol", PASSWORD)[0] == 303  # free again
