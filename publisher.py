@@ -911,7 +911,7 @@ def users_set_accounts(
 @pass_app
 @friendly_errors
 def users_set_password(app: App, username: str, actor: str | None) -> None:
-    """Give a user a new password (their open sessions end; any lock-out too)."""
+    """Give a user a new password (their open sessions end)."""
     from people.users import set_password
 
     set_password(app.db, username, _new_password(), actor=_by(actor), now=app.now())

@@ -115,12 +115,22 @@ def start(
 def resume(
     db: Database, token: str, *, now: datetime, limits: Limits
 ) -> tuple[Person, SessionInfo] | None:
-    """Who the token's session is, if it is still on, in time and the user enabled."""
+    """Who the token's session is, if it is still on, in time and the user enabled.
+    Read without the write lock; written only to end it or to note its use (``TOUCH``)."""
     if not token or len(token) > 100:
         return None
-    with db.transaction() as session:
-        row = session.scalar(select(WebSession).where(WebSession.token_hash == _hash(token)))
+    digest = _hash(token)
+    with db.reading() as session:
+        row = session.scalar(select(WebSession).where(WebSession.token_hash == digest))
         if row is None:
+            return None
+        user = session.get(User, row.user_id)
+        why = "disabled" if user is None or user.disabled else _expired(row, now, limits)
+        if why is None and user is not None and now - row.last_seen_at < TOUCH:
+            return _person(session, user), _info(row, user.username)
+    with db.transaction() as session:
+        row = session.scalar(select(WebSession).where(WebSession.token_hash == digest))
+        if row is None:  # ended meanwhile
             return None
         user = session.get(User, row.user_id)
         why = "disabled" if user is None or user.disabled else _expired(row, now, limits)
@@ -132,8 +142,7 @@ def resume(
                     detail={"why": why, "session": row.id},
                 )
             return None
-        if now - row.last_seen_at >= TOUCH:
-            row.last_seen_at = now
+        row.last_seen_at = now
         return _person(session, user), _info(row, user.username)
 
 
