@@ -253,3 +253,28 @@ def test_two_factor_sign_in_starts_the_same_session(
     assert sessions.list_for(
         people, "bob", now=clock.now(), limits=sessions.Limits()
     )[0].how == "password+totp"
+
+
+def test_sessions_on_postgresql(clock: FakeClock) -> None:
+    from tests import pg
+
+    limits = sessions.Limits(idle=timedelta(minutes=20), maximum=timedelta(hours=2))
+    with pg.schema_url() as url:
+        db = Database(url)
+        try:
+            db.ensure_schema()
+            bob = users.add_user(db, "bob", PASSWORD, role="reviewer", actor="t", now=clock.now())
+            token = sessions.start(db, bob, how="password", now=clock.now(), limits=limits,
+                                   address="192.0.2.1", user_agent="UA")
+            clock.advance(timedelta(minutes=5))
+            found = sessions.resume(db, token, now=clock.now(), limits=limits)
+            assert found is not None and found[0].username == "bob"
+            assert found[1].last_seen_at == clock.now()  # touched: over a minute since
+            other = sessions.start(db, bob, how="oidc", now=clock.now(), limits=limits)
+            assert [s.how for s in sessions.list_for(db, "bob", now=clock.now(), limits=limits)] \
+                == ["oidc", "password"]
+            users.set_role(db, "bob", "author", actor="carol", now=clock.now())
+            assert sessions.resume(db, token, now=clock.now(), limits=limits) is None
+            assert sessions.resume(db, other, now=clock.now(), limits=limits) is None
+        finally:
+            db.dispose()
