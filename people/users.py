@@ -391,6 +391,8 @@ def authenticate(
     right = _verify(password_hash, password)
     with db.transaction() as session:
         user = session.get(User, user_id)
+        # The hash checked must still be the user's (a new password meanwhile wins).
+        right = right and user is not None and user.password_hash == password_hash
         if right and user is not None and not disabled and not user.disabled:
             throttle.refund(session, charged, now)
             if _hasher.check_needs_rehash(user.password_hash):
