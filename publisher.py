@@ -712,13 +712,26 @@ def log(
 @click.option(
     "--behind-proxy",
     is_flag=True,
-    help="Trust one reverse proxy's X-Forwarded-Proto and X-Forwarded-For headers.",
+    help="Trust the reverse proxy's X-Forwarded-Proto and X-Forwarded-For headers (only "
+    "on connections from --trusted-proxy).",
+)
+@click.option(
+    "--trusted-proxy",
+    default="127.0.0.1",
+    show_default=True,
+    help="With --behind-proxy: the address the reverse proxy connects from.",
 )
 @click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True)
 @pass_app
 @friendly_errors
 def web(
-    app: App, host: str, port: int, secure_cookies: str, behind_proxy: bool, threads: int
+    app: App,
+    host: str,
+    port: int,
+    secure_cookies: str,
+    behind_proxy: bool,
+    trusted_proxy: str,
+    threads: int,
 ) -> None:
     """Serve the reviewers' web app on HOST:PORT until Ctrl+C."""
     import ipaddress
@@ -735,9 +748,9 @@ def web(
             err=True,
         )
     secure = {"auto": None, "always": True, "never": False}[secure_cookies]
-    wsgi = create_app(
-        app.settings, app.db, app.clock, secure_cookies=secure, behind_proxy=behind_proxy
-    )
+    # Behind the proxy, waitress itself takes the client's address and scheme from the
+    # trusted proxy's headers (and drops them from anyone else): web/proxy.py.
+    wsgi = create_app(app.settings, app.db, app.clock, secure_cookies=secure)
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:  # a host name: waitress resolves it
@@ -749,9 +762,18 @@ def web(
             err=True,
         )
     try:
+        from web.proxy import waitress_options
+
         server = create_server(
-            wsgi, host=host, port=port, threads=threads, ident="campaign-publisher"
+            wsgi,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="campaign-publisher",
+            **waitress_options(trusted_proxy if behind_proxy else None),
         )
+    except ValueError as exc:  # waitress refuses the proxy's address
+        raise SettingsError(f"--trusted-proxy {trusted_proxy!r}: {exc}") from None
     except OSError as exc:
         raise SettingsError(
             f"cannot serve the web app on {host}:{port}: {exc.strerror or exc} (another "
@@ -889,7 +911,7 @@ def users_set_accounts(
 @pass_app
 @friendly_errors
 def users_set_password(app: App, username: str, actor: str | None) -> None:
-    """Give a user a new password (their open sessions end; any lock-out too)."""
+    """Give a user a new password (their open sessions end)."""
     from people.users import set_password
 
     set_password(app.db, username, _new_password(), actor=_by(actor), now=app.now())
@@ -908,6 +930,35 @@ def users_list(app: App) -> None:
         click.echo(_describe_user(person))
     if not people:
         click.echo("No users yet.")
+
+
+@users.command("sessions")
+@click.argument("username")
+@click.option("--end", "end_them", is_flag=True, help="End every one of them.")
+@actor_option(required=False)
+@pass_app
+@friendly_errors
+def users_sessions(app: App, username: str, end_them: bool, actor: str | None) -> None:
+    """List a user's signed-in web sessions, or end them all with --end."""
+    from datetime import timedelta
+
+    from people import sessions
+
+    web = app.settings.web
+    limits = sessions.Limits(
+        timedelta(minutes=web.session_idle_minutes), timedelta(hours=web.session_max_hours)
+    )
+    found = sessions.list_for(app.db, username, now=app.now(), limits=limits)
+    for s in found:
+        click.echo(
+            f"{s.id}: signed in {s.created_at:%Y-%m-%d %H:%M} UTC ({s.how}), last used "
+            f"{s.last_seen_at:%Y-%m-%d %H:%M} UTC, from {s.address or '?'}, {s.user_agent or '?'}"
+        )
+    if end_them:
+        count = sessions.end_for(app.db, username, actor=_by(actor), now=app.now())
+        click.echo(f"Ended {count} session(s) of {username}.")
+    elif not found:
+        click.echo(f"{username} is not signed in anywhere.")
 
 
 @users.command("require-2fa")

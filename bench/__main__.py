@@ -7,7 +7,7 @@ import platform
 import sqlite3
 import sys
 
-from . import claim_path, plan_page, planning, service, web_pages
+from . import claim_path, plan_page, planning, service, signin, web_pages
 
 
 def main() -> None:
@@ -24,6 +24,7 @@ def main() -> None:
         service.idle_worker,
         service.cli_startup,
         web_pages.run,
+        signin.run,
     ):
         step()
         print()

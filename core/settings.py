@@ -196,6 +196,11 @@ class WebSettings(_Frozen):
     media_key_file: Path | None = None
     # How long a signed image URL stays valid: the network fetches it within the send.
     media_url_minutes: float = Field(10.0, gt=0, le=60)
+    # A signed-in session ends after this long unused, and this long after sign-in.
+    session_idle_minutes: float = Field(30.0, gt=0, le=24 * 60)
+    session_max_hours: float = Field(12.0, gt=0, le=24 * 7)
+    # Every refused sign-in answers after this long (longer than a password hash takes).
+    sign_in_answer_seconds: float = Field(1.0, ge=0, le=10)
 
     @field_validator("public_url")
     @classmethod

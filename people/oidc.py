@@ -495,8 +495,12 @@ def _new_user(
 def _follow_groups(
     session: Session, user: User, role: Role, accounts: list[str], now: datetime
 ) -> None:
-    """Set the role and accounts the groups give, recording each change."""
+    """Set the role and accounts the groups give, recording each change; a change ends
+    the user's other sessions (this sign-in starts a new one)."""
+    from .sessions import end_for_user
+
     if user.role != role.value:
+        end_for_user(session, user.id)
         record_event(
             session,
             actor="oidc",
@@ -514,6 +518,7 @@ def _follow_groups(
         session.scalars(select(UserAccount.account).where(UserAccount.user_id == user.id))
     )
     if held != sorted(accounts):
+        end_for_user(session, user.id)
         session.execute(delete(UserAccount).where(UserAccount.user_id == user.id))
         session.add_all(UserAccount(user_id=user.id, account=a) for a in accounts)
         record_event(

@@ -1,4 +1,4 @@
-"""Local users of the web app: roles, per-account rights, argon2 passwords, lock-out.
+"""Local users of the web app: roles, per-account rights, argon2 passwords, sign-in.
 
 Roles: an **author** writes, edits, submits and cancels posts; a **reviewer** also
 previews, approves and rejects them, sets holds and settles posts a person must decide;
@@ -8,9 +8,11 @@ account; administrators always have every account). Everyone signed in may look 
 post and the calendar. Four eyes is not decided here: ``review.approve`` refuses the
 author of the current content whatever the page offered.
 
-Passwords are hashed with argon2id (argon2-cffi). After ``MAX_FAILED_LOGINS`` failed
-sign-ins in a row an account is locked for ``LOCKOUT``; times come from the caller, so a
-fake clock drives it in tests. User changes and sign-ins are written to the audit log.
+Passwords are hashed with argon2id (argon2-cffi). Nobody is locked out: repeated failed
+sign-ins are slowed down per client address and per account (``people/throttle.py``),
+and every refusal answers alike. A change to a user's password, role, accounts or
+enabled state ends their sessions (``people/sessions.py``). Times come from the caller,
+so a fake clock drives it in tests. User changes and sign-ins are written to the audit log.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from argon2 import PasswordHasher
@@ -32,9 +34,10 @@ from posts.db import Database
 from posts.journal import record_event
 from posts.models import Base, UTCDateTime
 
+from . import throttle
+from .pacing import Pacer, RealPacer
+
 ALL_ACCOUNTS = "*"
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,99}$")
 
@@ -55,6 +58,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(300))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Unused since the lock-out gave way to throttling (0012); kept to avoid rebuilding the
+    # table on SQLite.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -131,12 +136,11 @@ class Person:
 # argon2id with the library's defaults (RFC 9106 low-memory profile). Tests swap in a
 # cheaper hasher with ``use_hasher``.
 _hasher = PasswordHasher()
-_dummy_hash: str | None = None
 
 
 def use_hasher(hasher: PasswordHasher) -> None:
-    global _hasher, _dummy_hash
-    _hasher, _dummy_hash = hasher, None
+    global _hasher
+    _hasher = hasher
 
 
 def hash_password(password: str) -> str:
@@ -250,7 +254,8 @@ def set_role(db: Database, username: str, role: str, *, actor: str, now: datetim
             actor=actor,
             action="user_role_set",
             now=now,
-            detail={"user": username, "from": old, "to": checked.value},
+            detail={"user": username, "from": old, "to": checked.value,
+                    "sessions_ended": _end_sessions(session, user)},
         )
         return _person(session, user)
 
@@ -275,7 +280,8 @@ def set_accounts(
             actor=actor,
             action="user_accounts_set",
             now=now,
-            detail={"user": username, "accounts": rights},
+            detail={"user": username, "accounts": rights,
+                    "sessions_ended": _end_sessions(session, user)},
         )
         session.flush()
         return _person(session, user)
@@ -288,14 +294,12 @@ def set_disabled(
     with db.transaction() as session:
         user = _user(session, username)
         user.disabled, user.updated_at = disabled, now
-        if not disabled:
-            user.failed_logins, user.locked_until = 0, None
         record_event(
             session,
             actor=actor,
             action="user_disabled" if disabled else "user_enabled",
             now=now,
-            detail={"user": username},
+            detail={"user": username, "sessions_ended": _end_sessions(session, user)},
         )
         return _person(session, user)
 
@@ -303,16 +307,25 @@ def set_disabled(
 def set_password(
     db: Database, username: str, password: str, *, actor: str, now: datetime
 ) -> Person:
-    """A new password; sessions signed in with the old one end, and any lock-out too."""
+    """A new password; every session of the user ends."""
     password_hash = hash_password(password)
     with db.transaction() as session:
         user = _user(session, username)
         user.password_hash, user.updated_at = password_hash, now
-        user.failed_logins, user.locked_until = 0, None
         record_event(
-            session, actor=actor, action="user_password_set", now=now, detail={"user": username}
+            session,
+            actor=actor,
+            action="user_password_set",
+            now=now,
+            detail={"user": username, "sessions_ended": _end_sessions(session, user)},
         )
         return _person(session, user)
+
+
+def _end_sessions(session: Session, user: User) -> int:
+    from .sessions import end_for_user  # sessions.py builds on this module
+
+    return end_for_user(session, user.id)
 
 
 def list_users(db: Database) -> list[Person]:
@@ -326,52 +339,87 @@ def get_person(db: Database, user_id: int) -> Person | None:
         return None if user is None else _person(session, user)
 
 
-def authenticate(db: Database, username: str, password: str, *, now: datetime) -> Person:
-    """The user, if the password is right and the account neither disabled nor locked.
+REFUSED = (
+    "The user name or password is not right, or there were too many attempts: "
+    "wait a minute and try again."
+)
+ANSWER_SECONDS = 1.0  # every refusal takes this long (people/pacing.py)
 
-    Raises ``LoginFailed`` otherwise, with one message for a wrong name or password so
-    the page does not tell which names exist. Failures are counted and logged."""
-    refused = LoginFailed(
-        "The user name or password is not right, or the account is locked or disabled. "
-        f"After {MAX_FAILED_LOGINS} failed attempts an account is locked for "
-        f"{int(LOCKOUT.total_seconds() // 60)} minutes."
-    )
+
+def authenticate(
+    db: Database,
+    username: str,
+    password: str,
+    *,
+    now: datetime,
+    address: str = "",
+    device: str | None = None,
+    pacer: Pacer | None = None,
+    answer_seconds: float = ANSWER_SECONDS,
+) -> Person:
+    """The user, if the password is right, the user enabled and the attempt not throttled.
+
+    Raises ``LoginFailed`` otherwise, with one message and after one time (``pacer``
+    pads it to ``answer_seconds``) for an unknown name, a wrong password and a throttled
+    attempt, so neither tells which names exist. Only a known, unthrottled name costs a
+    password hash. ``address`` is the client's; ``device`` the browser's device key when
+    it signed in as this name before (``people/throttle.py``)."""
+    pacer = pacer or RealPacer()
+    began = pacer.start()
     username = username.strip()[:100]
-    # Failures are committed (counted and logged) before the refusal is raised.
+    if device:
+        checked = [throttle.device_key(device)]
+        charged = [throttle.device_key(device), throttle.account_key(username)]
+    else:
+        checked = charged = [throttle.address_key(address), throttle.account_key(username)]
+    # First a short transaction: throttled or not, and charge the attempt in advance (so
+    # concurrent attempts cannot all slip through); the hash is checked outside it.
     with db.transaction() as session:
         user = session.scalar(select(User).where(User.username == username))
-        why = _refusal(session, user, username, password, now)
-        if why is None and user is not None:
+        until = throttle.blocked_until(session, checked, now)
+        blocked: list[str] = []
+        if until is None:
+            blocked = throttle.charge(session, charged, now)
+            if user is None:
+                detail: dict[str, object] = {"user": username, "why": "unknown user"}
+                _refused(session, "anonymous", detail, address, blocked, now)
+        known = None if user is None else (user.id, user.password_hash, user.disabled)
+    if until is not None or known is None:
+        pacer.wait_until(began + answer_seconds)
+        raise LoginFailed(REFUSED)
+    user_id, password_hash, disabled = known
+    right = _verify(password_hash, password)
+    with db.transaction() as session:
+        user = session.get(User, user_id)
+        # The hash checked must still be the user's (a new password meanwhile wins).
+        right = right and user is not None and user.password_hash == password_hash
+        if right and user is not None and not disabled and not user.disabled:
+            throttle.refund(session, charged, now)
             if _hasher.check_needs_rehash(user.password_hash):
                 user.password_hash = _hasher.hash(password)
-            user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+            user.last_login_at = now
             record_event(session, actor=username, action="login", now=now)
             return _person(session, user)
-    raise refused
+        why = "wrong password" if not right else "disabled"
+        _refused(session, username, {"why": why}, address, blocked, now)
+    pacer.wait_until(began + answer_seconds)
+    raise LoginFailed(REFUSED)
 
 
-def _refusal(
-    session: Session, user: User | None, username: str, password: str, now: datetime
-) -> str | None:
-    """Why this sign-in is refused (recorded in the audit log), or None."""
-    detail: dict[str, object]
-    if user is None:
-        _verify(_dummy(), password)  # the same work, so timing does not tell
-        actor, detail = "anonymous", {"user": username, "why": "unknown user"}
-    elif user.locked_until is not None and user.locked_until > now:
-        actor, detail = username, {"why": "locked", "locked_until": user.locked_until}
-    elif not _verify(user.password_hash, password):
-        user.failed_logins += 1
-        actor, detail = username, {"why": "wrong password", "failures": user.failed_logins}
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until, user.failed_logins = now + LOCKOUT, 0
-            detail["locked_until"] = user.locked_until
-    elif user.disabled:
-        actor, detail = username, {"why": "disabled"}
-    else:
-        return None
+def _refused(
+    session: Session,
+    actor: str,
+    detail: dict[str, object],
+    address: str,
+    blocked: list[str],
+    now: datetime,
+) -> None:
+    """A refused sign-in in the audit log (a throttled one is not logged: it is cheap and
+    could fill the log; the attempt that started the slow-down is)."""
+    detail = {**detail, "address": address[:64]}
+    if blocked:
+        detail["slowed"] = blocked
     record_event(session, actor=actor, action="login_failed", now=now, detail=detail)
-    return str(detail["why"])
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -379,10 +427,3 @@ def _verify(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def _dummy() -> str:
-    global _dummy_hash
-    if _dummy_hash is None:
-        _dummy_hash = _hasher.hash("not anybody's password")
-    return _dummy_hash

@@ -1,7 +1,12 @@
 """Copy a whole queue from one database to another — a force's SQLite file into the shared
 PostgreSQL — every table (posts, approvals, holds, the audit log, the web app's users and
 their rights) with ids unchanged. One transaction on the target: it has everything or
-nothing."""
+nothing.
+
+Not copied: signed-in sessions and the sign-in throttle (``NOT_COPIED``). A copy is a move
+to another database: everyone signs in again there (a session copied from a file could
+outlive its ending on the source, and the cookies of the old host are not the new one's
+business), and the throttle is minutes of short-lived state."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from .schema import all_tables
 from .states import PostState
 
 CHUNK = 1000
+NOT_COPIED = frozenset({"web_sessions", "sign_in_throttle"})
 
 
 def copy_queue(source: Database, target: Database) -> dict[str, int]:
@@ -30,8 +36,9 @@ def copy_queue(source: Database, target: Database) -> dict[str, int]:
             f"{sending} post(s) are being sent from the source: stop its worker "
             "first (`systemctl stop campaign-publisher-worker`), then copy"
         )
-    tables = all_tables().sorted_tables  # parents before children
-    known = {table.name for table in tables} | {"alembic_version"}
+    every = all_tables().sorted_tables  # parents before children
+    known = {table.name for table in every} | {"alembic_version"}
+    tables = [table for table in every if table.name not in NOT_COPIED]
     with source.connection() as src:
         unknown = sorted(set(inspect(src).get_table_names()) - known)
     if unknown:  # never leave a table behind without saying so

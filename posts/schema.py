@@ -19,6 +19,8 @@ MODEL_MODULES = (
     "people.users",  # users and the accounts each may act on
     "people.totp",  # two-factor secrets, recovery codes, roles that must use it
     "people.oidc",  # which user an identity provider's (issuer, subject) pair is
+    "people.sessions",  # signed-in web sessions (not copied: posts/copy.py)
+    "people.throttle",  # failed sign-ins per address, account, browser (not copied)
     "posts.stages",  # sign-off stages: who signed which stage of which content
     "posts.review_links",  # external review links
     "campaign.store",  # campaigns and their revisions (the files of each)

@@ -26,6 +26,7 @@ from channels.networks import display_name
 from core.clock import Clock, SystemClock
 from core.errors import NotFound, PermissionDenied
 from core.settings import Settings
+from people.pacing import Pacer, RealPacer
 from posts.blackouts import STOPPABLE, Window, blackout_windows, covering
 from posts.db import Database
 from posts.holds import active_holds
@@ -66,17 +67,23 @@ def create_app(
     secure_cookies: bool | None = None,
     secret_key: str | None = None,
     behind_proxy: bool = False,
+    pacer: Pacer | None = None,
 ) -> Flask:
     """The web app on ``db``.
 
-    ``secure_cookies``: None marks the session cookie Secure when the request came over
-    HTTPS; True or False force it. ``behind_proxy`` trusts one proxy's X-Forwarded-Proto
-    and -For (so HTTPS at the proxy counts). ``secret_key`` signs the session cookie; by
-    default one is made once and kept, mode 0600, in the state directory."""
+    ``secure_cookies``: None marks the cookies Secure when the request came over HTTPS;
+    True or False force it. ``behind_proxy`` trusts one proxy's X-Forwarded-Proto and -For
+    (werkzeug's ProxyFix, for a WSGI server that passes them on; ``publisher web`` has
+    waitress do it instead). ``secret_key`` signs the state and device cookies; by
+    default one is made once and kept, mode 0600, in the state directory. ``pacer`` pads
+    refused sign-ins to one time (a fake one in tests)."""
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=secret_key or load_secret_key(settings.state_dir),
-        SESSION_COOKIE_NAME="publisher_session",
+        # Flask's signed cookie: CSRF token, messages, half-done sign-in steps; who is
+        # signed in is on the server (security.SESSION_COOKIE).
+        SESSION_COOKIE_NAME="publisher_state",
+        PUBLISHER_SECURE_COOKIES=secure_cookies,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
@@ -96,7 +103,11 @@ def create_app(
         blackouts_for=blackouts_for,
     )
     app.extensions["publisher"] = Services(
-        settings=settings, db=db, clock=clock or SystemClock(), zone=ZoneInfo(settings.timezone)
+        settings=settings,
+        db=db,
+        clock=clock or SystemClock(),
+        zone=ZoneInfo(settings.timezone),
+        pacer=pacer or RealPacer(),
     )
     if behind_proxy:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -126,6 +137,9 @@ def create_app(
         app.register_blueprint(module.bp)
     app.register_blueprint(oidc.bp)  # sign-in with the identity provider (issue 16)
     app.register_blueprint(two_factor.bp)
+    from . import people_sessions  # sessions an administrator can end (issue 16)
+
+    app.register_blueprint(people_sessions.bp)
     from . import compose, media_library  # single posts, times and images (issue 15)
 
     for module in (compose, media_library):
@@ -134,6 +148,7 @@ def create_app(
 
     app.before_request(guard)
     app.before_request(two_factor.enforce)  # after guard: it needs the signed-in user
+    app.after_request(auth.set_cookies)
     app.after_request(_headers)
     app.context_processor(_page_context)
     app.register_error_handler(HTTPException, _http_error)

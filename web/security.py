@@ -12,8 +12,8 @@ import functools
 import hmac
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -24,7 +24,9 @@ from werkzeug.wrappers import Response
 from core.clock import Clock
 from core.errors import NotFound, PermissionDenied, QueueError
 from core.settings import Settings
-from people.users import Person, get_person
+from people import sessions
+from people.pacing import Pacer, RealPacer
+from people.users import Person
 from posts.db import Database
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,6 +38,9 @@ PUBLIC_ENDPOINTS = frozenset(
 )
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"
+# The sign-in cookie: a random token only (people/sessions.py). Flask's own signed cookie
+# (``publisher_state``) carries the CSRF token, messages and half-done sign-in steps.
+SESSION_COOKIE = "publisher_session"
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class Services:
     db: Database
     clock: Clock
     zone: ZoneInfo
+    pacer: Pacer = field(default_factory=RealPacer)
 
 
 def services() -> Services:
@@ -77,16 +83,33 @@ def check_csrf() -> None:
         )
 
 
+def session_limits() -> sessions.Limits:
+    web = services().settings.web
+    return sessions.Limits(
+        idle=timedelta(minutes=web.session_idle_minutes),
+        maximum=timedelta(hours=web.session_max_hours),
+    )
+
+
 def load_user() -> Person | None:
-    """The signed-in user, read afresh: a disabled user or a changed password ends it."""
-    user_id = session.get("uid")
-    if not isinstance(user_id, int):
+    """The signed-in user, from the server-side session the cookie's token names; an
+    ended, idle or too old session, or a disabled user, is nobody (and the cookie goes)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
         return None
-    person = get_person(services().db, user_id)
-    if person is None or person.disabled or session.get("stamp") != person.password_stamp:
-        session.clear()
+    found = sessions.resume(services().db, token, now=now(), limits=session_limits())
+    if found is None:
+        g.drop_session_cookie = True
         return None
+    person, info = found
+    g.web_session, g.session_token = info, token
     return person
+
+
+def signed_in_how() -> str | None:
+    """How the current session's user proved who they are (password, password+totp, oidc)."""
+    info: sessions.SessionInfo | None = g.get("web_session")
+    return None if info is None else info.how
 
 
 def guard() -> Response | None:

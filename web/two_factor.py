@@ -16,10 +16,10 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from core.errors import LoginFailed, QueueError
-from people import totp
+from people import sessions, totp
 from people.users import Person, get_person
 
-from .security import local_path, now, services, user
+from .security import local_path, now, services, signed_in_how, user
 
 bp = Blueprint("two_factor", __name__)
 
@@ -105,7 +105,7 @@ def manage() -> str:
     state = totp.status(s.db, person.id)
     required = person.role.value in totp.required_roles(s.db, s.settings)
     enrolment = None
-    if not state.enabled and session.get("how") != "oidc":
+    if not state.enabled and signed_in_how() != "oidc":
         enrolment = totp.start_enrolment(
             s.db, _key(), person, issuer_name=s.settings.two_factor.issuer_name, now=now()
         )
@@ -115,7 +115,7 @@ def manage() -> str:
         required=required,
         enrolment=enrolment,
         qr=Markup(enrolment.qr_svg) if enrolment else None,  # made by segno from our data
-        via_oidc=session.get("how") == "oidc",
+        via_oidc=signed_in_how() == "oidc",
     )
 
 
@@ -129,7 +129,9 @@ def confirm() -> Response | str:
     except QueueError as exc:
         flash(str(exc), "error")
         return redirect(url_for("two_factor.manage"), 303)
-    session["how"] = "password+totp"  # they just showed the second factor
+    token = g.get("session_token")
+    if token:  # they just showed the second factor
+        sessions.set_how(services().db, token, "password+totp")
     return render_template("two_factor_codes.html", codes=codes, first=True)
 
 
@@ -152,7 +154,7 @@ def enforce() -> Response | None:
     person: Person | None = g.get("user")
     if person is None or request.endpoint in _ENROLMENT_ENDPOINTS:
         return None
-    if session.get("how") in ("oidc", "password+totp"):
+    if signed_in_how() in ("oidc", "password+totp"):
         return None
     s = services()
     if not totp.must_enrol(s.db, s.settings, person):

@@ -177,6 +177,13 @@ def test_first_sign_in_creates_the_user_from_the_groups(world: World) -> None:
     assert (sian.role.value, sorted(sian.accounts)) == ("reviewer", ["gwent-x"])
     assert sian.display_name == "Sian Jones"
     assert world.events("login")[-1] == {"via": "oidc"}
+    # The same server-side session start as a password sign-in (web/auth.py start_session).
+    from people.sessions import WebSession
+
+    with world.db.transaction() as session:
+        started = [(r.user_id, r.how) for r in session.scalars(select(WebSession))]
+    assert started == [(sian.id, "oidc")]
+    assert world.events("session_started")[-1]["how"] == "oidc"
     # The client secret is in no page and no audit record.
     with world.db.transaction() as session:
         details = json.dumps([e.detail for e in session.scalars(select(Event))], default=str)

@@ -20,6 +20,7 @@ from core.clock import FakeClock
 from core.errors import SettingsError
 from core.settings import Settings
 from people import totp, users
+from people.pacing import FakePacer
 from posts.db import Database
 from publisher import cli
 from tests.web.conftest import post, text_of, token
@@ -39,7 +40,7 @@ def people(db: Database, clock: FakeClock) -> Database:
 
 @pytest.fixture
 def app(people: Database, settings: Settings, clock: FakeClock) -> Flask:
-    made = create_app(settings, people, clock, secret_key="test-secret-key")
+    made = create_app(settings, people, clock, secret_key="test-secret-key", pacer=FakePacer())
     made.testing = True
     return made
 
@@ -66,9 +67,22 @@ def enrol(client: FlaskClient, clock: FakeClock) -> tuple[str, list[str]]:
 
 
 def signed_in_user(client: FlaskClient) -> int | None:
-    with client.session_transaction() as session:
-        uid = session.get("uid")
-        return uid if isinstance(uid, int) else None
+    """Whose server-side session the client's sign-in cookie names, if any."""
+    import hashlib
+
+    from people.sessions import WebSession
+
+    cookie = client.get_cookie("publisher_session")
+    if cookie is None:
+        return None
+    app = client.application
+    with app.extensions["publisher"].db.transaction() as session:
+        row = session.scalar(
+            select(WebSession).where(
+                WebSession.token_hash == hashlib.sha256(cookie.value.encode()).hexdigest()
+            )
+        )
+        return None if row is None else row.user_id
 
 
 def test_enrolment_needs_one_right_code_and_shows_ten_recovery_codes_once(

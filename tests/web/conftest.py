@@ -20,6 +20,7 @@ from core.clock import FakeClock
 from core.settings import Settings
 from examples import EXAMPLE_CAMPAIGN as EXAMPLE
 from people import users
+from people.pacing import FakePacer
 from posts import review
 from posts.db import Database
 from posts.models import Post
@@ -81,7 +82,10 @@ def world(db: Database, settings: Settings, clock: FakeClock) -> Database:
 
 @pytest.fixture
 def app(world: Database, settings: Settings, clock: FakeClock) -> Flask:
-    flask_app = create_app(settings, world, clock, secret_key="test-secret-key")
+    # A fake pacer: refused sign-ins are padded on its clock, not by sleeping.
+    flask_app = create_app(
+        settings, world, clock, secret_key="test-secret-key", pacer=FakePacer()
+    )
     flask_app.testing = True
     return flask_app
 

@@ -182,6 +182,7 @@ def test_queue_filters_and_counts(client: FlaskClient, world: Database, clock) -
     html = text_of(client.get("/queue?campaign=nothing-like-it"))
     assert "No posts match." in html
     clock.advance(timedelta(days=30))  # today is after the campaign: nothing upcoming
+    login(client, "alice")  # the session ended long ago (idle timeout)
     assert "0 posts from" in text_of(client.get("/queue"))
 
 
@@ -543,6 +544,7 @@ def test_the_page_of_every_post_a_blackout_will_stop_says_so(
     )
     # Once it has started, the hold banner shows it too, and the post page still says so.
     clock.advance(timedelta(days=17, hours=12))
+    login(client, "bob")  # the session ended long ago (idle timeout)
     html = text_of(client.get(f"/posts/{free.id}"))
     assert 'class="hold-banner"' in html and "Pre-election period" in html
     assert "falls in the blackout" not in html

@@ -31,6 +31,8 @@ SAMPLE = {
     "sha256": "0" * 64,
     "name": "test-campaign",
     "number": 1,
+    "username": "bob",
+    "session_id": 1,
 }
 
 

@@ -1,10 +1,10 @@
-"""Users: argon2 passwords, roles and account rights, lock-out on a fake clock, sessions
-that end when a user is disabled, cookie flags, the `publisher users` commands, and the
+"""Users: argon2 passwords, roles and account rights, sessions that end when a user is
+disabled (the throttle that replaced the lock-out: tests/people/test_signin.py), cookie flags, the `publisher users` commands, and the
 migration that makes their tables."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from core.clock import FakeClock
 from core.errors import NotFound, QueueError
 from core.settings import Settings
 from people import users
-from people.users import LOCKOUT, MAX_FAILED_LOGINS, Role
+from people.users import Role
 from posts.db import SCHEMA_REVISION, Database
 from posts.models import Event
 from publisher import cli
@@ -78,25 +78,6 @@ def test_rights_follow_role_and_accounts(db: Database, clock: FakeClock) -> None
     assert not widened.may_release_hold(None)
 
 
-def test_lock_out_after_repeated_failures_on_the_fake_clock(
-    client: FlaskClient, world: Database, clock: FakeClock
-) -> None:
-    for _ in range(MAX_FAILED_LOGINS):
-        response = login(client, "bob", "not the password at all")
-        assert response.status_code == 401
-        assert "not right" in text_of(response)
-    response = login(client, "bob")  # the right password, but locked
-    assert response.status_code == 401
-    clock.advance(LOCKOUT - timedelta(seconds=1))
-    assert login(client, "bob").status_code == 401
-    clock.advance(timedelta(seconds=2))
-    response = login(client, "bob")
-    assert response.status_code == 303 and response.headers["Location"] == "/queue"
-    with world.transaction() as session:
-        actions = list(session.scalars(select(Event.action).where(Event.actor == "bob")))
-    assert actions.count("login_failed") == MAX_FAILED_LOGINS + 2 and actions[-1] == "login"
-
-
 def test_unknown_users_get_the_same_answer(client: FlaskClient, world: Database) -> None:
     unknown = login(client, "nobody-here")
     wrong = login(client, "bob", "wrong password for bob")
@@ -125,12 +106,14 @@ def test_a_new_password_ends_sessions_made_with_the_old_one(
     assert login(client, "bob", "a brand new password").status_code == 303
 
 
-def test_a_role_change_applies_on_the_next_request(
+def test_a_role_change_ends_the_session(
     client: FlaskClient, world: Database, clock: FakeClock
 ) -> None:
     login(client, "bob")
     assert client.get("/audit").status_code == 200
     users.set_role(world, "bob", "author", actor="carol", now=clock.now())
+    assert client.get("/audit").status_code == 302  # signed out: to the sign-in page
+    login(client, "bob")
     assert client.get("/audit").status_code == 403
 
 
