@@ -56,7 +56,9 @@ class WorkerSettings(_Frozen):
     lease_seconds: float = Field(30.0, ge=1)
     lease_renew_seconds: float = Field(10.0, gt=0)
     batch_size: int = Field(50, ge=1)
-    threads: int = Field(4, ge=1)
+    # Sends in flight at once; unset: one per account, since an account's posts go one at
+    # a time and different accounts' posts should all be on the wire together.
+    threads: int | None = Field(None, ge=1)
     max_attempts: int = Field(5, ge=1)
     backoff_base_seconds: float = Field(30.0, gt=0)
     backoff_cap_seconds: float = Field(3600.0, gt=0)

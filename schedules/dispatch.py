@@ -94,7 +94,8 @@ class Dispatcher:
         # Every post this worker holds a lease on (waiting or in flight) -> until when
         # that lease is known to be valid. The heartbeat renews them all.
         self._held: dict[int, datetime] = {}
-        self._pool = ThreadPoolExecutor(settings.worker.threads, thread_name_prefix="publish")
+        self.threads = settings.worker.threads or max(4, len(settings.accounts))
+        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="publish")
         self._in_flight: set[Future[None]] = set()
         self._on_settled = on_settled
         self._observers = tuple(observers)
@@ -114,7 +115,7 @@ class Dispatcher:
             )
         )
         # Only what can start soon: no claimed post waits behind other accounts' posts.
-        free = policy.threads - len(self._held)
+        free = self.threads - len(self._held)
         if free > 0:
             lease_from = self.clock.now()
             checks = claims.claim_due_checks(

@@ -1,5 +1,7 @@
 """The dispatch round with a fake clock and the recording fake channel."""
 
+import json
+import threading
 from datetime import timedelta
 
 import pytest
@@ -297,3 +299,35 @@ def test_a_persons_resend_looks_first(
     _round(dispatcher)
     assert fake.texts() == [posts[0].text]  # once, whether the first one had landed or not
     assert _posts(db)[0].state == "published"
+
+
+class _AllTogether(FakeChannel):
+    """Lets no send finish until ``parties`` sends are in flight at once."""
+
+    def __init__(self, parties: int) -> None:
+        super().__init__()
+        self.barrier = threading.Barrier(parties)
+
+    def publish(self, post):  # type: ignore[no-untyped-def]
+        # A bound, not a sleep: with fewer threads than accounts it breaks the barrier.
+        self.barrier.wait(timeout=30)
+        return super().publish(post)
+
+
+def test_every_accounts_send_is_in_flight_at_once_by_default(db, settings, clock, tmp_path):
+    text_only = [a for a, account in settings.accounts.items() if account.network != "instagram"]
+    posts = _ready(db, settings, clock, tmp_path, accounts=json.dumps(text_only))
+    accounts = {p.account for p in posts if p.due_at == posts[0].due_at}
+    assert len(accounts) == len(text_only) > 4  # more than a fixed small pool
+    one_per_account = settings.model_copy(
+        update={"worker": settings.worker.model_copy(update={"threads": None})}
+    )
+    channel = _AllTogether(len(accounts))
+    dispatcher = Dispatcher(db, one_per_account, lambda a: channel, clock, owner="w")
+    try:
+        clock.set(posts[0].due_at)
+        _round(dispatcher)
+    finally:
+        dispatcher.shutdown()
+    assert not channel.barrier.broken
+    assert len(channel.texts()) == len(accounts)
