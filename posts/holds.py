@@ -215,7 +215,7 @@ def active_holds(
     return found
 
 
-def _active(now: datetime) -> ColumnElement[bool]:
+def _active(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     return and_(
         Hold.released_at.is_(None),
         Hold.starts_at <= now,
@@ -223,17 +223,8 @@ def _active(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def not_held(
-    now: datetime,
-    blackouts: tuple[Blackout, ...],
-    account_column: _Column,
-    urgent_column: _Column,
-) -> ColumnElement[bool]:
-    """SQL condition: a post on ``account_column`` may be sent now."""
-    covering = exists().where(
-        _active(now), or_(Hold.account.is_(None), Hold.account == account_column)
-    )
-    paused = exists().where(_active(now), Hold.kind == "pause", Hold.account == account_column)
+def blackouts_at(now: datetime, blackouts: tuple[Blackout, ...]) -> tuple[frozenset[str], bool]:
+    """The accounts the settings' blackouts cover at ``now``, and whether one covers all."""
     blocked_accounts: set[str] = set()
     everything = False
     for b in blackouts:
@@ -242,11 +233,27 @@ def not_held(
                 blocked_accounts.update(b.accounts)
             else:
                 everything = True
+    return frozenset(blocked_accounts), everything
+
+
+def not_held(
+    now: datetime | ColumnElement[datetime],
+    blacked_out: tuple[frozenset[str], bool],
+    account_column: _Column,
+    urgent_column: _Column,
+) -> ColumnElement[bool]:
+    """SQL condition: a post on ``account_column`` may be sent at ``now`` (a time or a
+    bound parameter), with ``blacked_out`` from ``blackouts_at``."""
+    covering = exists().where(
+        _active(now), or_(Hold.account.is_(None), Hold.account == account_column)
+    )
+    paused = exists().where(_active(now), Hold.kind == "pause", Hold.account == account_column)
+    blocked_accounts, everything = blacked_out
     hold_free = ~covering
     if everything:
         hold_free = false()
     elif blocked_accounts:
-        hold_free = and_(hold_free, account_column.not_in(blocked_accounts))
+        hold_free = and_(hold_free, account_column.not_in(sorted(blocked_accounts)))
     return and_(~paused, or_(urgent_column, hold_free))
 
 
