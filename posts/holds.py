@@ -17,6 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core.errors import QueueError
 from core.settings import Blackout
+from people.rights import Actor, check
 
 from .db import Database, notify_workers
 from .journal import record_event
@@ -89,7 +90,7 @@ def check_hold(
 def set_hold(
     db: Database,
     *,
-    actor: str,
+    actor: Actor,
     reason: str,
     now: datetime,
     account: str | None = None,
@@ -109,12 +110,13 @@ def set_hold(
         starts_at=starts_at,
         ends_at=ends_at,
     )
+    check(actor, "hold", account)
     with db.transaction() as session:
         hold = Hold(
             account=account,
             kind=kind,
             reason=reason.strip(),
-            set_by=actor,
+            set_by=actor.name,
             set_at=now,
             starts_at=starts_at or now,
             ends_at=ends_at,
@@ -124,7 +126,7 @@ def set_hold(
         notify_workers(session)
         record_event(
             session,
-            actor=actor,
+            actor=actor.name,
             action=f"{kind}_set",
             now=now,
             detail={
@@ -140,14 +142,17 @@ def set_hold(
 def release(
     db: Database,
     *,
-    actor: str,
+    actor: Actor,
     now: datetime,
     account: str | None = None,
     kind: str = "hold",
     hold_id: int | None = None,
 ) -> list[ReleasedHold]:
-    """Release matching unreleased holds; returns which. Missed posts are not flushed:
+    """Release matching unreleased holds; returns which (refused as a whole unless the
+    actor may release each: ``resume`` rights for a pause). Missed posts are not flushed:
     the worker marks those past their staleness limit as waiting for confirmation."""
+    if hold_id is None:  # checked before anything is read: the scope is the request's
+        check(actor, "resume" if kind == "pause" else "release", account)
     with db.transaction() as session:
         query = select(Hold).where(Hold.released_at.is_(None), Hold.kind == kind)
         if hold_id is not None:
@@ -158,12 +163,14 @@ def release(
             )
         # Locked: two people releasing at once each report only what they released.
         holds = list(session.scalars(query.order_by(Hold.id).with_for_update()))
+        for hold in holds:
+            check(actor, "resume" if hold.kind == "pause" else "release", hold.account)
         notify_workers(session)
         for hold in holds:
-            hold.released_at, hold.released_by = now, actor
+            hold.released_at, hold.released_by = now, actor.name
             record_event(
                 session,
-                actor=actor,
+                actor=actor.name,
                 action=f"{kind}_released",
                 now=now,
                 detail={
@@ -185,12 +192,13 @@ def resume_account(
     db: Database,
     account: str,
     *,
-    actor: str,
+    actor: Actor,
     now: datetime,
     blackouts: tuple[Blackout, ...] = (),
 ) -> Resumed:
     """Release the pauses of ``account`` (its credentials were fixed) and say what else
     still stops it: a resumed account sends nothing while a hold or blackout covers it."""
+    check(actor, "resume", account)
     released = release(db, actor=actor, now=now, account=account, kind="pause")
     with db.transaction() as session:
         covering = [
