@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from core.errors import NotAllowed
 
@@ -207,7 +207,14 @@ def check(actor: Actor, action: str, account: str | None = None, *, what: str = 
     )
 
 
-def check_each(actor: Actor, action: str, posts: Iterable[object]) -> None:
-    """``check`` for every post (anything with ``id`` and ``account``) before any changes."""
+class _OnAccount(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def account(self) -> str: ...
+
+
+def check_each(actor: Actor, action: str, posts: Iterable[_OnAccount]) -> None:
+    """``check`` for every post before any is changed."""
     for post in posts:
-        check(actor, action, getattr(post, "account"), what=f"post {getattr(post, 'id')}")
+        check(actor, action, post.account, what=f"post {post.id}")
