@@ -21,7 +21,7 @@ from posts.db import Database
 from posts.models import Post
 from posts.planning import store_drafts
 from publisher import cli
-from tests.helpers import who, write_campaign
+from tests.helpers import token_for, who, write_campaign
 
 LONG = "Talk to your child about the apps they use. " * 8 + "Call 101, or 999."
 
@@ -84,7 +84,7 @@ def test_the_command_line_edit_rechecks(
     result = CliRunner().invoke(
         cli,
         ["--config", str(settings.config_path), "edit", str(post.id), "--text", LONG],
-        env={"PUBLISHER_USER": "carol"},
+        env={"PUBLISHER_TOKEN": token_for(db, "carol")},
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from posts import review
 from posts.db import Database
 from publisher import cli
-from tests.helpers import who
+from tests.helpers import token_for, who
 from tests.web.conftest import DAY, fresh, login, post, post_where, text_of
 
 CEA_DAY = f"cea-day/{DAY}"
@@ -166,7 +166,7 @@ def test_resolve_published_takes_only_https_on_the_command_line(settings, world:
             cli,
             ["--config", str(settings.config_path), "resolve", str(target.id),
              "--published", url, "--reason", "seen"],
-            env={"PUBLISHER_USER": "bob"},
+            env={"PUBLISHER_TOKEN": token_for(world, "bob")},
         )  # fmt: skip
         assert result.exit_code == 1 and "https://" in result.output, result.output
     assert fresh(world, target.id).state == "unknown"

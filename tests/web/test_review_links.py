@@ -17,7 +17,7 @@ from core.settings import Settings, SignoffSettings
 from posts import review, review_links
 from posts.db import Database
 from posts.models import Event
-from tests.helpers import who
+from tests.helpers import token_for, who
 from tests.web.conftest import DAY, fresh, login, post, post_where, text_of
 from web.app import create_app
 
@@ -196,10 +196,11 @@ def test_the_command_line_makes_and_revokes_a_link_the_web_app_opens(
 
     target = post_where(world, occasion=CEA_DAY, account="gwent-x", language="cy")
     runner = CliRunner()
+    bob = token_for(world, "bob")
 
     def run(*args: str):  # type: ignore[no-untyped-def]
         return runner.invoke(
-            cli, ["--config", str(settings.config_path), *args], env={"PUBLISHER_USER": "bob"}
+            cli, ["--config", str(settings.config_path), *args], env={"PUBLISHER_TOKEN": bob}
         )
 
     made = run("review-link", str(target.id), "--expires", "2d", "--for", "NSPCC")
