@@ -18,12 +18,16 @@ from tests.helpers import token_for, write_campaign
 def run(settings):
     runner = CliRunner()
 
+    made: dict[str, str] = {}
+
     def invoke(*args: str, user: str | None = "alice"):
         env = {}
         if user:  # a registered user (every right, unless registered otherwise) and a token
-            database = Database(settings.database_url)
-            env["PUBLISHER_TOKEN"] = token_for(database, user)
-            database.dispose()
+            if user not in made:
+                database = Database(settings.database_url)
+                made[user] = token_for(database, user)
+                database.dispose()
+            env["PUBLISHER_TOKEN"] = made[user]
         return runner.invoke(
             cli, ["--config", str(settings.config_path), *args], env=env, catch_exceptions=False
         )

@@ -194,11 +194,17 @@ def test_db_copy_keeps_every_table_users_included(
     source = Database(settings.database_url)
     source.ensure_schema()
     _fill_every_table(source, settings, clock, tmp_path)
+    # A personal token for the command line: its hash is copied, so it works there too.
+    from people import tokens
+    from tests.helpers import who
+
+    token = tokens.issue(source, "dave", actor=who("test"), now=clock.now())
     before = _every_row(source)
     assert {name: len(rows) > 0 for name, rows in before.items()} == dict.fromkeys(
         ["holds", "posts", "users", "events", "user_accounts", "signoffs", "review_links",
          "user_two_factor", "user_recovery_codes", "two_factor_required", "oidc_identities",
-         "media", "campaigns", "campaign_revisions", "web_sessions", "sign_in_throttle"],
+         "media", "campaigns", "campaign_revisions", "web_sessions", "sign_in_throttle",
+         "user_tokens"],
         True,
     )
     from posts.copy import NOT_COPIED
@@ -226,6 +232,7 @@ def test_db_copy_keeps_every_table_users_included(
                 target, "dave", "correct horse battery staple", now=clock.now()
             )
             assert person.username == "dave" and person.role.value == "reviewer"
+            assert tokens.identify(target, token).username == "dave"
         finally:
             target.dispose()
     source.dispose()
