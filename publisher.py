@@ -377,26 +377,26 @@ def campaign_export(app: App, name: str, folder: Path, revision: int | None) -> 
 def preview(app: App, limit: int | None, **filters: Any) -> None:
     """Show posts exactly as they will be sent, with their lengths and problems.
 
-    With your personal token (PUBLISHER_TOKEN), records that you saw the posts of
-    accounts you have rights on: approval needs it. Without one it only shows them."""
-    from people.rights import allows
+    With your personal token (PUBLISHER_TOKEN), records that you saw the posts you may
+    approve (or sign a stage of): approval needs it. Without one it only shows them."""
     from posts import textviews
-    from posts.review import find_posts, record_previews
+    from posts.review import find_posts, may_preview, record_previews
 
     actor = app.actor(required=False)
     posts = find_posts(app.db, make_filter(**filters), app.zone)[:limit]
     for post in posts:
         click.echo(textviews.preview(post, app.settings) + "\n")
-    mine = [p.id for p in posts if actor is not None and allows(actor, "preview", p.account)]
+    signoff = app.settings.signoff
+    mine = [p.id for p in posts if actor is not None and may_preview(actor, p, signoff)]
     if actor is not None and mine:
-        record_previews(app.db, mine, actor=actor, now=app.now())
+        record_previews(app.db, mine, actor=actor, now=app.now(), signoff=signoff)
     said = f"{len(posts)} post(s) shown"
     if actor is None:
         said += " (not recorded as previewed: no personal token, PUBLISHER_TOKEN)"
     elif mine:
         said += f", {len(mine)} recorded as previewed by {actor.name}"
     if actor is not None and len(mine) < len(posts):
-        said += f"; {len(posts) - len(mine)} of accounts {actor.name} has no rights on"
+        said += f"; {len(posts) - len(mine)} not, as {actor.name} may not approve them"
     click.echo(said + ".")
 
 

@@ -9,10 +9,11 @@ page or a command that wants to offer only what will be allowed.
 The rules, by what an action needs:
 
 - rights on the post's account (any role): submit, edit, cancel, compose, reschedule,
-  mark urgent, record a preview, sign a sign-off stage (``posts.stages.may_sign`` then
-  decides whether this person may sign that stage);
-- reviewer or administrator with rights on the account: approve (without stages),
-  reject, confirm, resolve, make review links, resume a paused account;
+  mark urgent, sign a sign-off stage (``posts.stages.may_sign`` then decides whether this
+  person may sign that stage);
+- reviewer or administrator with rights on the account: record a preview (or anyone who
+  may sign one of the post's stages: ``posts.review.may_preview``), approve (without
+  stages), reject, confirm, resolve, make review links, resume a paused account;
 - a hold on one account: as reviewing it; a hold on every account: a reviewer with
   every account; releasing a hold on every account: administrators only;
 - administrators: manage users and their tokens, retention;
@@ -57,7 +58,7 @@ ACTIONS: dict[str, str] = {
     "compose": ON_ACCOUNT,
     "reschedule": ON_ACCOUNT,
     "urgent": ON_ACCOUNT,
-    "preview": ON_ACCOUNT,
+    "preview": REVIEW,
     "sign_stage": ON_ACCOUNT,
     "approve": REVIEW,
     "reject": REVIEW,

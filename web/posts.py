@@ -56,7 +56,7 @@ def note_previews(person: Person, posts: Sequence[Post]) -> None:
     shown = [
         p
         for p in posts
-        if (person.may_review(p.account) or _may_sign_a_stage(person, p))
+        if review.may_preview(Actor.of(person), p, s.settings.signoff)
         and p.state in PREVIEWED_STATES
         and p.text is not None
     ]
@@ -83,14 +83,8 @@ def note_previews(person: Person, posts: Sequence[Post]) -> None:
             actor=Actor.of(person),
             now=now(),
             shown={p.id: p.content_hash for p in shown},
+            signoff=s.settings.signoff,
         )
-
-
-def _may_sign_a_stage(person: Person, post: Post) -> bool:
-    """A translator (not a reviewer) named for a stage previews what they may sign."""
-    plan = stages.stages_for(post, services().settings.signoff)
-    signer = stages.Signer(person.username, person.role.value)
-    return person.may_act_on(post.account) and any(stages.may_sign(st, signer) for st in plan)
 
 
 def counterparts(post: Post) -> list[Post]:

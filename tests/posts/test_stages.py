@@ -80,7 +80,7 @@ def _fresh(db: Database, post_id: int) -> Post:
 
 
 def _approve(db: Database, post_id: int, name: str, clock: FakeClock, **kw: object) -> None:
-    review.record_previews(db, [post_id], actor=as_(name), now=clock.now())
+    review.record_previews(db, [post_id], actor=as_(name), now=clock.now(), signoff=TWO_STAGES)
     review.approve(db, [post_id], actor=as_(name), now=clock.now(), signoff=TWO_STAGES, **kw)  # type: ignore[arg-type]
 
 
@@ -162,7 +162,7 @@ def test_a_stage_needs_the_preview_of_this_content(db, people, settings, clock, 
     post = _welsh_post(db, settings, tmp_path, clock)
     with pytest.raises(NotPreviewed):
         review.approve(db, [post.id], actor=as_("ceri"), now=clock.now(), signoff=TWO_STAGES)
-    review.record_previews(db, [post.id], actor=as_("ceri"), now=clock.now())
+    review.record_previews(db, [post.id], actor=as_("ceri"), now=clock.now(), signoff=TWO_STAGES)
     with pytest.raises(ChangedSinceOpened, match="changed since you opened it"):
         review.approve(
             db,
@@ -181,7 +181,7 @@ def test_all_of_them_must_sign(db, people, settings, clock, tmp_path) -> None:
     )
     post = _welsh_post(db, settings, tmp_path, clock)
     for name in ("bob", "ceri"):
-        review.record_previews(db, [post.id], actor=as_(name), now=clock.now())
+        review.record_previews(db, [post.id], actor=as_(name), now=clock.now(), signoff=signoff)
     review.approve(db, [post.id], actor=as_("bob"), now=clock.now(), signoff=signoff)
     assert _fresh(db, post.id).state == "in_review"
     with pytest.raises(QueueError, match="already signed"):
