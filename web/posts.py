@@ -150,8 +150,13 @@ def _may_act(person: Person, post: Post) -> None:
 
 
 def _may_review(person: Person, post: Post) -> None:
-    require(person.reviews, "Only reviewers and administrators may do this.")
-    _may_act(person, post)
+    """The early check, for a message in the web's words: the library's rule
+    (people/rights.py), which the library action checks again."""
+    require(
+        person.may_review(post.account),
+        "Only reviewers and administrators with rights on the account "
+        f"{post.account} may do this (yours: {person.accounts_label()}).",
+    )
 
 
 def _reason(field: str = "reason") -> str:
