@@ -180,31 +180,27 @@ def check(actor: Actor, action: str, account: str | None = None, *, what: str = 
     ``what`` names the thing acted on (e.g. "post 12") in the message."""
     if allows(actor, action, account):
         return
-    words = _WORDS.get(action, action)
-    scope = "every account" if account is None else f"the account {account}"
-    if ACTIONS[action] in (HOLD, RELEASE) or action in ("resume",):
-        target = scope
-    elif ACTIONS[action] in (ADMIN, SERVICE, ADMIN_OR_SERVICE):
-        target = ""
-    else:
-        target = f"of {scope}"
     need = ACTIONS[action]
-    if need == HOLD and account is None:
-        need = "a reviewer with rights on every account"
-    elif need == RELEASE:
-        need = ADMIN if account is None else REVIEW
-    elif need == HOLD:
-        need = REVIEW
+    scope = "every account" if account is None else f"the account {account}"
+    if need in (ADMIN, SERVICE, ADMIN_OR_SERVICE):
+        target = ""
+    elif need in (HOLD, RELEASE) or action == "resume":
+        target = " " + scope  # "set a hold on the account gwent-x"
+    else:
+        target = " of " + scope  # "approve posts of the account gwent-x"
+    if need in (HOLD, RELEASE):  # in words for this scope
+        if account is not None:
+            need = REVIEW
+        else:
+            need = "a reviewer with rights on every account" if need == HOLD else ADMIN
+    if actor.is_service:
+        yours = ""
+    else:
+        mine = "all" if actor.all_accounts else ", ".join(sorted(actor.accounts)) or "none"
+        yours = f"; {actor.name}'s accounts: {mine}"
     prefix = f"{what}: " if what else ""
-    yours = (
-        ""
-        if actor.is_service
-        else f"; {actor.name}'s accounts: "
-        + ("all" if actor.all_accounts else ", ".join(sorted(actor.accounts)) or "none")
-    )
     raise NotAllowed(
-        f"{prefix}{actor.describe()} may not {words}{' ' + target if target else ''} "
-        f"(it needs {need}{yours})"
+        f"{prefix}{actor.describe()} may not {_WORDS[action]}{target} (it needs {need}{yours})"
     )
 
 
