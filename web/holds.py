@@ -79,6 +79,7 @@ def _expiring_tokens() -> list[dict[str, str]]:
 
 
 @bp.route("/holds", methods=["POST"])
+@reviewer_required
 def set_hold() -> Response:
     s = services()
     person = user()
@@ -114,6 +115,7 @@ def set_hold() -> Response:
 
 
 @bp.route("/holds/<int:hold_id>/release", methods=["POST"])
+@reviewer_required
 def release(hold_id: int) -> Response:
     s = services()
     person = user()
