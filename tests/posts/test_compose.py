@@ -163,7 +163,7 @@ def test_a_composed_post_with_a_library_image_can_be_edited(
         db, settings,
         Composition(accounts=["gwent-x"], texts={"cy": CY, "en": EN},
                     when=NOW + timedelta(days=1), images=[ImageChoice(item.sha256)]),
-        actor="alice", now=NOW,
+        actor=who("alice"), now=NOW,
     )
-    review.edit(db, posts[1].id, actor="alice", now=NOW, text=EN + " Thank you.")
+    review.edit(db, posts[1].id, actor=who("alice"), now=NOW, text=EN + " Thank you.")
     assert _posts(db)[1].text == EN + " Thank you."
