@@ -432,7 +432,8 @@ def edit(
                 network=post.network,
                 language=post.language,
                 tags=post.tags or [],
-                media=[(m["path"], m["alt_text"]) for m in post.media or []],
+                # A file image has a path; a library image (compose, campaigns) a name.
+                media=[(m.get("path") or m["name"], m["alt_text"]) for m in post.media or []],
                 limit=(text_limits or {}).get(post.account),
                 previous=post.problems or [],
             )
