@@ -401,7 +401,7 @@ def edit(
                 network=post.network,
                 language=post.language,
                 tags=post.tags or [],
-                media=[(m["path"], m["alt_text"]) for m in post.media or []],
+                media=[(m.get("path") or m.get("name", ""), m["alt_text"]) for m in post.media or []],
                 limit=(text_limits or {}).get(post.account),
                 previous=post.problems or [],
             )

@@ -143,12 +143,6 @@ def test_an_account_in_one_language_gets_that_language_only(
     assert refused.value.field == "text_en" and "posts in English" in str(refused.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="posts/review.py edit() lints media as m['path']; a library image has no path "
-    "(its 'name' is what compose lints). Left to the owner of posts/review.py.",
-)
 def test_a_composed_post_with_a_library_image_can_be_edited(
     db: Database, settings: Settings
 ) -> None:
