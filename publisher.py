@@ -18,6 +18,7 @@ import click
 if TYPE_CHECKING:
     from core.clock import Clock
     from core.settings import Settings
+    from people.rights import Actor
     from posts.db import Database
     from posts.review import PostFilter
 
@@ -83,6 +84,55 @@ class App:
 
         return ZoneInfo(self.settings.timezone)
 
+    def given_token(self) -> tuple[str, str] | None:
+        """The personal token this command runs with and where it came from: the
+        PUBLISHER_TOKEN variable, else the file the settings' ``token_file`` names (or
+        PUBLISHER_TOKEN_FILE); None when neither is given."""
+        from core.errors import NotIdentified
+        from core.secrets import read_owner_only
+
+        value = os.environ.get("PUBLISHER_TOKEN", "").strip()
+        if value:
+            return value, "PUBLISHER_TOKEN"
+        file = self.settings.token_file
+        if file is None:
+            return None
+        where = f"the token file {file} (token_file, or PUBLISHER_TOKEN_FILE)"
+        text = read_owner_only(file, "personal token")
+        if not text:
+            raise NotIdentified(f"{where} is empty; put your personal token in it")
+        return text, where
+
+    def actor(self, *, required: bool = True) -> Actor | None:
+        """Who runs this command: the registered, enabled person whose personal token was
+        given (people/tokens.py). Never a name typed on the command line."""
+        from core.errors import NotIdentified
+        from people.rights import Actor
+        from people.tokens import identify
+
+        found = self.given_token()
+        if found is None:
+            if not required:
+                return None
+            old = (
+                " (PUBLISHER_USER is no longer read: a name proves nothing)"
+                if os.environ.get("PUBLISHER_USER")
+                else ""
+            )
+            raise NotIdentified(
+                "this command acts as a registered person and no personal token was given: "
+                "set PUBLISHER_TOKEN to your token, or name a file holding it with "
+                "PUBLISHER_TOKEN_FILE (token_file in the settings). An administrator makes "
+                f"one with `publisher users token NAME`{old}."
+            )
+        token, source = found
+        return Actor.of(identify(self.db, token, source=source))
+
+    def person(self) -> Actor:
+        found = self.actor()
+        assert found is not None  # required: refused above
+        return found
+
     def channel_for(self, account: str) -> Any:
         from channels.registry import channel_for
 
@@ -92,20 +142,29 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
-def actor_option(required: bool = True) -> Callable[[F], F]:
-    """``--as NAME``, defaulting to PUBLISHER_USER: who is acting, for the audit log."""
+def acting(func: F) -> F:
+    """The command acts as the person whose personal token was given (``actor``);
+    refused, naming PUBLISHER_TOKEN, without one. Inside ``friendly_errors``."""
 
-    def decorate(func: F) -> F:
-        return click.option(
-            "--as",
-            "actor",
-            envvar="PUBLISHER_USER",
-            required=required,
-            metavar="NAME",
-            help="Who is acting (default: $PUBLISHER_USER). Recorded in the audit log.",
-        )(func)
+    @functools.wraps(func)
+    def wrapper(app: App, *args: Any, **kwargs: Any) -> Any:
+        return func(app, *args, actor=app.person(), **kwargs)
 
-    return decorate
+    return wrapper  # type: ignore[return-value]
+
+
+def administering(func: F) -> F:
+    """``acting``, for an administrator only (managing users)."""
+
+    @functools.wraps(func)
+    def wrapper(app: App, *args: Any, **kwargs: Any) -> Any:
+        from people.rights import check
+
+        actor = app.person()
+        check(actor, "manage_users")
+        return func(app, *args, actor=actor, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def filter_options(func: F) -> F:
@@ -219,9 +278,9 @@ def cli(ctx: click.Context, config: Path | None, verbose: bool, log_format: str)
     metavar="THEIRS=OURS",
     help="Import a pack's account as one of ours (THEIRS=- leaves it out). Repeatable.",
 )
-@actor_option()
 @pass_app
 @friendly_errors
+@acting
 def plan(
     app: App,
     campaign: Path,
@@ -230,7 +289,7 @@ def plan(
     keep_removed: bool,
     reason: str,
     account_map: tuple[str, ...],
-    actor: str,
+    actor: Actor,
 ) -> None:
     """Import CAMPAIGN (a folder, or the name of a stored campaign) as a new revision if
     it changed, then plan it into dated drafts. Safe to run again."""
@@ -242,7 +301,12 @@ def plan(
     mapping = parse_mapping(account_map)
     if campaign.exists() or str(campaign) not in campaign_names(app.db):
         saved = import_folder(
-            app.db, campaign, actor=actor, now=app.now(), settings=app.settings, accounts=mapping
+            app.db,
+            campaign,
+            actor=actor.name,
+            now=app.now(),
+            settings=app.settings,
+            accounts=mapping,
         )
         if saved.changed:
             click.echo(f"Imported {saved.campaign} as revision {saved.number}: {saved.summary}.")
@@ -257,7 +321,7 @@ def plan(
         name,
         _d(start),
         _d(end),
-        actor=actor,
+        actor=actor.name,
         now=app.now(),
         removed="keep" if keep_removed else "cancel",
         reason=reason,
@@ -300,10 +364,10 @@ def campaign_group() -> None:
     metavar="THEIRS=OURS",
     help="Import a pack's account as one of ours (THEIRS=- leaves it out). Repeatable.",
 )
-@actor_option()
 @pass_app
 @friendly_errors
-def campaign_import(app: App, folder: Path, account_map: tuple[str, ...], actor: str) -> None:
+@acting
+def campaign_import(app: App, folder: Path, account_map: tuple[str, ...], actor: Actor) -> None:
     """Read FOLDER into the database as a new revision (none if nothing changed). A pack
     from another force: --account THEIRS=OURS for each account this force lacks."""
     app.may_create_database = True
@@ -313,7 +377,7 @@ def campaign_import(app: App, folder: Path, account_map: tuple[str, ...], actor:
     saved = import_folder(
         app.db,
         folder,
-        actor=actor,
+        actor=actor.name,
         now=app.now(),
         settings=app.settings,
         accounts=parse_mapping(account_map),
@@ -341,25 +405,32 @@ def campaign_export(app: App, name: str, folder: Path, revision: int | None) -> 
 @cli.command()
 @filter_options
 @click.option("--limit", type=int, default=None, help="Show at most this many posts.")
-@actor_option(required=False)
 @pass_app
 @friendly_errors
-def preview(app: App, limit: int | None, actor: str | None, **filters: Any) -> None:
+def preview(app: App, limit: int | None, **filters: Any) -> None:
     """Show posts exactly as they will be sent, with their lengths and problems.
 
-    With --as (or PUBLISHER_USER), records that you saw them: approval needs it."""
+    With your personal token (PUBLISHER_TOKEN), records that you saw the posts you may
+    approve (or sign a stage of): approval needs it. Without one it only shows them."""
     from posts import textviews
-    from posts.review import find_posts, record_previews
+    from posts.review import find_posts, may_preview, record_previews
 
+    actor = app.actor(required=False)
     posts = find_posts(app.db, make_filter(**filters), app.zone)[:limit]
     for post in posts:
         click.echo(textviews.preview(post, app.settings) + "\n")
-    if actor and posts:
-        record_previews(app.db, [p.id for p in posts], actor=actor, now=app.now())
-    click.echo(
-        f"{len(posts)} post(s) shown"
-        + (f", recorded as previewed by {actor}." if actor and posts else ".")
-    )
+    signoff = app.settings.signoff
+    mine = [p.id for p in posts if actor is not None and may_preview(actor, p, signoff)]
+    if actor is not None and mine:
+        record_previews(app.db, mine, actor=actor, now=app.now(), signoff=signoff)
+    said = f"{len(posts)} post(s) shown"
+    if actor is None:
+        said += " (not recorded as previewed: no personal token, PUBLISHER_TOKEN)"
+    elif mine:
+        said += f", {len(mine)} recorded as previewed by {actor.name}"
+    if actor is not None and len(mine) < len(posts):
+        said += f"; {len(posts) - len(mine)} not, as {actor.name} may not approve them"
+    click.echo(said + ".")
 
 
 @cli.command()
@@ -411,24 +482,29 @@ def show(app: App, post_id: int) -> None:
 @click.option("--expires", default="3d", show_default=True, help="How long it works: 3d, 12h.")
 @click.option("--for", "label", default="external reviewer", help="Who it is for (audit log).")
 @click.option("--revoke", is_flag=True, help="End every link to this post instead.")
-@actor_option()
 @pass_app
 @friendly_errors
+@acting
 def review_link(
-    app: App, post_id: int, expires: str, label: str, revoke: bool, actor: str
+    app: App, post_id: int, expires: str, label: str, revoke: bool, actor: Actor
 ) -> None:
     """A signed, expiring link to a read-only preview for a partner with no account."""
+    from people.rights import check
     from posts import review_links
+    from posts.review import get_post
     from web.app import load_secret_key
 
+    with app.db.reading() as session:
+        account = get_post(session, post_id).account
+    check(actor, "review_link", account, what=f"post {post_id}")
     if revoke:
-        ended = review_links.revoke(app.db, post_id, actor=actor, now=app.now())
+        ended = review_links.revoke(app.db, post_id, actor=actor.name, now=app.now())
         click.echo(f"Revoked {len(ended)} link(s) to post {post_id}.")
         return
     link, token = review_links.create(
         app.db,
         post_id,
-        actor=actor,
+        actor=actor.name,
         now=app.now(),
         expires_in=review_links.parse_duration(expires),
         label=label,
@@ -464,10 +540,10 @@ def _report(verb: str, posts: list[Any]) -> None:
 @click.argument("ids", type=int, nargs=-1)
 @click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="Every draft of this local day.")
 @click.option("--yes", is_flag=True, help="Send one half of a Welsh/English pair without asking.")
-@actor_option()
 @pass_app
 @friendly_errors
-def submit(app: App, ids: tuple[int, ...], day: datetime | None, yes: bool, actor: str) -> None:
+@acting
+def submit(app: App, ids: tuple[int, ...], day: datetime | None, yes: bool, actor: Actor) -> None:
     """Send drafts for review."""
     from posts.review import submit as do_submit
     from posts.stages import lone_halves
@@ -488,11 +564,11 @@ def submit(app: App, ids: tuple[int, ...], day: datetime | None, yes: bool, acto
 @click.argument("ids", type=int, nargs=-1)
 @click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="Every post in review that day.")
 @click.option("--stage", default=None, help="The sign-off stage you approve (default: the next).")
-@actor_option()
 @pass_app
 @friendly_errors
+@acting
 def approve(
-    app: App, ids: tuple[int, ...], day: datetime | None, stage: str | None, actor: str
+    app: App, ids: tuple[int, ...], day: datetime | None, stage: str | None, actor: Actor
 ) -> None:
     """Approve posts you have previewed and did not write (one stage of their sign-off,
     where the settings list stages)."""
@@ -513,10 +589,10 @@ def approve(
 @cli.command()
 @click.argument("ids", type=int, nargs=-1, required=True)
 @click.option("--reason", required=True, help="What the author should change.")
-@actor_option()
 @pass_app
 @friendly_errors
-def reject(app: App, ids: tuple[int, ...], reason: str, actor: str) -> None:
+@acting
+def reject(app: App, ids: tuple[int, ...], reason: str, actor: Actor) -> None:
     """Send posts back to their author with a reason."""
     from posts.review import reject as do_reject
 
@@ -526,10 +602,10 @@ def reject(app: App, ids: tuple[int, ...], reason: str, actor: str) -> None:
 @cli.command()
 @click.argument("ids", type=int, nargs=-1, required=True)
 @click.option("--reason", default="cancelled", help="Why, for the audit log.")
-@actor_option()
 @pass_app
 @friendly_errors
-def cancel(app: App, ids: tuple[int, ...], reason: str, actor: str) -> None:
+@acting
+def cancel(app: App, ids: tuple[int, ...], reason: str, actor: Actor) -> None:
     """Cancel posts that have not been sent."""
     from posts.review import cancel as do_cancel
 
@@ -549,16 +625,16 @@ def cancel(app: App, ids: tuple[int, ...], reason: str, actor: str) -> None:
     help="Save only if the post's content is still HASH (the content hash you looked at, "
     "or its first 12 characters or more); else nothing is saved.",
 )
-@actor_option()
 @pass_app
 @friendly_errors
+@acting
 def edit(
     app: App,
     post_id: int,
     text: str | None,
     text_file: Any,
     expected_hash: str | None,
-    actor: str,
+    actor: Actor,
 ) -> None:
     """Change a post's text. Any approval is voided; it goes back to draft."""
     from core.errors import QueueError
@@ -831,12 +907,6 @@ def _new_password() -> str:
     return password
 
 
-def _by(actor: str | None) -> str:
-    import getpass
-
-    return actor or getpass.getuser()
-
-
 def _describe_user(person: Any) -> str:
     state = " (disabled)" if person.disabled else ""
     return f"{person.username}: {person.role.value} on {person.accounts_label()}{state}"
@@ -852,7 +922,6 @@ def _describe_user(person: Any) -> str:
     help="An account the user may act on (repeatable; none given: every account).",
 )
 @click.option("--name", "display_name", default="", help="Full name shown in the app.")
-@actor_option(required=False)
 @pass_app
 @friendly_errors
 def users_add(
@@ -861,11 +930,29 @@ def users_add(
     role: str,
     accounts: tuple[str, ...],
     display_name: str,
-    actor: str | None,
 ) -> None:
-    """Add a web app user."""
+    """Add a user (run by an administrator, with their PUBLISHER_TOKEN).
+
+    On a new installation, while no administrator exists, the first administrator is added
+    without a token, and their personal token is shown once."""
+    from core.errors import NotIdentified
+    from people import tokens
+    from people.rights import check
     from people.users import add_user
 
+    app.may_create_database = True  # the first user of a new installation
+    actor = app.actor(required=False)
+    bootstrap = actor is None and not tokens.has_administrator(app.db)
+    if actor is not None:
+        check(actor, "manage_users")
+    elif not bootstrap:
+        app.person()  # refused, naming PUBLISHER_TOKEN
+    elif role != "administrator":
+        raise NotIdentified(
+            "no administrator exists yet: add one first "
+            f"(`publisher users add NAME --role administrator`), then add {username} "
+            "with that administrator's token in PUBLISHER_TOKEN"
+        )
     person = add_user(
         app.db,
         username,
@@ -873,38 +960,69 @@ def users_add(
         role=role,
         accounts=accounts,
         display_name=display_name,
-        actor=_by(actor),
+        actor=actor.name if actor else username,
         now=app.now(),
         known_accounts=app.settings.accounts,
     )
     click.echo("Added " + _describe_user(person))
+    if bootstrap:
+        _show_token(username, tokens.issue(app.db, username, actor=None, now=app.now()))
+
+
+def _show_token(username: str, token: str) -> None:
+    click.echo(f"Personal token for {username} (shown once; only its hash is kept):")
+    click.echo(token)
+    click.echo(
+        f"{username} runs commands with it in PUBLISHER_TOKEN, or in an owner-only file "
+        "named by PUBLISHER_TOKEN_FILE."
+    )
+
+
+@users.command("token")
+@click.argument("username")
+@click.option("--revoke", is_flag=True, help="End the user's token instead of making one.")
+@pass_app
+@friendly_errors
+@administering
+def users_token(app: App, username: str, revoke: bool, actor: Actor) -> None:
+    """Make USERNAME a personal token for the command line (any old one stops working),
+    shown once; or --revoke it."""
+    from people import tokens
+
+    if revoke:
+        ended = tokens.revoke(app.db, username, actor=actor, now=app.now())
+        click.echo(
+            f"Revoked the token of {username}." if ended else f"{username} had no live token."
+        )
+        return
+    _show_token(username, tokens.issue(app.db, username, actor=actor, now=app.now()))
 
 
 @users.command("disable")
 @click.argument("username")
 @click.option("--enable", is_flag=True, help="Enable the user again instead.")
-@actor_option(required=False)
 @pass_app
 @friendly_errors
-def users_disable(app: App, username: str, enable: bool, actor: str | None) -> None:
+@administering
+def users_disable(app: App, username: str, enable: bool, actor: Actor) -> None:
     """Stop a user signing in (their open sessions end at once)."""
     from people.users import set_disabled
 
-    person = set_disabled(app.db, username, not enable, actor=_by(actor), now=app.now())
+    person = set_disabled(app.db, username, not enable, actor=actor.name, now=app.now())
     click.echo(("Enabled " if enable else "Disabled ") + _describe_user(person))
 
 
 @users.command("set-role")
 @click.argument("username")
 @click.argument("role", type=ROLE_CHOICE)
-@actor_option(required=False)
 @pass_app
 @friendly_errors
-def users_set_role(app: App, username: str, role: str, actor: str | None) -> None:
+@administering
+def users_set_role(app: App, username: str, role: str, actor: Actor) -> None:
     """Change a user's role."""
     from people.users import set_role
 
-    person = set_role(app.db, username, role, actor=_by(actor), now=app.now())
+    person = set_role(app.db, username, role, actor=actor.name, now=app.now())
     click.echo("Now " + _describe_user(person))
 
 
@@ -913,11 +1031,11 @@ def users_set_role(app: App, username: str, role: str, actor: str | None) -> Non
 @click.option(
     "--account", "accounts", multiple=True, help="An account (repeatable; none: every account)."
 )
-@actor_option(required=False)
 @pass_app
 @friendly_errors
+@administering
 def users_set_accounts(
-    app: App, username: str, accounts: tuple[str, ...], actor: str | None
+    app: App, username: str, accounts: tuple[str, ...], actor: Actor
 ) -> None:
     """Set the accounts a user may act on."""
     from people.users import set_accounts
@@ -926,7 +1044,7 @@ def users_set_accounts(
         app.db,
         username,
         accounts,
-        actor=_by(actor),
+        actor=actor.name,
         now=app.now(),
         known_accounts=app.settings.accounts,
     )
@@ -935,14 +1053,14 @@ def users_set_accounts(
 
 @users.command("set-password")
 @click.argument("username")
-@actor_option(required=False)
 @pass_app
 @friendly_errors
-def users_set_password(app: App, username: str, actor: str | None) -> None:
+@administering
+def users_set_password(app: App, username: str, actor: Actor) -> None:
     """Give a user a new password (their open sessions end)."""
     from people.users import set_password
 
-    set_password(app.db, username, _new_password(), actor=_by(actor), now=app.now())
+    set_password(app.db, username, _new_password(), actor=actor.name, now=app.now())
     click.echo(f"New password set for {username}.")
 
 
@@ -963,11 +1081,11 @@ def users_list(app: App) -> None:
 @users.command("sessions")
 @click.argument("username")
 @click.option("--end", "end_them", is_flag=True, help="End every one of them.")
-@actor_option(required=False)
 @pass_app
 @friendly_errors
-def users_sessions(app: App, username: str, end_them: bool, actor: str | None) -> None:
-    """List a user's signed-in web sessions, or end them all with --end."""
+@administering
+def users_sessions(app: App, username: str, end_them: bool, actor: Actor) -> None:
+    """List a user's signed-in web sessions, or end them all with --end (administrators)."""
     from datetime import timedelta
 
     from people import sessions
@@ -983,7 +1101,7 @@ def users_sessions(app: App, username: str, end_them: bool, actor: str | None) -
             f"{s.last_seen_at:%Y-%m-%d %H:%M} UTC, from {s.address or '?'}, {s.user_agent or '?'}"
         )
     if end_them:
-        count = sessions.end_for(app.db, username, actor=_by(actor), now=app.now())
+        count = sessions.end_for(app.db, username, actor=actor.name, now=app.now())
         click.echo(f"Ended {count} session(s) of {username}.")
     elif not found:
         click.echo(f"{username} is not signed in anywhere.")
@@ -993,11 +1111,11 @@ def users_sessions(app: App, username: str, end_them: bool, actor: str | None) -
 @click.option("--role", "roles", multiple=True, type=ROLE_CHOICE, help="A role (repeatable).")
 @click.option("--all", "everyone", is_flag=True, help="Every role.")
 @click.option("--off", is_flag=True, help="Stop requiring it for these roles.")
-@actor_option(required=False)
 @pass_app
 @friendly_errors
+@administering
 def users_require_2fa(
-    app: App, roles: tuple[str, ...], everyone: bool, off: bool, actor: str | None
+    app: App, roles: tuple[str, ...], everyone: bool, off: bool, actor: Actor
 ) -> None:
     """Require two-factor sign-in (TOTP) for a role or everyone: its users must turn it on
     before anything else. With no role given, show which roles must use it."""
@@ -1005,7 +1123,7 @@ def users_require_2fa(
 
     chosen = [choice for choice in ROLE_CHOICE.choices] if everyone else list(roles)
     if chosen:
-        totp.set_required(app.db, chosen, not off, actor=_by(actor), now=app.now())
+        totp.set_required(app.db, chosen, not off, actor=actor.name, now=app.now())
     required = totp.required_roles(app.db, app.settings)
     from_settings = set(app.settings.two_factor.required_roles)
     if not required:
@@ -1017,14 +1135,14 @@ def users_require_2fa(
 
 @users.command("reset-2fa")
 @click.argument("username")
-@actor_option(required=False)
 @pass_app
 @friendly_errors
-def users_reset_2fa(app: App, username: str, actor: str | None) -> None:
+@administering
+def users_reset_2fa(app: App, username: str, actor: Actor) -> None:
     """Turn a user's two-factor sign-in off (a lost phone): they set it up again."""
     from people import totp
 
-    had = totp.reset(app.db, username, actor=_by(actor), now=app.now())
+    had = totp.reset(app.db, username, actor=actor.name, now=app.now())
     click.echo(
         f"Two-factor sign-in turned off for {username}; they set it up again at next sign-in."
         if had
@@ -1152,16 +1270,16 @@ def demo(occasions: int, state_dir: Path) -> None:
     type=click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%d"]),
     help="The blackout's local end time (required with --start).",
 )
-@actor_option()
 @pass_app
 @friendly_errors
+@acting
 def hold(
     app: App,
     reason: str,
     account: str | None,
     start: datetime | None,
     end: datetime | None,
-    actor: str,
+    actor: Actor,
 ) -> None:
     """Stop every send (or one account's) before the next claim."""
     from core.errors import QueueError
@@ -1197,10 +1315,10 @@ def hold(
 @cli.command()
 @click.option("--account", help="Release the hold on one account.")
 @click.option("--id", "hold_id", type=int, help="Release this hold or blackout by id.")
-@actor_option()
 @pass_app
 @friendly_errors
-def release(app: App, account: str | None, hold_id: int | None, actor: str) -> None:
+@acting
+def release(app: App, account: str | None, hold_id: int | None, actor: Actor) -> None:
     """Release a hold. Posts that missed their time by too long wait for confirmation."""
     from core.errors import QueueError
     from posts.holds import release as do_release
@@ -1230,10 +1348,10 @@ def release(app: App, account: str | None, hold_id: int | None, actor: str) -> N
 
 @cli.command()
 @click.argument("account")
-@actor_option()
 @pass_app
 @friendly_errors
-def resume(app: App, account: str, actor: str) -> None:
+@acting
+def resume(app: App, account: str, actor: Actor) -> None:
     """Resume an account paused after its credentials failed (fix them first)."""
     from posts.holds import resume_account
 
@@ -1263,11 +1381,11 @@ def resume(app: App, account: str, actor: str) -> None:
 @click.option("--published", "published_url", metavar="URL", help="It was published: its URL.")
 @click.option("--resend", is_flag=True, help="It was not published: send it again.")
 @click.option("--reason", required=True, help="How you know, for the audit log.")
-@actor_option()
 @pass_app
 @friendly_errors
+@acting
 def resolve(
-    app: App, post_id: int, published_url: str | None, resend: bool, reason: str, actor: str
+    app: App, post_id: int, published_url: str | None, resend: bool, reason: str, actor: Actor
 ) -> None:
     """Settle a post whose outcome is unknown (or that failed)."""
     from posts.review import resolve as do_resolve
@@ -1287,10 +1405,10 @@ def resolve(
 @cli.command()
 @click.argument("ids", type=int, nargs=-1, required=True)
 @click.option("--reason", required=True, help="Why it should still go out, late.")
-@actor_option()
 @pass_app
 @friendly_errors
-def confirm(app: App, ids: tuple[int, ...], reason: str, actor: str) -> None:
+@acting
+def confirm(app: App, ids: tuple[int, ...], reason: str, actor: Actor) -> None:
     """Send posts that missed their time after all (they go out at once)."""
     from datetime import timedelta
 
@@ -1318,10 +1436,10 @@ def confirm(app: App, ids: tuple[int, ...], reason: str, actor: str) -> None:
 @cli.command()
 @click.argument("post_id", type=int)
 @click.option("--reason", required=True, help="Why this public-safety post must pass a hold.")
-@actor_option()
 @pass_app
 @friendly_errors
-def urgent(app: App, post_id: int, reason: str, actor: str) -> None:
+@acting
+def urgent(app: App, post_id: int, reason: str, actor: Actor) -> None:
     """Let a public-safety post pass holds and blackouts."""
     from posts.review import mark_urgent
 
@@ -1405,15 +1523,18 @@ def backup(app: App, target: Path, overwrite: bool) -> None:
     type=click.IntRange(min=1),
     help="Override [retention] delete_text_after_days for this run.",
 )
-@actor_option(required=False)
 @pass_app
 @friendly_errors
-def retention(app: App, days: int | None, actor: str | None) -> None:
+@acting
+def retention(app: App, days: int | None, actor: Actor) -> None:
     """Delete the text of posts published more than N days ago; keep their audit record.
+    For administrators (PUBLISHER_TOKEN).
 
     The worker does this every day at [retention] run_time when the setting is on."""
     from ops.retention import delete_published_text
+    from people.rights import check
 
+    check(actor, "retention")
     days = days or app.settings.retention.delete_text_after_days
     if not days:
         click.echo(
@@ -1421,7 +1542,7 @@ def retention(app: App, days: int | None, actor: str | None) -> None:
             "to apply it once."
         )
         return
-    report = delete_published_text(app.db, days=days, now=app.now(), actor=actor or "retention")
+    report = delete_published_text(app.db, days=days, now=app.now(), actor=actor.name)
     click.echo(report.summary())
 
 
@@ -1451,9 +1572,9 @@ def _local_time(app: App, value: str, option: str) -> datetime:
 @click.option("--title", default="", help="A title for the queue.")
 @click.option("--urgent", "urgent_reason", default="", help="Mark urgent, with this reason.")
 @click.option("--submit", is_flag=True, help="Send for review at once (else drafts).")
-@actor_option()
 @pass_app
 @friendly_errors
+@acting
 def compose(
     app: App,
     accounts: tuple[str, ...],
@@ -1467,7 +1588,7 @@ def compose(
     title: str,
     urgent_reason: str,
     submit: bool,
-    actor: str,
+    actor: Actor,
 ) -> None:
     """Write a single post for one or more accounts, in Welsh and/or English."""
     from posts.compose import Composition, ImageChoice
@@ -1510,10 +1631,10 @@ def compose(
 @cli.command()
 @click.argument("post_id", type=int)
 @click.option("--at", "at", required=True, help='The new local time, "YYYY-MM-DD HH:MM".')
-@actor_option()
 @pass_app
 @friendly_errors
-def reschedule(app: App, post_id: int, at: str, actor: str) -> None:
+@acting
+def reschedule(app: App, post_id: int, at: str, actor: Actor) -> None:
     """Move a post (and its Welsh/English pair) to a new time. An approved post goes back
     for review: the time is part of what was approved."""
     from posts.reschedule import reschedule as do_reschedule
@@ -1530,16 +1651,16 @@ def reschedule(app: App, post_id: int, at: str, actor: str) -> None:
 
 @cli.command("import-csv")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@actor_option()
 @pass_app
 @friendly_errors
-def import_csv_command(app: App, file: Path, actor: str) -> None:
+@acting
+def import_csv_command(app: App, file: Path, actor: Actor) -> None:
     """Import posts from a CSV file (date, time, account, language, text, image, alt text).
     Every row is checked first; nothing is imported unless all pass."""
     from posts.csv_import import CsvRefused, import_csv
 
     try:
-        posts = import_csv(app.db, app.settings, file.read_bytes(), actor=actor, now=app.now())
+        posts = import_csv(app.db, app.settings, file.read_bytes(), actor=actor.name, now=app.now())
     except CsvRefused as exc:
         click.echo(f"error: {file}: nothing was imported; {len(exc.problems)} error(s):", err=True)
         for problem in exc.problems:
@@ -1557,10 +1678,10 @@ def media() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--alt-cy", default="", help="Alt text in Welsh.")
 @click.option("--alt-en", default="", help="Alt text in English.")
-@actor_option()
 @pass_app
 @friendly_errors
-def media_add(app: App, file: Path, alt_cy: str, alt_en: str, actor: str) -> None:
+@acting
+def media_add(app: App, file: Path, alt_cy: str, alt_en: str, actor: Actor) -> None:
     """Add an image (EXIF, GPS and other metadata are removed before it is stored)."""
     from posts.media import add_image, required_alt_languages
 
@@ -1573,7 +1694,7 @@ def media_add(app: App, file: Path, alt_cy: str, alt_en: str, actor: str) -> Non
         filename=file.name,
         alt_text={"cy": alt_cy, "en": alt_en},
         languages=languages,
-        actor=actor,
+        actor=actor.name,
         now=app.now(),
     )
     said = "added" if new else "already in the library"

@@ -40,8 +40,13 @@ class NoOpChannel(Channel):
         return "no-op"
 
 
-def ours(folder: Path, channel: str, url: str = "", posts: int = POSTS, threads: int = 4) -> float:
-    settings = bench_settings(folder, ACCOUNTS, url=url, batch_size=BATCH, threads=threads)
+def ours(
+    folder: Path, channel: str, url: str = "", posts: int = POSTS, threads: int | None = None
+) -> float:
+    """Our worker's rounds to ``channel``; ``threads`` unset is the worker's default (one
+    send in flight per account)."""
+    options = {} if threads is None else {"threads": threads}
+    settings = bench_settings(folder, ACCOUNTS, url=url, batch_size=BATCH, **options)
     db = Database(settings.database_url)
     db.ensure_schema()
     seed_due_posts(db, posts, ACCOUNTS)

@@ -47,7 +47,7 @@ from tests.fakes.instagram import FakeInstagram, jpeg_bytes
 from tests.fakes.linkedin import ORGANIZATION as LINKEDIN_ORGANIZATION
 from tests.fakes.linkedin import FakeLinkedIn
 from tests.fakes.threads import FakeThreads
-from tests.helpers import WebServer, write_campaign
+from tests.helpers import WebServer, who, write_campaign
 from web.app import create_app
 
 TEMPLATE = "{{ item }} ({{ date }})\n\nWorried? Call 101, or 999 in an emergency."
@@ -208,10 +208,10 @@ def _plan(settings: Settings, folder: Path, days: int, spread: float) -> list[in
     start = clock.now() + timedelta(seconds=2)
     step = timedelta(seconds=spread / len(ids))
     for n, post_id in enumerate(ids):  # due one after another across the kill phase
-        review.edit(db, post_id, actor="author", now=clock.now(), due_at=start + step * n)
-    review.submit(db, ids, actor="author", now=clock.now())
-    review.record_previews(db, ids, actor="reviewer", now=clock.now())
-    review.approve(db, ids, actor="reviewer", now=clock.now())
+        review.edit(db, post_id, actor=who("author"), now=clock.now(), due_at=start + step * n)
+    review.submit(db, ids, actor=who("author"), now=clock.now())
+    review.record_previews(db, ids, actor=who("reviewer"), now=clock.now())
+    review.approve(db, ids, actor=who("reviewer"), now=clock.now())
     db.dispose()
     return ids
 

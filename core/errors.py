@@ -15,7 +15,9 @@
     │   ├── TransitionRefused  the state table does not allow it
     │   ├── ChangedSinceOpened the post changed since the person was shown it
     │   └── PermissionDenied   e.g. the author approving their own post
-    │       └── NotPreviewed   the reviewer has not seen the current content
+    │       ├── NotPreviewed   the reviewer has not seen the current content
+    │       ├── NotAllowed     the person's role or accounts do not allow the action
+    │       └── NotIdentified  the command line could not tell who runs it (token)
     └── ChannelError         a network refused or failed; the subclass is the outcome
         ├── RetryableError   nothing was created; try again (after ``retry_after`` seconds)
         ├── PermanentError   nothing was created; trying again will not help
@@ -89,6 +91,16 @@ class ChangedSinceOpened(QueueError):
 
 class NotPreviewed(PermissionDenied):
     """The reviewer has not seen the post's current content, which approval needs."""
+
+
+class NotAllowed(PermissionDenied):
+    """The acting person's role or accounts do not allow this action (people/rights.py);
+    the message names who, what and which account. Nothing was changed."""
+
+
+class NotIdentified(PermissionDenied):
+    """The command line could not tell who runs it: no personal token, an unknown or
+    revoked one, or a disabled user. The message names the variable to set."""
 
 
 class ChannelError(PublisherError):

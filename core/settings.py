@@ -35,7 +35,14 @@ from channels.networks import NetworkName as Network
 from .errors import SettingsError
 
 # Environment variables with this prefix that are not settings.
-_NOT_SETTINGS = {"PUBLISHER_USER", "PUBLISHER_CONFIG", "PUBLISHER_NEW_PASSWORD"}
+# Not settings: who runs a command (PUBLISHER_TOKEN is a secret, read by the command line
+# only; PUBLISHER_USER is no longer read), which settings file, a new user's password.
+_NOT_SETTINGS = {
+    "PUBLISHER_USER",
+    "PUBLISHER_TOKEN",
+    "PUBLISHER_CONFIG",
+    "PUBLISHER_NEW_PASSWORD",
+}
 
 
 class _Frozen(BaseModel):
@@ -434,6 +441,9 @@ class Settings(_Frozen):
     # LinkedIn's API version (LinkedIn-Version: YYYYMM); LinkedIn retires each about a year
     # after its release, so move it forward when LinkedIn announces a sunset.
     linkedin_version: str = Field("202605", pattern=r"^20\d{2}(0[1-9]|1[0-2])$")
+    # A file (owner-only) holding the personal token the command line acts with, when
+    # PUBLISHER_TOKEN is not set (people/tokens.py).
+    token_file: Path | None = None
     database: DatabaseSettings = DatabaseSettings()
     worker: WorkerSettings = WorkerSettings()
     accounts: dict[str, AccountSettings] = Field(default_factory=dict)
@@ -589,7 +599,13 @@ def _apply_environment(raw: dict[str, Any], env: dict[str, str]) -> dict[tuple[s
                 applied[(section, field)] = name
                 break
         else:
-            if key in ("state_dir", "timezone", "graph_api_version", "linkedin_version"):
+            if key in (
+                "state_dir",
+                "timezone",
+                "graph_api_version",
+                "linkedin_version",
+                "token_file",
+            ):
                 raw[key] = value
                 applied[(key,)] = name
             else:
@@ -611,9 +627,13 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
         url = prefix + str(base / url.removeprefix(prefix))
+    token_file = settings.token_file
+    if token_file is not None and not token_file.is_absolute():
+        token_file = base / token_file
     return settings.model_copy(
         update={
             "state_dir": state_dir,
+            "token_file": token_file,
             "accounts": accounts,
             "database": settings.database.model_copy(update={"url": url}),
             "notify": settings.notify.model_copy(update={"smtp_ca_file": base / ca})

@@ -8,6 +8,7 @@ runs the same commands a comms officer and a reviewer would, and the real worker
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -20,10 +21,12 @@ from core.clock import SystemClock
 from core.errors import DemoRefused
 from core.settings import load_settings
 from examples import EXAMPLE_CAMPAIGN as EXAMPLE
+from people.rights import Actor
+from people.tokens import PREFIX, identify
 from posts.db import Database
 from posts.review import PostFilter, edit, find_posts
 
-AUTHOR, REVIEWER = "demo-author", "demo-reviewer"
+ADMIN, AUTHOR, REVIEWER = "demo-admin", "demo-author", "demo-reviewer"
 
 
 # The file that says a folder is the demo's own: the only folder it will ever delete.
@@ -74,20 +77,44 @@ def run_demo(*, state_dir: Path, occasions: int, echo: Callable[[str], None]) ->
     # The demo's own settings file, and no PUBLISHER_* variable of the caller's.
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
 
-    def publisher(*args: str) -> None:
-        echo(f"\n$ publisher {' '.join(args)}")
-        subprocess.run(
+    tokens: dict[str, str] = {}
+
+    def publisher(*args: str, who: str | None = None) -> str:
+        """Run one command as ``who`` (their personal token in PUBLISHER_TOKEN); echo what it
+        says, but never a token: the demo keeps those."""
+        echo(f"\n$ publisher {' '.join(args)}" + (f"    # as {who}" if who else ""))
+        run_env = dict(env, PUBLISHER_NEW_PASSWORD=secrets.token_urlsafe(18))
+        if who:
+            run_env["PUBLISHER_TOKEN"] = tokens[who]
+        done = subprocess.run(
             [sys.executable, "-m", "publisher", "--config", str(config), *args],
-            env=env,
+            env=run_env,
             check=True,
+            stdout=subprocess.PIPE,
+            text=True,
         )
+        for line in done.stdout.splitlines():
+            echo(f"{PREFIX}… (kept by the demo)" if line.startswith(PREFIX) else line)
+        return done.stdout
+
+    def token_in(output: str) -> str:
+        return next(line for line in output.splitlines() if line.startswith(PREFIX))
+
+    # People first: the first administrator (no token yet: nobody administers), who then
+    # registers the author and the reviewer and gives each a personal token.
+    publisher("db", "upgrade")
+    tokens[ADMIN] = token_in(publisher("users", "add", ADMIN, "--role", "administrator"))
+    for name, role in ((AUTHOR, "author"), (REVIEWER, "reviewer")):
+        publisher("users", "add", name, "--role", role, who=ADMIN)
+        tokens[name] = token_in(publisher("users", "token", name, who=ADMIN))
 
     campaign = str(EXAMPLE)
-    publisher("plan", campaign, "--from", "2027-01-04", "--to", "2027-01-10", "--as", AUTHOR)
+    publisher("plan", campaign, "--from", "2027-01-04", "--to", "2027-01-10", who=AUTHOR)
 
     # Demo only: bring the first occasions forward so the worker has something to do now.
     settings = load_settings(config, environ=env)
     db = Database(settings.database_url)
+    author = Actor.of(identify(db, tokens[AUTHOR]))
     posts = find_posts(db, PostFilter(states=("draft",)), ZoneInfo(settings.timezone))
     in_order: list[str] = []
     for post in posts:
@@ -99,7 +126,7 @@ def run_demo(*, state_dir: Path, occasions: int, echo: Callable[[str], None]) ->
     for post in posts:
         if post.occasion in chosen:
             due = now + timedelta(seconds=15 * (chosen.index(post.occasion) + 1))
-            edit(db, post.id, actor=AUTHOR, now=SystemClock().now(), due_at=due)
+            edit(db, post.id, actor=author, now=SystemClock().now(), due_at=due)
             moved.append(str(post.id))
     db.dispose()
     echo(
@@ -108,9 +135,9 @@ def run_demo(*, state_dir: Path, occasions: int, echo: Callable[[str], None]) ->
     )
 
     ids = moved
-    publisher("submit", *ids, "--as", AUTHOR)
-    publisher("preview", *[a for i in ids for a in ("--id", i)], "--as", REVIEWER)
-    publisher("approve", *ids, "--as", REVIEWER)
+    publisher("submit", *ids, who=AUTHOR)
+    publisher("preview", *[a for i in ids for a in ("--id", i)], who=REVIEWER)
+    publisher("approve", *ids, who=REVIEWER)
     publisher("queue", "--state", "approved")
     publisher("worker", "--stop-after", str(15 * len(chosen) + 10))
     publisher("queue", *[a for i in ids for a in ("--id", i)])

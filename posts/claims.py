@@ -12,13 +12,14 @@ started, never sent again blindly.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy import Integer, String, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from channels.base import Receipt
@@ -33,9 +34,9 @@ from core.errors import (
 from core.settings import Blackout, WorkerSettings
 
 from .db import Database
-from .holds import not_held
+from .holds import blackouts_at, not_held
 from .journal import WORKER, record_event, transition, transition_fenced
-from .models import Event, Hold, Post
+from .models import Event, Hold, Post, UTCDateTime
 from .states import PostState, next_state
 
 S = PostState
@@ -112,15 +113,57 @@ def claim_due_posts(
     statements in one transaction, approved posts by due time and retries by retry
     time, so each walks an index in order and stops at ``limit`` (one ``OR`` across both
     made SQLite sort every due post first)."""
+    statements = _claim_statements(*blackouts_at(now, blackouts))
+    rows: list[Any] = []
+    with db.transaction() as session:
+        expires = (lease_clock() if lease_clock else now) + timedelta(seconds=lease_seconds)
+        for statement in statements:
+            if len(rows) >= limit:
+                break
+            rows += session.execute(
+                statement,
+                {"now": now, "limit": limit - len(rows), "owner": owner, "expires": expires},
+                execution_options={"synchronize_session": False},
+            ).all()
+        if rows:
+            session.execute(
+                insert(Event),
+                [
+                    {
+                        "at": now,
+                        "actor": WORKER,
+                        "action": "claim",
+                        "post_id": r.id,
+                        "from_state": None,
+                        "to_state": r.state,
+                        "content_hash": r.content_hash,
+                        "detail": f"attempt {r.attempt} by {owner}"
+                        + (" (urgent)" if r.urgent else ""),
+                    }
+                    for r in rows
+                ],
+            )
+    claimed = [Claimed.from_row(r, owner) for r in rows]
+    claimed.sort(key=lambda c: (c.due_at, c.id))
+    return claimed
+
+
+@functools.lru_cache(maxsize=32)
+def _claim_statements(blocked: frozenset[str], everything: bool) -> tuple[Any, Any]:
+    """The claim's two UPDATE statements, built once per set of blackouts: building them
+    cost more than running them. Their parameters: ``now``, ``limit``, ``owner`` and
+    ``expires``."""
+    now = bindparam("now", type_=UTCDateTime())
     partner = aliased(Post)
     busy = aliased(Post)
     earlier = aliased(Post)
     earlier_partner = aliased(Post)
     held_partner_account = aliased(Post)
+    blacked_out = (blocked, everything)
     sendable = and_(
         # Re-checked at claim time: the approval is for exactly this content.
         Post.approved_hash == Post.content_hash,
-        not_held(now, blackouts, Post.account, Post.urgent),
+        not_held(now, blacked_out, Post.account, Post.urgent),
         # An account's posts go out in their order: one in flight at a time, and only the
         # account's earliest waiting post. Checked against committed rows, this also holds
         # across workers on PostgreSQL, where SKIP LOCKED hides rows another worker is
@@ -148,10 +191,11 @@ def claim_due_posts(
             ~exists().where(
                 held_partner_account.pair_key == Post.pair_key,
                 held_partner_account.id != Post.id,
-                ~not_held(now, blackouts, held_partner_account.account, Post.urgent),
+                ~not_held(now, blacked_out, held_partner_account.account, Post.urgent),
             ),
         ),
     )
+    limit = bindparam("limit", type_=Integer())
     first_attempts = (
         select(Post.id)
         .where(Post.state == S.APPROVED, Post.due_at <= now, sendable)
@@ -166,46 +210,20 @@ def claim_due_posts(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    rows: list[Any] = []
-    with db.transaction() as session:
-        expires = (lease_clock() if lease_clock else now) + timedelta(seconds=lease_seconds)
-        for source, due in ((S.APPROVED, first_attempts), (S.RETRY_WAIT, retries)):
-            if len(rows) >= limit:
-                break
-            rows += session.execute(
-                update(Post)
-                .where(Post.id.in_(due.limit(limit - len(rows)).scalar_subquery()))
-                .values(
-                    state=next_state(source, "claim").value,
-                    lease_owner=owner,
-                    lease_expires_at=expires,
-                    attempt=Post.attempt + 1,
-                    updated_at=now,
-                )
-                .returning(*_CLAIMED_COLUMNS, Post.urgent, Post.state)
-                .execution_options(synchronize_session=False)
-            ).all()
-        if rows:
-            session.execute(
-                insert(Event),
-                [
-                    {
-                        "at": now,
-                        "actor": WORKER,
-                        "action": "claim",
-                        "post_id": r.id,
-                        "from_state": None,
-                        "to_state": r.state,
-                        "content_hash": r.content_hash,
-                        "detail": f"attempt {r.attempt} by {owner}"
-                        + (" (urgent)" if r.urgent else ""),
-                    }
-                    for r in rows
-                ],
-            )
-    claimed = [Claimed.from_row(r, owner) for r in rows]
-    claimed.sort(key=lambda c: (c.due_at, c.id))
-    return claimed
+    first, retry = (
+        update(Post)
+        .where(Post.id.in_(due.scalar_subquery()))
+        .values(
+            state=next_state(source, "claim").value,
+            lease_owner=bindparam("owner", type_=String()),
+            lease_expires_at=bindparam("expires", type_=UTCDateTime()),
+            attempt=Post.attempt + 1,
+            updated_at=now,
+        )
+        .returning(*_CLAIMED_COLUMNS, Post.urgent, Post.state)
+        for source, due in ((S.APPROVED, first_attempts), (S.RETRY_WAIT, retries))
+    )
+    return first, retry
 
 
 def record_published(

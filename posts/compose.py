@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from campaign.lint import lint_text
 from core.errors import QueueError
 from core.settings import Settings
+from people.rights import Actor, check
 
 from .db import Database, notify_workers
 from .journal import record_event, transition
@@ -208,13 +209,19 @@ def compose(
     settings: Settings,
     c: Composition,
     *,
-    actor: str,
+    actor: Actor,
     now: datetime,
     submit: bool = False,
 ) -> list[Post]:
     """Store the composition's posts as drafts (or sent for review with ``submit``), in one
-    transaction; nothing is stored if anything is refused."""
+    transaction; nothing is stored if anything is refused (rights on every account first)."""
     planned = plan(db, settings, c, now=now)
+    for name in dict.fromkeys(c.accounts):
+        check(actor, "compose", name)
+        if submit:
+            check(actor, "submit", name)
+        if c.urgent:
+            check(actor, "urgent", name)
     if submit:
         for p in planned:
             if p.errors:
@@ -254,7 +261,7 @@ def compose(
                     due_at=due_at,
                 ),
                 state=PostState.DRAFT.value,
-                author=actor,
+                author=actor.name,
                 attempt=0,
                 pair_key=(
                     f"single:{key}:{p.network}"
@@ -269,12 +276,12 @@ def compose(
             session.add(post)
             session.flush()
             record_event(
-                session, actor=actor, action="compose", now=now, post=post, detail="written"
+                session, actor=actor.name, action="compose", now=now, post=post, detail="written"
             )
             if c.urgent:
                 mark_urgent_in(session, post, actor=actor, reason=c.urgent_reason, now=now)
             if submit:
-                transition(session, post, "submit", actor=actor, now=now)
+                transition(session, post, "submit", actor=actor.name, now=now)
             posts.append(post)
         if submit:
             notify_workers(session)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core.errors import QueueError
 from core.settings import Blackout
+from people.rights import Actor, check
 
 from .db import Database, notify_workers
 from .journal import record_event
@@ -89,7 +90,7 @@ def check_hold(
 def set_hold(
     db: Database,
     *,
-    actor: str,
+    actor: Actor,
     reason: str,
     now: datetime,
     account: str | None = None,
@@ -109,12 +110,13 @@ def set_hold(
         starts_at=starts_at,
         ends_at=ends_at,
     )
+    check(actor, "hold", account)
     with db.transaction() as session:
         hold = Hold(
             account=account,
             kind=kind,
             reason=reason.strip(),
-            set_by=actor,
+            set_by=actor.name,
             set_at=now,
             starts_at=starts_at or now,
             ends_at=ends_at,
@@ -124,7 +126,7 @@ def set_hold(
         notify_workers(session)
         record_event(
             session,
-            actor=actor,
+            actor=actor.name,
             action=f"{kind}_set",
             now=now,
             detail={
@@ -140,14 +142,17 @@ def set_hold(
 def release(
     db: Database,
     *,
-    actor: str,
+    actor: Actor,
     now: datetime,
     account: str | None = None,
     kind: str = "hold",
     hold_id: int | None = None,
 ) -> list[ReleasedHold]:
-    """Release matching unreleased holds; returns which. Missed posts are not flushed:
+    """Release matching unreleased holds; returns which (refused as a whole unless the
+    actor may release each: ``resume`` rights for a pause). Missed posts are not flushed:
     the worker marks those past their staleness limit as waiting for confirmation."""
+    if hold_id is None:  # checked before anything is read: the scope is the request's
+        check(actor, "resume" if kind == "pause" else "release", account)
     with db.transaction() as session:
         query = select(Hold).where(Hold.released_at.is_(None), Hold.kind == kind)
         if hold_id is not None:
@@ -158,12 +163,14 @@ def release(
             )
         # Locked: two people releasing at once each report only what they released.
         holds = list(session.scalars(query.order_by(Hold.id).with_for_update()))
+        for hold in holds:
+            check(actor, "resume" if hold.kind == "pause" else "release", hold.account)
         notify_workers(session)
         for hold in holds:
-            hold.released_at, hold.released_by = now, actor
+            hold.released_at, hold.released_by = now, actor.name
             record_event(
                 session,
-                actor=actor,
+                actor=actor.name,
                 action=f"{kind}_released",
                 now=now,
                 detail={
@@ -185,12 +192,13 @@ def resume_account(
     db: Database,
     account: str,
     *,
-    actor: str,
+    actor: Actor,
     now: datetime,
     blackouts: tuple[Blackout, ...] = (),
 ) -> Resumed:
     """Release the pauses of ``account`` (its credentials were fixed) and say what else
     still stops it: a resumed account sends nothing while a hold or blackout covers it."""
+    check(actor, "resume", account)
     released = release(db, actor=actor, now=now, account=account, kind="pause")
     with db.transaction() as session:
         covering = [
@@ -215,7 +223,7 @@ def active_holds(
     return found
 
 
-def _active(now: datetime) -> ColumnElement[bool]:
+def _active(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     return and_(
         Hold.released_at.is_(None),
         Hold.starts_at <= now,
@@ -223,17 +231,8 @@ def _active(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def not_held(
-    now: datetime,
-    blackouts: tuple[Blackout, ...],
-    account_column: _Column,
-    urgent_column: _Column,
-) -> ColumnElement[bool]:
-    """SQL condition: a post on ``account_column`` may be sent now."""
-    covering = exists().where(
-        _active(now), or_(Hold.account.is_(None), Hold.account == account_column)
-    )
-    paused = exists().where(_active(now), Hold.kind == "pause", Hold.account == account_column)
+def blackouts_at(now: datetime, blackouts: tuple[Blackout, ...]) -> tuple[frozenset[str], bool]:
+    """The accounts the settings' blackouts cover at ``now``, and whether one covers all."""
     blocked_accounts: set[str] = set()
     everything = False
     for b in blackouts:
@@ -242,11 +241,27 @@ def not_held(
                 blocked_accounts.update(b.accounts)
             else:
                 everything = True
+    return frozenset(blocked_accounts), everything
+
+
+def not_held(
+    now: datetime | ColumnElement[datetime],
+    blacked_out: tuple[frozenset[str], bool],
+    account_column: _Column,
+    urgent_column: _Column,
+) -> ColumnElement[bool]:
+    """SQL condition: a post on ``account_column`` may be sent at ``now`` (a time or a
+    bound parameter), with ``blacked_out`` from ``blackouts_at``."""
+    covering = exists().where(
+        _active(now), or_(Hold.account.is_(None), Hold.account == account_column)
+    )
+    paused = exists().where(_active(now), Hold.kind == "pause", Hold.account == account_column)
+    blocked_accounts, everything = blacked_out
     hold_free = ~covering
     if everything:
         hold_free = false()
     elif blocked_accounts:
-        hold_free = and_(hold_free, account_column.not_in(blocked_accounts))
+        hold_free = and_(hold_free, account_column.not_in(sorted(blocked_accounts)))
     return and_(~paused, or_(urgent_column, hold_free))
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import QueueError, TransitionRefused
+from people.rights import Actor, check_each
 
 from .compose import ASAP_NOTE
 from .db import Database, notify_workers
@@ -85,7 +86,7 @@ def reschedule(
     post_id: int,
     at: datetime,
     *,
-    actor: str,
+    actor: Actor,
     now: datetime,
     expected_hash: str | None = None,
 ) -> tuple[list[Post], Move]:
@@ -97,9 +98,10 @@ def reschedule(
         raise RescheduleError("at", "that time has passed: choose a later one")
     with db.transaction() as session:
         post = get_post(session, post_id)
+        group = _group(session, post)
+        check_each(actor, "reschedule", group)  # the pair moves too: rights on each
         if expected_hash:
             _unchanged_since_opened(post, expected_hash)
-        group = _group(session, post)
         if all(p.due_at == at for p in group):
             raise RescheduleError("at", f"post {post.id} is already at that time")
         for p in group:
@@ -128,13 +130,13 @@ def reschedule(
             if p.time_note == ASAP_NOTE:  # a fixed time now, with the usual staleness
                 p.time_note, p.stale_after_minutes = None, None
             # The mover wrote the new time: someone else approves it (four eyes).
-            p.author = actor
+            p.author = actor.name
             p.approved_by = p.approved_hash = p.approved_at = None
             transition(
                 session,
                 p,
                 "reschedule",
-                actor=actor,
+                actor=actor.name,
                 now=now,
                 detail={
                     "from": old.isoformat(),

@@ -27,6 +27,7 @@ from core.errors import (
     TransitionRefused,
 )
 from core.settings import SignoffSettings
+from people.rights import Actor, allows, check, check_each
 
 from . import stages
 from .db import Database, notify_workers
@@ -200,35 +201,54 @@ def events_for(db: Database, post_id: int) -> list[Event]:
         )
 
 
+def may_preview(actor: Actor, post: Post, signoff: SignoffSettings | None = None) -> bool:
+    """May ``actor``'s look at ``post`` count as a preview for approval? A reviewer with
+    rights on its account, or a person who may sign one of its stages (a translator).
+    The one rule for every door: the web records views by it, the command line too."""
+    if allows(actor, "preview", post.account):
+        return True
+    plan = stages.stages_for(post, signoff or NO_STAGES)
+    signer = stages.Signer(name=actor.name, role=actor.role)
+    return allows(actor, "sign_stage", post.account) and any(
+        stages.may_sign(stage, signer) for stage in plan
+    )
+
+
 def record_previews(
     db: Database,
     post_ids: Iterable[int],
     *,
-    actor: str,
+    actor: Actor,
     now: datetime,
     shown: Mapping[int, str] | None = None,
+    signoff: SignoffSettings | None = None,
 ) -> list[int]:
-    """Remember that ``actor`` saw exactly this content: approval requires it.
+    """Remember that ``actor`` saw exactly this content: approval requires it. Refused as
+    a whole unless ``may_preview`` every post (``signoff``: the settings' stages).
 
     ``shown`` maps a post to the content hash the person was shown (a page read before
     this call): a post whose content changed since is not recorded. Returns the posts
     recorded."""
     recorded = []
     with db.transaction() as session:
-        for post_id in post_ids:
-            post = get_post(session, post_id)
+        posts = [get_post(session, i) for i in post_ids]
+        for post in posts:
+            if not may_preview(actor, post, signoff):
+                check(actor, "preview", post.account, what=f"post {post.id}")  # raises
+        for post in posts:
             if shown is not None and shown.get(post.id) != post.content_hash:
                 continue
-            record_event(session, actor=actor, action="preview", now=now, post=post)
+            record_event(session, actor=actor.name, action="preview", now=now, post=post)
             recorded.append(post.id)
     return recorded
 
 
-def submit(db: Database, post_ids: Sequence[int], *, actor: str, now: datetime) -> list[Post]:
+def submit(db: Database, post_ids: Sequence[int], *, actor: Actor, now: datetime) -> list[Post]:
     """Send drafts for review, in one transaction; refused as a whole while a post has
     lint errors."""
     with db.transaction() as session:
         posts = [get_post(session, i) for i in post_ids]
+        check_each(actor, "submit", posts)
         for post in posts:
             _allowed(post, "submit")
             errors = [p["message"] for p in post.problems or [] if p.get("level") == "error"]
@@ -237,14 +257,14 @@ def submit(db: Database, post_ids: Sequence[int], *, actor: str, now: datetime) 
                     f"post {post.id} cannot be submitted until its errors are "
                     f"fixed: {'; '.join(errors)}"
                 )
-        return _change(session, posts, "submit", actor=actor, now=now)
+        return _change(session, posts, "submit", actor=actor.name, now=now)
 
 
 def approve(
     db: Database,
     post_ids: Sequence[int],
     *,
-    actor: str,
+    actor: Actor,
     now: datetime,
     signoff: SignoffSettings | None = None,
     stage: str | None = None,
@@ -254,14 +274,20 @@ def approve(
 
     With sign-off stages (``signoff``, from the settings) the approval signs one stage
     (``stage``, or the one that waits); the post becomes approved only with the last.
-    ``expected_hash`` is the content the person was shown: a newer version is refused."""
+    ``expected_hash`` is the content the person was shown: a newer version is refused.
+
+    Rights: a post with stages needs rights on its account, and the stage then says who
+    may sign it (``stages.may_sign``); a post without needs a reviewer's rights."""
+    plan = signoff or NO_STAGES
     with db.transaction() as session:
         posts = [get_post(session, i) for i in post_ids]
         for post in posts:
             _allowed(post, "approve")
-            if post.author == actor:
+            staged = bool(stages.stages_for(post, plan))
+            check(actor, "sign_stage" if staged else "approve", post.account, what=f"post {post.id}")
+            if post.author == actor.name:
                 raise PermissionDenied(
-                    f"post {post.id}: {actor} wrote this content and cannot approve it "
+                    f"post {post.id}: {actor.name} wrote this content and cannot approve it "
                     "(four eyes: another reviewer must approve)"
                 )
             if expected_hash is not None:
@@ -271,25 +297,23 @@ def approve(
                 .where(
                     Event.post_id == post.id,
                     Event.action == "preview",
-                    Event.actor == actor,
+                    Event.actor == actor.name,
                     Event.content_hash == post.content_hash,
                 )
                 .limit(1)
             )
             if seen is None:
                 raise NotPreviewed(
-                    f"post {post.id}: {actor} has not previewed its current content; run "
+                    f"post {post.id}: {actor.name} has not previewed its current content; run "
                     f"`publisher preview --id {post.id}` first"
                 )
         for post in posts:
             take_as_read(session, post)
             # Stages first: the post moves only when this approval completes its sign-off.
-            signer = stages.signer_for(session, actor)
-            if not stages.sign(
-                session, post, signer, signoff=signoff or NO_STAGES, now=now, stage=stage
-            ):
+            signer = stages.Signer(name=actor.name, role=actor.role)
+            if not stages.sign(session, post, signer, signoff=plan, now=now, stage=stage):
                 continue
-            mark_approved(session, post, actor=actor, now=now)
+            mark_approved(session, post, actor=actor.name, now=now)
         notify_workers(session)
         return posts
 
@@ -310,29 +334,34 @@ def mark_approved(session: Session, post: Post, *, actor: str, now: datetime) ->
 
 
 def reject(
-    db: Database, post_ids: Sequence[int], *, actor: str, reason: str, now: datetime
+    db: Database, post_ids: Sequence[int], *, actor: Actor, reason: str, now: datetime
 ) -> list[Post]:
     if not reason.strip():
         raise QueueError("a rejection needs a reason the author can act on")
     with db.transaction() as session:
         posts = [get_post(session, i) for i in post_ids]
-        for post in posts:  # a rejected post starts its sign-off again
+        check_each(actor, "reject", posts)
+        for post in posts:
             _allowed(post, "reject")
-            stages.void_all(session, post, actor=actor, now=now, reason="rejected")
-        return _change(session, posts, "reject", actor=actor, now=now, detail=reason)
+        for post in posts:  # a rejected post starts its sign-off again
+            stages.void_all(session, post, actor=actor.name, now=now, reason="rejected")
+        return _change(session, posts, "reject", actor=actor.name, now=now, detail=reason)
 
 
 def cancel(
-    db: Database, post_ids: Sequence[int], *, actor: str, reason: str, now: datetime
+    db: Database, post_ids: Sequence[int], *, actor: Actor, reason: str, now: datetime
 ) -> list[Post]:
-    return _each(db, post_ids, "cancel", actor=actor, now=now, detail=reason)
+    with db.transaction() as session:
+        posts = [get_post(session, i) for i in post_ids]
+        check_each(actor, "cancel", posts)
+        return _change(session, posts, "cancel", actor=actor.name, now=now, detail=reason)
 
 
 def confirm(
     db: Database,
     post_ids: Sequence[int],
     *,
-    actor: str,
+    actor: Actor,
     reason: str,
     now: datetime,
     default_stale_minutes: float = 120,
@@ -347,11 +376,12 @@ def confirm(
         raise QueueError("say why it should still go out (a reason): it goes in the audit log")
     with db.transaction() as session:
         posts = [get_post(session, i) for i in post_ids]
+        check_each(actor, "confirm", posts)
         for post in posts:
             _allowed(post, "confirm")
         for post in posts:
             take_as_read(session, post)
-            transition(session, post, "confirm", actor=actor, now=now, detail=reason)
+            transition(session, post, "confirm", actor=actor.name, now=now, detail=reason)
             late = (now - post.due_at).total_seconds() / 60
             post.stale_after_minutes = late + default_stale_minutes
         notify_workers(session)
@@ -362,7 +392,7 @@ def edit(
     db: Database,
     post_id: int,
     *,
-    actor: str,
+    actor: Actor,
     now: datetime,
     text: str | None = None,
     due_at: datetime | None = None,
@@ -385,6 +415,7 @@ def edit(
         raise QueueError("the new time must carry a time zone")
     with db.transaction() as session:
         post = get_post(session, post_id)
+        check(actor, "edit", post.account, what=f"post {post.id}")
         if expected_hash is not None:
             _unchanged_since_opened(post, expected_hash)
         _allowed(post, "edit")
@@ -401,7 +432,8 @@ def edit(
                 network=post.network,
                 language=post.language,
                 tags=post.tags or [],
-                media=[(m.get("path") or m.get("name", ""), m["alt_text"]) for m in post.media or []],
+                # A file image has a path; a library image (compose, campaigns) a name.
+                media=[(m.get("path") or m["name"], m["alt_text"]) for m in post.media or []],
                 limit=(text_limits or {}).get(post.account),
                 previous=post.problems or [],
             )
@@ -414,14 +446,14 @@ def edit(
             language=post.language,
             due_at=post.due_at,
         )
-        post.author = actor  # the writer of the current content may not approve it
+        post.author = actor.name  # the writer of the current content may not approve it
         post.approved_by = post.approved_hash = post.approved_at = None
-        voided = stages.void_all(session, post, actor=actor, now=now, reason="edited")
+        voided = stages.void_all(session, post, actor=actor.name, now=now, reason="edited")
         transition(
             session,
             post,
             "edit",
-            actor=actor,
+            actor=actor.name,
             now=now,
             detail="edited"
             + ("; approval voided" if was_approved else "")
@@ -434,7 +466,7 @@ def resolve(
     db: Database,
     post_id: int,
     *,
-    actor: str,
+    actor: Actor,
     now: datetime,
     reason: str,
     published_url: str | None = None,
@@ -452,6 +484,7 @@ def resolve(
         raise QueueError("say why (--reason): it goes in the audit log")
     with db.transaction() as session:
         post = get_post(session, post_id)
+        check(actor, "resolve", post.account, what=f"post {post.id}")
         _allowed(post, "resolve_published" if published_url else "resend")
         take_as_read(session, post)
         if published_url:
@@ -459,7 +492,7 @@ def resolve(
                 session,
                 post,
                 "resolve_published",
-                actor=actor,
+                actor=actor.name,
                 now=now,
                 detail=f"{reason} (published at {published_url})",
             )
@@ -469,7 +502,7 @@ def resolve(
             # Looked up first (check_from None: one look decides), then sent if not there.
             post.check_from, post.retry_at = None, now
             post.lease_owner = post.lease_expires_at = None
-            transition(session, post, "resend", actor=actor, now=now, detail=reason)
+            transition(session, post, "resend", actor=actor.name, now=now, detail=reason)
         notify_workers(session)
         return post
 
@@ -486,20 +519,6 @@ def _https_link(url: str) -> bool:
     except ValueError:
         return False
     return parts.scheme == "https" and bool(parts.hostname) and not parts.username
-
-
-def _each(
-    db: Database,
-    post_ids: Sequence[int],
-    action: str,
-    *,
-    actor: str,
-    now: datetime,
-    detail: str = "",
-) -> list[Post]:
-    with db.transaction() as session:
-        posts = [get_post(session, i) for i in post_ids]
-        return _change(session, posts, action, actor=actor, now=now, detail=detail)
 
 
 def _change(
@@ -542,20 +561,24 @@ def _allowed(post: Post, action: str) -> None:
         raise TransitionRefused(f"post {post.id}: {exc}") from None
 
 
-def mark_urgent(db: Database, post_id: int, *, actor: str, reason: str, now: datetime) -> Post:
+def mark_urgent(db: Database, post_id: int, *, actor: Actor, reason: str, now: datetime) -> Post:
     """A public-safety post may pass holds and blackouts (never a paused account)."""
     if not reason.strip():
         raise QueueError("say why this post must pass a hold (--reason): it goes in the audit log")
     with db.transaction() as session:
         post = get_post(session, post_id)
+        check(actor, "urgent", post.account, what=f"post {post.id}")
         take_as_read(session, post)
         mark_urgent_in(session, post, actor=actor, reason=reason, now=now)
         return post
 
 
-def mark_urgent_in(session: Session, post: Post, *, actor: str, reason: str, now: datetime) -> None:
+def mark_urgent_in(
+    session: Session, post: Post, *, actor: Actor, reason: str, now: datetime
+) -> None:
     """``mark_urgent`` inside a caller's transaction (composing a post marks it at once)."""
     if not reason.strip():
         raise QueueError("say why this post must pass a hold (--reason): it goes in the audit log")
+    check(actor, "urgent", post.account, what=f"post {post.id}")
     post.urgent = True
-    record_event(session, actor=actor, action="urgent", now=now, post=post, detail=reason)
+    record_event(session, actor=actor.name, action="urgent", now=now, post=post, detail=reason)

@@ -17,6 +17,7 @@ from .models import Base
 MODEL_MODULES = (
     "posts.models",  # posts, events (the audit log), holds
     "people.users",  # users and the accounts each may act on
+    "people.tokens",  # hashes of the personal tokens the command line acts with
     "people.totp",  # two-factor secrets, recovery codes, roles that must use it
     "people.oidc",  # which user an identity provider's (issuer, subject) pair is
     "people.sessions",  # signed-in web sessions (not copied: posts/copy.py)

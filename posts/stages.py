@@ -7,7 +7,8 @@ audit log. ``review.approve`` asks ``sign`` what an approval completes: the post
 ``approved`` only when the last stage is done (the state table in ``posts.states`` is
 still the one that moves it).
 
-Who may approve a stage is decided in one function, ``may_sign``.
+Who may approve a stage is decided in one function, ``may_sign`` (after
+``people.rights`` has checked the signer's rights on the post's account).
 """
 
 from __future__ import annotations
@@ -122,18 +123,6 @@ def may_sign(stage: SignoffStage, signer: Signer) -> bool:
     if signer.external:
         return stage.external
     return signer.name in stage.users or (signer.role is not None and signer.role in stage.roles)
-
-
-def signer_for(session: Session, name: str) -> Signer:
-    """A user of the app by name, with their role (None for a name that is no user)."""
-    from people.users import User  # people builds on posts: imported when needed
-
-    user = session.scalar(select(User).where(User.username == name))
-    if user is None:
-        return Signer(name=name)
-    if user.disabled:
-        raise PermissionDenied(f"{name} is disabled and approves nothing")
-    return Signer(name=name, role=user.role)
 
 
 def valid_signoffs(session: Session, post: Post) -> list[Signoff]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from people.rights import Actor
 from posts import review
 from posts.db import Database
 
@@ -65,12 +66,55 @@ def write_campaign(
     return folder
 
 
+def who(name: str, role: str = "administrator", accounts: tuple[str, ...] = ("*",)) -> Actor:
+    """An acting person for library calls: by default one with every right, so a test
+    about something else need not register anyone (four eyes still goes by the name)."""
+    return Actor(name, role, frozenset(accounts))
+
+
+def token_for(
+    db: Database,
+    name: str,
+    role: str = "administrator",
+    accounts: tuple[str, ...] = (),
+    *,
+    now: datetime | None = None,
+) -> str:
+    """A registered user ``name`` (made if missing, with a password nobody knows) and a new
+    personal token for them: what a test puts in PUBLISHER_TOKEN."""
+    from datetime import UTC
+
+    from sqlalchemy import select
+
+    from people import tokens
+    from people.users import User, UserAccount
+
+    at = now or datetime(2027, 1, 1, tzinfo=UTC)
+    db.ensure_schema()
+    with db.transaction() as session:
+        if session.scalar(select(User.id).where(User.username == name)) is None:
+            user = User(
+                username=name,
+                display_name="",
+                role=role,
+                password_hash="!",  # no password: signs in nowhere, acts by token only
+                disabled=False,
+                failed_logins=0,
+                created_at=at,
+                updated_at=at,
+            )
+            session.add(user)
+            session.flush()
+            session.add_all(UserAccount(user_id=user.id, account=a) for a in accounts or ("*",))
+    return tokens.issue(db, name, actor=who("test-setup"), now=at)
+
+
 def approve_all(
     db: Database, ids: list[int], now: datetime, author: str = "alice", reviewer: str = "bob"
 ) -> None:
-    review.submit(db, ids, actor=author, now=now)
-    review.record_previews(db, ids, actor=reviewer, now=now)
-    review.approve(db, ids, actor=reviewer, now=now)
+    review.submit(db, ids, actor=who(author), now=now)
+    review.record_previews(db, ids, actor=who(reviewer), now=now)
+    review.approve(db, ids, actor=who(reviewer), now=now)
 
 
 class _QuietHandler(WSGIRequestHandler):

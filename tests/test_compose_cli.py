@@ -8,6 +8,7 @@ from datetime import date
 from core.settings import Settings
 from posts.db import Database
 from posts.models import Post
+from tests.helpers import token_for
 
 
 def test_the_command_line_composes_moves_imports_and_shows_links(
@@ -24,7 +25,7 @@ def test_the_command_line_composes_moves_imports_and_shows_links(
     def run(*args: str, user: str = "alice") -> object:
         return runner.invoke(
             cli, ["--config", str(settings.config_path), *args],
-            env={"PUBLISHER_USER": user}, catch_exceptions=False,
+            env={"PUBLISHER_TOKEN": token_for(db, user)}, catch_exceptions=False,
         )
 
     photo = tmp_path / "scene.jpg"

@@ -31,7 +31,7 @@ from tests.fakes import instagram as instagram_fakes
 from tests.fakes.instagram import FakeInstagram
 from tests.fakes.linkedin import ORGANIZATION as LINKEDIN_ORGANIZATION
 from tests.fakes.linkedin import FakeLinkedIn
-from tests.helpers import WebServer
+from tests.helpers import WebServer, who
 from web.app import create_app
 
 LIVE = ("gwent-x", "gwent-facebook", "gwent-mastodon", "gwent-linkedin", "gwent-instagram")
@@ -131,9 +131,9 @@ credentials = {{ access_token = "E2E_LI" }}
             if p.occasion.endswith("2027-03-18") and p.account in LIVE
         ]
         ids = [p.id for p in chosen]
-        review.submit(db, ids, actor="author", now=clock.now())
-        review.record_previews(db, ids, actor="reviewer", now=clock.now())
-        review.approve(db, ids, actor="reviewer", now=clock.now())
+        review.submit(db, ids, actor=who("author"), now=clock.now())
+        review.record_previews(db, ids, actor=who("reviewer"), now=clock.now())
+        review.approve(db, ids, actor=who("reviewer"), now=clock.now())
 
         dispatcher = Dispatcher(
             db,

@@ -8,17 +8,26 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from posts.db import Database
 from posts.models import Event, Hold, Post
 from publisher import cli
-from tests.helpers import write_campaign
+from tests.helpers import token_for, write_campaign
 
 
 @pytest.fixture
 def run(settings):
     runner = CliRunner()
 
+    made: dict[str, str] = {}
+
     def invoke(*args: str, user: str | None = "alice"):
-        env = {"PUBLISHER_USER": user} if user else {}
+        env = {}
+        if user:  # a registered user (every right, unless registered otherwise) and a token
+            if user not in made:
+                database = Database(settings.database_url)
+                made[user] = token_for(database, user)
+                database.dispose()
+            env["PUBLISHER_TOKEN"] = made[user]
         return runner.invoke(
             cli, ["--config", str(settings.config_path), *args], env=env, catch_exceptions=False
         )
@@ -52,7 +61,7 @@ def test_plan_preview_approve_queue_log(run, db, tmp_path: Path) -> None:
 
 def test_acting_person_is_required(run, tmp_path: Path) -> None:
     result = run("plan", str(write_campaign(tmp_path / "c")), user=None)
-    assert result.exit_code == 2 and "--as" in result.output
+    assert result.exit_code == 1 and "PUBLISHER_TOKEN" in result.output
 
 
 @pytest.mark.parametrize(

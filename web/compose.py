@@ -16,6 +16,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from werkzeug.wrappers import Response
 
 from core.errors import NotFound, PermissionDenied, QueueError
+from people.rights import Actor
 from posts import media as library
 from posts.compose import LANGUAGES, Composition, CompositionError, ImageChoice, compose, plan
 from posts.csv_import import COLUMNS, CsvRefused, RowProblem, import_csv, read_rows
@@ -120,7 +121,7 @@ def save() -> Response | tuple[str, int]:
             s.db,
             s.settings,
             composition_from(request.form),
-            actor=person.username,
+            actor=Actor.of(person),
             now=now(),
             submit=submit,
         )
@@ -211,7 +212,7 @@ def move(post_id: int) -> Response | tuple[str, int]:
             200,
         )
     try:
-        moved, done = reschedule(s.db, post.id, at, actor=person.username, now=now())
+        moved, done = reschedule(s.db, post.id, at, actor=Actor.of(person), now=now())
     except (PermissionDenied, NotFound):
         raise
     except (RescheduleError, QueueError) as exc:

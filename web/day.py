@@ -14,6 +14,7 @@ from flask import Blueprint, abort, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from core.errors import NotPreviewed, QueueError
+from people.rights import Actor
 from posts import review, stages
 from posts.review import PostFilter, calendar_posts, find_posts, page_of_posts
 from posts.states import PostState
@@ -108,7 +109,7 @@ def approve(value: str) -> Response:
             )
         try:
             review.approve(
-                s.db, ids, actor=person.username, now=now(), signoff=s.settings.signoff
+                s.db, ids, actor=Actor.of(person), now=now(), signoff=s.settings.signoff
             )
         except NotPreviewed:
             raise QueueError(

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, current_app, render_template, request, url_f
 from werkzeug.wrappers import Response
 
 from core.errors import QueueError
+from people.rights import Actor
 from posts import holds as hold_rules
 from posts.blackouts import ahead, blackout_windows, stopped_posts
 from posts.models import Hold
@@ -99,7 +100,7 @@ def set_hold() -> Response:
         )
         hold_rules.set_hold(
             s.db,
-            actor=person.username,
+            actor=Actor.of(person),
             reason=reason,
             now=at,
             account=account,
@@ -132,7 +133,7 @@ def release(hold_id: int) -> Response:
     def do() -> None:
         if hold.released_at is not None:
             raise QueueError(f"hold {hold.id} was already released")
-        hold_rules.release(s.db, actor=person.username, now=now(), hold_id=hold.id, kind=hold.kind)
+        hold_rules.release(s.db, actor=Actor.of(person), now=now(), hold_id=hold.id, kind=hold.kind)
 
     if hold.starts_at > now():
         done = (

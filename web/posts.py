@@ -27,6 +27,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from core.errors import ChangedSinceOpened, NotPreviewed, PermissionDenied, QueueError
+from people.rights import Actor
 from people.users import Person
 from posts import review, review_links, stages
 from posts.holds import holds_for_post
@@ -55,7 +56,7 @@ def note_previews(person: Person, posts: Sequence[Post]) -> None:
     shown = [
         p
         for p in posts
-        if (person.may_review(p.account) or _may_sign_a_stage(person, p))
+        if review.may_preview(Actor.of(person), p, s.settings.signoff)
         and p.state in PREVIEWED_STATES
         and p.text is not None
     ]
@@ -79,17 +80,11 @@ def note_previews(person: Person, posts: Sequence[Post]) -> None:
         review.record_previews(
             s.db,
             missing,
-            actor=person.username,
+            actor=Actor.of(person),
             now=now(),
             shown={p.id: p.content_hash for p in shown},
+            signoff=s.settings.signoff,
         )
-
-
-def _may_sign_a_stage(person: Person, post: Post) -> bool:
-    """A translator (not a reviewer) named for a stage previews what they may sign."""
-    plan = stages.stages_for(post, services().settings.signoff)
-    signer = stages.Signer(person.username, person.role.value)
-    return person.may_act_on(post.account) and any(stages.may_sign(st, signer) for st in plan)
 
 
 def counterparts(post: Post) -> list[Post]:
@@ -155,8 +150,13 @@ def _may_act(person: Person, post: Post) -> None:
 
 
 def _may_review(person: Person, post: Post) -> None:
-    require(person.reviews, "Only reviewers and administrators may do this.")
-    _may_act(person, post)
+    """The early check, for a message in the web's words: the library's rule
+    (people/rights.py), which the library action checks again."""
+    require(
+        person.may_review(post.account),
+        "Only reviewers and administrators with rights on the account "
+        f"{post.account} may do this (yours: {person.accounts_label()}).",
+    )
 
 
 def _reason(field: str = "reason") -> str:
@@ -183,7 +183,7 @@ def submit(post_id: int) -> Response:
         )
         return redirect(_back(post), 303)
     return perform(
-        lambda: review.submit(services().db, ids, actor=person.username, now=now()),
+        lambda: review.submit(services().db, ids, actor=Actor.of(person), now=now()),
         f"Post {post.id} sent for review."
         + (f" So is its counterpart, post {', '.join(map(str, ids[1:]))}." if ids[1:] else ""),
         _back(post),
@@ -205,7 +205,7 @@ def approve(post_id: int) -> Response:
         (done,) = review.approve(
             s.db,
             [post.id],
-            actor=person.username,
+            actor=Actor.of(person),
             now=now(),
             signoff=signoff,
             stage=stage,
@@ -278,7 +278,7 @@ def reject(post_id: int) -> Response:
     _may_review(person, post)
     return perform(
         lambda: review.reject(
-            services().db, [post.id], actor=person.username, reason=_reason("comment"), now=now()
+            services().db, [post.id], actor=Actor.of(person), reason=_reason("comment"), now=now()
         ),
         f"Post {post.id} sent back to its author with your comment.",
         _back(post),
@@ -300,7 +300,7 @@ def edit(post_id: int) -> Response:
         review.edit(
             services().db,
             post.id,
-            actor=person.username,
+            actor=Actor.of(person),
             now=now(),
             text=text,
             expected_hash=request.form.get("content_hash", ""),
@@ -325,7 +325,7 @@ def cancel(post_id: int) -> Response:
     reason = _reason() or "cancelled in the web app"
     return perform(
         lambda: review.cancel(
-            services().db, [post.id], actor=person.username, reason=reason, now=now()
+            services().db, [post.id], actor=Actor.of(person), reason=reason, now=now()
         ),
         f"Post {post.id} cancelled: it will not be published.",
         _back(post),
@@ -342,7 +342,7 @@ def confirm(post_id: int) -> Response:
         review.confirm(
             services().db,
             [post.id],
-            actor=person.username,
+            actor=Actor.of(person),
             reason=_reason(),
             now=now(),
             default_stale_minutes=services().settings.worker.stale_after_minutes,
@@ -365,7 +365,7 @@ def resolve(post_id: int) -> Response:
         review.resolve(
             services().db,
             post.id,
-            actor=person.username,
+            actor=Actor.of(person),
             now=now(),
             reason=_reason(),
             published_url=url if outcome == "published" else None,

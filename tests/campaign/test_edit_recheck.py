@@ -21,7 +21,7 @@ from posts.db import Database
 from posts.models import Post
 from posts.planning import store_drafts
 from publisher import cli
-from tests.helpers import write_campaign
+from tests.helpers import token_for, who, write_campaign
 
 LONG = "Talk to your child about the apps they use. " * 8 + "Call 101, or 999."
 
@@ -49,23 +49,23 @@ def test_an_edit_too_long_for_x_is_an_error_and_cannot_be_submitted(
 ) -> None:
     post = _first_post(db, settings, clock, tmp_path)
     assert not [p for p in post.problems if p["level"] == "error"]
-    review.edit(db, post.id, actor="carol", now=clock.now(), text=LONG)
+    review.edit(db, post.id, actor=who("carol"), now=clock.now(), text=LONG)
     errors = [p for p in _problems(db, post.id) if p["level"] == "error"]
     assert [p["rule"] for p in errors] == ["length"]
     assert "Too long for X" in errors[0]["message"]
     with pytest.raises(QueueError, match="Too long for X"):
-        review.submit(db, [post.id], actor="carol", now=clock.now())
+        review.submit(db, [post.id], actor=who("carol"), now=clock.now())
 
 
 def test_a_fixed_post_loses_its_old_error(
     db: Database, settings: Settings, clock: FakeClock, tmp_path: Path
 ) -> None:
     post = _first_post(db, settings, clock, tmp_path)
-    review.edit(db, post.id, actor="carol", now=clock.now(), text="Talk to your child.")
+    review.edit(db, post.id, actor=who("carol"), now=clock.now(), text="Talk to your child.")
     assert [p["rule"] for p in _problems(db, post.id)] == ["signposting", "signposting"]
-    review.edit(db, post.id, actor="carol", now=clock.now(), text="Worried? Call 101, or 999.")
+    review.edit(db, post.id, actor=who("carol"), now=clock.now(), text="Worried? Call 101, or 999.")
     assert _problems(db, post.id) == []
-    review.submit(db, [post.id], actor="carol", now=clock.now())  # no longer refused
+    review.submit(db, [post.id], actor=who("carol"), now=clock.now())  # no longer refused
 
 
 def test_the_accounts_own_limit_counts(
@@ -73,7 +73,7 @@ def test_the_accounts_own_limit_counts(
 ) -> None:
     post = _first_post(db, settings, clock, tmp_path)
     text = "Worried? Call 101, or 999. " + "Talk to them. " * 5
-    review.edit(db, post.id, actor="carol", now=clock.now(), text=text, text_limits={"gwent-x": 60})
+    review.edit(db, post.id, actor=who("carol"), now=clock.now(), text=text, text_limits={"gwent-x": 60})
     assert "of 60" in _problems(db, post.id)[0]["message"]
 
 
@@ -84,7 +84,7 @@ def test_the_command_line_edit_rechecks(
     result = CliRunner().invoke(
         cli,
         ["--config", str(settings.config_path), "edit", str(post.id), "--text", LONG],
-        env={"PUBLISHER_USER": "carol"},
+        env={"PUBLISHER_TOKEN": token_for(db, "carol")},
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output

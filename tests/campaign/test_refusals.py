@@ -17,7 +17,7 @@ from core.settings import Settings
 from posts.db import Database
 from posts.models import Post
 from posts.planning import store_drafts
-from tests.helpers import write_campaign
+from tests.helpers import token_for, write_campaign
 
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
 
@@ -304,15 +304,15 @@ def test_a_refused_campaign_plans_nothing(settings: Settings, tmp_path: Path) ->
     folder = _with(
         write_campaign(tmp_path / "c"), 'rule = "FREQ=DAILY"', 'rule = "FREQ=DAILY;INTERVAL=0"'
     )
+    db = Database(settings.database_url)
+    token = token_for(db, "alice")
     result = CliRunner().invoke(
         cli,
         ["--config", str(settings.config_path), "plan", str(folder)],
-        env={"PUBLISHER_USER": "alice"},
+        env={"PUBLISHER_TOKEN": token},
     )
     assert result.exit_code != 0
     assert "series[0].rule" in result.output and "INTERVAL=0" in result.output
-    db = Database(settings.database_url)
-    db.ensure_schema()
     with db.transaction() as session:
         assert session.query(Post).count() == 0
     db.dispose()

@@ -15,6 +15,7 @@ from ops.notify import Notice, Notifier
 from ops.service import DIGEST_JOB, RETENTION_JOB, TOKEN_JOB, Operations, daily_trigger
 from posts import holds, review
 from schedules.dispatch import Dispatcher
+from tests.helpers import who
 from tests.ops.conftest import all_posts, ready_posts
 
 
@@ -171,7 +172,7 @@ def test_an_observer_that_raises_never_stops_publishing(db, settings, clock, tmp
 
 def test_stale_posts_are_told_once(db, settings, clock, tmp_path, ops, dispatcher, recording):
     posts = ready_posts(db, settings, clock, tmp_path / "c")
-    holds.set_hold(db, actor="duty", reason="critical incident", now=clock.now())
+    holds.set_hold(db, actor=who("duty"), reason="critical incident", now=clock.now())
     clock.set(posts[0].due_at + timedelta(hours=3))
     _round(dispatcher, ops)
     _round(dispatcher, ops)
@@ -185,13 +186,13 @@ def test_holds_set_and_released_elsewhere_are_told(
 ):
     posts = ready_posts(db, settings, clock, tmp_path / "c")
     clock.set(posts[0].due_at - timedelta(hours=1))
-    holds.set_hold(db, actor="duty-inspector", reason="major incident in Newport", now=clock.now())
+    holds.set_hold(db, actor=who("duty-inspector"), reason="major incident in Newport", now=clock.now())
     holds.set_hold(
-        db, actor="duty-inspector", reason="national mourning", now=clock.now(),
+        db, actor=who("duty-inspector"), reason="national mourning", now=clock.now(),
         account="gwent-x",
     )
     _round(dispatcher, ops)
-    holds.release(db, actor="head-of-comms", now=clock.now())
+    holds.release(db, actor=who("head-of-comms"), now=clock.now())
     _round(dispatcher, ops)
     _round(dispatcher, ops)
     assert _kinds(recording) == ["hold_set", "hold_set", "hold_released"]
@@ -206,7 +207,7 @@ def test_holds_set_and_released_elsewhere_are_told(
 def test_with_several_workers_each_hold_is_told_once(db, settings, clock, recording):
     workers = [Operations(db, settings, notifiers=[recording], clock=clock) for _ in range(4)]
     try:
-        holds.set_hold(db, actor="duty-inspector", reason="major incident", now=clock.now())
+        holds.set_hold(db, actor=who("duty-inspector"), reason="major incident", now=clock.now())
         for ops in workers:
             ops.watch_holds()
         for ops in workers:
@@ -226,7 +227,7 @@ def test_a_pause_after_an_auth_failure_is_told_once(
     _round(dispatcher, ops)
     _round(dispatcher, ops)
     assert _kinds(recording) == ["authentication_failure"]  # not also "pause_set"
-    holds.release(db, actor="admin", now=clock.now(), account="gwent-x", kind="pause")
+    holds.release(db, actor=who("admin"), now=clock.now(), account="gwent-x", kind="pause")
     _round(dispatcher, ops)
     assert _kinds(recording) == ["authentication_failure", "pause_released"]
 
@@ -234,7 +235,7 @@ def test_a_pause_after_an_auth_failure_is_told_once(
 def test_digest_lists_tomorrows_posts_awaiting_approval(db, settings, clock, tmp_path, ops, recording):
     posts = ready_posts(db, settings, clock, tmp_path / "c")  # daily 07:30 from 4 Jan
     tomorrow = [p for p in posts if p.due_at.date() == datetime(2027, 1, 5).date()]
-    review.edit(db, tomorrow[0].id, actor="alice", now=clock.now(), text="Tip: new words.")
+    review.edit(db, tomorrow[0].id, actor=who("alice"), now=clock.now(), text="Tip: new words.")
     clock.set(datetime(2027, 1, 4, 16, 0, tzinfo=UTC))
     ops.send_digest()
     assert ops.notifications.flush(timeout=10)

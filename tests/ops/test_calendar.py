@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from posts import review
 from publisher import cli
+from tests.helpers import who
 from tests.ops.conftest import all_posts, ready_posts
 
 
@@ -21,9 +22,9 @@ def read_events(path) -> list:
 
 def test_calendar_round_trips_through_a_second_parser(db, settings, clock, tmp_path) -> None:
     posts = ready_posts(db, settings, clock, tmp_path / "c", languages='["en", "cy"]')
-    review.edit(db, posts[0].id, actor="alice", now=clock.now(),
+    review.edit(db, posts[0].id, actor=who("alice"), now=clock.now(),
                 text="Siaradwch â'ch plentyn; ŵ ŷ — a line\nand a second line, with a comma")
-    review.cancel(db, [posts[-1].id], actor="alice", reason="not needed", now=clock.now())
+    review.cancel(db, [posts[-1].id], actor=who("alice"), reason="not needed", now=clock.now())
     ics = tmp_path / "plan.ics"
 
     result = CliRunner().invoke(
@@ -49,7 +50,7 @@ def test_calendar_round_trips_through_a_second_parser(db, settings, clock, tmp_p
 
 def test_calendar_filters_and_includes_cancelled_on_request(db, settings, clock, tmp_path):
     posts = ready_posts(db, settings, clock, tmp_path / "c")
-    review.cancel(db, [posts[0].id], actor="alice", reason="not needed", now=clock.now())
+    review.cancel(db, [posts[0].id], actor=who("alice"), reason="not needed", now=clock.now())
     ics = tmp_path / "day.ics"
     result = CliRunner().invoke(
         cli,

@@ -19,6 +19,7 @@ from ops.service import Operations
 from posts import holds
 from posts.db import Database
 from schedules.dispatch import Dispatcher
+from tests.helpers import who
 from tests.ops.conftest import ready_posts
 
 
@@ -126,7 +127,7 @@ def test_metrics_cover_the_queue_and_the_sends(
     clock.set(x_posts[1].due_at)
     fake.fail_next(PermanentError("400 bad request"), AuthenticationError("401"))
     _round(dispatcher)  # one fails for good, the other account is paused
-    holds.set_hold(db, actor="duty", reason="incident", now=clock.now())
+    holds.set_hold(db, actor=who("duty"), reason="incident", now=clock.now())
 
     status, content_type, text = get(ops.server.url + "/metrics")  # type: ignore[union-attr]
     assert status == 200 and content_type.startswith("text/plain")

@@ -27,7 +27,7 @@ from posts import review
 from posts.models import Hold, Post
 from posts.planning import store_drafts
 from tests.fakeplatform import FakeConfig, FakePlatform
-from tests.helpers import approve_all, write_campaign
+from tests.helpers import approve_all, who, write_campaign
 from tests.ops.conftest import SMTP_PASSWORD, SMTP_USER, SmtpServer, WebhookServer
 
 log = logging.getLogger("publisher.test")
@@ -217,7 +217,7 @@ credentials = {{ page_token = "RUN_FB_TOKEN" }}
         with db.transaction() as s:
             ids = list(s.scalars(select(Post.id).order_by(Post.id)))
         for n, post_id in enumerate(ids):
-            review.edit(db, post_id, actor="alice", now=clock.now(),
+            review.edit(db, post_id, actor=who("alice"), now=clock.now(),
                         due_at=clock.now() + timedelta(seconds=1, milliseconds=n))
         approve_all(db, ids, clock.now())
         # Facebook refuses the token: the account is paused and people are told.

@@ -13,6 +13,7 @@ from ops.service import Operations
 from posts.models import Event
 from publisher import cli
 from schedules.dispatch import Dispatcher
+from tests.helpers import token_for
 from tests.ops.conftest import all_posts, ready_posts
 
 
@@ -65,9 +66,10 @@ def test_retention_command_and_the_worker_job(db, settings, clock, tmp_path) -> 
     _publish_first(db, settings, clock, tmp_path, count=1, start="2024-01-01", end="2024-01-07")
     runner = CliRunner()
     base = ["--config", str(settings.config_path), "retention"]
-    off = runner.invoke(cli, base)
+    as_officer = {"PUBLISHER_TOKEN": token_for(db, "records-officer")}
+    off = runner.invoke(cli, base, env=as_officer)
     assert off.exit_code == 0 and "Retention is off" in off.output
-    now_run = runner.invoke(cli, [*base, "--days", "1", "--as", "records-officer"])
+    now_run = runner.invoke(cli, [*base, "--days", "1"], env=as_officer)
     assert now_run.exit_code == 0, now_run.output
     assert "Deleted the text of 1 post(s)" in now_run.output
     (post,) = [p for p in all_posts(db) if p.state == "published"]

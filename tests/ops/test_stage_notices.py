@@ -20,7 +20,7 @@ from posts import review
 from posts.db import Database
 from posts.models import Post
 from posts.planning import store_drafts
-from tests.helpers import write_campaign
+from tests.helpers import who, write_campaign
 from tests.ops.conftest import SMTP_PASSWORD, SMTP_USER, SmtpServer, WebhookServer
 
 CONFIG = """
@@ -87,7 +87,7 @@ def world(tmp_path: Path, smtp_server: SmtpServer, webhook_server: WebhookServer
 
 def test_the_next_people_are_told_with_a_link_once(world, smtp_server, webhook_server, clock):  # type: ignore[no-untyped-def]
     db, settings, ops, cy = world
-    review.submit(db, [cy.id], actor="alice", now=clock.now())
+    review.submit(db, [cy.id], actor=who("alice"), now=clock.now())
     ops.watch_stages()
     assert ops.notifications.flush(10)
     (mail,) = _messages(smtp_server)
@@ -100,8 +100,8 @@ def test_the_next_people_are_told_with_a_link_once(world, smtp_server, webhook_s
     ops.watch_stages()  # nothing new: nobody is told twice
     assert ops.notifications.flush(10) and len(smtp_server.messages) == 1
 
-    review.record_previews(db, [cy.id], actor="ceri", now=clock.now())
-    review.approve(db, [cy.id], actor="ceri", now=clock.now(), signoff=settings.signoff)
+    review.record_previews(db, [cy.id], actor=who("ceri"), now=clock.now())
+    review.approve(db, [cy.id], actor=who("ceri"), now=clock.now(), signoff=settings.signoff)
     ops.watch_stages()
     assert ops.notifications.flush(10)
     to = sorted(m[0][0] for m in _messages(smtp_server)[1:])
@@ -124,7 +124,7 @@ def test_a_daily_digest_per_person(world, smtp_server, clock):  # type: ignore[n
     db, _settings, ops, cy = world
     with db.transaction() as s:
         en = s.scalars(select(Post).where(Post.language == "en").order_by(Post.id)).first()
-    review.submit(db, [cy.id, en.id], actor="alice", now=clock.now())
+    review.submit(db, [cy.id, en.id], actor=who("alice"), now=clock.now())
     ops.send_stage_digests()
     assert ops.notifications.flush(10)
     mails = {m[0][0]: m for m in _messages(smtp_server)}

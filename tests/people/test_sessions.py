@@ -24,6 +24,7 @@ from people.sessions import WebSession
 from posts.db import Database
 from posts.models import Event
 from publisher import cli
+from tests.helpers import token_for
 from tests.web.conftest import PASSWORD, post, text_of
 from web.app import create_app
 
@@ -212,11 +213,12 @@ def test_users_sessions_on_the_command_line(
     app: Flask, short: Settings, people: Database, clock: FakeClock
 ) -> None:
     bob = sign_in(app, "bob", "192.0.2.31")
+    carol = token_for(people, "carol")  # an administrator's personal token
 
     def run(*args: str) -> tuple[int, str]:
         result = CliRunner().invoke(
             cli, ["--config", str(short.config_path), "users", "sessions", *args],
-            env={"PUBLISHER_USER": "carol"},
+            env={"PUBLISHER_TOKEN": carol},
         )
         return result.exit_code, result.output
 

@@ -23,6 +23,7 @@ from people import totp, users
 from people.pacing import FakePacer
 from posts.db import Database
 from publisher import cli
+from tests.helpers import token_for
 from tests.web.conftest import post, text_of, token
 from web.app import create_app
 
@@ -273,7 +274,7 @@ def test_command_line_require_and_reset(
         result = runner.invoke(
             cli,
             ["--config", str(settings.config_path), *args],
-            env={"PUBLISHER_USER": "carol"},
+            env={"PUBLISHER_TOKEN": token_for(people, "carol")},
             catch_exceptions=False,
         )
         assert result.exit_code == 0, result.output

@@ -17,7 +17,7 @@ from posts.db import Database
 from posts.models import Hold, Post
 from posts.planning import store_drafts
 from posts.textviews import status
-from tests.helpers import write_campaign
+from tests.helpers import who, write_campaign
 
 # The test campaign: one post a day on gwent-x at 07:30 local, 4 to 10 January 2027;
 # the clock stands at noon on 4 January.
@@ -50,7 +50,7 @@ def test_status_lists_blackouts_from_the_settings_and_the_database_before_they_s
     with_mourning = settings.model_copy(update={"blackouts": (MOURNING,)})
     purdah = holds.set_hold(
         db,
-        actor="chief",
+        actor=who("chief"),
         reason="Pre-election period",
         now=now,
         account="gwent-x",
@@ -77,7 +77,7 @@ def test_status_lists_blackouts_from_the_settings_and_the_database_before_they_s
     later = status(db, settings, during)
     assert _section(later, "Blackouts ahead:") == ["  none set"]
     assert any("Pre-election period" in line for line in _section(later, "Holds:"))
-    holds.release(db, actor="chief", now=now, kind="blackout", hold_id=purdah)
+    holds.release(db, actor=who("chief"), now=now, kind="blackout", hold_id=purdah)
     assert _section(status(db, settings, now), "Blackouts ahead:") == ["  none set"]
 
 
@@ -88,7 +88,7 @@ def test_windows_cover_posts_by_account_and_due_time(
     now = clock.now()
     holds.set_hold(
         db,
-        actor="chief",
+        actor=who("chief"),
         reason="Facebook only",
         now=now,
         account="gwent-facebook",
@@ -99,7 +99,7 @@ def test_windows_cover_posts_by_account_and_due_time(
     # A hold row that starts later counts too; an ordinary hold already on does not (it
     # is on every page's banner), nor does a blackout that has ended. (Today's doors set
     # neither a later hold nor a past blackout — holds.check_hold — but rows may hold them.)
-    holds.set_hold(db, actor="chief", reason="Incident now", now=now)
+    holds.set_hold(db, actor=who("chief"), reason="Incident now", now=now)
     with db.transaction() as session:
         later = Hold(
             kind="hold", reason="Planned outage", set_by="chief", set_at=now,
@@ -138,7 +138,7 @@ def test_windows_cover_posts_by_account_and_due_time(
         facebook = windows[0]
         assert stopped_posts(session, facebook) == 0  # the campaign posts on gwent-x only
     # Urgent posts pass blackouts, cancelled ones are not planned any more.
-    review.cancel(db, [by_day[6].id], actor="alice", now=now, reason="not needed")
+    review.cancel(db, [by_day[6].id], actor=who("alice"), now=now, reason="not needed")
     with db.transaction() as session:
         session.get(Post, by_day[7].id).urgent = True
     with db.transaction() as session:

@@ -9,7 +9,7 @@ from core.errors import RetryableError
 from posts import claims, holds, review
 from posts.models import Post
 from posts.planning import store_drafts
-from tests.helpers import approve_all, write_campaign
+from tests.helpers import approve_all, who, write_campaign
 
 
 def _ready(db, settings, clock, tmp_path, **kw) -> list[Post]:
@@ -52,19 +52,19 @@ def test_claim_rechecks_the_approval(db, settings, clock, tmp_path) -> None:
 def test_holds_stop_claims_and_urgent_passes(db, settings, clock, tmp_path) -> None:
     posts = _ready(db, settings, clock, tmp_path)
     clock.set(posts[1].due_at)
-    holds.set_hold(db, actor="chief", reason="critical incident", now=clock.now())
+    holds.set_hold(db, actor=who("chief"), reason="critical incident", now=clock.now())
     assert _claim(db, clock) == []
     with db.transaction() as s:
         s.get(Post, posts[0].id).urgent = True
     assert [c.id for c in _claim(db, clock)] == [posts[0].id]
-    holds.release(db, actor="chief", now=clock.now())
+    holds.release(db, actor=who("chief"), now=clock.now())
     assert [c.id for c in _claim(db, clock)] == []  # account busy with post 0: order kept
 
 
 def test_account_hold_only_stops_that_account(db, settings, clock, tmp_path) -> None:
     posts = _ready(db, settings, clock, tmp_path, accounts='["gwent-x", "gwent-facebook"]')
     clock.set(posts[0].due_at)
-    holds.set_hold(db, actor="chief", reason="X outage", now=clock.now(), account="gwent-x")
+    holds.set_hold(db, actor=who("chief"), reason="X outage", now=clock.now(), account="gwent-x")
     claimed = _claim(db, clock)
     assert {c.account for c in claimed} == {"gwent-facebook"}
 
@@ -73,12 +73,12 @@ def test_pair_goes_together_or_not_at_all(db, settings, clock, tmp_path) -> None
     posts = _ready(db, settings, clock, tmp_path, languages='["cy", "en"]')
     first_day = [p for p in posts if p.occasion == posts[0].occasion]
     assert len(first_day) == 2 and first_day[0].pair_key == first_day[1].pair_key
-    review.edit(db, first_day[0].id, actor="carol", now=clock.now(), text="changed: 101 999")
+    review.edit(db, first_day[0].id, actor=who("carol"), now=clock.now(), text="changed: 101 999")
     clock.set(first_day[1].due_at)
     assert _claim(db, clock) == []  # its partner is no longer approved
-    review.submit(db, [first_day[0].id], actor="carol", now=clock.now())
-    review.record_previews(db, [first_day[0].id], actor="bob", now=clock.now())
-    review.approve(db, [first_day[0].id], actor="bob", now=clock.now())
+    review.submit(db, [first_day[0].id], actor=who("carol"), now=clock.now())
+    review.record_previews(db, [first_day[0].id], actor=who("bob"), now=clock.now())
+    review.approve(db, [first_day[0].id], actor=who("bob"), now=clock.now())
     # Both halves go, one after the other on their account (its posts keep their order).
     [first] = _claim(db, clock)
     claims.record_published(db, first, Receipt("1"), now=clock.now())
@@ -106,7 +106,7 @@ def test_stale_posts_wait_for_a_person(db, settings, clock, tmp_path) -> None:
     stale = claims.mark_stale(db, now=clock.now(), default_minutes=120)
     assert stale == [posts[0].id]
     assert posts[0].id not in [c.id for c in _claim(db, clock, limit=1)]
-    review.confirm(db, [posts[0].id], actor="bob", reason="still relevant", now=clock.now())
+    review.confirm(db, [posts[0].id], actor=who("bob"), reason="still relevant", now=clock.now())
     assert claims.mark_stale(db, now=clock.now(), default_minutes=120) == []
     with db.transaction() as s:
         assert s.get(Post, posts[0].id).state == "approved"
@@ -117,10 +117,10 @@ def test_rejected_half_holds_back_the_other(db, settings, clock, tmp_path) -> No
     store_drafts(db, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
     with db.transaction() as s:
         welsh, english = s.scalars(select(Post).order_by(Post.id).limit(2)).all()
-    review.submit(db, [welsh.id, english.id], actor="alice", now=clock.now())
-    review.record_previews(db, [welsh.id, english.id], actor="bob", now=clock.now())
-    review.approve(db, [english.id], actor="bob", now=clock.now())
-    review.reject(db, [welsh.id], actor="bob", reason="Cywirwch y treiglad", now=clock.now())
+    review.submit(db, [welsh.id, english.id], actor=who("alice"), now=clock.now())
+    review.record_previews(db, [welsh.id, english.id], actor=who("bob"), now=clock.now())
+    review.approve(db, [english.id], actor=who("bob"), now=clock.now())
+    review.reject(db, [welsh.id], actor=who("bob"), reason="Cywirwch y treiglad", now=clock.now())
     clock.set(english.due_at)
     assert _claim(db, clock) == []  # the English half waits for its Welsh half
     from posts.textviews import held_back_pairs

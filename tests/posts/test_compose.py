@@ -13,6 +13,7 @@ from posts import media as library
 from posts.compose import ASAP_NOTE, Composition, CompositionError, ImageChoice, compose, plan
 from posts.db import Database
 from posts.models import Event, Post
+from tests.helpers import who
 from tests.posts.media_helpers import photo_with_gps
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
@@ -48,7 +49,7 @@ def test_bilingual_appeal_on_two_accounts_is_two_pairs_urgent_and_in_review(
             urgent=True,
             urgent_reason="Missing child appeal",
         ),
-        actor="alice",
+        actor=who("alice"),
         now=NOW,
         submit=True,
     )
@@ -72,7 +73,7 @@ def test_together_makes_one_post_welsh_first(db: Database, settings: Settings) -
         db, settings,
         Composition(accounts=["gwent-x"], texts={"en": "Short tip.", "cy": "Awgrym byr."},
                     when=when, together=True),
-        actor="alice", now=NOW,
+        actor=who("alice"), now=NOW,
     )
     (post,) = _posts(db)
     assert post.language == "cy+en" and post.text == "Awgrym byr.\n\nShort tip."
@@ -100,7 +101,7 @@ def test_bad_input_names_the_field_and_stores_nothing(
 ) -> None:
     before = _events(db)
     with pytest.raises(CompositionError) as refused:
-        compose(db, settings, composition, actor="alice", now=NOW, submit=True)
+        compose(db, settings, composition, actor=who("alice"), now=NOW, submit=True)
     assert refused.value.field == field and words in str(refused.value)
     assert _posts(db) == [] and _events(db) == before
 
@@ -156,7 +157,7 @@ def test_a_composed_post_with_a_library_image_can_be_edited(
         db, settings,
         Composition(accounts=["gwent-x"], texts={"cy": CY, "en": EN},
                     when=NOW + timedelta(days=1), images=[ImageChoice(item.sha256)]),
-        actor="alice", now=NOW,
+        actor=who("alice"), now=NOW,
     )
-    review.edit(db, posts[1].id, actor="alice", now=NOW, text=EN + " Thank you.")
+    review.edit(db, posts[1].id, actor=who("alice"), now=NOW, text=EN + " Thank you.")
     assert _posts(db)[1].text == EN + " Thank you."

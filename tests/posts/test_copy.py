@@ -12,7 +12,7 @@ from posts.models import Event, Post
 from posts.planning import store_drafts
 from publisher import cli
 from tests import pg
-from tests.helpers import approve_all, write_campaign
+from tests.helpers import approve_all, who, write_campaign
 
 
 def test_db_copy_sqlite_into_postgresql(settings, clock, tmp_path: Path) -> None:
@@ -24,7 +24,7 @@ def test_db_copy_sqlite_into_postgresql(settings, clock, tmp_path: Path) -> None
     import_folder(source, folder, actor="alice", now=clock.now(), settings=settings)
     store_drafts(source, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
     approve_all(source, [1, 2, 3], clock.now())
-    holds.set_hold(source, actor="chief", reason="incident", now=clock.now())
+    holds.set_hold(source, actor=who("chief"), reason="incident", now=clock.now())
     with pg.schema_url() as url:
         result = CliRunner().invoke(cli, ["db", "copy", settings.database_url, url])
         assert result.exit_code == 0, result.output
@@ -39,7 +39,7 @@ def test_db_copy_sqlite_into_postgresql(settings, clock, tmp_path: Path) -> None
                     for r in t.scalars(query)]
             assert t.get(Post, 1).approval_valid and t.get(Post, 1).due_at == s.get(Post, 1).due_at
         # New rows get new ids after the copied ones.
-        holds.release(target, actor="chief", now=clock.now())
+        holds.release(target, actor=who("chief"), now=clock.now())
         with target.transaction() as t:
             assert t.scalar(select(func.max(Event.id))) > len(
                 source.transaction().__enter__().scalars(select(Event.id)).all())
@@ -71,19 +71,19 @@ def _fill_every_table(source: Database, settings, clock, tmp_path: Path) -> None
     import_folder(source, folder, actor="alice", now=clock.now(), settings=settings)
     store_drafts(source, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
     approve_all(source, [1, 2, 3], clock.now())
-    holds.set_hold(source, actor="chief", reason="incident", now=clock.now())
+    holds.set_hold(source, actor=who("chief"), reason="incident", now=clock.now())
     # A stage signed and a review link made (posts/stages.py, posts/review_links.py).
     from datetime import timedelta
 
     from core.settings import SignoffSettings
     from posts import review, review_links
 
-    review.submit(source, [4], actor="alice", now=clock.now())
-    review.record_previews(source, [4], actor="bob", now=clock.now())
+    review.submit(source, [4], actor=who("alice"), now=clock.now())
+    review.record_previews(source, [4], actor=who("bob"), now=clock.now())
     signoff = SignoffSettings.model_validate(
         {"stages": [{"name": "check", "users": ["bob"]}, {"name": "sign-off", "users": ["x"]}]}
     )
-    review.approve(source, [4], actor="bob", now=clock.now(), signoff=signoff)
+    review.approve(source, [4], actor=who("bob"), now=clock.now(), signoff=signoff)
     review_links.create(
         source, 4, actor="bob", now=clock.now(), expires_in=timedelta(days=1),
         label="PCC", secret="k", signoff=signoff,
@@ -194,11 +194,17 @@ def test_db_copy_keeps_every_table_users_included(
     source = Database(settings.database_url)
     source.ensure_schema()
     _fill_every_table(source, settings, clock, tmp_path)
+    # A personal token for the command line: its hash is copied, so it works there too.
+    from people import tokens
+    from tests.helpers import who
+
+    token = tokens.issue(source, "dave", actor=who("test"), now=clock.now())
     before = _every_row(source)
     assert {name: len(rows) > 0 for name, rows in before.items()} == dict.fromkeys(
         ["holds", "posts", "users", "events", "user_accounts", "signoffs", "review_links",
          "user_two_factor", "user_recovery_codes", "two_factor_required", "oidc_identities",
-         "media", "campaigns", "campaign_revisions", "web_sessions", "sign_in_throttle"],
+         "media", "campaigns", "campaign_revisions", "web_sessions", "sign_in_throttle",
+         "user_tokens"],
         True,
     )
     from posts.copy import NOT_COPIED
@@ -226,6 +232,7 @@ def test_db_copy_keeps_every_table_users_included(
                 target, "dave", "correct horse battery staple", now=clock.now()
             )
             assert person.username == "dave" and person.role.value == "reviewer"
+            assert tokens.identify(target, token).username == "dave"
         finally:
             target.dispose()
     source.dispose()

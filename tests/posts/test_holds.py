@@ -13,6 +13,7 @@ from core.settings import Blackout
 from posts import holds
 from posts.db import Database
 from posts.models import Hold
+from tests.helpers import who
 
 ACCOUNTS = ("gwent-x", "gwent-facebook")
 
@@ -50,23 +51,23 @@ def test_every_rule_of_a_new_hold(clock: FakeClock) -> None:
 def test_set_hold_refuses_and_writes_nothing(db: Database, clock: FakeClock) -> None:
     with pytest.raises(QueueError, match="unknown account 'nope'"):
         holds.set_hold(
-            db, actor="chief", reason="incident", now=clock.now(), account="nope", accounts=ACCOUNTS
+            db, actor=who("chief"), reason="incident", now=clock.now(), account="nope", accounts=ACCOUNTS
         )
     with pytest.raises(QueueError, match="needs a reason"):
-        holds.set_hold(db, actor="chief", reason="  ", now=clock.now())
+        holds.set_hold(db, actor=who("chief"), reason="  ", now=clock.now())
     with db.transaction() as s:
         assert s.query(Hold).count() == 0
 
 
 def test_release_says_which_holds_it_released(db: Database, clock: FakeClock) -> None:
     now = clock.now()
-    everything = holds.set_hold(db, actor="chief", reason="Major incident", now=now)
-    x = holds.set_hold(db, actor="chief", reason="X hacked", now=now, account="gwent-x")
-    released = holds.release(db, actor="chief", now=now, account="gwent-x")
+    everything = holds.set_hold(db, actor=who("chief"), reason="Major incident", now=now)
+    x = holds.set_hold(db, actor=who("chief"), reason="X hacked", now=now, account="gwent-x")
+    released = holds.release(db, actor=who("chief"), now=now, account="gwent-x")
     assert released == [holds.ReleasedHold(x, "hold", "gwent-x", "X hacked")]
     assert released[0].describe() == f"hold {x} on gwent-x (X hacked)"
-    assert holds.release(db, actor="chief", now=now, account="gwent-x") == []
-    [only] = holds.release(db, actor="chief", now=now)
+    assert holds.release(db, actor=who("chief"), now=now, account="gwent-x") == []
+    [only] = holds.release(db, actor=who("chief"), now=now)
     assert only.id == everything and only.describe().endswith("on every account (Major incident)")
 
 
@@ -83,12 +84,12 @@ def test_resume_says_what_still_holds_the_account(db: Database, clock: FakeClock
                 starts_at=now,
             )
         )
-    everything = holds.set_hold(db, actor="chief", reason="Major incident", now=now)
-    holds.set_hold(db, actor="chief", reason="FB only", now=now, account="gwent-facebook")
+    everything = holds.set_hold(db, actor=who("chief"), reason="Major incident", now=now)
+    holds.set_hold(db, actor=who("chief"), reason="FB only", now=now, account="gwent-facebook")
     mourning = Blackout(
         start=now - timedelta(hours=1), end=now + timedelta(days=1), reason="National mourning"
     )
-    done = holds.resume_account(db, "gwent-x", actor="admin", now=now, blackouts=(mourning,))
+    done = holds.resume_account(db, "gwent-x", actor=who("admin"), now=now, blackouts=(mourning,))
     assert [(h.kind, h.account, h.reason) for h in done.released] == [
         ("pause", "gwent-x", "401 Unauthorized")
     ]
@@ -96,5 +97,5 @@ def test_resume_says_what_still_holds_the_account(db: Database, clock: FakeClock
         (everything, "hold", None, "Major incident"),
         (None, "blackout", None, "National mourning"),
     ]
-    again = holds.resume_account(db, "gwent-x", actor="admin", now=now)
+    again = holds.resume_account(db, "gwent-x", actor=who("admin"), now=now)
     assert again.released == [] and [h.id for h in again.still_held] == [everything]

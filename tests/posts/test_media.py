@@ -20,7 +20,7 @@ from posts.compose import Composition, ImageChoice, compose
 from posts.db import Database
 from posts.media import MediaError, MediaItem
 from schedules.dispatch import Dispatcher
-from tests.helpers import approve_all
+from tests.helpers import approve_all, who
 from tests.posts.media_helpers import SECRET_MAKE, has_location, photo_with_gps
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
@@ -116,7 +116,7 @@ def test_the_worker_sends_library_bytes_from_the_database_and_shows_where_used(
             when=NOW + timedelta(hours=1),
             images=[ImageChoice(item.sha256[:12])],
         ),
-        actor="alice",
+        actor=who("alice"),
         now=NOW,
     )
     assert all(p.media[0]["sha256"] == item.sha256 and "path" not in p.media[0] for p in posts)
@@ -156,7 +156,7 @@ def test_instagram_fetches_a_library_image_from_the_database(
         Composition(accounts=["gwent-instagram"], texts={"cy": "Apêl: ffoniwch 101.",
                                                          "en": "Appeal: call 101."},
                     when=NOW + timedelta(hours=1), images=[ImageChoice(item.sha256)]),
-        actor="alice", now=NOW,
+        actor=who("alice"), now=NOW,
     )
     assert approved_image(db, item.sha256) is None  # not approved yet: nothing served
     approve_all(db, [p.id for p in posts], NOW)

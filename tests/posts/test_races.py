@@ -27,7 +27,7 @@ from posts.db import Database
 from posts.models import Event, Post
 from posts.planning import store_drafts
 from tests import pg
-from tests.helpers import approve_all, write_campaign
+from tests.helpers import approve_all, who, write_campaign
 
 
 @pytest.fixture
@@ -149,13 +149,13 @@ def test_a_claim_between_read_and_write_is_never_overwritten(
     claimed = interleave(monkeypatch, review, "get_post", lambda: _claim(pg_db, clock))
     person: dict[str, Callable[[], Any]] = {
         "cancel": lambda: review.cancel(
-            pg_db, [post.id], actor="bob", reason="replaced", now=clock.now()
+            pg_db, [post.id], actor=who("bob"), reason="replaced", now=clock.now()
         ),
         "edit": lambda: review.edit(
-            pg_db, post.id, actor="alice", now=clock.now(), text="New words. Call 101."
+            pg_db, post.id, actor=who("alice"), now=clock.now(), text="New words. Call 101."
         ),
         "urgent": lambda: review.mark_urgent(
-            pg_db, post.id, actor="bob", reason="public safety", now=clock.now()
+            pg_db, post.id, actor=who("bob"), reason="public safety", now=clock.now()
         ),
     }
     with pytest.raises(TransitionRefused) as refused:
@@ -196,8 +196,8 @@ def _in_state(pg_db: Database, settings, clock, tmp_path, state: str) -> Post:
     posts = _plan(pg_db, settings, write_campaign(tmp_path / "c"), clock)
     post = posts[0]
     if state == "in_review":
-        review.submit(pg_db, [post.id], actor="alice", now=clock.now())
-        review.record_previews(pg_db, [post.id], actor="bob", now=clock.now())
+        review.submit(pg_db, [post.id], actor=who("alice"), now=clock.now())
+        review.record_previews(pg_db, [post.id], actor=who("bob"), now=clock.now())
     elif state != "draft":
         _set_state(pg_db, post.id, state)
     return _row(pg_db, post.id)
@@ -206,39 +206,39 @@ def _in_state(pg_db: Database, settings, clock, tmp_path, state: str) -> Post:
 def _edit_and_resubmit(db: Database, post: Post, clock: FakeClock) -> None:
     """Another author changes the text and sends it for review again: the same state as
     before, other content."""
-    review.edit(db, post.id, actor="carol", now=clock.now(), text="Other words. Call 101, or 999 in an emergency.")
-    review.submit(db, [post.id], actor="carol", now=clock.now())
+    review.edit(db, post.id, actor=who("carol"), now=clock.now(), text="Other words. Call 101, or 999 in an emergency.")
+    review.submit(db, [post.id], actor=who("carol"), now=clock.now())
 
 
 # (state, the person's action, the competing change, the state the competitor left)
 CASES: dict[str, tuple[str, Callable[..., Any], Callable[..., Any], str]] = {
     "submit vs cancel": (
         "draft",
-        lambda db, p, c: review.submit(db, [p.id], actor="alice", now=c.now()),
-        lambda db, p, c: review.cancel(db, [p.id], actor="carol", reason="dup", now=c.now()),
+        lambda db, p, c: review.submit(db, [p.id], actor=who("alice"), now=c.now()),
+        lambda db, p, c: review.cancel(db, [p.id], actor=who("carol"), reason="dup", now=c.now()),
         "cancelled",
     ),
     "reject vs cancel": (
         "in_review",
-        lambda db, p, c: review.reject(db, [p.id], actor="bob", reason="fix it", now=c.now()),
-        lambda db, p, c: review.cancel(db, [p.id], actor="carol", reason="dup", now=c.now()),
+        lambda db, p, c: review.reject(db, [p.id], actor=who("bob"), reason="fix it", now=c.now()),
+        lambda db, p, c: review.cancel(db, [p.id], actor=who("carol"), reason="dup", now=c.now()),
         "cancelled",
     ),
     "approve vs edit and resubmit": (
         "in_review",
-        lambda db, p, c: review.approve(db, [p.id], actor="bob", now=c.now()),
+        lambda db, p, c: review.approve(db, [p.id], actor=who("bob"), now=c.now()),
         _edit_and_resubmit,
         "in_review",
     ),
     "resend vs resolved as published": (
         "unknown",
         lambda db, p, c: review.resolve(
-            db, p.id, actor="bob", now=c.now(), reason="not there", resend=True
+            db, p.id, actor=who("bob"), now=c.now(), reason="not there", resend=True
         ),
         lambda db, p, c: review.resolve(
             db,
             p.id,
-            actor="carol",
+            actor=who("carol"),
             now=c.now(),
             reason="seen it",
             published_url="https://x.com/GwentPolice/status/1",
@@ -247,8 +247,8 @@ CASES: dict[str, tuple[str, Callable[..., Any], Callable[..., Any], str]] = {
     ),
     "confirm vs cancel": (
         "stale",
-        lambda db, p, c: review.confirm(db, [p.id], actor="bob", reason="still true", now=c.now()),
-        lambda db, p, c: review.cancel(db, [p.id], actor="carol", reason="too late", now=c.now()),
+        lambda db, p, c: review.confirm(db, [p.id], actor=who("bob"), reason="still true", now=c.now()),
+        lambda db, p, c: review.cancel(db, [p.id], actor=who("carol"), reason="too late", now=c.now()),
         "cancelled",
     ),
 }
@@ -282,7 +282,7 @@ def test_confirm_is_one_transaction_the_worker_cannot_split(
         lambda: claims.mark_stale(pg_db, now=clock.now(), default_minutes=120),
         every=True,
     )
-    confirmed = review.confirm(pg_db, [post.id], actor="bob", reason="still true", now=clock.now())
+    confirmed = review.confirm(pg_db, [post.id], actor=who("bob"), reason="still true", now=clock.now())
     assert marked and all(found == [] for found in marked)
     assert [p.state for p in confirmed] == ["approved"]
     assert _row(pg_db, post.id).state == "approved"

@@ -14,7 +14,7 @@ from posts.compose import Composition, compose
 from posts.db import Database
 from posts.models import Event, Post
 from posts.reschedule import RescheduleError, preview_move, reschedule
-from tests.helpers import approve_all
+from tests.helpers import approve_all, who
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 TUESDAY = datetime(2027, 3, 16, 9, 0, tzinfo=UTC)
@@ -26,7 +26,7 @@ def _pair(db: Database, settings: Settings) -> list[Post]:
         db, settings,
         Composition(accounts=["gwent-x"], texts={"cy": "Awgrym: siaradwch.", "en": "Tip: talk."},
                     when=TUESDAY),
-        actor="alice", now=NOW,
+        actor=who("alice"), now=NOW,
     )
 
 
@@ -43,7 +43,7 @@ def test_an_approved_pair_moves_together_and_returns_to_review(
     move = preview_move(db, ids[1])
     assert move.post_ids == (ids[1], ids[0]) and move.voids_approval
     assert "voids the approval" in move.warning()
-    moved, _ = reschedule(db, ids[1], WEDNESDAY, actor="alice", now=NOW)
+    moved, _ = reschedule(db, ids[1], WEDNESDAY, actor=who("alice"), now=NOW)
     assert sorted(p.id for p in moved) == ids
     for post in _fresh(db, ids):
         assert post.due_at == WEDNESDAY and post.state == "in_review"
@@ -59,7 +59,7 @@ def test_an_approved_pair_moves_together_and_returns_to_review(
 def test_a_draft_stays_a_draft(db: Database, settings: Settings) -> None:
     ids = [p.id for p in _pair(db, settings)]
     assert not preview_move(db, ids[0]).voids_approval
-    reschedule(db, ids[0], WEDNESDAY, actor="alice", now=NOW)
+    reschedule(db, ids[0], WEDNESDAY, actor=who("alice"), now=NOW)
     assert [p.state for p in _fresh(db, ids)] == ["draft", "draft"]
 
 
@@ -74,7 +74,7 @@ def test_bad_times_change_nothing(
     ids = [p.id for p in _pair(db, settings)]
     approve_all(db, ids, NOW)
     with pytest.raises(RescheduleError) as refused:
-        reschedule(db, ids[0], at, actor="alice", now=NOW)
+        reschedule(db, ids[0], at, actor=who("alice"), now=NOW)
     assert refused.value.field == "at" and words in str(refused.value)
     assert all(p.state == "approved" and p.due_at == TUESDAY for p in _fresh(db, ids))
 
@@ -85,6 +85,6 @@ def test_a_published_or_sending_post_cannot_move(db: Database, settings: Setting
         for post in session.scalars(select(Post).where(Post.id.in_(ids))):
             post.state = "sending"
     with pytest.raises(TransitionRefused):
-        reschedule(db, ids[0], WEDNESDAY, actor="alice", now=NOW)
+        reschedule(db, ids[0], WEDNESDAY, actor=who("alice"), now=NOW)
     assert all(p.due_at == TUESDAY for p in _fresh(db, ids))
 

@@ -21,7 +21,7 @@ from posts import claims, holds
 from posts.models import Hold, Post
 from posts.planning import store_drafts
 from schedules.dispatch import Dispatcher
-from tests.helpers import approve_all, write_campaign
+from tests.helpers import approve_all, who, write_campaign
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ def test_authentication_failure_pauses_the_account(db, settings, clock, tmp_path
     with db.transaction() as s:
         pause = s.scalars(select(Hold).where(Hold.kind == "pause")).one()
         assert pause.account == "gwent-x"
-    holds.release(db, actor="admin", now=clock.now(), account="gwent-x", kind="pause")
+    holds.release(db, actor=who("admin"), now=clock.now(), account="gwent-x", kind="pause")
     _round(dispatcher)
     assert fake.texts() == [posts[0].text]
 
@@ -320,7 +320,7 @@ def test_a_persons_resend_looks_first(
         _round(dispatcher)
     assert _posts(db)[0].state == "unknown"
     monkeypatch.setattr(fake, "find", real_find)  # the network answers again
-    review.resolve(db, posts[0].id, actor="carol", now=clock.now(), reason="checked", resend=True)
+    review.resolve(db, posts[0].id, actor=who("carol"), now=clock.now(), reason="checked", resend=True)
     _round(dispatcher)
     _round(dispatcher)
     assert fake.texts() == [posts[0].text]  # once, whether the first one had landed or not

@@ -40,7 +40,7 @@ from posts.models import Event, Post
 from posts.planning import store_drafts
 from posts.states import TRANSITIONS, PostState
 from schedules.dispatch import Dispatcher
-from tests.helpers import write_campaign
+from tests.helpers import who, write_campaign
 
 PLANNED = datetime(2027, 1, 4, 7, 0, tzinfo=UTC)
 START = datetime(2027, 1, 4, 7, 30, tzinfo=UTC)  # the first posts fall due at once
@@ -138,15 +138,15 @@ class ExactlyOnce(RuleBasedStateMachine):
         now = self.clock.now()
         drafts = [p.id for p in self._posts().values() if p.state == PostState.DRAFT]
         if drafts:
-            review.submit(self.db, drafts, actor="alice", now=now)
-            review.record_previews(self.db, drafts, actor="bob", now=now)
-            review.approve(self.db, drafts, actor="bob", now=now)
+            review.submit(self.db, drafts, actor=who("alice"), now=now)
+            review.record_previews(self.db, drafts, actor=who("bob"), now=now)
+            review.approve(self.db, drafts, actor=who("bob"), now=now)
 
     @rule(index=st.integers(0, 3), text=st.sampled_from(["Edited. Call 101 or 999.", "Again: 999 or 101."]))
     def edit(self, index: int, text: str) -> None:
         post = sorted(self._posts().values(), key=lambda p: p.id)[index]
         if (PostState(post.state), "edit") in TRANSITIONS:
-            review.edit(self.db, post.id, actor="carol", now=self.clock.now(), text=text)
+            review.edit(self.db, post.id, actor=who("carol"), now=self.clock.now(), text=text)
 
     @rule(seconds=st.sampled_from([1, 19, 30, 61, 600, 3600, 86400]), data=st.data())
     def advance(self, seconds: int, data: st.DataObject) -> None:
@@ -270,14 +270,14 @@ class ExactlyOnce(RuleBasedStateMachine):
     @rule(account=st.sampled_from([None, "gwent-x"]))
     def hold(self, account: str | None) -> None:
         holds.set_hold(
-            self.db, actor="chief", reason="incident", now=self.clock.now(), account=account
+            self.db, actor=who("chief"), reason="incident", now=self.clock.now(), account=account
         )
 
     @rule()
     def release(self) -> None:
         for account in (None, "gwent-x"):
-            holds.release(self.db, actor="chief", now=self.clock.now(), account=account)
-        holds.release(self.db, actor="chief", now=self.clock.now(), account="gwent-x", kind="pause")
+            holds.release(self.db, actor=who("chief"), now=self.clock.now(), account=account)
+        holds.release(self.db, actor=who("chief"), now=self.clock.now(), account="gwent-x", kind="pause")
 
     @invariant()
     def never_sent_twice(self) -> None:

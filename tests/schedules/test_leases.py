@@ -20,7 +20,7 @@ from posts import review
 from posts.models import Event, Post
 from posts.planning import store_drafts
 from schedules.dispatch import Dispatcher
-from tests.helpers import approve_all, write_campaign
+from tests.helpers import approve_all, who, write_campaign
 
 
 class SlowChannel(FakeChannel):
@@ -186,7 +186,7 @@ def test_a_failed_half_of_a_pair_does_not_hold_back_the_account(
         assert len(first_day) == 2 and first_day[0].pair_key == first_day[1].pair_key
         # The Welsh half is cancelled: the English half can never go out alone.
         welsh = next(p for p in first_day if p.language == "cy")
-        review.cancel(db, [welsh.id], actor="alice", reason="wrong helpline", now=clock.now())
+        review.cancel(db, [welsh.id], actor=who("alice"), reason="wrong helpline", now=clock.now())
         next_day = posts[2].due_at
         clock.set(next_day)
         d.run_round()

@@ -19,7 +19,7 @@ from core.clock import SystemClock
 from posts import review
 from posts.models import Post
 from posts.planning import store_drafts
-from tests.helpers import approve_all, write_campaign
+from tests.helpers import approve_all, who, write_campaign
 
 
 def _start_worker(settings, *args: str) -> subprocess.Popen[bytes]:
@@ -66,7 +66,7 @@ def _plan_due_soon(db, settings, tmp_path: Path, seconds: float, **kw) -> list[i
     due = clock.now() + timedelta(seconds=seconds)
     for n, post_id in enumerate(ids):
         review.edit(
-            db, post_id, actor="alice", now=clock.now(), due_at=due + timedelta(milliseconds=n)
+            db, post_id, actor=who("alice"), now=clock.now(), due_at=due + timedelta(milliseconds=n)
         )
     approve_all(db, ids, clock.now())
     return ids

@@ -25,6 +25,7 @@ from posts import review
 from posts.db import Database
 from posts.models import Post
 from posts.planning import store_drafts
+from tests.helpers import who
 from web.app import create_app
 
 PASSWORD = "correct horse battery staple"
@@ -64,8 +65,8 @@ def world(db: Database, settings: Settings, clock: FakeClock) -> Database:
     store_drafts(db, drafts, actor="alice", now=clock.now())
     posts = all_posts(db)
     nasty = next(p for p in posts if p.account == "gwent-x" and p.language == "en")
-    review.edit(db, nasty.id, actor="alice", now=clock.now(), text=NASTY)
-    review.submit(db, [p.id for p in posts], actor="alice", now=clock.now())
+    review.edit(db, nasty.id, actor=who("alice"), now=clock.now(), text=NASTY)
+    review.submit(db, [p.id for p in posts], actor=who("alice"), now=clock.now())
     for name, (role, accounts) in PEOPLE.items():
         users.add_user(
             db,

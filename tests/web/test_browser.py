@@ -24,6 +24,7 @@ from werkzeug.serving import make_server
 
 from posts.db import Database
 from tests.conftest import ROOT
+from tests.helpers import who
 from tests.web.conftest import DAY, NASTY, PASSWORD, all_posts, nasty_post, post_where
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -243,7 +244,7 @@ def test_a_blackout_set_in_advance_shows_on_the_calendar_and_the_post(
 
     set_hold(
         world,
-        actor="carol",
+        actor=who("carol"),
         reason="Pre-election period (PCC elections)",
         now=datetime(2027, 3, 1, 9, 0, tzinfo=UTC),
         account="gwent-x",

@@ -33,7 +33,7 @@ from posts.media import MediaItem
 from posts.models import Post
 from schedules.dispatch import Dispatcher
 from tests.fakeplatform import FakeConfig, FakePlatform
-from tests.helpers import WebServer, approve_all
+from tests.helpers import WebServer, approve_all, who
 from tests.posts.csv_rows import tips_csv
 from tests.posts.media_helpers import has_location, photo_with_gps
 from tests.web.conftest import PASSWORD
@@ -255,7 +255,7 @@ def test_officer_composes_publishes_moves_and_imports(page: Any, world: dict[str
         Composition(accounts=["gwent-x"], texts={"cy": "Awgrym: siaradwch â'ch plentyn.",
                                                  "en": "Tip: talk to your child."},
                     when=tuesday, title="Tip of the week"),
-        actor="alice", now=clock.now(),
+        actor=who("alice"), now=clock.now(),
     )
     approve_all(db, [p.id for p in tip], clock.now())
     _sign_in(page, server, "alice")

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from posts import review
 from posts.db import Database
 from publisher import cli
+from tests.helpers import token_for, who
 from tests.web.conftest import DAY, fresh, login, post, post_where, text_of
 
 CEA_DAY = f"cea-day/{DAY}"
@@ -122,8 +123,8 @@ def test_the_approve_form_is_bound_to_the_version_it_shows(
     shown = re.search(r'name="content_hash" value="([0-9a-f]{64})"', first_tab)
     assert shown and shown.group(1) == target.content_hash
     assert f"content {target.content_hash[:12]}" in first_tab
-    review.edit(world, target.id, actor="alice", now=clock.now(), text="Diolch. " + target.text)
-    review.submit(world, [target.id], actor="alice", now=clock.now())
+    review.edit(world, target.id, actor=who("alice"), now=clock.now(), text="Diolch. " + target.text)
+    review.submit(world, [target.id], actor=who("alice"), now=clock.now())
     client.get(f"/posts/{target.id}")  # the second tab: B is previewed
     response = post(client, f"/posts/{target.id}/approve", {"content_hash": shown.group(1)})
     assert response.status_code == 303
@@ -141,7 +142,7 @@ def test_one_half_of_a_pair_is_not_sent_without_a_warning(
 ) -> None:
     cy = post_where(world, occasion=CEA_DAY, account="gwent-x", language="cy")
     en = post_where(world, occasion=CEA_DAY, account="gwent-x", language="en")
-    review.reject(world, [cy.id, en.id], actor="bob", reason="Redo both", now=clock.now())
+    review.reject(world, [cy.id, en.id], actor=who("bob"), reason="Redo both", now=clock.now())
     login(client, "alice")
     page = text_of(client.get(f"/posts/{cy.id}"))
     assert (
@@ -165,7 +166,7 @@ def test_resolve_published_takes_only_https_on_the_command_line(settings, world:
             cli,
             ["--config", str(settings.config_path), "resolve", str(target.id),
              "--published", url, "--reason", "seen"],
-            env={"PUBLISHER_USER": "bob"},
+            env={"PUBLISHER_TOKEN": token_for(world, "bob")},
         )  # fmt: skip
         assert result.exit_code == 1 and "https://" in result.output, result.output
     assert fresh(world, target.id).state == "unknown"

@@ -23,6 +23,7 @@ from posts import audit, review
 from posts.db import Database
 from posts.holds import check_hold, set_hold
 from posts.models import Event, Hold, Post
+from tests.helpers import who
 from tests.web.conftest import (
     DAY,
     NASTY,
@@ -54,11 +55,11 @@ def _make_everything_nasty(world: Database, clock: FakeClock) -> tuple[Post, Pos
         other = session.get(Post, partner.id)
         assert other is not None
         other.text, other.state = NASTY, "unknown"
-    set_hold(world, actor="carol", reason=f"Incident {RAW} {{{{ 7*7 }}}}", now=clock.now())
+    set_hold(world, actor=who("carol"), reason=f"Incident {RAW} {{{{ 7*7 }}}}", now=clock.now())
     rejected = post_where(world, occasion=CEA, account="gwent-x", language="cy")
-    review.record_previews(world, [rejected.id], actor="bob", now=clock.now())
+    review.record_previews(world, [rejected.id], actor=who("bob"), now=clock.now())
     review.reject(
-        world, [rejected.id], actor="bob", reason=f"No {RAW} {{{{ 7*7 }}}}", now=clock.now()
+        world, [rejected.id], actor=who("bob"), reason=f"No {RAW} {{{{ 7*7 }}}}", now=clock.now()
     )
     return own, partner
 
@@ -192,8 +193,8 @@ def test_media_is_served_only_while_its_bytes_are_the_approved_ones(
 
 def test_queue_filters_and_counts(client: FlaskClient, world: Database, clock) -> None:
     first = post_where(world, occasion=CEA, account="gwent-x", language="en")
-    review.record_previews(world, [first.id], actor="bob", now=clock.now())
-    review.approve(world, [first.id], actor="bob", now=clock.now())
+    review.record_previews(world, [first.id], actor=who("bob"), now=clock.now())
+    review.approve(world, [first.id], actor=who("bob"), now=clock.now())
     login(client, "alice")
     html = text_of(client.get("/queue"))
     assert "16 posts from 01 March 2027 on" in html
@@ -235,8 +236,8 @@ def test_day_review_approves_exactly_the_posts_shown(
     assert html.count('class="pv pv-') == 8
     # One post changes after the page was shown: the whole approval is refused.
     changed = on_day[0]
-    review.edit(world, changed.id, actor="alice", now=clock.now(), text="Diolch. " + changed.text)
-    review.submit(world, [changed.id], actor="alice", now=clock.now())
+    review.edit(world, changed.id, actor=who("alice"), now=clock.now(), text="Diolch. " + changed.text)
+    review.submit(world, [changed.id], actor=who("alice"), now=clock.now())
     response = post(client, f"/day/{DAY}/approve", {"ids": ids})
     assert response.status_code == 303  # refused in a web user's words, not the CLI's
     message = text_of(client.get(response.headers["Location"]))
@@ -264,8 +265,8 @@ def test_editing_voids_the_approval_and_says_so(
     client: FlaskClient, app: Flask, world: Database, clock: FakeClock
 ) -> None:
     target = post_where(world, occasion=CEA, account="gwent-facebook", language="en")
-    review.record_previews(world, [target.id], actor="bob", now=clock.now())
-    review.approve(world, [target.id], actor="bob", now=clock.now())
+    review.record_previews(world, [target.id], actor=who("bob"), now=clock.now())
+    review.approve(world, [target.id], actor=who("bob"), now=clock.now())
     login(client, "alice")
     html = text_of(client.get(f"/posts/{target.id}"))
     assert "voids its approval" in html
@@ -375,9 +376,9 @@ def test_audit_log_is_searchable_and_exports_csv(
     client: FlaskClient, world: Database, clock: FakeClock
 ) -> None:
     target = post_where(world, occasion=CEA, account="gwent-x", language="cy")
-    review.record_previews(world, [target.id], actor="bob", now=clock.now())
+    review.record_previews(world, [target.id], actor=who("bob"), now=clock.now())
     clock.advance(timedelta(days=2))
-    review.reject(world, [target.id], actor="bob", reason='=HYPERLINK("x") please', now=clock.now())
+    review.reject(world, [target.id], actor=who("bob"), reason='=HYPERLINK("x") please', now=clock.now())
     login(client, "carol")
     html = text_of(client.get("/audit?person=bo&action=reject"))
     assert html.count("<tr>") == 2  # header and one row
@@ -401,8 +402,8 @@ def test_audit_csv_is_the_librarys_and_neutralises_every_cell_people_type(
     client: FlaskClient, world: Database, clock: FakeClock
 ) -> None:
     target = post_where(world, occasion=CEA, account="gwent-x", language="cy")
-    review.reject(world, [target.id], actor="@evil", reason="\t=1+2", now=clock.now())
-    review.cancel(world, [target.id], actor="-2+3", reason="+SUM(A1)\r", now=clock.now())
+    review.reject(world, [target.id], actor=who("@evil"), reason="\t=1+2", now=clock.now())
+    review.cancel(world, [target.id], actor=who("-2+3"), reason="+SUM(A1)\r", now=clock.now())
     login(client, "carol")
     response = client.get(f"/audit.csv?post={target.id}")
     rows = list(csv.reader(io.StringIO(text_of(response))))
@@ -472,7 +473,7 @@ def _blackout_app(world: Database, settings, clock: FakeClock) -> tuple[Flask, i
 
     purdah = set_hold(
         world,
-        actor="carol",
+        actor=who("carol"),
         reason=PURDAH,
         now=clock.now(),
         account="gwent-x",

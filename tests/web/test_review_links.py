@@ -17,6 +17,7 @@ from core.settings import Settings, SignoffSettings
 from posts import review, review_links
 from posts.db import Database
 from posts.models import Event
+from tests.helpers import token_for, who
 from tests.web.conftest import DAY, fresh, login, post, post_where, text_of
 from web.app import create_app
 
@@ -137,8 +138,8 @@ def test_an_external_stage_is_approved_through_the_link_only_for_that_stage(
     shown = re.search(r'name="content_hash" value="([0-9a-f]{64})"', html)
     assert shown and shown.group(1) == target.content_hash
     # A newer version since the page was shown: refused, in a partner's words.
-    review.edit(world, target.id, actor="alice", now=clock.now(), text="Diolch. " + target.text)
-    review.submit(world, [target.id], actor="alice", now=clock.now())
+    review.edit(world, target.id, actor=who("alice"), now=clock.now(), text="Diolch. " + target.text)
+    review.submit(world, [target.id], actor=who("alice"), now=clock.now())
     stale = post(partner, f"/review/{token}/approve", {"content_hash": shown.group(1)})
     assert "changed since you opened it" in text_of(partner.get(stale.headers["Location"]))
     html = text_of(partner.get(f"/review/{token}"))
@@ -195,10 +196,11 @@ def test_the_command_line_makes_and_revokes_a_link_the_web_app_opens(
 
     target = post_where(world, occasion=CEA_DAY, account="gwent-x", language="cy")
     runner = CliRunner()
+    bob = token_for(world, "bob")
 
     def run(*args: str):  # type: ignore[no-untyped-def]
         return runner.invoke(
-            cli, ["--config", str(settings.config_path), *args], env={"PUBLISHER_USER": "bob"}
+            cli, ["--config", str(settings.config_path), *args], env={"PUBLISHER_TOKEN": bob}
         )
 
     made = run("review-link", str(target.id), "--expires", "2d", "--for", "NSPCC")

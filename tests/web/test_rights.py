@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 
 from posts.db import Database
 from posts.models import Hold
+from tests.helpers import who
 from tests.web.conftest import (
     DAY,
     fresh,
@@ -210,8 +211,8 @@ def test_the_author_cannot_approve_their_own_post_by_a_direct_post(
     from posts import review
 
     target = post_where(world, occasion=CEA, account="gwent-facebook", language="en")
-    review.edit(world, target.id, actor="bob", now=clock.now(), text="Diolch. " + target.text)
-    review.submit(world, [target.id], actor="bob", now=clock.now())
+    review.edit(world, target.id, actor=who("bob"), now=clock.now(), text="Diolch. " + target.text)
+    review.submit(world, [target.id], actor=who("bob"), now=clock.now())
     login(client, "bob")
     page = text_of(client.get(f"/posts/{target.id}"))  # a preview is recorded...
     assert "You wrote this version, so you cannot approve it" in page

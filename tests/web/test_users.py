@@ -21,6 +21,7 @@ from people.users import Role
 from posts.db import SCHEMA_REVISION, Database
 from posts.models import Event
 from publisher import cli
+from tests.helpers import token_for
 from tests.web.conftest import PASSWORD, login, post, text_of
 
 
@@ -179,8 +180,11 @@ def test_the_migration_makes_the_users_tables(db: Database) -> None:
 def _run(settings: Settings, *args: str, **env: str) -> tuple[int, str]:
     config = Path(str(settings.config_path))
     given = env.pop("_input", None)
+    db = Database(settings.database_url)
+    as_admin = {"PUBLISHER_TOKEN": token_for(db, "admin")}
+    db.dispose()
     result = CliRunner().invoke(
-        cli, ["--config", str(config), *args], env={"PUBLISHER_USER": "admin", **env}, input=given
+        cli, ["--config", str(config), *args], env={**as_admin, **env}, input=given
     )
     return result.exit_code, result.output
 
