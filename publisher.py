@@ -271,6 +271,13 @@ def cli(ctx: click.Context, config: Path | None, verbose: bool, log_format: str)
     help="Keep posts no longer in the campaign (default: cancel them; they would publish).",
 )
 @click.option("--reason", default="", help="Why, for the posts cancelled (audit log).")
+@click.option(
+    "--account",
+    "account_map",
+    multiple=True,
+    metavar="THEIRS=OURS",
+    help="Import a pack's account as one of ours (THEIRS=- leaves it out). Repeatable.",
+)
 @pass_app
 @friendly_errors
 @acting
@@ -281,22 +288,32 @@ def plan(
     end: datetime | None,
     keep_removed: bool,
     reason: str,
+    account_map: tuple[str, ...],
     actor: Actor,
 ) -> None:
     """Import CAMPAIGN (a folder, or the name of a stored campaign) as a new revision if
     it changed, then plan it into dated drafts. Safe to run again."""
     app.may_create_database = True
+    from campaign.pack import parse_mapping
     from campaign.store import campaign_names, import_folder
     from posts.planning import plan_campaign
 
+    mapping = parse_mapping(account_map)
     if campaign.exists() or str(campaign) not in campaign_names(app.db):
         saved = import_folder(
-            app.db, campaign, actor=actor.name, now=app.now(), settings=app.settings
+            app.db,
+            campaign,
+            actor=actor.name,
+            now=app.now(),
+            settings=app.settings,
+            accounts=mapping,
         )
         if saved.changed:
             click.echo(f"Imported {saved.campaign} as revision {saved.number}: {saved.summary}.")
         name = saved.campaign
     else:
+        if mapping:
+            raise click.UsageError("--account maps the accounts of a folder being imported")
         name = str(campaign)
     stored, report = plan_campaign(
         app.db,
@@ -340,15 +357,31 @@ def campaign_group() -> None:
 
 @campaign_group.command("import")
 @click.argument("folder", type=click.Path(path_type=Path, exists=True))
+@click.option(
+    "--account",
+    "account_map",
+    multiple=True,
+    metavar="THEIRS=OURS",
+    help="Import a pack's account as one of ours (THEIRS=- leaves it out). Repeatable.",
+)
 @pass_app
 @friendly_errors
 @acting
-def campaign_import(app: App, folder: Path, actor: Actor) -> None:
-    """Read FOLDER into the database as a new revision (none if nothing changed)."""
+def campaign_import(app: App, folder: Path, account_map: tuple[str, ...], actor: Actor) -> None:
+    """Read FOLDER into the database as a new revision (none if nothing changed). A pack
+    from another force: --account THEIRS=OURS for each account this force lacks."""
     app.may_create_database = True
+    from campaign.pack import parse_mapping
     from campaign.store import import_folder
 
-    saved = import_folder(app.db, folder, actor=actor.name, now=app.now(), settings=app.settings)
+    saved = import_folder(
+        app.db,
+        folder,
+        actor=actor.name,
+        now=app.now(),
+        settings=app.settings,
+        accounts=parse_mapping(account_map),
+    )
     if saved.changed:
         click.echo(f"Imported {saved.campaign} as revision {saved.number}: {saved.summary}.")
     else:

@@ -22,9 +22,11 @@ from .render import Renderer
 
 @dataclass(frozen=True)
 class DraftMedia:
-    path: str
+    path: str  # the image on this host (planning puts its bytes in the media library)
     alt_text: str
     sha256: str
+    file: str = ""  # its path in the campaign folder ("images/tip.png")
+    alts: tuple[tuple[str, str], ...] = ()  # (language, alt text) of every language
 
 
 @dataclass(frozen=True)
@@ -362,4 +364,12 @@ def _media(
         return ()
     checked = campaign.images[image.path]
     alts = list(dict.fromkeys(checked.alt[language] for language in languages))
-    return (DraftMedia(str(checked.path), ALT_SEPARATOR.join(alts), checked.sha256),)
+    return (
+        DraftMedia(
+            str(checked.path),
+            ALT_SEPARATOR.join(alts),
+            checked.sha256,
+            file=image.path,
+            alts=tuple(sorted(checked.alt.items())),
+        ),
+    )

@@ -10,31 +10,20 @@ unchanged); one with it is re-encoded from its pixels only.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 
 from core.errors import CampaignError
 
 # What the loader takes as an image (its first bytes), as in campaign/loader.py.
 _IMAGE_STARTS = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8")
-# Pillow's names for metadata that can say who, where or when (not colour or resolution).
-_METADATA_KEYS = frozenset(
-    {"exif", "xmp", "XML:com.adobe.xmp", "comment", "photoshop", "iptc", "Comment"}
-)
 
 
 def has_metadata(data: bytes) -> bool:
-    """Whether the image carries EXIF, XMP, IPTC, a comment or PNG text. An image Pillow
-    cannot open is left to the loader's own checks (False)."""
-    from PIL import Image, UnidentifiedImageError
+    """Whether the image carries EXIF, XMP, IPTC, a comment or PNG text (the library's
+    test, ``posts.media.has_metadata``; imported late, as the library needs the database)."""
+    from posts.media import has_metadata as library_has_metadata
 
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            if len(image.getexif()) or _METADATA_KEYS & set(image.info):
-                return True
-            return bool(getattr(image, "text", None))  # PNG tEXt/iTXt/zTXt chunks
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return False
+    return library_has_metadata(data)
 
 
 def strip_image_metadata(files: Mapping[str, bytes]) -> tuple[dict[str, bytes], list[str]]:

@@ -47,6 +47,7 @@ from posts.models import Base, Post, UTCDateTime
 
 from .images import strip_image_metadata
 from .loader import Campaign, load_campaign
+from .pack import describe_mapping, map_accounts
 
 CAMPAIGN_FILE = "campaign.toml"
 MAX_FILE_BYTES = 6 * 1024 * 1024  # an image at X's limit, with room
@@ -405,12 +406,19 @@ def save_revision(
     expect_name: str | None = None,
     based_on: int | None = None,
     settings: Settings | None = None,
+    accounts: Mapping[str, str | None] | None = None,
 ) -> Saved:
     """Store ``files`` as the campaign's next revision (the campaign is made on first use).
 
     ``expect_name``: the campaign being edited; a file naming another is refused.
     ``based_on``: the revision the editor started from; if another was saved since, the
-    edit is refused rather than silently overwriting it."""
+    edit is refused rather than silently overwriting it.
+    ``accounts``: a pack's accounts this force calls otherwise (or leaves out, ``None``),
+    as ``campaign.pack.map_accounts``; the revision stores this force's names."""
+    if settings is not None:
+        files = map_accounts(files, accounts or {}, settings)
+    elif accounts:
+        raise CampaignError("account mapping", "mapping accounts needs the force's settings")
     # Where a photo was taken must never reach the public: cleaned before it is stored.
     files, cleaned = strip_image_metadata(files)
     loaded = check_files(files, settings)
@@ -445,6 +453,8 @@ def save_revision(
                 return Saved(name, row.current, False, "no change")
         old_files = _decode(previous.files) if previous is not None else None
         what = describe_changes(old_files, files)
+        if accounts:
+            what += "; the pack's accounts mapped: " + describe_mapping(accounts)
         if cleaned:
             what += "; location and camera details removed from " + ", ".join(cleaned)
         number = row.current + 1
@@ -479,8 +489,10 @@ def import_folder(
     actor: str,
     now: datetime,
     settings: Settings | None = None,
+    accounts: Mapping[str, str | None] | None = None,
 ) -> Saved:
-    """Read a campaign folder into a new revision (none if it has not changed)."""
+    """Read a campaign folder into a new revision (none if it has not changed), its
+    accounts mapped to this force's by ``accounts`` (see ``save_revision``)."""
     path = Path(folder)
     label = path.parent.name if path.name == CAMPAIGN_FILE else path.name
     return save_revision(
@@ -490,6 +502,7 @@ def import_folder(
         now=now,
         summary=f"imported from {label}",
         settings=settings,
+        accounts=accounts,
     )
 
 

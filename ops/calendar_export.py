@@ -77,7 +77,8 @@ def _event(post: Post, settings: Settings, now: datetime) -> Event:
     if post.time_note:
         lines.append(f"Time: {post.time_note}")
     for media in post.media or []:
-        lines.append(f"Image: {media.get('path', '?')} — alt text: {media.get('alt_text', '')}")
+        name = media.get("path") or media.get("name") or "?"
+        lines.append(f"Image: {name} — alt text: {media.get('alt_text', '')}")
     event.add("description", "\n".join(lines))
     event.add("categories", [post.campaign])
     event.add("status", "CANCELLED" if post.state == "cancelled" else "CONFIRMED")

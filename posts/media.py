@@ -9,7 +9,9 @@ stored once (same pixels, same bytes, same hash).
 
 A post refers to a library image by its hash (``{"sha256", "alt_text", "name"}`` in
 ``Post.media``, no ``path``): a worker on any host reads the bytes from the database.
-Campaign folders still give ``path`` entries (read from the worker's disk, as before).
+A campaign's images are put in the library when it is planned (``posts.planning``), byte
+for byte when they carry no metadata; posts planned before that may still have ``path``
+entries, read from the disk of the host that planned them, as before.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ FORMATS = {
 #: Languages an image's alt text is written in (Welsh first: Welsh Language Standards).
 ALT_LANGUAGES = ("cy", "en")
 LANGUAGE_NAMES = {"cy": "Welsh", "en": "English"}
+# Pillow's names for metadata that can say who, where or when (not colour or resolution).
+_METADATA_KEYS = frozenset(
+    {"exif", "xmp", "XML:com.adobe.xmp", "comment", "photoshop", "iptc", "Comment"}
+)
 
 
 class MediaError(QueueError):
@@ -211,35 +217,82 @@ def add_image(
     picture uploaded again is the image already there (its alt text kept)."""
     alts = check_alt_texts(alt_text, required_alt_languages(languages))
     clean = clean_image(data)
-    name = (filename or "image").replace("\\", "/").rsplit("/", 1)[-1][:200] or "image"
     with db.transaction() as session:
-        existing = session.scalar(select(MediaItem).where(MediaItem.sha256 == clean.sha256))
-        if existing is not None:
-            session.expunge(existing)
-            return existing, False
-        item = MediaItem(
-            sha256=clean.sha256,
-            mime=clean.mime,
-            width=clean.width,
-            height=clean.height,
-            size=len(clean.data),
-            data=clean.data,
-            filename=name,
-            alt_text=alts,
-            uploaded_by=actor,
-            uploaded_at=now,
-        )
-        session.add(item)
-        session.flush()
-        record_event(
-            session,
-            actor=actor,
-            action="media_add",
-            now=now,
-            detail={"sha256": clean.sha256, "file": name, "bytes": len(clean.data)},
+        item, new = store_image(
+            session, clean, filename=filename, alt_text=alts, actor=actor, now=now
         )
         session.expunge(item)
-        return item, True
+        return item, new
+
+
+def store_image(
+    session: Session,
+    clean: CleanImage,
+    *,
+    filename: str,
+    alt_text: Mapping[str, str],
+    actor: str,
+    now: datetime,
+) -> tuple[MediaItem, bool]:
+    """Store already-cleaned bytes in ``session`` (the image already there if the same
+    bytes are), recording who added it. The caller checked the alt text."""
+    name = (filename or "image").replace("\\", "/").rsplit("/", 1)[-1][:200] or "image"
+    existing = session.scalar(select(MediaItem).where(MediaItem.sha256 == clean.sha256))
+    if existing is not None:
+        return existing, False
+    item = MediaItem(
+        sha256=clean.sha256,
+        mime=clean.mime,
+        width=clean.width,
+        height=clean.height,
+        size=len(clean.data),
+        data=clean.data,
+        filename=name,
+        alt_text=dict(alt_text),
+        uploaded_by=actor,
+        uploaded_at=now,
+    )
+    session.add(item)
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="media_add",
+        now=now,
+        detail={"sha256": clean.sha256, "file": name, "bytes": len(clean.data)},
+    )
+    return item, True
+
+
+def has_metadata(data: bytes) -> bool:
+    """Whether the image carries EXIF, XMP, IPTC, a comment or PNG text. An image Pillow
+    cannot open is left to the caller's own checks (False)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if len(image.getexif()) or _METADATA_KEYS & set(image.info):
+                return True
+            return bool(getattr(image, "text", None))  # PNG tEXt/iTXt/zTXt chunks
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return False
+
+
+def keep_or_clean(data: bytes, *, field: str = "image") -> CleanImage:
+    """An image already without metadata, as it is (byte for byte, so its hash — and an
+    approval bound to it — stays the same), after the same checks as an upload; one with
+    metadata re-encoded from its pixels (``clean_image``)."""
+    if has_metadata(data):
+        return clean_image(data, field=field)
+    from PIL import Image, UnidentifiedImageError
+
+    cleaned = clean_image(data, field=field)  # the checks: type, size, dimensions
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            width, height = opened.size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):  # pragma: no cover
+        return cleaned
+    return CleanImage(bytes(data), cleaned.mime, width, height)
 
 
 def find_image(session: Session, ref: str) -> MediaItem | None:
@@ -313,6 +366,17 @@ def usage(db: Database) -> dict[str, list[Use]]:
 def post_entry(item: MediaItem, alt_text: str) -> dict[str, Any]:
     """What a post stores for a library image: the hash, a name, the alt text, no path."""
     return {"sha256": item.sha256, "alt_text": alt_text, "name": item.name, "mime": item.mime}
+
+
+def entry_for(clean: CleanImage, alt_text: str) -> dict[str, Any]:
+    """``post_entry`` for an image about to be stored (the same shape, the same name)."""
+    ext = next((ext for mime, ext in FORMATS.values() if mime == clean.mime), "bin")
+    return {
+        "sha256": clean.sha256,
+        "alt_text": alt_text,
+        "name": f"{clean.sha256[:16]}.{ext}",
+        "mime": clean.mime,
+    }
 
 
 def network_problems(item: MediaItem, network: str, alt_text: str, count: int) -> list[str]:

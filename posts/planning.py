@@ -8,6 +8,15 @@ event log and in the report; a post that is sending or later is never touched (t
 report says what was left alone). Each rewrite is conditional on the post as read, so a
 post a worker claims meanwhile is left alone too, never overwritten.
 
+A campaign's images are put in the media library (``posts.media``) as the plan is
+stored, and a post refers to its image by hash, with no path: a worker on any host reads
+the bytes from the database. An image without metadata goes in byte for byte, so its hash
+— and an approval, which covers the hash and alt text, not the path — stays the same; a
+post planned earlier with a ``path`` entry has it replaced by the library entry on the
+next plan with its approval kept (the report says how many). An image that still carries
+metadata (a revision stored before images were cleaned on save) is re-encoded: new bytes,
+a new hash, so its posts are listed as changed ("image") and their approvals voided.
+
 Details that are not content — title, tags, ``urgent`` (which lets a post pass holds),
 ``stale_after_minutes`` — follow the campaign on every re-plan without a new review.
 
@@ -19,6 +28,7 @@ stored in the database (``campaign.store``).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,6 +45,7 @@ from core.errors import QueueError
 
 from .db import Database
 from .journal import record_event, transition, try_take
+from .media import CleanImage, MediaError, entry_for, keep_or_clean, store_image
 from .models import Event, Post, content_hash
 from .stages import void_all
 from .states import REPLANNABLE, TRANSITIONS, PostState
@@ -81,6 +92,9 @@ class PlanPreview:
     removed: list[PlannedPost] = field(default_factory=list)  # no longer in the campaign
     left_alone: list[PlannedPost] = field(default_factory=list)  # sending or done
     unchanged: int = 0
+    # Posts whose image moves from this host's disk to the media library: same bytes,
+    # same content hash, approval kept.
+    to_library: int = 0
 
     @property
     def voided(self) -> list[PlannedPost]:
@@ -104,6 +118,7 @@ class PlanReport:
     details: list[int] = field(default_factory=list)  # title, tags, urgent… followed
     cancelled: list[int] = field(default_factory=list)  # no longer in the campaign
     kept: list[int] = field(default_factory=list)  # no longer in the campaign, kept on request
+    to_library: list[int] = field(default_factory=list)  # image moved to the library
 
     def summary(self) -> str:
         text = f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged"
@@ -118,6 +133,11 @@ class PlanReport:
             text += (
                 f"; title, tags, urgency or staleness followed the campaign on "
                 f"{len(self.details)} post(s)"
+            )
+        if self.to_library:
+            text += (
+                f"; the image of {len(self.to_library)} post(s) now comes from the media "
+                "library (same bytes, approvals kept)"
             )
         if self.cancelled:
             text += (
@@ -144,8 +164,62 @@ class _Values:
     values: dict[str, Any]
 
 
-def _values(draft: Draft) -> _Values:
-    media = [{"path": m.path, "alt_text": m.alt_text, "sha256": m.sha256} for m in draft.media]
+@dataclass(frozen=True)
+class _LibraryImage:
+    """A campaign image as the media library stores it."""
+
+    clean: CleanImage
+    filename: str
+    alt_text: dict[str, str]
+
+
+# Checking (and, with metadata, re-encoding) an image takes Pillow a moment: a preview
+# and the plan that follows it use the same images. Keyed by the file's SHA-256.
+_IMAGES: dict[str, CleanImage] = {}
+_IMAGES_LOCK = threading.Lock()
+_IMAGES_SIZE = 32
+
+
+def _library_images(campaign: str, drafts: Sequence[Draft]) -> dict[str, _LibraryImage]:
+    """Each image of the drafts (by the SHA-256 of its file) as the library stores it."""
+    out: dict[str, _LibraryImage] = {}
+    for draft in drafts:
+        for m in draft.media:
+            if m.sha256 in out:
+                continue
+            with _IMAGES_LOCK:
+                clean = _IMAGES.get(m.sha256)
+            if clean is None:
+                try:
+                    data = Path(m.path).read_bytes()
+                except OSError as exc:
+                    raise QueueError(
+                        f"image {m.file or m.path} of {campaign!r} cannot be read: "
+                        f"{exc.strerror}; nothing was planned"
+                    ) from None
+                if hashlib.sha256(data).hexdigest() != m.sha256:
+                    raise QueueError(
+                        f"image {m.file or m.path} of {campaign!r} changed while it was "
+                        "planned; nothing was planned. Plan again."
+                    )
+                try:
+                    clean = keep_or_clean(data, field=m.file or m.path)
+                except MediaError as exc:
+                    raise QueueError(
+                        f"image {m.file or m.path} of {campaign!r} cannot go in the media "
+                        f"library: {exc}; nothing was planned"
+                    ) from None
+                with _IMAGES_LOCK:
+                    _IMAGES[m.sha256] = clean
+                    while len(_IMAGES) > _IMAGES_SIZE:
+                        _IMAGES.pop(next(iter(_IMAGES)))
+            name = f"{campaign}/{m.file}" if m.file else Path(m.path).name
+            out[m.sha256] = _LibraryImage(clean, name, dict(m.alts))
+    return out
+
+
+def _values(draft: Draft, images: dict[str, _LibraryImage]) -> _Values:
+    media = [entry_for(images[m.sha256].clean, m.alt_text) for m in draft.media]
     digest = content_hash(
         text=draft.text,
         media=media,
@@ -215,6 +289,8 @@ class _Plan:
     unchanged: list[tuple[Post, _Values]] = field(default_factory=list)
     removed: list[Post] = field(default_factory=list)
     left_alone: list[Post] = field(default_factory=list)
+    images: dict[str, _LibraryImage] = field(default_factory=dict)
+    to_library: list[tuple[Post, _Values]] = field(default_factory=list)
 
 
 def _work_out(
@@ -229,7 +305,7 @@ def _work_out(
     """What planning ``drafts`` does. ``whole``: the drafts are every post of the campaign
     between ``start`` and ``end`` (local dates in ``zone``; None: no bound), so a post of
     the campaign in that range that is not among them has left the campaign."""
-    plan = _Plan(PlanPreview(campaign, start, end))
+    plan = _Plan(PlanPreview(campaign, start, end), images=_library_images(campaign, drafts))
     existing = {
         (p.occasion, p.account, p.language): p
         for p in session.scalars(select(Post).where(Post.campaign == campaign).order_by(Post.id))
@@ -240,12 +316,16 @@ def _work_out(
             raise QueueError(f"a draft of {draft.campaign!r} was given to plan {campaign!r}")
         key = (draft.occasion, draft.account, draft.language)
         wanted.add(key)
-        v = _values(draft)
+        v = _values(draft, plan.images)
         post = existing.get(key)
         if post is None:
             plan.new.append(v)
             plan.preview.new.append(_line(None, draft))
         elif post.content_hash == v.digest:
+            if post.media != v.values["media"] and post.state in CANCELLABLE:
+                # Same bytes and alt text, now by library reference (no path).
+                plan.to_library.append((post, v))
+                plan.preview.to_library += 1
             details = _detail_changes(post, v)
             if details and post.state in CANCELLABLE:
                 plan.details.append((post, v))
@@ -369,6 +449,15 @@ def store_drafts(db: Database, drafts: Sequence[Draft], *, actor: str, now: date
 
 def _store(session: Session, plan: _Plan, *, actor: str, now: datetime) -> PlanReport:
     report = PlanReport()
+    for image in plan.images.values():
+        store_image(
+            session,
+            image.clean,
+            filename=image.filename,
+            alt_text=image.alt_text,
+            actor=actor,
+            now=now,
+        )
     # New posts and their events in two multi-row INSERTs: a year of a campaign is
     # thousands of posts, and the ORM's unit of work was most of the time planning took.
     rows = [
@@ -430,6 +519,21 @@ def _store(session: Session, plan: _Plan, *, actor: str, now: datetime) -> PlanR
         )
         report.details.append(post.id)
         report.unchanged += 1
+    for post, v in plan.to_library:
+        if post.id in report.left_alone or not try_take(session, post):
+            if post.id not in report.left_alone:
+                report.left_alone.append(post.id)
+            continue
+        post.media = v.values["media"]
+        record_event(
+            session,
+            actor=actor,
+            action="plan_media",
+            now=now,
+            post=post,
+            detail="image now read from the media library (same bytes, approval kept)",
+        )
+        report.to_library.append(post.id)
     for post, v in plan.rewrite:
         if not try_take(session, post):
             report.left_alone.append(post.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from channels.networks import display_name, in_order
@@ -43,7 +44,7 @@ def preview(post: Post, settings: Settings) -> str:
     lines.append("   └" + "─" * 60)
     for media in post.media or []:
         lines.append(
-            f"   image:    {media['path'].rsplit('/', 1)[-1]} — alt text: {media['alt_text']}"
+            f"   image:    {_image_name(media)} — alt text: {media['alt_text']}"
         )
     own_limit = account.text_limit if account else None
     lines.append("   length:   " + lengths(text, post.network, own_limit))
@@ -191,3 +192,9 @@ def held_back_pairs(db: Database, now: datetime) -> list[tuple[Post, Post]]:
             )
         ).all()
     return [(row[0], row[1]) for row in rows]
+
+
+def _image_name(media: dict[str, Any]) -> str:
+    """A file's name (a post planned with a path) or the library's name for the image."""
+    path = str(media.get("path") or "")
+    return path.rsplit("/", 1)[-1] if path else str(media.get("name") or "image")

@@ -22,6 +22,7 @@ from core.settings import load_settings
 from examples import EXAMPLE_CAMPAIGN as EXAMPLE
 from posts import review
 from posts.db import Database
+from posts.media import get_image
 from posts.models import Post
 from posts.planning import store_drafts
 from schedules.dispatch import Dispatcher
@@ -167,7 +168,13 @@ credentials = {{ access_token = "E2E_LI" }}
         # Child Exploitation Awareness Day carries its image and alt text on both networks.
         cea = [p for p in chosen if p.occasion.startswith("cea-day")]
         assert cea and all(p.media for p in cea)
-        image = Path(cea[0].media[0]["path"]).read_bytes()
+        # Sent from the media library (planning put the campaign's image there, byte for
+        # byte: the example's image carries no metadata).
+        assert "path" not in cea[0].media[0]
+        library_image = get_image(db, cea[0].media[0]["sha256"])
+        assert library_image is not None
+        image = library_image.data
+        assert image == (EXAMPLE / "images" / "helping-hands.jpg").read_bytes()
         x_media = [platform.x_media(m) for p in on_x for m in p.get("media_ids") or []]
         assert {m["alt_text"] for m in x_media} == {
             p.media[0]["alt_text"] for p in cea if p.account == "gwent-x"

@@ -71,26 +71,66 @@ def index() -> str:
     return render_template("campaigns.html", rows=rows)
 
 
+#: A pack is carried in the account-mapping page as base64 (a third larger): the app's
+#: 512 KiB for a request would refuse the second step of a pack near that size.
+PACK_STEP_LIMIT = 1024 * 1024
+
+
+@bp.before_app_request
+def _pack_with_its_mapping() -> None:
+    # Runs before the guard reads the form for its CSRF check.
+    if request.endpoint == "campaigns.import_pack" and request.method == "POST":
+        request.max_content_length = PACK_STEP_LIMIT
+        request.max_form_memory_size = PACK_STEP_LIMIT
+
+
 @bp.route("/campaigns/import", methods=["POST"])
-def import_pack() -> Response:
-    """A campaign pack (the zip a revision downloads as) in, as a new revision."""
+def import_pack() -> str | Response | tuple[str, int]:
+    """A campaign pack (the zip a revision downloads as) in, as a new revision. A pack
+    naming accounts this force lacks first shows, for each, a choice of this force's
+    accounts (or "leave it out"); it is imported once every one is chosen."""
+    import base64
+    import binascii
+
+    from campaign import pack
+
     s = services()
-    upload = request.files.get("pack")
     back = url_for("campaigns.index")
-    if upload is None or not upload.filename:
+    upload = request.files.get("pack")
+    carried = request.form.get("pack_data", "")
+    if upload is not None and upload.filename:
+        data, label = upload.read(), upload.filename
+    elif carried:
+        try:
+            data = base64.b64decode(carried, validate=True)
+        except (binascii.Error, ValueError):
+            flash("Nothing was imported: the pack did not come back whole; choose it again.", "error")
+            return redirect(back, 303)
+        label = request.form.get("pack_name", "the pack")[:200]
+    else:
         flash("Choose a campaign pack (a .zip of the campaign's folder) to import.", "error")
         return redirect(back, 303)
     try:
-        files = store.read_zip(upload.read(), upload.filename)
-        checked = store.check_files(files)
-        _may_edit(list(checked.spec.campaign.accounts))
+        files = store.read_zip(data, label)
+        missing = pack.missing_accounts(files, s.settings)
+        mapping: dict[str, str | None] = {}
+        for theirs in missing:
+            chosen = request.form.get(f"account-{theirs}", "")
+            if chosen:
+                mapping[theirs] = None if chosen == pack.LEAVE_OUT else chosen
+        unchosen = [name for name in missing if name not in mapping]
+        if unchosen:
+            return _mapping_page(data, label, missing, mapping, unchosen, carried != "")
+        mapped = pack.map_accounts(files, mapping, s.settings)
+        _may_edit(pack.pack_accounts(mapped))
         saved = store.save_revision(
             s.db,
             files,
             actor=user().username,
             now=now(),
-            summary=f"imported from {upload.filename}",
+            summary=f"imported from {label}",
             settings=s.settings,
+            accounts=mapping,
         )
     except CampaignError as exc:
         flash(f"Nothing was imported: {exc}", "error")
@@ -100,6 +140,40 @@ def import_pack() -> Response:
     else:
         flash(f"{saved.campaign} is unchanged (revision {saved.number}).", "success")
     return redirect(url_for("campaigns.edit", name=saved.campaign), 303)
+
+
+def _mapping_page(
+    data: bytes,
+    label: str,
+    missing: list[str],
+    chosen: dict[str, str | None],
+    unchosen: list[str],
+    second_step: bool,
+) -> tuple[str, int]:
+    import base64
+
+    from campaign import pack
+
+    person = user()
+    own = [name for name in sorted(services().settings.accounts) if person.may_act_on(name)]
+    error = (
+        "Nothing was imported yet: choose an account of this force, or leave it out, for "
+        + ", ".join(unchosen)
+        + "."
+        if second_step
+        else None
+    )
+    html = render_template(
+        "campaign_import.html",
+        pack_data=base64.b64encode(data).decode("ascii"),
+        pack_name=label,
+        missing=missing,
+        chosen={k: (v if v is not None else pack.LEAVE_OUT) for k, v in chosen.items()},
+        accounts=own,
+        leave_out=pack.LEAVE_OUT,
+        error=error,
+    )
+    return html, 400 if second_step else 200
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])

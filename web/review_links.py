@@ -91,6 +91,10 @@ def approve(token: str) -> Response:
     return redirect(back, 303)
 
 
+# What this page shows, by the image's first bytes.
+_KINDS = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif"}
+
+
 @bp.route("/review/<token>/media/<int:index>")
 def media(token: str, index: int) -> Response:
     """The post's image for the link's holder (not counted as a view)."""
@@ -99,13 +103,23 @@ def media(token: str, index: int) -> Response:
     items = opened.post.media or []
     if not 0 <= index < len(items):
         abort(404, description="This post has no such image.")
-    try:
-        data = Path(str(items[index]["path"])).read_bytes()
-    except OSError:
-        abort(404, description="The image file is missing.")
-    if hashlib.sha256(data).hexdigest() != items[index].get("sha256"):
+    item = items[index]
+    if not item.get("path"):  # a library image: its bytes are in the database
+        from posts.media import image_bytes
+
+        with s.db.transaction() as session:
+            stored = image_bytes(session, str(item.get("sha256", "")))
+        if stored is None:
+            abort(404, description="The image is not in the media library.")
+        data = stored
+    else:
+        try:
+            data = Path(str(item["path"])).read_bytes()
+        except OSError:
+            abort(404, description="The image file is missing.")
+    if hashlib.sha256(data).hexdigest() != item.get("sha256"):
         abort(409, description="The image file changed after the post was planned.")
-    kind = "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
-    if not data.startswith((b"\x89PNG", b"\xff\xd8\xff")):
+    kind = next((t for magic, t in _KINDS.items() if data.startswith(magic)), None)
+    if kind is None:
         abort(415, description="Not an image this app shows.")
     return Response(data, mimetype=kind, headers={"Cache-Control": "no-store"})

@@ -41,7 +41,7 @@ from posts.models import Post
 from posts.planning import store_drafts
 from schedules.dispatch import Dispatcher
 from tests.fakes import instagram as fakes
-from tests.fakes.instagram import FakeInstagram, LocalMedia, jpeg_bytes
+from tests.fakes.instagram import FakeInstagram, LocalMedia, jpeg_bytes, real_jpeg
 from tests.helpers import WebServer, approve_all
 
 TIMEOUT = 0.5
@@ -948,7 +948,7 @@ media_key_env = "CHAIN_MEDIA_KEY"
     folder = tmp_path / "campaign"
     (folder / "templates").mkdir(parents=True)
     (folder / "images").mkdir()
-    (folder / "images" / "banner.jpg").write_bytes(jpeg_bytes("banner"))
+    (folder / "images" / "banner.jpg").write_bytes(real_jpeg("banner"))
     (folder / "templates" / "cea.en.j2").write_text(
         "Child Exploitation Awareness Day: talk to your child. #CEADay27", encoding="utf-8"
     )
@@ -1080,9 +1080,14 @@ def test_the_media_route(chain: dict[str, Any]) -> None:
     # An image of no waiting post: 404, signed or not.
     other = hashlib.sha256(b"another image").hexdigest()
     assert requests.get(urls.url(other), timeout=5).status_code == 404
-    # The file changed after approval: 404.
+    # The library's bytes no longer match the approved hash: 404.
+    from posts.media import MediaItem
+
     fresh = urls.url(sha)
-    (chain["folder"] / "images" / "banner.jpg").write_bytes(jpeg_bytes("changed"))
+    with db.transaction() as session:
+        item = session.scalar(select(MediaItem).where(MediaItem.sha256 == sha))
+        assert item is not None
+        item.data = real_jpeg("changed")
     assert requests.get(fresh, timeout=5).status_code == 404
     # Nothing else of the web app is public: the login guard still stands.
     assert requests.get(f"{server.url}/queue", timeout=5, allow_redirects=False).status_code == 302

@@ -532,6 +532,21 @@ def jpeg_bytes(seed: str, size: int = 300) -> bytes:
     return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00" + body + b"\xff\xd9"
 
 
+def real_jpeg(seed: str) -> bytes:
+    """A real JPEG, different for each ``seed``: a campaign's image goes through the media
+    library when it is planned, which decodes it (``jpeg_bytes`` only looks like one)."""
+    import io
+
+    from PIL import Image
+
+    digest = hashlib.sha256(seed.encode()).digest()
+    image = Image.new("RGB", (32, 32), (digest[0], digest[1], digest[2]))
+    image.putpixel((digest[3] % 32, digest[4] % 32), (digest[5], digest[6], digest[7]))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
 class LocalMedia:
     """What a force's install offers Instagram, for channel tests: the real signed-media
     middleware (``web.media.PublicMedia``) on 127.0.0.1, serving the files in ``folder``

@@ -203,10 +203,25 @@ def test_a_network_that_cannot_tell_leaves_it_to_a_person(
     assert fake.sent == []
 
 
-def test_changed_image_is_not_sent(db, settings, clock, tmp_path, fake, dispatcher):
+def _png(shade: int) -> bytes:
+    """A real PNG (the media library decodes what planning gives it)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (32, 32), (shade, 40, 90)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_an_old_post_with_a_path_publishes_its_file_but_not_a_changed_one(
+    db, settings, clock, tmp_path, fake, dispatcher
+):
+    """Posts planned before campaign images went into the media library name the file on
+    the host that planned them: they still publish from it, and not once it changed."""
     folder = write_campaign(tmp_path / "c")
     png = folder / "banner.png"
-    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+    png.write_bytes(_png(10))
     toml = folder / "campaign.toml"
     toml.write_text(
         toml.read_text().replace(
@@ -217,12 +232,23 @@ def test_changed_image_is_not_sent(db, settings, clock, tmp_path, fake, dispatch
         )
     )
     posts = _ready(db, settings, clock, tmp_path, folder=folder)
-    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"1" * 100)
+    with db.transaction() as s:
+        for post in s.scalars(select(Post).order_by(Post.id)).all()[:2]:
+            entry = post.media[0]
+            # The shape planning stored before: the file's path, its hash, the alt text.
+            post.media = [
+                {"path": str(png), "alt_text": entry["alt_text"], "sha256": entry["sha256"]}
+            ]
     clock.set(posts[0].due_at)
     _round(dispatcher)
-    post = _posts(db)[0]
+    assert fake.sent[0].media[0].path == png and fake.sent[0].media[0].data is None
+    assert _posts(db)[0].state == "published"
+    png.write_bytes(_png(200))
+    clock.set(posts[1].due_at)
+    _round(dispatcher)
+    post = _posts(db)[1]
     assert post.state == "failed" and "changed after it was approved" in post.last_error
-    assert fake.sent == []
+    assert len(fake.sent) == 1
 
 
 @pytest.mark.parametrize("nights", [("2027-03-27", "2027-03-29"), ("2027-10-30", "2027-11-01")])

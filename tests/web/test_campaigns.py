@@ -465,3 +465,66 @@ def test_a_language_the_form_cannot_show_is_refused_not_dropped(
     assert response.status_code == 422
     assert "Languages: this campaign is also written in &#39;gd&#39;" in text_of(response)
     assert store.get_revision(world, "test-campaign").number == before.number
+
+
+def test_a_pack_naming_other_accounts_imports_once_each_is_chosen(
+    client: FlaskClient, world: Database, clock: FakeClock
+) -> None:
+    """Another force's pack: a select of this force's accounts (or "leave it out") for
+    each account it lacks; nothing is stored until every one is chosen."""
+    import io
+    import zipfile
+
+    files = store.read_folder(EXAMPLE_CAMPAIGN)
+    toml = files["campaign.toml"].decode("utf-8").replace('"gwent-', '"dyfed-')
+    files["campaign.toml"] = toml.encode("utf-8")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, data in files.items():
+            archive.writestr(f"pack/{path}", data)
+    login(client, "alice")
+    first = client.post(
+        "/campaigns/import",
+        data={"csrf_token": _token(client), "pack": (io.BytesIO(buffer.getvalue()), "dyfed.zip")},
+        content_type="multipart/form-data",
+    )
+    page = text_of(first)
+    assert first.status_code == 200 and 'name="account-dyfed-x"' in page
+    assert page.count("<select") == 6 and "Leave it out" in page
+    assert store.campaign_names(world) == []
+    carried = page.split('name="pack_data" value="', 1)[1].split('"', 1)[0]
+    chosen = {
+        f"account-dyfed-{kind}": f"gwent-{kind}"
+        for kind in ("x", "facebook", "bluesky", "mastodon", "instagram")
+    }
+    # LinkedIn not chosen yet: named, nothing stored.
+    partial = post(
+        client, "/campaigns/import", {"pack_data": carried, "pack_name": "dyfed.zip", **chosen}
+    )
+    assert partial.status_code == 400 and "dyfed-linkedin" in text_of(partial)
+    assert store.campaign_names(world) == []
+    done = post(
+        client,
+        "/campaigns/import",
+        {"pack_data": carried, "pack_name": "dyfed.zip", **chosen,
+         "account-dyfed-linkedin": "-"},
+    )
+    assert done.status_code == 303 and done.location.endswith("/stop-talk-protect")
+    stored = store.get_revision(world, "stop-talk-protect").text("campaign.toml")
+    assert "dyfed" not in stored and "linkedin" not in stored and "gwent-x" in stored
+
+
+def test_the_media_library_lists_a_planned_campaign_image_where_it_is_used(
+    client: FlaskClient, world: Database
+) -> None:
+    """The world planned 18 March (Child Exploitation Awareness Day, with its image)."""
+    from posts.media import usage
+
+    login(client, "alice")
+    page = text_of(client.get("/media-library"))
+    assert "helping-hands.jpg" in page
+    uses = [u for found in usage(world).values() for u in found]
+    cea = [p for p in all_posts(world) if p.occasion.startswith("cea-day")]
+    assert cea and {p.id for p in cea} <= {u.post_id for u in uses}
+    assert f"Used on {len(cea)} posts" in page
+    assert all(f"/posts/{p.id}\"" in page for p in cea)
