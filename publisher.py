@@ -300,6 +300,7 @@ def plan(
 
     mapping = parse_mapping(account_map)
     if campaign.exists() or str(campaign) not in campaign_names(app.db):
+        _may_plan(app, actor, campaign, str(campaign), mapping)
         saved = import_folder(
             app.db,
             campaign,
@@ -315,6 +316,7 @@ def plan(
         if mapping:
             raise click.UsageError("--account maps the accounts of a folder being imported")
         name = str(campaign)
+        _may_plan(app, actor, None, name, {})
     stored, report = plan_campaign(
         app.db,
         app.settings,
@@ -330,6 +332,22 @@ def plan(
         f"Planned {name} (revision {stored.revision}): {len(stored.drafts)} posts — "
         f"{report.summary()}."
     )
+
+
+def _may_plan(app: App, actor: Actor, folder: Path | None, name: str, mapping: Any) -> None:
+    """The same rule as the web's campaign pages: rights on every account the campaign
+    names (a folder as it will be stored, or the stored campaign), checked first."""
+    from campaign import folder as campaign_folder
+    from campaign import pack, store
+    from people.rights import check_accounts
+
+    if folder is not None:
+        files = pack.map_accounts(store.read_folder(folder), mapping, app.settings)
+        accounts = pack.pack_accounts(files)
+    else:
+        revision = store.get_revision(app.db, name)
+        accounts = list(campaign_folder.view(revision.files)["info"].get("accounts", []))
+    check_accounts(actor, "plan", accounts, what=f"campaign {name}")
 
 
 @cli.command("campaigns")
@@ -374,13 +392,15 @@ def campaign_import(app: App, folder: Path, account_map: tuple[str, ...], actor:
     from campaign.pack import parse_mapping
     from campaign.store import import_folder
 
+    mapping = parse_mapping(account_map)
+    _may_plan(app, actor, folder, str(folder), mapping)
     saved = import_folder(
         app.db,
         folder,
         actor=actor.name,
         now=app.now(),
         settings=app.settings,
-        accounts=parse_mapping(account_map),
+        accounts=mapping,
     )
     if saved.changed:
         click.echo(f"Imported {saved.campaign} as revision {saved.number}: {saved.summary}.")
@@ -1660,7 +1680,7 @@ def import_csv_command(app: App, file: Path, actor: Actor) -> None:
     from posts.csv_import import CsvRefused, import_csv
 
     try:
-        posts = import_csv(app.db, app.settings, file.read_bytes(), actor=actor.name, now=app.now())
+        posts = import_csv(app.db, app.settings, file.read_bytes(), actor=actor, now=app.now())
     except CsvRefused as exc:
         click.echo(f"error: {file}: nothing was imported; {len(exc.problems)} error(s):", err=True)
         for problem in exc.problems:

@@ -9,6 +9,7 @@ page or a command that wants to offer only what will be allowed.
 The rules, by what an action needs:
 
 - rights on the post's account (any role): submit, edit, cancel, compose, reschedule,
+  plan (a campaign: every account it names, checked before it is stored or planned),
   mark urgent, sign a sign-off stage (``posts.stages.may_sign`` then decides whether this
   person may sign that stage);
 - reviewer or administrator with rights on the account: record a preview (or anyone who
@@ -56,6 +57,7 @@ ACTIONS: dict[str, str] = {
     "edit": ON_ACCOUNT,
     "cancel": ON_ACCOUNT,
     "compose": ON_ACCOUNT,
+    "plan": ON_ACCOUNT,
     "reschedule": ON_ACCOUNT,
     "urgent": ON_ACCOUNT,
     "preview": REVIEW,
@@ -82,6 +84,7 @@ _WORDS = {
     "edit": "edit posts",
     "cancel": "cancel posts",
     "compose": "write posts",
+    "plan": "plan or change campaigns",
     "reschedule": "move posts",
     "urgent": "mark posts urgent",
     "preview": "record a preview of posts",
@@ -209,6 +212,12 @@ class _OnAccount(Protocol):
     def id(self) -> int: ...
     @property
     def account(self) -> str: ...
+
+
+def check_accounts(actor: Actor, action: str, accounts: Iterable[str], *, what: str = "") -> None:
+    """``check`` for every account (a campaign's), before anything is changed."""
+    for account in accounts:
+        check(actor, action, account, what=what)
 
 
 def check_each(actor: Actor, action: str, posts: Iterable[_OnAccount]) -> None:

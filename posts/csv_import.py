@@ -25,6 +25,7 @@ from campaign.dates import local_to_utc
 from campaign.lint import lint_text
 from core.errors import QueueError
 from core.settings import Settings
+from people.rights import Actor, check_accounts
 
 from .compose import SINGLE, _title
 from .db import Database
@@ -241,10 +242,12 @@ def check(db: Database, settings: Settings, data: bytes | str, *, now: datetime)
 
 
 def import_csv(
-    db: Database, settings: Settings, data: bytes | str, *, actor: str, now: datetime
+    db: Database, settings: Settings, data: bytes | str, *, actor: Actor, now: datetime
 ) -> list[Post]:
-    """Check every row, then store them all as drafts in one transaction (or nothing)."""
+    """Check every row, then store them all as drafts in one transaction (or nothing);
+    refused as a whole unless ``actor`` may write posts on every row's account."""
     rows = check(db, settings, data, now=now)
+    check_accounts(actor, "compose", dict.fromkeys(row.account for row in rows))
     batch = secrets.token_hex(4)
     pairs: dict[tuple[str, str], set[str]] = {}
     for row in rows:
@@ -285,7 +288,7 @@ def import_csv(
                     due_at=row.due_at,
                 ),
                 state=PostState.DRAFT.value,
-                author=actor,
+                author=actor.name,
                 attempt=0,
                 pair_key=f"csv:{batch}:{row.local}:{row.network}" if paired else None,
                 urgent=False,
@@ -296,7 +299,7 @@ def import_csv(
             session.flush()
             record_event(
                 session,
-                actor=actor,
+                actor=actor.name,
                 action="import",
                 now=now,
                 post=post,

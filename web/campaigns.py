@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 
 from campaign import folder, store
 from core.errors import CampaignError, NotFound, QueueError
+from people.rights import Actor, allows
 from posts import planning
 from posts.models import Post
 
@@ -32,8 +33,8 @@ PREVIEW_ENTRIES = 12
 
 
 def _may_edit(accounts: list[str]) -> None:
-    person = user()
-    missing = [a for a in accounts if not person.may_act_on(a)]
+    actor = Actor.of(user())
+    missing = [a for a in accounts if not allows(actor, "plan", a)]
     require(
         not missing,
         f"You have no rights on the account(s) {', '.join(missing)} of this campaign.",

@@ -257,7 +257,7 @@ def import_page() -> Response | tuple[str, int]:
             if not data:
                 raise QueueError("file: choose a CSV file to import")
             _rights(data)
-            rows = import_csv(s.db, s.settings, data, actor=person.username, now=now())
+            rows = import_csv(s.db, s.settings, data, actor=Actor.of(person), now=now())
         except CsvRefused as exc:
             problems = exc.problems
             message = f"Nothing was imported: {len(problems)} error(s). Fix them and try again."

@@ -26,7 +26,7 @@ from posts.db import Database
 from posts.models import Event, Post
 from posts.schema import all_tables
 from publisher import cli
-from tests.helpers import token_for, who
+from tests.helpers import token_for, who, write_campaign
 
 PASSWORD = "correct horse battery staple"
 EN = "Worried about a child online? Call 101, or 999 in an emergency."
@@ -225,3 +225,24 @@ def test_the_tokens_table_is_in_the_migrations(db: Database) -> None:
     with db.connection() as connection:
         columns = [r[1] for r in connection.execute(text("PRAGMA table_info(user_tokens)"))]
     assert columns == ["id", "user_id", "token_hash", "created_at", "created_by", "revoked_at"]
+
+
+def test_planning_needs_rights_on_every_account_of_the_campaign(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    """The web's campaign pages ask for rights on every account the campaign names; so do
+    `publisher plan` and `publisher campaign import`, before anything is stored."""
+    campaign = write_campaign(tmp_path / "c", accounts='["gwent-x", "gwent-facebook"]')
+    outsider = token_for(db, "fflur", "author", ("gwent-x",))
+    before = _rows(db)
+    for args in (("plan", str(campaign)), ("campaign", "import", str(campaign))):
+        refused = _run(settings, *args, token=outsider)
+        assert refused.exit_code == 1, refused.output
+        assert "may not plan or change campaigns of the account gwent-facebook" in refused.output
+        assert _rows(db) == before
+    insider = token_for(db, "gwen", "author", ("gwent-x", "gwent-facebook"))
+    planned = _run(settings, "plan", str(campaign), token=insider)
+    assert planned.exit_code == 0, planned.output
+    outsider_again = _run(settings, "plan", "test-campaign", token=outsider)
+    assert outsider_again.exit_code == 1
+    assert "gwent-facebook" in outsider_again.output
