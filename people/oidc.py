@@ -48,7 +48,16 @@ from posts.db import Database
 from posts.journal import record_event
 from posts.models import Base, UTCDateTime
 
-from .users import ALL_ACCOUNTS, Person, Role, User, UserAccount, _person, hash_password
+from .users import (
+    ALL_ACCOUNTS,
+    RESERVED_NAMES,
+    Person,
+    Role,
+    User,
+    UserAccount,
+    _person,
+    hash_password,
+)
 
 # Asymmetric algorithms only: "none" and HMAC (keyed with the client secret) are refused.
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
@@ -458,6 +467,8 @@ def _username(claims: Mapping[str, Any], claim: str, subject: str) -> str:
     for value in (claims.get(claim), claims.get("email"), "oidc-" + subject):
         if isinstance(value, str) and value.strip():
             name = _USERNAME_BAD.sub("-", value.strip().lower()).strip("-._")
+            if name in RESERVED_NAMES:
+                name = "oidc-" + name  # never the service's own name
             if len(name) >= 2:
                 return name[:100]
     return ("oidc-" + _USERNAME_BAD.sub("-", subject))[:100]

@@ -41,6 +41,9 @@ from .rights import Actor, allows
 ALL_ACCOUNTS = "*"
 MIN_PASSWORD_LENGTH = 12
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,99}$")
+# Names the audit log already gives to the service and to the settings' blackouts: a
+# person called so could pass for them (a pause "by the worker" is not announced).
+RESERVED_NAMES = frozenset({"worker", "settings"})
 
 
 class Role(StrEnum):
@@ -213,6 +216,8 @@ def add_user(
             "a user name is 2-100 letters, digits, dots, dashes or underscores, "
             "starting with a letter or digit"
         )
+    if username.lower() in RESERVED_NAMES:
+        raise QueueError(f"the user name {username!r} is the service's own; choose another")
     checked_role = _role(role)
     rights = _accounts(accounts, known_accounts)
     password_hash = hash_password(password)

@@ -449,3 +449,10 @@ def test_cancel_at_the_provider_is_said_plainly(world: World) -> None:
     done = http.get(location, allow_redirects=False, timeout=10)
     assert done.status_code == 403
     assert "The identity provider did not sign you in: End-User aborted interaction" in done.text
+
+
+def test_a_provider_name_never_becomes_the_services_own() -> None:
+    from people.oidc import _username
+
+    assert _username({"preferred_username": "Worker"}, "preferred_username", "s1") == "oidc-worker"
+    assert _username({"preferred_username": "sian"}, "preferred_username", "s2") == "sian"

@@ -41,6 +41,9 @@ def test_passwords_are_argon2id_and_rules_are_checked(db: Database, clock: FakeC
         users.add_user(db, "sian", PASSWORD, role="boss", actor="t", now=clock.now())
     with pytest.raises(QueueError, match="user name"):
         users.add_user(db, "<b>", PASSWORD, role="author", actor="t", now=clock.now())
+    for taken in ("worker", "Settings"):  # the audit log's names for the service
+        with pytest.raises(QueueError, match="the service's own"):
+            users.add_user(db, taken, PASSWORD, role="administrator", actor="t", now=clock.now())
     with pytest.raises(QueueError, match="unknown account"):
         users.add_user(
             db,
