@@ -43,7 +43,7 @@ from tests.bluesky.pds import Account, BlueskyPds
 from tests.bluesky.pds import unavailable as pds_unavailable
 from tests.fakeplatform import FakeConfig, FakePlatform
 from tests.fakes.instagram import DEFAULT_ACCOUNTS as DEFAULT_INSTAGRAM_ACCOUNTS
-from tests.fakes.instagram import FakeInstagram, jpeg_bytes
+from tests.fakes.instagram import FakeInstagram, real_jpeg
 from tests.fakes.linkedin import ORGANIZATION as LINKEDIN_ORGANIZATION
 from tests.fakes.linkedin import FakeLinkedIn
 from tests.fakes.threads import FakeThreads
@@ -194,7 +194,7 @@ def _plan(settings: Settings, folder: Path, days: int, spread: float) -> list[in
         templates={"tip.en.j2": TEMPLATE, "tip.cy.j2": TEMPLATE},
     )
     if "gwent-instagram" in settings.accounts:  # Instagram takes only posts with an image
-        (campaign / "photo.jpg").write_bytes(jpeg_bytes("crash"))
+        (campaign / "photo.jpg").write_bytes(real_jpeg("crash"))
         toml = campaign / "campaign.toml"
         others = json.dumps(sorted(a for a in settings.accounts if a != "gwent-instagram"))
         text = toml.read_text().replace(
