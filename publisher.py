@@ -295,20 +295,12 @@ def plan(
     it changed, then plan it into dated drafts. Safe to run again."""
     app.may_create_database = True
     from campaign.pack import parse_mapping
-    from campaign.store import campaign_names, import_folder
+    from campaign.store import campaign_names
     from posts.planning import plan_campaign
 
     mapping = parse_mapping(account_map)
     if campaign.exists() or str(campaign) not in campaign_names(app.db):
-        _may_plan(app, actor, campaign, str(campaign), mapping)
-        saved = import_folder(
-            app.db,
-            campaign,
-            actor=actor.name,
-            now=app.now(),
-            settings=app.settings,
-            accounts=mapping,
-        )
+        saved = _import(app, actor, campaign, mapping)
         if saved.changed:
             click.echo(f"Imported {saved.campaign} as revision {saved.number}: {saved.summary}.")
         name = saved.campaign
@@ -331,6 +323,17 @@ def plan(
     click.echo(
         f"Planned {name} (revision {stored.revision}): {len(stored.drafts)} posts — "
         f"{report.summary()}."
+    )
+
+
+def _import(app: App, actor: Actor, folder: Path, mapping: Any) -> Any:
+    """Import ``folder`` (its accounts mapped) as a new revision, once ``actor`` is seen
+    to have rights on every account it names."""
+    from campaign.store import import_folder
+
+    _may_plan(app, actor, folder, str(folder), mapping)
+    return import_folder(
+        app.db, folder, actor=actor.name, now=app.now(), settings=app.settings, accounts=mapping
     )
 
 
@@ -390,18 +393,8 @@ def campaign_import(app: App, folder: Path, account_map: tuple[str, ...], actor:
     from another force: --account THEIRS=OURS for each account this force lacks."""
     app.may_create_database = True
     from campaign.pack import parse_mapping
-    from campaign.store import import_folder
 
-    mapping = parse_mapping(account_map)
-    _may_plan(app, actor, folder, str(folder), mapping)
-    saved = import_folder(
-        app.db,
-        folder,
-        actor=actor.name,
-        now=app.now(),
-        settings=app.settings,
-        accounts=mapping,
-    )
+    saved = _import(app, actor, folder, parse_mapping(account_map))
     if saved.changed:
         click.echo(f"Imported {saved.campaign} as revision {saved.number}: {saved.summary}.")
     else:

@@ -383,7 +383,13 @@ def resolve(post_id: int) -> Response:
 @bp.route("/posts/<int:post_id>/media/<int:index>")
 def media(post_id: int, index: int) -> Response:
     """A post's image, only if its bytes are still the ones approved (same SHA-256)."""
-    post = _post(post_id)
+    data, mimetype = approved_image(_post(post_id), index)
+    return Response(data, mimetype=mimetype, headers={"Cache-Control": "private, max-age=300"})
+
+
+def approved_image(post: Post, index: int) -> tuple[bytes, str]:
+    """The bytes and type of a post's image ``index`` (from the media library, or an older
+    post's file), aborting unless they are still the ones approved (same SHA-256)."""
     items = post.media or []
     if not 0 <= index < len(items):
         abort(404, description="This post has no such image.")
@@ -406,4 +412,4 @@ def media(post_id: int, index: int) -> Response:
     mimetype = next((t for magic, t in _IMAGE_TYPES.items() if data.startswith(magic)), None)
     if mimetype is None:
         abort(415, description="Not an image this app shows.")
-    return Response(data, mimetype=mimetype, headers={"Cache-Control": "private, max-age=300"})
+    return data, mimetype

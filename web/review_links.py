@@ -5,15 +5,13 @@ token is the key. Every view and comment is in the audit log (``posts.review_lin
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from core.errors import ChangedSinceOpened, NotFound, PermissionDenied, QueueError
 from posts import review_links
 
+from .posts import approved_image
 from .preview import card
 from .security import now, services
 
@@ -91,35 +89,9 @@ def approve(token: str) -> Response:
     return redirect(back, 303)
 
 
-# What this page shows, by the image's first bytes.
-_KINDS = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif"}
-
-
 @bp.route("/review/<token>/media/<int:index>")
 def media(token: str, index: int) -> Response:
     """The post's image for the link's holder (not counted as a view)."""
-    s = services()
-    opened = review_links.check(s.db, token, secret=_secret(), now=now())
-    items = opened.post.media or []
-    if not 0 <= index < len(items):
-        abort(404, description="This post has no such image.")
-    item = items[index]
-    if not item.get("path"):  # a library image: its bytes are in the database
-        from posts.media import image_bytes
-
-        with s.db.transaction() as session:
-            stored = image_bytes(session, str(item.get("sha256", "")))
-        if stored is None:
-            abort(404, description="The image is not in the media library.")
-        data = stored
-    else:
-        try:
-            data = Path(str(item["path"])).read_bytes()
-        except OSError:
-            abort(404, description="The image file is missing.")
-    if hashlib.sha256(data).hexdigest() != item.get("sha256"):
-        abort(409, description="The image file changed after the post was planned.")
-    kind = next((t for magic, t in _KINDS.items() if data.startswith(magic)), None)
-    if kind is None:
-        abort(415, description="Not an image this app shows.")
+    opened = review_links.check(services().db, token, secret=_secret(), now=now())
+    data, kind = approved_image(opened.post, index)
     return Response(data, mimetype=kind, headers={"Cache-Control": "no-store"})
