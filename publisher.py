@@ -167,6 +167,16 @@ def administering(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+# A pack from another force names its own accounts: which of ours each one is.
+account_map_option = click.option(
+    "--account",
+    "account_map",
+    multiple=True,
+    metavar="THEIRS=OURS",
+    help="Import a pack's account as one of ours (THEIRS=- leaves it out). Repeatable.",
+)
+
+
 def filter_options(func: F) -> F:
     for option in reversed(
         [
@@ -271,13 +281,7 @@ def cli(ctx: click.Context, config: Path | None, verbose: bool, log_format: str)
     help="Keep posts no longer in the campaign (default: cancel them; they would publish).",
 )
 @click.option("--reason", default="", help="Why, for the posts cancelled (audit log).")
-@click.option(
-    "--account",
-    "account_map",
-    multiple=True,
-    metavar="THEIRS=OURS",
-    help="Import a pack's account as one of ours (THEIRS=- leaves it out). Repeatable.",
-)
+@account_map_option
 @pass_app
 @friendly_errors
 @acting
@@ -378,13 +382,7 @@ def campaign_group() -> None:
 
 @campaign_group.command("import")
 @click.argument("folder", type=click.Path(path_type=Path, exists=True))
-@click.option(
-    "--account",
-    "account_map",
-    multiple=True,
-    metavar="THEIRS=OURS",
-    help="Import a pack's account as one of ours (THEIRS=- leaves it out). Repeatable.",
-)
+@account_map_option
 @pass_app
 @friendly_errors
 @acting

@@ -8,8 +8,6 @@ Secure when the request came over HTTPS (or always/never, as ``secure_cookies`` 
 from __future__ import annotations
 
 import functools
-import os
-import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from werkzeug.wrappers import Response
 from channels.networks import display_name
 from core.clock import Clock, SystemClock
 from core.errors import NotFound, PermissionDenied
+from core.secrets import made_once
 from core.settings import Settings
 from people.pacing import Pacer, RealPacer
 from posts.blackouts import STOPPABLE, Window, blackout_windows, covering
@@ -165,20 +164,7 @@ class _DatabaseId(IntegerConverter):
 
 def load_secret_key(state_dir: Path) -> str:
     """The key that signs session cookies: made once, kept readable by the owner only."""
-    path = Path(state_dir) / SECRET_FILE
-    try:
-        return path.read_text("ascii").strip()
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first
-        return path.read_text("ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write(key + "\n")
-    return key
+    return made_once(Path(state_dir) / SECRET_FILE)
 
 
 def _headers(response: Response) -> Response:
