@@ -121,7 +121,13 @@ def test_held_counts_awareness_and_the_chips_chosen(database: Database) -> None:
     add(database, utc(2027, 3, 29, 11, 45), account="gwent-facebook")  # not its account
     add(database, utc(2027, 3, 29, 12, 0))  # the window has ended
     purdah = Window(
-        None, "blackout", ("gwent-x",), "Purdah", utc(2027, 3, 29, 8, 30), utc(2027, 3, 29, 12, 0), "settings"
+        None,
+        "blackout",
+        ("gwent-x",),
+        "Purdah",
+        utc(2027, 3, 29, 8, 30),
+        utc(2027, 3, 29, 12, 0),
+        "settings",
     )
     found = month(database, 2027, 3, windows=[purdah], chips=3)[day]
     assert found.total == 8 and found.more == 5
