@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, case, cast, false, func, literal, or_, select
+from sqlalchemy import String, and_, case, cast, false, func, literal, literal_column, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from .blackouts import STOPPABLE, Window
@@ -35,6 +35,11 @@ AWARENESS_TITLE = re.compile(r"\b(Day|Week|Diwrnod|Wythnos)\b")
 # go, then what is done; by time within each.
 NEEDS_A_PERSON = (PostState.FAILED.value, PostState.UNKNOWN.value, PostState.STALE.value)
 DONE = (PostState.PUBLISHED.value, PostState.CANCELLED.value)
+_KIND = {
+    **{state: 0 for state in NEEDS_A_PERSON},
+    PostState.IN_REVIEW.value: 1,
+    **{state: 3 for state in DONE},
+}  # any other state: 2, still to go
 
 
 @dataclass
@@ -74,18 +79,27 @@ def month_summary(
     found = {d: DaySummary() for d in days}
     with db.reading() as session:
         connection = session.connection()
-        # Grouped outside a subquery: PostgreSQL sends the CASE's times as parameters,
-        # and a GROUP BY repeating them would not be the same expression.
-        rows = base.with_only_columns(
-            bucket.label("local_day"), Post.state, held.label("held")
-        ).subquery()
-        counts = select(rows.c.local_day, rows.c.state, rows.c.held, func.count()).group_by(
-            rows.c.local_day, rows.c.state, rows.c.held
-        )
-        for n, state, is_held, number in connection.execute(counts):
+        # One pass over light columns in the queue's order (an index's order: no sort):
+        # the counts, and each day's first few posts of each kind for its chips.
+        light = base.with_only_columns(bucket, Post.state, held, Post.id).order_by(*_ORDER)
+        firsts: dict[tuple[int, int], list[int]] = {}
+        for n, state, is_held, post_id in connection.execute(light):
             summary = found[days[n]]
-            summary.counts[state] = summary.counts.get(state, 0) + number
-            summary.held += number if is_held else 0
+            summary.counts[state] = summary.counts.get(state, 0) + 1
+            summary.held += is_held
+            kind = firsts.setdefault((n, _KIND.get(state, 2)), [])
+            if len(kind) <= chips:  # one more than shown: "+1 more" is not shown
+                kind.append(post_id)
+        chosen: dict[int, int] = {}  # post id -> its place among its day's chips
+        for n in range(len(days)):
+            ids = [i for k in range(4) for i in firsts.get((n, k), [])][: chips + 1]
+            chosen.update((post_id, place) for place, post_id in enumerate(ids))
+        if chosen:
+            fields = select(*CALENDAR_FIELDS).where(Post.id.in_(list(chosen)))
+            for row in connection.execute(fields):
+                found[row.due_at.astimezone(zone).date()].chips.append(row)
+            for summary in found.values():
+                summary.chips.sort(key=lambda row: chosen[row.id])
         tagged = cast(Post.tags, String).like(f'%"{AWARENESS_TAG}"%')
         # A coarse filter in SQL (LIKE's case rules differ between databases), the exact
         # rule in Python on the few (day, title) pairs left.
@@ -97,6 +111,8 @@ def month_summary(
             .where(or_(tagged, named))
             .subquery()
         )
+        # Grouped outside a subquery: PostgreSQL sends the CASE's times as parameters,
+        # and a GROUP BY repeating them would not be the same expression.
         titles = (
             select(marked.c.local_day, marked.c.title, func.max(marked.c.tagged))
             .group_by(marked.c.local_day, marked.c.title)
@@ -105,18 +121,6 @@ def month_summary(
         for n, title, is_tagged in connection.execute(titles):
             if is_tagged or AWARENESS_TITLE.search(title or ""):
                 found[days[n]].awareness.append(title)
-        # The chips: ranked within each day, one more than shown to tell "+1 more" apart.
-        rank = func.row_number().over(partition_by=bucket, order_by=(_priority(), *_ORDER))
-        ranked = base.with_only_columns(
-            *CALENDAR_FIELDS, bucket.label("local_day"), rank.label("chip_rank")
-        ).subquery()
-        shown = (
-            select(ranked)
-            .where(ranked.c.chip_rank <= chips + 1)
-            .order_by(ranked.c.local_day, ranked.c.chip_rank)
-        )
-        for row in connection.execute(shown):
-            found[days[row.local_day]].chips.append(row)
     for summary in found.values():
         if summary.total > chips + 1:
             del summary.chips[chips:]
@@ -127,18 +131,17 @@ _ORDER = (Post.due_at, Post.account, Post.language, Post.id)  # the queue's orde
 
 
 def _local_day(days: list[date], zone: ZoneInfo) -> ColumnElement[int]:
-    """The index in ``days`` of a post's local day (the query keeps to those days)."""
-    ends = [day_bounds(d, zone)[1] for d in days]
-    return case(*((Post.due_at < end, n) for n, end in enumerate(ends)), else_=len(days) - 1)
+    """The index in ``days`` of a post's local day (the query keeps to those days): a
+    binary search of nested CASEs, a few comparisons a row rather than one a day."""
+    starts = [day_bounds(d, zone)[0] for d in days]
 
+    def within(lo: int, hi: int) -> ColumnElement[int]:  # the day is one of lo..hi
+        if lo == hi:
+            return literal_column(str(lo))  # a number in the SQL, not a parameter
+        mid = (lo + hi + 1) // 2
+        return case((Post.due_at < starts[mid], within(lo, mid - 1)), else_=within(mid, hi))
 
-def _priority() -> ColumnElement[int]:
-    return case(
-        (Post.state.in_(NEEDS_A_PERSON), 0),
-        (Post.state == PostState.IN_REVIEW.value, 1),
-        (Post.state.in_(DONE), 3),
-        else_=2,
-    )
+    return within(0, len(days) - 1)
 
 
 def _held(windows: Sequence[Window]) -> ColumnElement[int]:
