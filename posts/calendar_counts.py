@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, case, cast, false, func, literal, literal_column, or_, select
+from sqlalchemy import String, and_, case, cast, false, literal, literal_column, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from .blackouts import STOPPABLE, Window
@@ -77,19 +77,29 @@ def month_summary(
     held = _held(windows)
     base = post_query(f, zone).order_by(None)
     found = {d: DaySummary() for d in days}
+    tagged = cast(Post.tags, String).like(f'%"{AWARENESS_TAG}"%')
+    # A coarse filter in SQL (LIKE's case rules differ between databases): the title of
+    # a post that may mark an awareness day; the exact rule in Python on those few.
+    named = or_(*(Post.title.like(f"%{w}%") for w in ("Day", "Week", "Diwrnod", "Wythnos")))
+    maybe = case((or_(tagged, named), Post.title), else_=None)
+    # One pass over light columns in the queue's order (an index's order: no sort): the
+    # counts, the awareness days, and each day's first few posts of each kind for chips.
+    light = base.with_only_columns(
+        bucket, Post.state, held, Post.id, maybe, case((tagged, 1), else_=0)
+    ).order_by(*_ORDER)
+    firsts: dict[tuple[int, int], list[int]] = {}
+    titles: dict[tuple[int, str], bool] = {}  # (day, title) -> tagged
     with db.reading() as session:
         connection = session.connection()
-        # One pass over light columns in the queue's order (an index's order: no sort):
-        # the counts, and each day's first few posts of each kind for its chips.
-        light = base.with_only_columns(bucket, Post.state, held, Post.id).order_by(*_ORDER)
-        firsts: dict[tuple[int, int], list[int]] = {}
-        for n, state, is_held, post_id in connection.execute(light).all():  # fetchall: cheaper
+        for n, state, is_held, post_id, title, is_tagged in connection.execute(light).all():
             summary = found[days[n]]
             summary.counts[state] = summary.counts.get(state, 0) + 1
             summary.held += is_held
             kind = firsts.setdefault((n, _KIND.get(state, 2)), [])
             if len(kind) <= chips:  # one more than shown: "+1 more" is not shown
                 kind.append(post_id)
+            if title is not None:
+                titles[n, title] = titles.get((n, title), False) or bool(is_tagged)
         chosen: dict[int, int] = {}  # post id -> its place among its day's chips
         for n in range(len(days)):
             ids = [i for k in range(4) for i in firsts.get((n, k), [])][: chips + 1]
@@ -98,29 +108,11 @@ def month_summary(
             fields = select(*CALENDAR_FIELDS).where(Post.id.in_(list(chosen)))
             for row in connection.execute(fields):
                 found[row.due_at.astimezone(zone).date()].chips.append(row)
-            for summary in found.values():
-                summary.chips.sort(key=lambda row: chosen[row.id])
-        tagged = cast(Post.tags, String).like(f'%"{AWARENESS_TAG}"%')
-        # A coarse filter in SQL (LIKE's case rules differ between databases), the exact
-        # rule in Python on the few (day, title) pairs left.
-        named = or_(*(Post.title.like(f"%{w}%") for w in ("Day", "Week", "Diwrnod", "Wythnos")))
-        marked = (
-            base.with_only_columns(
-                bucket.label("local_day"), Post.title, case((tagged, 1), else_=0).label("tagged")
-            )
-            .where(or_(tagged, named))
-            .subquery()
-        )
-        # Grouped outside a subquery: PostgreSQL sends the CASE's times as parameters,
-        # and a GROUP BY repeating them would not be the same expression.
-        titles = (
-            select(marked.c.local_day, marked.c.title, func.max(marked.c.tagged))
-            .group_by(marked.c.local_day, marked.c.title)
-            .order_by(marked.c.local_day, marked.c.title)
-        )
-        for n, title, is_tagged in connection.execute(titles):
-            if is_tagged or AWARENESS_TITLE.search(title or ""):
-                found[days[n]].awareness.append(title)
+    for summary in found.values():
+        summary.chips.sort(key=lambda row: chosen[row.id])
+    for (n, title), is_tagged in sorted(titles.items()):
+        if is_tagged or AWARENESS_TITLE.search(title):
+            found[days[n]].awareness.append(title)
     for summary in found.values():
         if summary.total > chips + 1:
             del summary.chips[chips:]
