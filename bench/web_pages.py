@@ -10,6 +10,7 @@ response before the body goes out); the CSV exports and ``publisher log`` are ti
 to end, with the server's peak RSS.
 
     python -m bench.web_pages            # the figures
+    python -m bench.web_pages --pages calendar --rounds 40   # only pages whose name has a word
     python -m bench.web_pages serve DIR  # (used by the bench) serve DIR's data set
 """
 
@@ -420,16 +421,17 @@ def publisher_log(folder: Path, *args: str) -> tuple[float, float]:
     return time.perf_counter() - started, int(done.stderr.split()[-1]) / 1024
 
 
-def measure(days: int, rounds: int) -> dict[str, Any]:
+def measure(days: int, rounds: int, only: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``only``: the pages whose name has one of these words, and no exports."""
     folder = data_set(days)
     try:
         server = Server(folder)
         try:
             client = Client(server.port)
-            named = pages(client)
+            named = chosen(pages(client), only)
             load(server.port, named, 1)  # warm up: imports, caches, the first templates
             times = load(server.port, named, rounds)
-            if os.environ.get("BENCH_PAGES_ONLY"):  # e.g. timing an older version's pages
+            if only or os.environ.get("BENCH_PAGES_ONLY"):  # e.g. timing an older version's pages
                 return {"times": times}
             server.reset_peak()
             month = f"/audit.csv?{urlencode({'from': '2027-03-01', 'to': '2027-03-31'})}"
@@ -450,14 +452,25 @@ def measure(days: int, rounds: int) -> dict[str, Any]:
         shutil.rmtree(folder.parent, ignore_errors=True)
 
 
-def run(rounds: int = 20) -> None:
+def chosen(named: dict[str, str], only: tuple[str, ...]) -> dict[str, str]:
+    if not only:
+        return named
+    picked = {name: path for name, path in named.items() if any(w in name for w in only)}
+    if not picked:
+        raise SystemExit(
+            f"--pages {','.join(only)}: no page has that in its name ({', '.join(named)})"
+        )
+    return picked
+
+
+def run(rounds: int = 20, only: tuple[str, ...] = ()) -> None:
     print(
         "Web pages: a year for 10 accounts (~30,000 posts, 1,000,000 events) against a "
         f"week of the same; server time under two connections from another process, {rounds} "
         "answers per page"
     )
-    week = measure(7, rounds)
-    year = measure(365, rounds)
+    week = measure(7, rounds, only)
+    year = measure(365, rounds, only)
     over = 0
     for name in year["times"]:
         y = [t for t, _ in year["times"][name]]
@@ -473,6 +486,8 @@ def run(rounds: int = 20) -> None:
             + ("  OVER 100 ms" if p95 > 100 else ""),
         )
     row("pages over 100 ms (p95)", f"{over} of {len(year['times'])}", "target 0")
+    if only:
+        return
     for key, name in (("csv_month", "audit CSV, a month"), ("csv_all", "audit CSV, the whole log")):
         seconds, size = year[key]
         row(name, f"{seconds:.1f} s, {size / 1e6:.1f} MB", f"week {week[key][0]:.2f} s")
@@ -493,7 +508,22 @@ def main(argv: Iterable[str]) -> None:
     if args[:1] == ["json"]:  # raw figures for a notebook
         print(json.dumps(measure(int(args[1]), int(args[2])), default=str))
         return
-    run(int(args[0]) if args else 20)
+    only: tuple[str, ...] = ()
+    rounds = 20
+    while args:
+        option = args.pop(0)
+        if option in ("--pages", "--rounds") and not args:
+            raise SystemExit(f"{option} needs a value")
+        if option == "--pages":  # e.g. "calendar" or "calendar month,day"
+            only = tuple(w.strip() for w in args.pop(0).split(",") if w.strip())
+        elif option == "--rounds" or option.isdigit():
+            value = args.pop(0) if option == "--rounds" else option
+            if not value.isdigit() or int(value) < 1:
+                raise SystemExit(f"--rounds: {value!r} is not a whole number of at least 1")
+            rounds = int(value)
+        else:
+            raise SystemExit(f"{option!r}: not an option (--pages WORDS, --rounds N)")
+    run(rounds, only)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ days a blackout covers (with its reason) marked."""
 
 from __future__ import annotations
 
+import calendar as calendar_lib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -11,15 +12,28 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, render_template, request
 
 from posts.blackouts import Window, blackout_windows
+from posts.calendar_counts import DONE, NEEDS_A_PERSON, month_summary
 from posts.review import PostFilter, calendar_posts, day_bounds
 from posts.states import PostState
 
-from .preview import grid_bounds, month_grid
+from .preview import grid_bounds
 from .security import now, services
 
 bp = Blueprint("calendar", __name__)
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+CHIPS = 3  # posts shown in a day of the month; the rest are counted, on the day page
+# The order a day's counts are listed in: what needs a person first.
+COUNT_ORDER = [
+    *NEEDS_A_PERSON,
+    PostState.IN_REVIEW.value,
+    PostState.DRAFT.value,
+    PostState.APPROVED.value,
+    PostState.SENDING.value,
+    PostState.CHECKING.value,
+    PostState.RETRY_WAIT.value,
+    *DONE,
+]
 
 
 @bp.route("/calendar")
@@ -32,16 +46,26 @@ def month() -> str:
         year, month_number = int(found.group(1)), int(found.group(2))
     first, last = grid_bounds(year, month_number)
     account = request.args.get("account") or None
-    posts = calendar_posts(s.db, PostFilter(start=first, end=last, account=account), s.zone)
-    with s.db.transaction() as session:
+    with s.db.reading() as session:
         windows = blackout_windows(session, now(), s.settings.blackouts)
+    blackouts = blackout_days(windows, first, last, account, s.zone)
+    # Counts for every day and a few chips each: a busy month has thousands of posts.
+    summaries = month_summary(
+        s.db,
+        PostFilter(start=first, end=last, account=account),
+        s.zone,
+        windows=[w for w in windows if account is None or w.covers_account(account)],
+        chips=CHIPS,
+    )
     shown = date(year, month_number, 1)
     previous = date(year - 1, 12, 1) if month_number == 1 else date(year, month_number - 1, 1)
     following = date(year + 1, 1, 1) if month_number == 12 else date(year, month_number + 1, 1)
+    weeks = calendar_lib.Calendar(firstweekday=0).monthdatescalendar(year, month_number)
     return render_template(
         "calendar.html",
-        weeks=month_grid(year, month_number, posts, s.zone),
-        blackouts=blackout_days(windows, first, last, account, s.zone),
+        weeks=weeks,
+        days=summaries,
+        blackouts=blackouts,
         shown=shown,
         previous=previous,
         following=following,
@@ -49,6 +73,7 @@ def month() -> str:
         account=account,
         accounts=sorted(s.settings.accounts),
         states=[st.value for st in PostState],
+        count_order=COUNT_ORDER,
     )
 
 

@@ -1,0 +1,152 @@
+"""The calendar month's figures, read in SQL: each local day's posts counted by state,
+how many of them a blackout or hold ahead would stop, the day's awareness days, and only
+the few posts its cell shows as chips.
+
+A busy month has thousands of posts (120 a day); nobody reads them all in a month cell,
+and drawing each one cost the page most of its time. Rows are put in local days by a CASE
+over each day's UTC start, computed here with the zone's rules, so a day is 23 or 25
+hours across the clock changes and the same SQL runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import String, and_, case, cast, false, literal, literal_column, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from .blackouts import STOPPABLE, Window
+from .db import Database
+from .models import Post
+from .review import CALENDAR_FIELDS, PostFilter, day_bounds, post_query
+from .states import PostState
+
+# A day is an awareness day when a post that day is tagged so, or its title names a Day
+# or a Week (in English or Welsh). web/preview.py's is_awareness says the same of a post.
+AWARENESS_TAG = "awareness-day"
+AWARENESS_TITLE = re.compile(r"\b(Day|Week|Diwrnod|Wythnos)\b")
+
+# The order a day's chips are chosen in: what needs a person first, then what is still to
+# go, then what is done; by time within each.
+NEEDS_A_PERSON = (PostState.FAILED.value, PostState.UNKNOWN.value, PostState.STALE.value)
+DONE = (PostState.PUBLISHED.value, PostState.CANCELLED.value)
+_KIND = {
+    **{state: 0 for state in NEEDS_A_PERSON},
+    PostState.IN_REVIEW.value: 1,
+    **{state: 3 for state in DONE},
+}  # any other state: 2, still to go
+
+
+@dataclass
+class DaySummary:
+    counts: dict[str, int] = field(default_factory=dict)  # state -> posts
+    held: int = 0  # posts that may still go out, not urgent, that a window would stop
+    awareness: list[str] = field(default_factory=list)
+    chips: list[Any] = field(default_factory=list)  # rows of CALENDAR_FIELDS, in chip order
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def more(self) -> int:
+        """The day's posts not shown as chips."""
+        return self.total - len(self.chips)
+
+
+def month_summary(
+    db: Database,
+    f: PostFilter,
+    zone: ZoneInfo,
+    *,
+    windows: Sequence[Window] = (),
+    chips: int = 3,
+) -> dict[date, DaySummary]:
+    """Every local day from ``f.start`` to ``f.end`` (both needed) with its figures for
+    ``f``'s posts. A day shows ``chips`` posts, or all of them when only one more would be
+    left over (a "+1 more" link takes the room of the chip it hides)."""
+    if f.start is None or f.end is None:
+        raise ValueError("month_summary needs a first and a last day")
+    days = [f.start + timedelta(days=n) for n in range((f.end - f.start).days + 1)]
+    bucket = _local_day(days, zone)
+    held = _held(windows)
+    base = post_query(f, zone).order_by(None)
+    found = {d: DaySummary() for d in days}
+    tagged = cast(Post.tags, String).like(f'%"{AWARENESS_TAG}"%')
+    # A coarse filter in SQL (LIKE's case rules differ between databases): the title of
+    # a post that may mark an awareness day; the exact rule in Python on those few.
+    named = or_(*(Post.title.like(f"%{w}%") for w in ("Day", "Week", "Diwrnod", "Wythnos")))
+    maybe = case((or_(tagged, named), Post.title), else_=None)
+    # One pass over light columns in the queue's order (an index's order: no sort): the
+    # counts, the awareness days, and each day's first few posts of each kind for chips.
+    light = base.with_only_columns(
+        bucket, Post.state, held, Post.id, maybe, case((tagged, 1), else_=0)
+    ).order_by(*_ORDER)
+    firsts: dict[tuple[int, int], list[int]] = {}
+    titles: dict[tuple[int, str], bool] = {}  # (day, title) -> tagged
+    with db.reading() as session:
+        connection = session.connection()
+        for n, state, is_held, post_id, title, is_tagged in connection.execute(light).all():
+            summary = found[days[n]]
+            summary.counts[state] = summary.counts.get(state, 0) + 1
+            summary.held += is_held
+            kind = firsts.setdefault((n, _KIND.get(state, 2)), [])
+            if len(kind) <= chips:  # one more than shown: "+1 more" is not shown
+                kind.append(post_id)
+            if title is not None:
+                titles[n, title] = titles.get((n, title), False) or bool(is_tagged)
+        chosen: dict[int, int] = {}  # post id -> its place among its day's chips
+        for n in range(len(days)):
+            ids = [i for k in range(4) for i in firsts.get((n, k), [])][: chips + 1]
+            chosen.update((post_id, place) for place, post_id in enumerate(ids))
+        if chosen:
+            fields = select(*CALENDAR_FIELDS).where(Post.id.in_(list(chosen)))
+            for row in connection.execute(fields):
+                found[row.due_at.astimezone(zone).date()].chips.append(row)
+    for summary in found.values():
+        summary.chips.sort(key=lambda row: chosen[row.id])
+    for (n, title), is_tagged in sorted(titles.items()):
+        if is_tagged or AWARENESS_TITLE.search(title):
+            found[days[n]].awareness.append(title)
+    for summary in found.values():
+        if summary.total > chips + 1:
+            del summary.chips[chips:]
+    return found
+
+
+_ORDER = (Post.due_at, Post.account, Post.language, Post.id)  # the queue's order
+
+
+def _local_day(days: list[date], zone: ZoneInfo) -> ColumnElement[int]:
+    """The index in ``days`` of a post's local day (the query keeps to those days): a
+    binary search of nested CASEs, a few comparisons a row rather than one a day."""
+    starts = [day_bounds(d, zone)[0] for d in days]
+
+    def within(lo: int, hi: int) -> ColumnElement[int]:  # the day is one of lo..hi
+        if lo == hi:
+            return literal_column(str(lo))  # a number in the SQL, not a parameter
+        mid = (lo + hi + 1) // 2
+        return case((Post.due_at < starts[mid], within(lo, mid - 1)), else_=within(mid, hi))
+
+    return within(0, len(days) - 1)
+
+
+def _held(windows: Sequence[Window]) -> ColumnElement[int]:
+    """1 for a post one of ``windows`` would stop (posts.blackouts.stopped_posts' rule)."""
+    covered = []
+    for w in windows:
+        parts = [Post.due_at >= w.starts_at]
+        if w.ends_at is not None:
+            parts.append(Post.due_at < w.ends_at)
+        if w.accounts:
+            parts.append(Post.account.in_(w.accounts))
+        covered.append(and_(*parts))
+    if not covered:
+        return literal(0)
+    stopped = and_(Post.state.in_(STOPPABLE), Post.urgent.is_(False), or_(false(), *covered))
+    return case((stopped, 1), else_=0)
