@@ -26,10 +26,16 @@ from .models import Post
 from .review import CALENDAR_FIELDS, PostFilter, day_bounds, post_query
 from .states import PostState
 
-# A day is an awareness day when a post that day is tagged so, or its title names a Day
-# or a Week (in English or Welsh). web/preview.py's is_awareness says the same of a post.
+# A day is an awareness day when a post that day is tagged so, or comes from an occasion
+# whose title names a day or week (English or Welsh): "Safer Internet Day", "Anti-Bullying
+# Week", "Diwrnod ...". Series titles such as "Daily top tip" do not match.
 AWARENESS_TAG = "awareness-day"
 AWARENESS_TITLE = re.compile(r"\b(Day|Week|Diwrnod|Wythnos)\b")
+
+
+def is_awareness(post: Any) -> bool:
+    return AWARENESS_TAG in (post.tags or []) or bool(AWARENESS_TITLE.search(post.title or ""))
+
 
 # The order a day's chips are chosen in: what needs a person first, then what is still to
 # go, then what is done; by time within each.

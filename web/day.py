@@ -16,11 +16,12 @@ from werkzeug.wrappers import Response
 from core.errors import NotPreviewed, QueueError
 from people.rights import Actor
 from posts import review, stages
+from posts.calendar_counts import is_awareness
 from posts.review import PostFilter, calendar_posts, find_posts, page_of_posts
 from posts.states import PostState
 
 from .posts import note_previews
-from .preview import card, is_awareness
+from .preview import card
 from .queue import FIRST_DAY, LAST_DAY, parse_id
 from .security import now, perform, require, services, user
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import calendar
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import regex
 from markupsafe import Markup, escape
@@ -36,13 +35,6 @@ STATE_LABELS = {
     "stale": "stale",
     "cancelled": "cancelled",
 }
-
-# A day is marked as an awareness day when a post that day is tagged ``awareness-day``
-# or comes from an occasion whose title names a day or week (English or Welsh):
-# "Safer Internet Day", "Anti-Bullying Week", "Diwrnod ...". Series titles such as
-# "Daily top tip" do not match.
-AWARENESS_TAG = "awareness-day"
-_AWARENESS_TITLE = re.compile(r"\b(Day|Week|Diwrnod|Wythnos)\b")
 
 # A hashtag as X sees it (the lint's rule): not after a letter or digit, at least one letter.
 _HASHTAG = regex.compile(
@@ -179,34 +171,6 @@ def card(post: Post, settings: Settings) -> Card:
             for n, m in enumerate(post.media or [])
         ],
     )
-
-
-def is_awareness(post: Any) -> bool:
-    return AWARENESS_TAG in (post.tags or []) or bool(_AWARENESS_TITLE.search(post.title or ""))
-
-
-@dataclass
-class CalendarDay:
-    day: date
-    in_month: bool
-    posts: list[Any] = field(default_factory=list)  # posts, or rows of their fields
-    awareness: list[str] = field(default_factory=list)
-
-
-def month_grid(
-    year: int, month: int, posts: Sequence[Any], zone: ZoneInfo
-) -> list[list[CalendarDay]]:
-    """Weeks (Monday first) of the month, each day with its posts and awareness days."""
-    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)
-    days = {d: CalendarDay(d, d.month == month) for week in weeks for d in week}
-    for post in posts:
-        cell = days.get(post.due_at.astimezone(zone).date())
-        if cell is None:
-            continue
-        cell.posts.append(post)
-        if is_awareness(post) and post.title not in cell.awareness:
-            cell.awareness.append(post.title)
-    return [[days[d] for d in week] for week in weeks]
 
 
 def grid_bounds(year: int, month: int) -> tuple[date, date]:
