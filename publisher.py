@@ -1,56 +1,42 @@
-"""The command line (``publisher …``): one group, its global options, and the wiring to
-the commands in the ``cli`` package. A command's module is imported only when that command
-runs (cli/lazy.py), and heavy libraries only inside the commands, so ``publisher --help``
-starts about as fast as Python itself.
+"""The command line (``publisher …``): wiring only. The root group and its options are in
+cli/root.py, the commands by topic in the ``cli`` package, each imported only when it runs
+(cli/lazy.py), and heavy libraries only inside the commands. ``publisher --help`` alone is
+printed without importing click (cli/quickhelp.py), so it starts about as fast as Python.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import sys
+from typing import TYPE_CHECKING, Any
 
-import click
+if TYPE_CHECKING:
+    import click
 
-from cli.lazy import COMMANDS, LazyGroup
+    cli: click.Group
 
 
-@click.group(
-    cls=LazyGroup,
-    lazy=COMMANDS,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-@click.option(
-    "--config",
-    type=click.Path(path_type=Path),
-    envvar="PUBLISHER_CONFIG",
-    help="Settings file (default: ./config.toml, then /etc/campaign-publisher/config.toml, "
-    "then the built-in defaults).",
-)
-@click.option(
-    "-v", "--verbose", is_flag=True, help="Log more, and say which settings and database."
-)
-@click.option(
-    "--log-format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Logs: one line per event, for people (text) or machines (json). Secrets redacted.",
-)
-@click.pass_context
-def cli(ctx: click.Context, config: Path | None, verbose: bool, log_format: str) -> None:
-    """Campaign Publisher: plan, review and publish online-safety campaigns, exactly once."""
-    from cli.common import App
-    from ops.logs import configure_logging
+def __getattr__(name: str) -> Any:
+    """``publisher.cli``, the root group, built on first use (tests and tools import it)."""
+    if name == "cli":
+        from cli.root import cli
 
-    configure_logging(log_format, verbose=verbose)
-    ctx.obj = App(config, verbose=verbose)
+        return cli
+    raise AttributeError(f"module 'publisher' has no attribute {name!r}")
 
 
 def main() -> None:
+    from cli import quickhelp
+
+    if quickhelp.asked(sys.argv[1:]):
+        quickhelp.print_help()
+        return
     import warnings
 
     # twitter-text-parser imports pkg_resources, which warns on every command; the pin in
     # pyproject.toml keeps it working, so the warning says nothing a user can act on.
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    from cli.root import cli
+
     cli(prog_name="publisher")
 
 

@@ -114,7 +114,7 @@ def cli_startup(runs: int = 15) -> None:
 
 
 def time_commands(
-    cases: dict[str, list[str]], runs: int, env: dict[str, str] | None = None
+    cases: dict[str, list[str]], runs: int, cwd: Path | None = None
 ) -> dict[str, tuple[float, float]]:
     """Median wall and CPU seconds (the child's user + system) of each command, the cases
     taken in turn each round so that the machine's load falls on all of them alike."""
@@ -126,7 +126,7 @@ def time_commands(
         for name, argv in cases.items():
             used = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
-            subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, env=env)
+            subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, cwd=cwd)
             walls[name].append(time.perf_counter() - start)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpus[name].append(

@@ -52,18 +52,64 @@ def preview(app: App, limit: int | None, **filters: Any) -> None:
     click.echo(said + ".")
 
 
+QUEUE_LIMIT = 50  # posts `publisher queue` lists unless asked for more: a screen or two
+
+
 @click.command()
 @filter_options
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=QUEUE_LIMIT,
+    show_default=True,
+    help="Show at most this many posts.",
+)
+@click.option("--all", "everything", is_flag=True, help="Show every post that matches.")
+@click.option(
+    "--after",
+    type=click.IntRange(1, 2**63 - 1),
+    metavar="ID",
+    help="Start after this post: the next page (the listing prints the command).",
+)
 @pass_app
 @friendly_errors
-def queue(app: App, **filters: Any) -> None:
-    """List posts with their state."""
-    from posts import textviews
-    from posts.review import find_posts
+def queue(app: App, limit: int, everything: bool, after: int | None, **filters: Any) -> None:
+    """List posts with their state, in time order, a page at a time.
 
-    posts = find_posts(app.db, make_filter(**filters), app.zone)
-    click.echo(textviews.queue(posts, app.settings))
-    _stage_lines(app, [p.id for p in posts if p.state == "in_review"])
+    Without --from, --day, --id or --state it starts today: what is still to come. The
+    counts cover every post that matches, listed or not."""
+    from posts import textviews
+
+    f = make_filter(**filters)
+    chosen = f.start or f.day or f.ids or f.states
+    today = None if chosen else app.now().astimezone(app.zone).date()
+    listing = textviews.queue_listing(
+        app.db, f, app.zone, limit=None if everything else limit, after=after, default_start=today
+    )
+    next_page = ""
+    if listing.posts:
+        next_page = " ".join(
+            ["publisher queue", *_filter_args(filters), f"--after {listing.posts[-1].id}"]
+            + ([f"--limit {limit}"] if limit != QUEUE_LIMIT else [])
+        )
+    click.echo(textviews.queue(listing, app.settings, next_page))
+    _stage_lines(app, [p.id for p in listing.posts if p.state == "in_review"])
+
+
+def _filter_args(filters: dict[str, Any]) -> list[str]:
+    """The filter options as typed, to repeat them in the command for the next page."""
+    import shlex
+
+    args = []
+    for option, key in (("--from", "start"), ("--to", "end"), ("--day", "day")):
+        if filters.get(key):
+            args.append(f"{option} {filters[key]:%Y-%m-%d}")
+    for option in ("account", "campaign", "language"):
+        if filters.get(option):
+            args.append(f"--{option} {shlex.quote(filters[option])}")
+    args += [f"--state {shlex.quote(s)}" for s in filters.get("states", ())]
+    args += [f"--id {i}" for i in filters.get("ids", ())]
+    return args
 
 
 def _stage_lines(app: App, ids: list[int]) -> None:

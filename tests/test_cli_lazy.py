@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from cli import quickhelp
 from cli.lazy import COMMANDS, LazyGroup
 from publisher import cli
 
@@ -24,6 +26,8 @@ def _real_commands() -> dict[str, click.Command]:
     found by reading the files, not by trusting the table."""
     found: dict[str, click.Command] = {}
     for path in sorted((ROOT / "cli").glob("*.py")):
+        if path.stem == "root":  # the group itself
+            continue
         module = importlib.import_module(f"cli.{path.stem}")
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             if not isinstance(node, ast.FunctionDef):
@@ -48,12 +52,27 @@ def test_the_table_names_every_command_and_where_it_lives() -> None:
         assert getattr(importlib.import_module(module), attribute) is real[name], name
 
 
-@pytest.mark.parametrize("limit", [10, 30, 45, 60, 200])
+@pytest.mark.parametrize("limit", [0, 3, 10, 30, 45, 60, 200])
 def test_the_tables_help_is_each_commands_own(limit: int) -> None:
     real = _real_commands()
     for name, (_, first) in COMMANDS.items():
         stand_in = click.Command(name, help=first)
         assert stand_in.get_short_help_str(limit) == real[name].get_short_help_str(limit), name
+        assert quickhelp.short_help(first, limit) == real[name].get_short_help_str(limit), name
+
+
+@pytest.mark.parametrize("width", range(50, 121))
+def test_the_quick_help_is_what_click_prints(width: int) -> None:
+    """click's widths are 50 to 78 (a terminal's columns, at most 80, less 2); wider too."""
+    real = CliRunner().invoke(cli, ["--help"], terminal_width=width, prog_name="publisher")
+    assert real.exit_code == 0
+    assert quickhelp.render(width) + "\n" == real.output
+
+
+def test_only_the_top_level_help_alone_is_quick() -> None:
+    assert quickhelp.asked(["--help"]) and quickhelp.asked(["-h"])
+    for argv in ([], ["status"], ["queue", "--help"], ["--help", "status"], ["-v", "--help"]):
+        assert not quickhelp.asked(argv), argv
 
 
 def test_help_lists_what_the_real_commands_would_list() -> None:
@@ -102,12 +121,19 @@ def test_help_imports_no_command_module_nor_heavy_library() -> None:
         "    publisher.main()\n"
         "except SystemExit:\n"
         "    pass\n"
-        "heavy = ('sqlalchemy', 'pydantic', 'core.settings', 'posts', 'cli.common', "
+        "heavy = ('click', 'sqlalchemy', 'pydantic', 'core.settings', 'posts', 'cli.common', "
         "'cli.review', 'cli.ops', 'jinja2', 'flask')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "80"},
     )
-    assert "Commands:" in result.stdout
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    *printed, imported = result.stdout.splitlines()
+    assert imported == "[]"
+    clicks = CliRunner().invoke(cli, ["--help"], terminal_width=78, prog_name="publisher")
+    assert "\n".join(printed) + "\n" == clicks.output
