@@ -95,7 +95,10 @@ def idle_worker(seconds: float = 60.0) -> None:
 
 
 def cli_startup(runs: int = 15) -> None:
-    print("Command line: start-up of `publisher --help` against a bare Python in the same run")
+    print(
+        "Command line: start-up of `publisher --help` against a bare Python in the same run; "
+        "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    )
     exe = str(Path(sys.executable).with_name("publisher"))
     cases = {
         "bare `python -c pass`": [sys.executable, "-c", "pass"],
