@@ -7,7 +7,7 @@ import platform
 import sqlite3
 import sys
 
-from . import claim_path, plan_page, planning, service, signin, web_pages
+from . import claim_path, cli_year, plan_page, planning, service, signin, web_pages
 
 
 def main() -> None:
@@ -23,6 +23,7 @@ def main() -> None:
         service.morning_burst,
         service.idle_worker,
         service.cli_startup,
+        cli_year.run,
         web_pages.run,
         signin.run,
     ):

@@ -111,12 +111,13 @@ def test_publisher_log_shows_the_newest_by_default_and_all_when_asked(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import publisher
+    from cli import ops as cli_ops
 
     db = Database(settings.database_url)  # the settings' own SQLite file, as the CLI reads
     db.ensure_schema()
     _events(db, 12)
     db.dispose()
-    monkeypatch.setattr(publisher, "LOG_LIMIT", 5)
+    monkeypatch.setattr(cli_ops, "LOG_LIMIT", 5)
     runner = CliRunner()
 
     def run(*args: str) -> str:
