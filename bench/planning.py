@@ -155,7 +155,11 @@ def store_figures(
             _plan(db, name, drafts)
             approve_a_third(db)
             edit.append(timed2(lambda db=db: _plan(db, name, changed)))
-    return {"first plan": _med(first), "re-plan, unchanged": _med(same), "re-plan, changed": _med(edit)}
+    return {
+        "first plan": _med(first),
+        "re-plan, unchanged": _med(same),
+        "re-plan, changed": _med(edit),
+    }
 
 
 def _rate(n: int, pair: tuple[float, float]) -> str:
@@ -171,7 +175,9 @@ def _postgres() -> bool:
 
 
 def run(repeats: int = 5, baseline: bool = True) -> None:
-    print("Planning: a year of the example campaign (render, lint, store; medians, cold unless marked warm)")
+    print(
+        "Planning: a year of the example campaign (render, lint, store; medians, cold unless marked warm)"
+    )
     settings = load_settings(CONFIG, environ={})
     campaign = load_campaign(EXAMPLE)
     drafts = expand(campaign, settings)
