@@ -37,18 +37,19 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from campaign.expand import Draft
 from core.errors import QueueError
 
 from .db import Database
-from .journal import record_event, transition, try_take
+from .journal import record_event
 from .media import CleanImage, MediaError, entry_for, keep_or_clean, store_image
-from .models import Event, Post, content_hash
-from .stages import void_all
-from .states import REPLANNABLE, TRANSITIONS, PostState
+from .models import Post
+from .plan_writes import POSTS, Writer, digest_payload, insert_events, media_json
+from .stages import Signoff
+from .states import REPLANNABLE, TRANSITIONS, PostState, next_state
 
 Removed = Literal["cancel", "keep"]
 
@@ -162,6 +163,7 @@ class _Values:
     draft: Draft
     digest: str
     values: dict[str, Any]
+    media_key: tuple[tuple[str, str], ...]  # (file's SHA-256, alt text) of each image
 
 
 @dataclass(frozen=True)
@@ -218,22 +220,31 @@ def _library_images(campaign: str, drafts: Sequence[Draft]) -> dict[str, _Librar
     return out
 
 
-def _values(draft: Draft, images: dict[str, _LibraryImage]) -> _Values:
-    media = [entry_for(images[m.sha256].clean, m.alt_text) for m in draft.media]
-    digest = content_hash(
-        text=draft.text,
-        media=media,
-        account=draft.account,
-        language=draft.language,
-        due_at=draft.due_at,
-    )
+def _values(
+    draft: Draft,
+    images: dict[str, _LibraryImage],
+    media_memo: dict[tuple[tuple[str, str], ...], tuple[list[dict[str, Any]], str]],
+) -> _Values:
+    key = tuple((m.sha256, m.alt_text) for m in draft.media)
+    known = media_memo.get(key)
+    if known is None:  # once per image and alt text, not once per post
+        entries = [entry_for(images[sha].clean, alt) for sha, alt in key]
+        known = media_memo[key] = (
+            entries,
+            media_json((e["sha256"], e["alt_text"]) for e in entries),
+        )
+    media, encoded = known
+    # The same digest as posts.models.content_hash, without json.dumps (tests keep them equal).
+    digest = hashlib.sha256(
+        digest_payload(draft.text, encoded, draft.account, draft.language, draft.due_at).encode()
+    ).hexdigest()
     values: dict[str, Any] = dict(
         title=draft.title,
         network=draft.network,
         due_at=draft.due_at,
         time_note=draft.note,
         text=draft.text,
-        media=media,
+        media=media,  # shared by the posts with this image: never changed in place
         tags=list(draft.tags),
         problems=list(draft.problems),
         content_hash=digest,
@@ -241,10 +252,10 @@ def _values(draft: Draft, images: dict[str, _LibraryImage]) -> _Values:
         urgent=draft.urgent,
         stale_after_minutes=draft.stale_after_minutes,
     )
-    return _Values(draft, digest, values)
+    return _Values(draft, digest, values, key)
 
 
-def _content_changes(post: Post, v: _Values) -> tuple[str, ...]:
+def _content_changes(post: Any, v: _Values) -> tuple[str, ...]:
     out = []
     if post.text != v.values["text"]:
         out.append("text")
@@ -257,11 +268,11 @@ def _content_changes(post: Post, v: _Values) -> tuple[str, ...]:
     return tuple(out) or ("content",)
 
 
-def _detail_changes(post: Post, v: _Values) -> tuple[str, ...]:
+def _detail_changes(post: Any, v: _Values) -> tuple[str, ...]:
     return tuple(label for key, label in DETAILS.items() if getattr(post, key) != v.values[key])
 
 
-def _line(post: Post | None, draft: Draft | None, changes: tuple[str, ...] = ()) -> PlannedPost:
+def _line(post: Any, draft: Draft | None, changes: tuple[str, ...] = ()) -> PlannedPost:
     if post is not None:
         return PlannedPost(
             occasion=post.occasion,
@@ -284,13 +295,14 @@ def _line(post: Post | None, draft: Draft | None, changes: tuple[str, ...] = ())
 class _Plan:
     preview: PlanPreview
     new: list[_Values] = field(default_factory=list)
-    rewrite: list[tuple[Post, _Values]] = field(default_factory=list)
-    details: list[tuple[Post, _Values]] = field(default_factory=list)
-    unchanged: list[tuple[Post, _Values]] = field(default_factory=list)
-    removed: list[Post] = field(default_factory=list)
-    left_alone: list[Post] = field(default_factory=list)
+    # The posts are rows of ``_READ`` (id, state, content…), not ORM objects.
+    rewrite: list[tuple[Any, _Values]] = field(default_factory=list)
+    details: list[tuple[Any, _Values]] = field(default_factory=list)
+    unchanged: list[tuple[Any, _Values]] = field(default_factory=list)
+    removed: list[Any] = field(default_factory=list)
+    left_alone: list[Any] = field(default_factory=list)
     images: dict[str, _LibraryImage] = field(default_factory=dict)
-    to_library: list[tuple[Post, _Values]] = field(default_factory=list)
+    to_library: list[tuple[Any, _Values]] = field(default_factory=list)
 
 
 def _work_out(
@@ -306,17 +318,19 @@ def _work_out(
     between ``start`` and ``end`` (local dates in ``zone``; None: no bound), so a post of
     the campaign in that range that is not among them has left the campaign."""
     plan = _Plan(PlanPreview(campaign, start, end), images=_library_images(campaign, drafts))
+    # Rows, not ORM objects: the comparison reads them, the writes go by id (plan_writes).
     existing = {
         (p.occasion, p.account, p.language): p
-        for p in session.scalars(select(Post).where(Post.campaign == campaign).order_by(Post.id))
+        for p in session.execute(select(*_READ).where(Post.campaign == campaign).order_by(Post.id))
     }
+    media_memo: dict[tuple[tuple[str, str], ...], tuple[list[dict[str, Any]], str]] = {}
     wanted: set[tuple[str, str, str]] = set()
     for draft in drafts:
         if draft.campaign != campaign:
             raise QueueError(f"a draft of {draft.campaign!r} was given to plan {campaign!r}")
         key = (draft.occasion, draft.account, draft.language)
         wanted.add(key)
-        v = _values(draft, plan.images)
+        v = _values(draft, plan.images, media_memo)
         post = existing.get(key)
         if post is None:
             plan.new.append(v)
@@ -394,23 +408,7 @@ def apply_plan(
         why += f": {reason}"
     with db.transaction() as session:
         plan = _work_out(session, campaign, drafts, start, end, zone, whole=True)
-        report = _store(session, plan, actor=actor, now=now)
-        for post in plan.removed:
-            if removed == "keep":
-                report.kept.append(post.id)
-                record_event(
-                    session,
-                    actor=actor,
-                    action="plan_kept",
-                    now=now,
-                    post=post,
-                    detail=f"{why}; kept on request",
-                )
-            elif try_take(session, post):
-                transition(session, post, "cancel", actor=actor, now=now, detail=why)
-                report.cancelled.append(post.id)
-            else:
-                report.left_alone.append(post.id)
+        report = _store(session, plan, actor=actor, now=now, removed=removed, why=why)
         record_event(
             session,
             actor=actor,
@@ -447,7 +445,118 @@ def store_drafts(db: Database, drafts: Sequence[Draft], *, actor: str, now: date
     return report
 
 
-def _store(session: Session, plan: _Plan, *, actor: str, now: datetime) -> PlanReport:
+# Columns planning reads of the posts it has: enough to compare and to write by id.
+_READ = (
+    Post.id,
+    Post.occasion,
+    Post.account,
+    Post.language,
+    Post.title,
+    Post.due_at,
+    Post.state,
+    Post.attempt,
+    Post.content_hash,
+    Post.approved_by,
+    Post.approved_hash,
+    Post.text,
+    Post.media,
+    Post.tags,
+    Post.problems,
+    Post.urgent,
+    Post.stale_after_minutes,
+    Post.time_note,
+    Post.pair_key,
+)
+_NEW = (
+    "campaign",
+    "occasion",
+    "account",
+    "language",
+    "state",
+    "author",
+    "attempt",
+    "resend_count",
+    "created_at",
+    "updated_at",
+    "title",
+    "network",
+    "due_at",
+    "time_note",
+    "text",
+    "media",
+    "tags",
+    "problems",
+    "content_hash",
+    "pair_key",
+    "urgent",
+    "stale_after_minutes",
+)
+_REWRITE = (
+    "title",
+    "network",
+    "due_at",
+    "time_note",
+    "text",
+    "media",
+    "tags",
+    "problems",
+    "content_hash",
+    "pair_key",
+    "urgent",
+    "stale_after_minutes",
+    "approved_by",
+    "approved_hash",
+    "approved_at",
+    "state",
+    "updated_at",
+)
+
+
+class _Binder:
+    """Python values as the driver takes them, one processor call per distinct value
+    where posts share one (the time of the plan, an image, tags, lint findings)."""
+
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+        self.now = writer.shared(POSTS, "updated_at")
+        self.media = writer.shared(POSTS, "media")
+        self.tags = writer.shared(POSTS, "tags")
+        self.problems = writer.shared(POSTS, "problems")
+        self.due_at = writer.bind(POSTS, "due_at")
+        self.urgent = writer.bind(POSTS, "urgent")
+        self.stale = writer.bind(POSTS, "stale_after_minutes")
+
+    def content(self, v: _Values) -> tuple[Any, ...]:
+        """The values of ``_REWRITE``'s first twelve columns (the campaign's content)."""
+        d = v.draft
+        return (
+            d.title,
+            d.network,
+            self.due_at(d.due_at),
+            d.note,
+            d.text,
+            self.media(v.media_key, v.values["media"]),
+            self.tags(d.tags, v.values["tags"]),
+            # The drafts of one text share its findings (one lint per text and network).
+            self.problems(id(d.problems), v.values["problems"]),
+            v.digest,
+            d.pair_key,
+            self.urgent(d.urgent),
+            self.stale(d.stale_after_minutes),
+        )
+
+
+def _store(
+    session: Session,
+    plan: _Plan,
+    *,
+    actor: str,
+    now: datetime,
+    removed: Removed = "keep",
+    why: str = "",
+) -> PlanReport:
+    """Write ``plan``: new posts, the changes, the removals, and an event for each post
+    (in one INSERT at the end, in the order the changes were made)."""
     report = PlanReport()
     for image in plan.images.values():
         store_image(
@@ -458,113 +567,266 @@ def _store(session: Session, plan: _Plan, *, actor: str, now: datetime) -> PlanR
             actor=actor,
             now=now,
         )
-    # New posts and their events in two multi-row INSERTs: a year of a campaign is
-    # thousands of posts, and the ORM's unit of work was most of the time planning took.
-    rows = [
-        dict(
-            campaign=v.draft.campaign,
-            occasion=v.draft.occasion,
-            account=v.draft.account,
-            language=v.draft.language,
-            state=PostState.DRAFT.value,
-            author=actor,
-            attempt=0,
-            resend_count=0,
-            created_at=now,
-            updated_at=now,
-            **v.values,
-        )
-        for v in plan.new
-    ]
-    if rows:
-        ids = session.scalars(
-            insert(Post).returning(Post.id, sort_by_parameter_order=True), rows
-        ).all()
-        session.execute(
-            insert(Event),
-            [
-                dict(
-                    at=now,
-                    actor=actor,
-                    action="plan",
-                    post_id=post_id,
-                    from_state=PostState.DRAFT.value,
-                    to_state=PostState.DRAFT.value,
-                    content_hash=row["content_hash"],
-                    detail="created by planning",
+    session.flush()  # the images' events before the posts'
+    writer = Writer(session)
+    bind = _Binder(writer)
+    now_bound = bind.now(now, now)
+    events: list[tuple[Any, ...]] = []
+    draft = PostState.DRAFT.value
+    if plan.new:
+        rows = [
+            (
+                v.draft.campaign,
+                v.draft.occasion,
+                v.draft.account,
+                v.draft.language,
+                draft,
+                actor,
+                0,
+                0,
+                now_bound,
+                now_bound,
+                *bind.content(v),
+            )
+            for v in plan.new
+        ]
+        writer.insert_many(POSTS, _NEW, rows)
+        # Ids by the natural key (unique), in one read: the driver's executemany
+        # answers no ids.
+        ids = {
+            (o, a, lang): i
+            for i, o, a, lang in writer.select_rows(
+                "SELECT id, occasion, account, language FROM posts WHERE campaign = ?",
+                (plan.new[0].draft.campaign,),
+            )
+        }
+        for v in plan.new:
+            d = v.draft
+            events.append(
+                (
+                    now,
+                    actor,
+                    "plan",
+                    ids[(d.occasion, d.account, d.language)],
+                    draft,
+                    draft,
+                    v.digest,
+                    "created by planning",
                 )
-                for post_id, row in zip(ids, rows, strict=True)
-            ],
-        )
-    report.created = len(rows)
-    for post, v in plan.unchanged:
-        post.problems = list(v.draft.problems)  # the rules may have changed
-        report.unchanged += 1
-    for post, v in plan.details:
-        changed = _detail_changes(post, v)
-        if not try_take(session, post):
+            )
+    report.created = len(plan.new)
+    # The lint rules may have changed: findings follow on every post planned again.
+    writer.update_many(
+        POSTS,
+        ("problems",),
+        [
+            (bind.problems(id(v.draft.problems), v.values["problems"]), post.id)
+            for post, v in plan.unchanged
+            if post.problems != v.values["problems"]
+        ],
+    )
+    report.unchanged += len(plan.unchanged)
+    taken = take_each(
+        writer,
+        ("title", "tags", "urgent", "stale_after_minutes", "time_note", "pair_key"),
+        [
+            (
+                v.draft.title,
+                bind.tags(v.draft.tags, v.values["tags"]),
+                bind.urgent(v.draft.urgent),
+                bind.stale(v.draft.stale_after_minutes),
+                v.draft.note,
+                v.draft.pair_key,
+                bind.problems(id(v.draft.problems), v.values["problems"]),
+                now_bound,
+                *_as_read(post),
+            )
+            for post, v in plan.details
+        ],
+        extra=("problems", "updated_at"),
+    )
+    for (post, v), ok in zip(plan.details, taken, strict=True):
+        if not ok:
             report.left_alone.append(post.id)
             continue
-        for key in DETAILS:
-            setattr(post, key, v.values[key])
-        post.problems = list(v.draft.problems)
-        post.updated_at = now
-        record_event(
-            session,
-            actor=actor,
-            action="plan_details",
-            now=now,
-            post=post,
-            detail="re-planned: " + ", ".join(changed) + " follow the campaign",
+        changed = ", ".join(_detail_changes(post, v))
+        events.append(
+            _event(now, actor, "plan_details", post, f"re-planned: {changed} follow the campaign")
         )
         report.details.append(post.id)
         report.unchanged += 1
-    for post, v in plan.to_library:
-        if post.id in report.left_alone or not try_take(session, post):
-            if post.id not in report.left_alone:
-                report.left_alone.append(post.id)
-            continue
-        post.media = v.values["media"]
-        record_event(
-            session,
-            actor=actor,
-            action="plan_media",
-            now=now,
-            post=post,
-            detail="image now read from the media library (same bytes, approval kept)",
-        )
-        report.to_library.append(post.id)
-    for post, v in plan.rewrite:
-        if not try_take(session, post):
+    skipped = set(report.left_alone)  # a detail refused: the image is left alone too
+    moving = [(post, v) for post, v in plan.to_library if post.id not in skipped]
+    taken = take_each(
+        writer,
+        ("media",),
+        [(bind.media(v.media_key, v.values["media"]), *_as_read(post)) for post, v in moving],
+        extra=(),  # the same content: the post is not marked as updated
+    )
+    for (post, _v), ok in zip(moving, taken, strict=True):
+        if not ok:
             report.left_alone.append(post.id)
             continue
-        was_approved = post.approved_hash is not None
-        was_draft = post.state == PostState.DRAFT.value
-        for key, value in v.values.items():
-            setattr(post, key, value)
-        _void_approval(post)
-        void_all(session, post, actor=actor, now=now, reason="re-planned")
-        transition(
-            session,
-            post,
-            "edit",
-            actor=actor,
-            now=now,
-            detail="re-planned with new content" + ("; approval voided" if was_approved else ""),
+        events.append(
+            _event(
+                now,
+                actor,
+                "plan_media",
+                post,
+                "image now read from the media library (same bytes, approval kept)",
+            )
         )
-        if not was_draft:
+        report.to_library.append(post.id)
+    _rewrite(session, writer, bind, plan, report, events, actor=actor, now=now)
+    report.left_alone.extend(p.id for p in plan.left_alone)
+    _remove(writer, bind, plan, report, events, actor=actor, now=now, removed=removed, why=why)
+    insert_events(writer, events)
+    return report
+
+
+def take_each(
+    writer: Writer,
+    sets: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    extra: Sequence[str] = ("updated_at",),
+) -> list[bool]:
+    """``Writer.take_each`` (a module function so that a test can run a worker's claim
+    between planning's read and its writes)."""
+    return writer.take_each((*sets, *extra), rows) if rows else []
+
+
+def _as_read(post: Any) -> tuple[Any, ...]:
+    return (post.id, post.state, post.attempt, post.content_hash)
+
+
+def _event(
+    now: datetime, actor: str, action: str, post: Any, detail: str, *, to: str | None = None
+) -> tuple[Any, ...]:
+    return (
+        now,
+        actor,
+        action,
+        post.id,
+        post.state,
+        to or post.state,
+        post.content_hash,
+        detail,
+    )
+
+
+def _rewrite(
+    session: Session,
+    writer: Writer,
+    bind: _Binder,
+    plan: _Plan,
+    report: PlanReport,
+    events: list[tuple[Any, ...]],
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    """New content: back to draft, approval and sign-offs voided, an ``edit`` each."""
+    now_bound = bind.now(now, now)
+    states = [next_state(post.state, "edit").value for post, _v in plan.rewrite]
+    taken = take_each(
+        writer,
+        _REWRITE[:-1],
+        [
+            (*bind.content(v), None, None, None, state, now_bound, *_as_read(post))
+            for (post, v), state in zip(plan.rewrite, states, strict=True)
+        ],
+    )
+    done = []
+    for (post, v), state, ok in zip(plan.rewrite, states, taken, strict=True):
+        if ok:
+            done.append((post, v, state))
+        else:
+            report.left_alone.append(post.id)
+    stages = _void_signoffs(session, [post.id for post, _v, _s in done], actor=actor, now=now)
+    for post, v, state in done:
+        was_approved = post.approved_hash is not None
+        voided = stages.get(post.id)
+        if voided:
+            detail = f"re-planned: sign-off voided for {', '.join(voided)}"
+            events.append(
+                (now, actor, "stages_voided", post.id, post.state, post.state, v.digest, detail)
+            )
+        events.append(
+            (
+                now,
+                actor,
+                "edit",
+                post.id,
+                post.state,
+                state,
+                v.digest,
+                "re-planned with new content" + ("; approval voided" if was_approved else ""),
+            )
+        )
+        if post.state != PostState.DRAFT.value:
             report.to_draft.append(post.id)
         if was_approved:
             report.voided.append(post.id)
         report.updated += 1
-    report.left_alone.extend(p.id for p in plan.left_alone)
-    return report
 
 
-def _void_approval(post: Post) -> None:
-    post.approved_by = None
-    post.approved_hash = None
-    post.approved_at = None
+def _void_signoffs(
+    session: Session, post_ids: list[int], *, actor: str, now: datetime
+) -> dict[int, list[str]]:
+    """``stages.void_all`` for many posts: each post's stages voided, sorted."""
+    found: dict[int, set[str]] = {}
+    for start in range(0, len(post_ids), 500):
+        chunk = post_ids[start : start + 500]
+        rows = session.execute(
+            select(Signoff.id, Signoff.post_id, Signoff.stage).where(
+                Signoff.post_id.in_(chunk), Signoff.voided_at.is_(None)
+            )
+        ).all()
+        if rows:
+            session.execute(
+                update(Signoff)
+                .where(Signoff.id.in_([r.id for r in rows]))
+                .values(voided_at=now, voided_by=actor, void_reason="re-planned")
+            )
+        for row in rows:
+            found.setdefault(row.post_id, set()).add(row.stage)
+    return {post_id: sorted(stages) for post_id, stages in found.items()}
+
+
+def _remove(
+    writer: Writer,
+    bind: _Binder,
+    plan: _Plan,
+    report: PlanReport,
+    events: list[tuple[Any, ...]],
+    *,
+    actor: str,
+    now: datetime,
+    removed: Removed,
+    why: str,
+) -> None:
+    """Posts no longer in the campaign: cancelled (each as read), or kept and said so."""
+    if removed == "keep":
+        for post in plan.removed:
+            report.kept.append(post.id)
+            events.append(_event(now, actor, "plan_kept", post, f"{why}; kept on request"))
+        return
+    states = [next_state(post.state, "cancel").value for post in plan.removed]
+    now_bound = bind.now(now, now)
+    taken = take_each(
+        writer,
+        ("state",),
+        [
+            (state, now_bound, *_as_read(post))
+            for post, state in zip(plan.removed, states, strict=True)
+        ],
+    )
+    for post, state, ok in zip(plan.removed, states, taken, strict=True):
+        if ok:
+            events.append(_event(now, actor, "cancel", post, why, to=state))
+            report.cancelled.append(post.id)
+        else:
+            report.left_alone.append(post.id)
 
 
 def _ids(ids: list[int]) -> str:

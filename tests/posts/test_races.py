@@ -180,7 +180,7 @@ def test_replanning_leaves_a_post_claimed_meanwhile_alone(
     template = folder / "templates" / "tip.en.j2"
     template.write_text(template.read_text().replace("Worried?", "Worried about a child?"))
     claimed = interleave(
-        monkeypatch, planning, "try_take", lambda: _claim(pg_db, clock), after=False
+        monkeypatch, planning, "take_each", lambda: _claim(pg_db, clock), after=False
     )
     report = store_drafts(
         pg_db, expand(load_campaign(folder), settings), actor="alice", now=clock.now()
