@@ -101,13 +101,18 @@ class Writer:
     ) -> None:
         if not rows:
             return
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join([self.mark] * len(columns))})"
-        )
         cursor = self.raw.cursor()
         try:
-            cursor.executemany(sql, rows)
+            if self.dialect.name == "postgresql":
+                # COPY: one stream, not a statement per row (4-5x faster on a year).
+                with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for values in rows:
+                        copy.write_row(values)
+                return
+            marks = ", ".join([self.mark] * len(columns))
+            cursor.executemany(
+                f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows
+            )
         finally:
             cursor.close()
 
