@@ -29,15 +29,16 @@ stored in the database (``campaign.store``).
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import Text, cast, select, update
 from sqlalchemy.orm import Session
 
 from campaign.expand import Draft
@@ -319,10 +320,7 @@ def _work_out(
     the campaign in that range that is not among them has left the campaign."""
     plan = _Plan(PlanPreview(campaign, start, end), images=_library_images(campaign, drafts))
     # Rows, not ORM objects: the comparison reads them, the writes go by id (plan_writes).
-    existing = {
-        (p.occasion, p.account, p.language): p
-        for p in session.execute(select(*_READ).where(Post.campaign == campaign).order_by(Post.id))
-    }
+    existing = {(p.occasion, p.account, p.language): p for p in _read_posts(session, campaign)}
     media_memo: dict[tuple[tuple[str, str], ...], tuple[list[dict[str, Any]], str]] = {}
     wanted: set[tuple[str, str, str]] = set()
     for draft in drafts:
@@ -459,14 +457,55 @@ _READ = (
     Post.approved_by,
     Post.approved_hash,
     Post.text,
-    Post.media,
-    Post.tags,
-    Post.problems,
     Post.urgent,
     Post.stale_after_minutes,
     Post.time_note,
     Post.pair_key,
+    # As text, each distinct value parsed once: posts share images, tags and findings.
+    cast(Post.media, Text),
+    cast(Post.tags, Text),
+    cast(Post.problems, Text),
 )
+
+
+class _Read(NamedTuple):
+    """A post as planning reads it."""
+
+    id: int
+    occasion: str
+    account: str
+    language: str
+    title: str
+    due_at: datetime
+    state: str
+    attempt: int
+    content_hash: str
+    approved_by: str | None
+    approved_hash: str | None
+    text: str | None
+    urgent: bool
+    stale_after_minutes: float | None
+    time_note: str | None
+    pair_key: str | None
+    media: Any
+    tags: Any
+    problems: Any
+
+
+def _read_posts(session: Session, campaign: str) -> list[_Read]:
+    parsed: dict[str | None, Any] = {None: None}
+
+    def parse(raw: str | None) -> Any:
+        try:
+            return parsed[raw]
+        except KeyError:
+            value = parsed[raw] = json.loads(raw)  # type: ignore[arg-type]
+            return value
+
+    rows: Any = session.execute(select(*_READ).where(Post.campaign == campaign).order_by(Post.id))
+    return [_Read._make((*r[:16], parse(r[16]), parse(r[17]), parse(r[18]))) for r in rows]
+
+
 _NEW = (
     "campaign",
     "occasion",
