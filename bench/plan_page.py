@@ -22,8 +22,8 @@ from posts.db import Database
 from posts.planning import plan_campaign, preview_campaign
 from web.app import create_app
 
-from .common import median, row, timed
-from .planning import approve_a_third
+from .common import median, row
+from .planning import approve_a_third, timed2
 
 CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
 NAME = "stop-talk-protect"
@@ -50,10 +50,10 @@ def run(repeats: int = 3) -> None:
             settings, db = _fresh(tmp)
             now = SystemClock().now()
             lib_preview.append(
-                timed(lambda db=db, settings=settings: preview_campaign(db, settings, NAME))
+                timed2(lambda db=db, settings=settings: preview_campaign(db, settings, NAME))
             )
             lib_plan.append(
-                timed(
+                timed2(
                     lambda db=db, settings=settings, now=now: plan_campaign(
                         db, settings, NAME, actor="bench", now=now
                     )
@@ -99,8 +99,8 @@ def run(repeats: int = 3) -> None:
                 )
                 assert done.status_code == 303, done.status
 
-            web_preview.append(timed(show))
-            web_plan.append(timed(plan))
+            web_preview.append(timed2(show))
+            web_plan.append(timed2(plan))
             approve_a_third(db)
             edited = Path(tmp) / "edited"
             shutil.copytree(EXAMPLE, edited)
@@ -115,8 +115,8 @@ def run(repeats: int = 3) -> None:
                 )
                 assert done.status_code == 303, done.status
 
-            re_preview.append(timed(show))
-            re_plan.append(timed(replan))
+            re_preview.append(timed2(show))
+            re_plan.append(timed2(replan))
             from sqlalchemy import func, select
 
             from posts.models import Event, Post
@@ -130,22 +130,34 @@ def run(repeats: int = 3) -> None:
                     or 0
                 )
             db.dispose()
-    total_web = median(web_preview) + median(web_plan)
-    total_lib = median(lib_preview) + median(lib_plan)
+
+    def wall(pairs: list[tuple[float, float]]) -> float:
+        return median([p[0] for p in pairs])
+
+    def shown(pairs: list[tuple[float, float]]) -> str:
+        # CPU time is this process's (Flask's test client runs the app in it).
+        return f"{wall(pairs):.2f} s (CPU {median([p[1] for p in pairs]):.2f} s)"
+
+    def both(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> str:
+        cpu = median([p[1] for p in a]) + median([p[1] for p in b])
+        return f"{wall(a) + wall(b):.2f} s (CPU {cpu:.2f} s)"
+
+    total_web = wall(web_preview) + wall(web_plan)
+    total_lib = wall(lib_preview) + wall(lib_plan)
     row("posts in a year", f"{posts}")
-    row("library: preview (median)", f"{median(lib_preview):.2f} s")
-    row("library: plan (median)", f"{median(lib_plan):.2f} s")
-    row("web page: preview (median)", f"{median(web_preview):.2f} s")
-    row("web page: plan (median)", f"{median(web_plan):.2f} s")
+    row("library: preview (median)", shown(lib_preview))
+    row("library: plan (median)", shown(lib_plan))
+    row("web page: preview (median)", shown(web_preview))
+    row("web page: plan (median)", shown(web_plan))
     row(
         "a comms officer waits (preview + plan)",
-        f"{total_web:.2f} s",
+        both(web_preview, web_plan),
         f"{total_web / total_lib:.2f}x the library's",
     )
     row("re-plan after a template edit: posts rewritten", f"{edits}")
-    row("re-plan after a template edit: preview (median)", f"{median(re_preview):.2f} s")
-    row("re-plan after a template edit: plan (median)", f"{median(re_plan):.2f} s")
-    row("a comms officer waits to re-plan", f"{median(re_preview) + median(re_plan):.2f} s")
+    row("re-plan after a template edit: preview (median)", shown(re_preview))
+    row("re-plan after a template edit: plan (median)", shown(re_plan))
+    row("a comms officer waits to re-plan", both(re_preview, re_plan))
 
 
 if __name__ == "__main__":
