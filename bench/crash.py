@@ -240,7 +240,9 @@ HOLD = 4.0  # seconds the fake network holds each create: longer than the lease
 @contextlib.contextmanager
 def cpu_burners(count: int) -> Iterator[int]:
     """Keep ``count`` cores busy with processes that only burn CPU, for the block."""
-    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    burners = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)
+    ]
     try:
         yield count
     finally:

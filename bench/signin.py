@@ -70,11 +70,7 @@ def _checked_per_minute(db: Database, clock: FakeClock, minutes: int, spread: in
         before = checked
         with contextlib.suppress(LoginFailed):  # every attempt is refused: the point
             users.authenticate(
-                db,
-                "target",
-                f"guess {n}",
-                now=clock.now(),
-                address=f"198.51.100.{n % spread}",
+                db, "target", f"guess {n}", now=clock.now(), address=f"198.51.100.{n % spread}",
                 pacer=pacer,
             )
         if checked > before:
@@ -101,15 +97,10 @@ def attempts_per_minute() -> None:
     row("  then per minute (median of minutes 10-30)", f"{median([float(x) for x in one[9:]]):.0f}")
     row("  in the first 30 minutes", f"{sum(one)}", "(before: 10, then 15-min lock-outs)")
     row("250 addresses, one account: checks in minute 1", f"{many[0]}")
-    row(
-        "  then per minute (median of minutes 10-30)", f"{median([float(x) for x in many[9:]]):.0f}"
-    )
+    row("  then per minute (median of minutes 10-30)", f"{median([float(x) for x in many[9:]]):.0f}")
     row("  in the first 30 minutes", f"{sum(many)}")
-    row(
-        "  the account's own browser waits at most",
-        f"{throttle.ACCOUNT.cap.seconds} s",
-        "(0 s from a browser that signed in before)",
-    )
+    row("  the account's own browser waits at most", f"{throttle.ACCOUNT.cap.seconds} s",
+        "(0 s from a browser that signed in before)")
 
 
 def answer_times(runs: int) -> None:
@@ -152,11 +143,7 @@ def answer_times(runs: int) -> None:
             for k in range(throttle.ADDRESS.free + 1):  # slow this address down (not timed)
                 with contextlib.suppress(LoginFailed):
                     users.authenticate(
-                        db,
-                        f"x{n}-{k}",
-                        "guess",
-                        now=clock.now(),
-                        address="198.51.100.1",
+                        db, f"x{n}-{k}", "guess", now=clock.now(), address="198.51.100.1",
                         pacer=FakePacer(),
                     )
             times["throttled"].append(timed(attempt("target", PASSWORD, 401)))
@@ -169,13 +156,9 @@ def answer_times(runs: int) -> None:
         ("right", "answer: right password (median)"),
     ):
         values = times[name]
-        row(
-            label,
-            f"{median(values) * 1000:.0f} ms",
+        row(label, f"{median(values) * 1000:.0f} ms",
             f"min {min(values) * 1000:.0f}, max {max(values) * 1000:.0f} ms (padded to {answer:.1f} s)"
-            if name != "right"
-            else "(not padded: one argon2id hash)",
-        )
+            if name != "right" else "(not padded: one argon2id hash)")
 
 
 def run(runs: int = 15) -> None:
