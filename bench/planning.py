@@ -1,32 +1,48 @@
-"""Posts planned per second: a year of the example campaign, render, lint and store apart.
+"""Posts planned per second: a year of the example campaign, render, lint and store apart,
+on SQLite and PostgreSQL, a first plan and a re-plan.
 
-``python -m bench.planning`` (or ``make bench``). Each figure is the median of several runs,
-from cold (templates compiled again, no lint answer kept), and warm (a plan again in the
-same process: templates compiled once, lengths remembered).
-Render is ``expand`` with the lint left out; lint is the rest of ``expand``; store is
-``posts.planning.store_drafts`` into a new SQLite file. The baseline, measured once in the
-same run, lints every post on its own (``lint_text`` per draft, as planning did before).
+``python -m bench.planning [repeats]`` (or ``make bench``). Each figure is the median of
+several runs, wall time and (in brackets) this process's CPU time: the machine is shared,
+and CPU time is what the code costs. Render and lint are from cold (templates compiled
+again, no lint answer kept) and warm (a plan again in the same process).
+Render is ``expand`` with the lint left out; lint is the rest of ``expand``.
+Store is ``posts.planning.apply_plan`` (what "Plan" runs after rendering):
+- first plan: into an empty queue (every post new);
+- re-plan, unchanged: the same year again (every post compared, none written);
+- re-plan, changed: the year again after a third of the posts were approved, with a
+  quarter of the texts changed (rewritten, approvals voided), a seventh of the titles
+  changed (details follow) and a tenth of the posts gone from the campaign (cancelled).
+PostgreSQL (``tests/pg.py``'s server, a fresh schema) is left out when none answers.
+The baseline, measured once in the same run, lints every post on its own (``lint_text``
+per draft, as planning did before).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
+from sqlalchemy import update
+
 from campaign import expand as expand_module
 from campaign import render as render_module
-from campaign.expand import expand
+from campaign.expand import Draft, expand
 from campaign.lint import LintConfig, _length_message, lint_text
 from campaign.loader import Campaign, load_campaign
 from core.clock import SystemClock
 from core.settings import Settings, load_settings
 from examples import EXAMPLE_CAMPAIGN as EXAMPLE
 from posts.db import Database
-from posts.planning import store_drafts
+from posts.models import Post
+from posts.planning import PlanReport, apply_plan
 
-from .common import median, row, timed
+from .common import median, row
 
 CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
 
@@ -37,21 +53,27 @@ def _cold() -> None:
     _length_message.cache_clear()
 
 
-def _timed_cold(func: Callable[[], object]) -> float:
-    _cold()
-    return timed(func)
+def timed2(func: Callable[[], object]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    func()
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def _render_only(campaign: Campaign, settings: Settings) -> None:
+def _med(pairs: list[tuple[float, float]]) -> tuple[float, float]:
+    return median([p[0] for p in pairs]), median([p[1] for p in pairs])
+
+
+def _render_only(campaign: Campaign, settings: Settings) -> list[Draft]:
     # The same expansion with no lint: what rendering and making the drafts cost.
     with mock.patch.object(expand_module._Planner, "_lint", lambda *args: ()):
-        expand(campaign, settings)
+        return expand(campaign, settings)
 
 
 def _lint_each_post(campaign: Campaign, settings: Settings) -> None:
     """The baseline: every draft linted on its own, with nothing remembered."""
     config = LintConfig.from_mapping(campaign.spec.lint, where=str(campaign.file))
-    for draft in expand_module_drafts(campaign, settings):
+    for draft in _render_only(campaign, settings):
         limit = settings.accounts[draft.account].text_limit
         lint_text(
             draft.text,
@@ -64,50 +86,136 @@ def _lint_each_post(campaign: Campaign, settings: Settings) -> None:
         )
 
 
-def expand_module_drafts(campaign: Campaign, settings: Settings) -> list[expand_module.Draft]:
-    with mock.patch.object(expand_module._Planner, "_lint", lambda *args: ()):
-        return expand(campaign, settings)
+def changed_year(drafts: list[Draft]) -> list[Draft]:
+    """The year after an edit: a quarter of the texts and a seventh of the titles changed,
+    a tenth of the posts gone."""
+    out = []
+    for n, draft in enumerate(drafts):
+        if n % 10 == 9:
+            continue
+        if n % 4 == 0:
+            draft = dataclasses.replace(draft, text=draft.text + " (revised)")
+        if n % 7 == 0:
+            draft = dataclasses.replace(draft, title=draft.title + " (renamed)")
+        out.append(draft)
+    return out
+
+
+def approve_a_third(db: Database) -> None:
+    with db.transaction() as session:
+        session.execute(
+            update(Post)
+            .where(Post.id % 3 == 0)
+            .values(
+                state="approved",
+                approved_by="bench-reviewer",
+                approved_hash=Post.content_hash,
+                approved_at=SystemClock().now(),
+            )
+        )
+
+
+@contextmanager
+def _database(kind: str) -> Iterator[Database]:
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Database(f"sqlite:///{tmp}/bench.db")
+            db.ensure_schema()
+            try:
+                yield db
+            finally:
+                db.dispose()
+    else:
+        from tests import pg
+
+        with pg.schema_url() as url:
+            db = Database(url)
+            db.ensure_schema()
+            try:
+                yield db
+            finally:
+                db.dispose()
+
+
+def _plan(db: Database, name: str, drafts: list[Draft]) -> PlanReport:
+    return apply_plan(db, name, drafts, actor="bench", now=SystemClock().now())
+
+
+def store_figures(
+    kind: str, name: str, drafts: list[Draft], repeats: int
+) -> dict[str, tuple[float, float]]:
+    """(wall, CPU) medians of the three store cases on one kind of database."""
+    changed = changed_year(drafts)
+    first, same, edit = [], [], []
+    for _ in range(repeats):
+        with _database(kind) as db:
+            first.append(timed2(lambda db=db: _plan(db, name, drafts)))
+            same.append(timed2(lambda db=db: _plan(db, name, drafts)))
+        with _database(kind) as db:
+            _plan(db, name, drafts)
+            approve_a_third(db)
+            edit.append(timed2(lambda db=db: _plan(db, name, changed)))
+    return {
+        "first plan": _med(first),
+        "re-plan, unchanged": _med(same),
+        "re-plan, changed": _med(edit),
+    }
+
+
+def _rate(n: int, pair: tuple[float, float]) -> str:
+    return f"{n / pair[0]:,.0f} posts/s ({pair[0]:.3f} s, CPU {pair[1]:.3f} s)"
+
+
+def _postgres() -> bool:
+    try:
+        from tests import pg
+    except ImportError:  # pragma: no cover - the tests are not installed
+        return False
+    return pg.available()
 
 
 def run(repeats: int = 5, baseline: bool = True) -> None:
-    print("Planning: a year of the example campaign (render, lint, store; medians, cold unless marked warm)")
+    print(
+        "Planning: a year of the example campaign (render, lint, store; medians, cold unless marked warm)"
+    )
     settings = load_settings(CONFIG, environ={})
     campaign = load_campaign(EXAMPLE)
     drafts = expand(campaign, settings)
     n = len(drafts)
-    render = median([_timed_cold(lambda: _render_only(campaign, settings)) for _ in range(repeats)])
-    full = median([_timed_cold(lambda: expand(campaign, settings)) for _ in range(repeats)])
-    lint = max(full - render, 1e-9)
-    # Warm: a second plan in the same process (a re-plan, the web preview as one types).
+
+    def cold(func: Callable[[], object]) -> tuple[float, float]:
+        _cold()
+        return timed2(func)
+
+    render = _med([cold(lambda: _render_only(campaign, settings)) for _ in range(repeats)])
+    full = _med([cold(lambda: expand(campaign, settings)) for _ in range(repeats)])
+    lint = (max(full[0] - render[0], 1e-9), max(full[1] - render[1], 1e-9))
     expand(campaign, settings)
-    warm = median([timed(lambda: expand(campaign, settings)) for _ in range(repeats)])
-    store_times = []
-    for _ in range(repeats):
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Database(f"sqlite:///{tmp}/bench.db")
-            db.ensure_schema()
-            store_times.append(
-                timed(
-                    lambda db=db: store_drafts(db, drafts, actor="bench", now=SystemClock().now())
-                )
-            )
-            db.dispose()
-    store = median(store_times)
-    total = full + store
+    warm = _med([timed2(lambda: expand(campaign, settings)) for _ in range(repeats)])
     row("posts in a year", f"{n}")
-    row("render", f"{n / render:,.0f} posts/s ({render:.2f} s)")
-    row("lint", f"{n / lint:,.0f} posts/s ({lint:.2f} s)")
-    row("render + lint (target >= 5,000 posts/s)", f"{n / full:,.0f} posts/s ({full:.2f} s)")
-    row("render + lint again, warm (a re-plan)", f"{n / warm:,.0f} posts/s ({warm:.2f} s)")
+    row("render", _rate(n, render))
+    row("lint", _rate(n, lint))
+    row("render + lint (target >= 5,000 posts/s)", _rate(n, full))
+    row("render + lint again, warm (a re-plan)", _rate(n, warm))
     if baseline:
-        before = timed(lambda: _lint_each_post(campaign, settings))
-        row("  baseline: lint each post on its own (once)", f"{n / before:,.0f} posts/s")
-        row("  lint now against that baseline", f"{before / lint:,.1f} x faster")
-    row("store in the queue (posts/planning.py)", f"{n / store:,.0f} posts/s ({store:.2f} s)")
-    row("store's share of planning", f"{store / total:.0%}")
-    row("plan end to end (target >= 5,000 posts/s)", f"{n / total:,.0f} posts/s")
-    row("a year planned in", f"{total:.2f} s (render + lint {full:.2f} s, store {store:.2f} s)")
+        before = timed2(lambda: _lint_each_post(campaign, settings))
+        row("  baseline: lint each post on its own (once)", f"{n / before[0]:,.0f} posts/s")
+        row("  lint now against that baseline", f"{before[0] / lint[0]:,.1f} x faster")
+    kinds = ["sqlite"] + (["postgresql"] if _postgres() else [])
+    for kind in kinds:
+        figures = store_figures(kind, campaign.name, drafts, repeats)
+        for case, pair in figures.items():
+            row(f"store, {kind}: {case}", _rate(n, pair))
+        for case in ("first plan", "re-plan, unchanged", "re-plan, changed"):
+            total = (full[0] + figures[case][0], full[1] + figures[case][1])
+            row(
+                f"end to end, {kind}: {case} (target >= 5,000/s)",
+                _rate(n, total),
+                f"store {figures[case][0] / total[0]:.0%}",
+            )
+    if len(kinds) == 1:
+        print("  (PostgreSQL not measured: no server answers; see tests/pg.py)")
 
 
 if __name__ == "__main__":
-    run()
+    run(int(sys.argv[1]) if len(sys.argv) > 1 else 5)

@@ -376,6 +376,9 @@ def _rule_alt_text(media: Sequence[tuple[str, str]], minimum: int) -> list[str]:
     return messages
 
 
+_LAST_WORD_CHAR = regex.compile(r"[\p{L}\p{N}]", regex.REVERSE)
+
+
 def _rule_hashtags(text: str, maximum: int) -> list[str]:
     without_links = _blank(text, ((s, e) for s, e, _ in _links(text)))
     tags = _hashtags(without_links)
@@ -392,7 +395,8 @@ def _rule_hashtags(text: str, maximum: int) -> list[str]:
     # Anything with a letter or digit outside the hashtags (words, links, @mentions) must
     # come before the first hashtag.
     words_only = _blank(without_links, ((s, e) for s, e, _ in tags))
-    last_word = max((m.start() for m in regex.finditer(r"[\p{L}\p{N}]", words_only)), default=-1)
+    last = _LAST_WORD_CHAR.search(words_only)  # searched from the end: one match, not all
+    last_word = last.start() if last else -1
     for start, _, tag in tags:
         if start < last_word:
             messages.append(f"Hashtag {tag} is in the middle of the text; put hashtags at the end.")

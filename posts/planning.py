@@ -24,30 +24,34 @@ Details that are not content — title, tags, ``urgent`` (which lets a post pass
 the campaign** within the planned range: ``apply_plan`` cancels them with a reason, or
 keeps them only when asked to explicitly. ``plan_campaign`` does it all for a campaign
 stored in the database (``campaign.store``).
+
+This module works out what a plan does (reading the campaign's posts as rows, not ORM
+objects); ``posts.plan_store`` writes it, a year in a few statements.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from campaign.expand import Draft
 from core.errors import QueueError
 
 from .db import Database
-from .journal import record_event, transition, try_take
-from .media import CleanImage, MediaError, entry_for, keep_or_clean, store_image
-from .models import Event, Post, content_hash
-from .stages import void_all
+from .journal import record_event
+from .media import CleanImage, MediaError, entry_for, keep_or_clean
+from .models import Post
+from .plan_writes import digest_payload, media_json
 from .states import REPLANNABLE, TRANSITIONS, PostState
 
 Removed = Literal["cancel", "keep"]
@@ -162,6 +166,7 @@ class _Values:
     draft: Draft
     digest: str
     values: dict[str, Any]
+    media_key: tuple[tuple[str, str], ...]  # (file's SHA-256, alt text) of each image
 
 
 @dataclass(frozen=True)
@@ -218,22 +223,31 @@ def _library_images(campaign: str, drafts: Sequence[Draft]) -> dict[str, _Librar
     return out
 
 
-def _values(draft: Draft, images: dict[str, _LibraryImage]) -> _Values:
-    media = [entry_for(images[m.sha256].clean, m.alt_text) for m in draft.media]
-    digest = content_hash(
-        text=draft.text,
-        media=media,
-        account=draft.account,
-        language=draft.language,
-        due_at=draft.due_at,
-    )
+def _values(
+    draft: Draft,
+    images: dict[str, _LibraryImage],
+    media_memo: dict[tuple[tuple[str, str], ...], tuple[list[dict[str, Any]], str]],
+) -> _Values:
+    key = tuple((m.sha256, m.alt_text) for m in draft.media)
+    known = media_memo.get(key)
+    if known is None:  # once per image and alt text, not once per post
+        entries = [entry_for(images[sha].clean, alt) for sha, alt in key]
+        known = media_memo[key] = (
+            entries,
+            media_json((e["sha256"], e["alt_text"]) for e in entries),
+        )
+    media, encoded = known
+    # The same digest as posts.models.content_hash, without json.dumps (tests keep them equal).
+    digest = hashlib.sha256(
+        digest_payload(draft.text, encoded, draft.account, draft.language, draft.due_at).encode()
+    ).hexdigest()
     values: dict[str, Any] = dict(
         title=draft.title,
         network=draft.network,
         due_at=draft.due_at,
         time_note=draft.note,
         text=draft.text,
-        media=media,
+        media=media,  # shared by the posts with this image: never changed in place
         tags=list(draft.tags),
         problems=list(draft.problems),
         content_hash=digest,
@@ -241,10 +255,10 @@ def _values(draft: Draft, images: dict[str, _LibraryImage]) -> _Values:
         urgent=draft.urgent,
         stale_after_minutes=draft.stale_after_minutes,
     )
-    return _Values(draft, digest, values)
+    return _Values(draft, digest, values, key)
 
 
-def _content_changes(post: Post, v: _Values) -> tuple[str, ...]:
+def _content_changes(post: Any, v: _Values) -> tuple[str, ...]:
     out = []
     if post.text != v.values["text"]:
         out.append("text")
@@ -257,11 +271,11 @@ def _content_changes(post: Post, v: _Values) -> tuple[str, ...]:
     return tuple(out) or ("content",)
 
 
-def _detail_changes(post: Post, v: _Values) -> tuple[str, ...]:
+def _detail_changes(post: Any, v: _Values) -> tuple[str, ...]:
     return tuple(label for key, label in DETAILS.items() if getattr(post, key) != v.values[key])
 
 
-def _line(post: Post | None, draft: Draft | None, changes: tuple[str, ...] = ()) -> PlannedPost:
+def _line(post: Any, draft: Draft | None, changes: tuple[str, ...] = ()) -> PlannedPost:
     if post is not None:
         return PlannedPost(
             occasion=post.occasion,
@@ -284,13 +298,14 @@ def _line(post: Post | None, draft: Draft | None, changes: tuple[str, ...] = ())
 class _Plan:
     preview: PlanPreview
     new: list[_Values] = field(default_factory=list)
-    rewrite: list[tuple[Post, _Values]] = field(default_factory=list)
-    details: list[tuple[Post, _Values]] = field(default_factory=list)
-    unchanged: list[tuple[Post, _Values]] = field(default_factory=list)
-    removed: list[Post] = field(default_factory=list)
-    left_alone: list[Post] = field(default_factory=list)
+    # The posts are rows of ``_READ`` (id, state, content…), not ORM objects.
+    rewrite: list[tuple[Any, _Values]] = field(default_factory=list)
+    details: list[tuple[Any, _Values]] = field(default_factory=list)
+    unchanged: list[tuple[Any, _Values]] = field(default_factory=list)
+    removed: list[Any] = field(default_factory=list)
+    left_alone: list[Any] = field(default_factory=list)
     images: dict[str, _LibraryImage] = field(default_factory=dict)
-    to_library: list[tuple[Post, _Values]] = field(default_factory=list)
+    to_library: list[tuple[Any, _Values]] = field(default_factory=list)
 
 
 def _work_out(
@@ -306,17 +321,16 @@ def _work_out(
     between ``start`` and ``end`` (local dates in ``zone``; None: no bound), so a post of
     the campaign in that range that is not among them has left the campaign."""
     plan = _Plan(PlanPreview(campaign, start, end), images=_library_images(campaign, drafts))
-    existing = {
-        (p.occasion, p.account, p.language): p
-        for p in session.scalars(select(Post).where(Post.campaign == campaign).order_by(Post.id))
-    }
+    # Rows, not ORM objects: the comparison reads them, the writes go by id (plan_writes).
+    existing = {(p.occasion, p.account, p.language): p for p in _read_posts(session, campaign)}
+    media_memo: dict[tuple[tuple[str, str], ...], tuple[list[dict[str, Any]], str]] = {}
     wanted: set[tuple[str, str, str]] = set()
     for draft in drafts:
         if draft.campaign != campaign:
             raise QueueError(f"a draft of {draft.campaign!r} was given to plan {campaign!r}")
         key = (draft.occasion, draft.account, draft.language)
         wanted.add(key)
-        v = _values(draft, plan.images)
+        v = _values(draft, plan.images, media_memo)
         post = existing.get(key)
         if post is None:
             plan.new.append(v)
@@ -392,25 +406,11 @@ def apply_plan(
     why = "no longer in the campaign" + (f" (revision {revision})" if revision else "")
     if reason:
         why += f": {reason}"
+    from .plan_store import store_plan  # it builds on this module
+
     with db.transaction() as session:
         plan = _work_out(session, campaign, drafts, start, end, zone, whole=True)
-        report = _store(session, plan, actor=actor, now=now)
-        for post in plan.removed:
-            if removed == "keep":
-                report.kept.append(post.id)
-                record_event(
-                    session,
-                    actor=actor,
-                    action="plan_kept",
-                    now=now,
-                    post=post,
-                    detail=f"{why}; kept on request",
-                )
-            elif try_take(session, post):
-                transition(session, post, "cancel", actor=actor, now=now, detail=why)
-                report.cancelled.append(post.id)
-            else:
-                report.left_alone.append(post.id)
+        report = store_plan(session, plan, actor=actor, now=now, removed=removed, why=why)
         record_event(
             session,
             actor=actor,
@@ -434,9 +434,11 @@ def store_drafts(db: Database, drafts: Sequence[Draft], *, actor: str, now: date
     if not drafts:
         return report
     campaign = drafts[0].campaign
+    from .plan_store import store_plan  # it builds on this module
+
     with db.transaction() as session:
         plan = _work_out(session, campaign, drafts, None, None, None, whole=False)
-        report = _store(session, plan, actor=actor, now=now)
+        report = store_plan(session, plan, actor=actor, now=now)
         record_event(
             session,
             actor=actor,
@@ -447,124 +449,67 @@ def store_drafts(db: Database, drafts: Sequence[Draft], *, actor: str, now: date
     return report
 
 
-def _store(session: Session, plan: _Plan, *, actor: str, now: datetime) -> PlanReport:
-    report = PlanReport()
-    for image in plan.images.values():
-        store_image(
-            session,
-            image.clean,
-            filename=image.filename,
-            alt_text=image.alt_text,
-            actor=actor,
-            now=now,
-        )
-    # New posts and their events in two multi-row INSERTs: a year of a campaign is
-    # thousands of posts, and the ORM's unit of work was most of the time planning took.
-    rows = [
-        dict(
-            campaign=v.draft.campaign,
-            occasion=v.draft.occasion,
-            account=v.draft.account,
-            language=v.draft.language,
-            state=PostState.DRAFT.value,
-            author=actor,
-            attempt=0,
-            resend_count=0,
-            created_at=now,
-            updated_at=now,
-            **v.values,
-        )
-        for v in plan.new
-    ]
-    if rows:
-        ids = session.scalars(
-            insert(Post).returning(Post.id, sort_by_parameter_order=True), rows
-        ).all()
-        session.execute(
-            insert(Event),
-            [
-                dict(
-                    at=now,
-                    actor=actor,
-                    action="plan",
-                    post_id=post_id,
-                    from_state=PostState.DRAFT.value,
-                    to_state=PostState.DRAFT.value,
-                    content_hash=row["content_hash"],
-                    detail="created by planning",
-                )
-                for post_id, row in zip(ids, rows, strict=True)
-            ],
-        )
-    report.created = len(rows)
-    for post, v in plan.unchanged:
-        post.problems = list(v.draft.problems)  # the rules may have changed
-        report.unchanged += 1
-    for post, v in plan.details:
-        changed = _detail_changes(post, v)
-        if not try_take(session, post):
-            report.left_alone.append(post.id)
-            continue
-        for key in DETAILS:
-            setattr(post, key, v.values[key])
-        post.problems = list(v.draft.problems)
-        post.updated_at = now
-        record_event(
-            session,
-            actor=actor,
-            action="plan_details",
-            now=now,
-            post=post,
-            detail="re-planned: " + ", ".join(changed) + " follow the campaign",
-        )
-        report.details.append(post.id)
-        report.unchanged += 1
-    for post, v in plan.to_library:
-        if post.id in report.left_alone or not try_take(session, post):
-            if post.id not in report.left_alone:
-                report.left_alone.append(post.id)
-            continue
-        post.media = v.values["media"]
-        record_event(
-            session,
-            actor=actor,
-            action="plan_media",
-            now=now,
-            post=post,
-            detail="image now read from the media library (same bytes, approval kept)",
-        )
-        report.to_library.append(post.id)
-    for post, v in plan.rewrite:
-        if not try_take(session, post):
-            report.left_alone.append(post.id)
-            continue
-        was_approved = post.approved_hash is not None
-        was_draft = post.state == PostState.DRAFT.value
-        for key, value in v.values.items():
-            setattr(post, key, value)
-        _void_approval(post)
-        void_all(session, post, actor=actor, now=now, reason="re-planned")
-        transition(
-            session,
-            post,
-            "edit",
-            actor=actor,
-            now=now,
-            detail="re-planned with new content" + ("; approval voided" if was_approved else ""),
-        )
-        if not was_draft:
-            report.to_draft.append(post.id)
-        if was_approved:
-            report.voided.append(post.id)
-        report.updated += 1
-    report.left_alone.extend(p.id for p in plan.left_alone)
-    return report
+# Columns planning reads of the posts it has: enough to compare and to write by id.
+_READ = (
+    Post.id,
+    Post.occasion,
+    Post.account,
+    Post.language,
+    Post.title,
+    Post.due_at,
+    Post.state,
+    Post.attempt,
+    Post.content_hash,
+    Post.approved_by,
+    Post.approved_hash,
+    Post.text,
+    Post.urgent,
+    Post.stale_after_minutes,
+    Post.time_note,
+    Post.pair_key,
+    # As text, each distinct value parsed once: posts share images, tags and findings.
+    cast(Post.media, Text),
+    cast(Post.tags, Text),
+    cast(Post.problems, Text),
+)
 
 
-def _void_approval(post: Post) -> None:
-    post.approved_by = None
-    post.approved_hash = None
-    post.approved_at = None
+class _Read(NamedTuple):
+    """A post as planning reads it."""
+
+    id: int
+    occasion: str
+    account: str
+    language: str
+    title: str
+    due_at: datetime
+    state: str
+    attempt: int
+    content_hash: str
+    approved_by: str | None
+    approved_hash: str | None
+    text: str | None
+    urgent: bool
+    stale_after_minutes: float | None
+    time_note: str | None
+    pair_key: str | None
+    media: Any
+    tags: Any
+    problems: Any
+
+
+def _read_posts(session: Session, campaign: str) -> list[_Read]:
+    parsed: dict[str | None, Any] = {None: None}
+
+    def parse(raw: str | None) -> Any:
+        try:
+            return parsed[raw]
+        except KeyError:
+            value = parsed[raw] = json.loads(raw)  # type: ignore[arg-type]
+            return value
+
+    rows: Any = session.execute(select(*_READ).where(Post.campaign == campaign).order_by(Post.id))
+    return [_Read._make((*r[:16], parse(r[16]), parse(r[17]), parse(r[18]))) for r in rows]
 
 
 def _ids(ids: list[int]) -> str:

@@ -178,3 +178,94 @@ def test_a_plan_of_a_revision_that_changed_since_the_preview_is_refused(
             expect_revision=1,
         )
     assert _posts(db) == []
+
+
+def test_a_replan_records_each_posts_events_as_before(
+    db: Database, settings: Settings, clock: FakeClock, folder: Path
+) -> None:
+    """The audit log of a re-plan, post by post (the writes are batched; the record is
+    not): sign-offs voided then the edit, the new content's hash, from and to states."""
+    from sqlalchemy import select
+
+    from posts.stages import Signoff
+
+    _import(db, folder, clock)
+    plan_campaign(db, settings, "test-campaign", FIRST, LAST, actor="alice", now=clock.now())
+    posts = _posts(db)
+    approve_all(db, [posts[0].id, posts[1].id], clock.now())
+    with db.transaction() as session:
+        session.add(
+            Signoff(
+                post_id=posts[0].id,
+                stage="Welsh language check",
+                signer="ceri",
+                content_hash=posts[0].content_hash,
+                at=clock.now(),
+            )
+        )
+    _edit(folder, "Tip one: talk to your child.", "Tip one: talk to your children.")
+    _edit(folder, 'rule = "FREQ=DAILY"', 'rule = "FREQ=DAILY;INTERVAL=2"')
+    _import(db, folder, clock)
+    clock.advance(60)
+    plan_campaign(db, settings, "test-campaign", FIRST, LAST, actor="carol", now=clock.now())
+    after = {p.id: p for p in _posts(db)}
+    with db.transaction() as session:
+        events = list(
+            session.scalars(select(Event).where(Event.at == clock.now()).order_by(Event.id))
+        )
+        signoff = session.scalars(select(Signoff)).one()
+    seen = [
+        (e.post_id, e.action, e.from_state, e.to_state, e.content_hash, e.detail) for e in events
+    ]
+    new_hash = after[posts[0].id].content_hash
+    assert new_hash != posts[0].content_hash
+    assert seen[:-1] == [
+        (
+            posts[0].id,
+            "stages_voided",
+            "approved",
+            "approved",
+            new_hash,
+            "re-planned: sign-off voided for Welsh language check",
+        ),
+        (
+            posts[0].id,
+            "edit",
+            "approved",
+            "draft",
+            new_hash,
+            "re-planned with new content; approval voided",
+        ),
+        (
+            posts[2].id,
+            "edit",
+            "draft",
+            "draft",
+            after[posts[2].id].content_hash,
+            "re-planned with new content",
+        ),
+        (
+            posts[1].id,
+            "cancel",
+            "approved",
+            "cancelled",
+            posts[1].content_hash,
+            "no longer in the campaign (revision 2)",
+        ),
+        (
+            posts[3].id,
+            "cancel",
+            "draft",
+            "cancelled",
+            posts[3].content_hash,
+            "no longer in the campaign (revision 2)",
+        ),
+    ]
+    assert seen[-1][:2] == (None, "plan") and all(e.actor == "carol" for e in events)
+    assert (signoff.voided_at, signoff.voided_by, signoff.void_reason) == (
+        clock.now(),
+        "carol",
+        "re-planned",
+    )
+    assert after[posts[0].id].updated_at == clock.now()
+    assert after[posts[1].id].updated_at == clock.now()

@@ -22,7 +22,7 @@ from campaign.loader import load_campaign
 from core.clock import FakeClock
 from core.errors import TransitionRefused
 from core.settings import Settings
-from posts import claims, planning, review
+from posts import claims, plan_store, review
 from posts.db import Database
 from posts.models import Event, Post
 from posts.planning import store_drafts
@@ -180,7 +180,7 @@ def test_replanning_leaves_a_post_claimed_meanwhile_alone(
     template = folder / "templates" / "tip.en.j2"
     template.write_text(template.read_text().replace("Worried?", "Worried about a child?"))
     claimed = interleave(
-        monkeypatch, planning, "try_take", lambda: _claim(pg_db, clock), after=False
+        monkeypatch, plan_store, "take_each", lambda: _claim(pg_db, clock), after=False
     )
     report = store_drafts(
         pg_db, expand(load_campaign(folder), settings), actor="alice", now=clock.now()
