@@ -138,8 +138,14 @@ def stale_notice(
 
 
 def newest_event_id(db: Database) -> int:
-    with db.transaction() as session:
-        return int(session.scalar(select(func.max(Event.id))) or 0)
+    """The audit log's newest event id, read without the write lock: the worker asks
+    after every round whether anything happened since its last look."""
+    with db.engine.connect() as connection:
+        connection.execution_options(read_only=True)
+        return int(connection.scalar(_NEWEST_EVENT) or 0)
+
+
+_NEWEST_EVENT = select(func.max(Event.id))  # built once: it runs after every round
 
 
 def untold_events(

@@ -128,8 +128,11 @@ class Operations:
         with self._lock:
             seen = self._seen_events.get(kind)
             try:
+                newest = alerts.newest_event_id(self.db)
                 if seen is None:
-                    self._seen_events[kind] = alerts.newest_event_id(self.db)
+                    self._seen_events[kind] = newest
+                    return
+                if newest <= seen:  # nothing logged since: the idle worker's usual answer
                     return
                 notices, self._seen_events[kind] = notices_after(
                     self.db, seen, self.settings, self.clock.now()
