@@ -21,7 +21,6 @@ from core.settings import Settings
 from posts.db import Database
 from posts.journal import WORKER
 from posts.models import Event, Post
-from posts.review import day_bounds
 from posts.states import PostState
 from schedules.dispatch import Outcome
 
@@ -239,6 +238,8 @@ def _hold_notice(event: Event, settings: Settings) -> Notice:
 
 def digest_notice(db: Database, settings: Settings, now: datetime) -> Notice:
     """Tomorrow's (local) posts still awaiting approval, and what waits for a person."""
+    from posts.review import day_bounds  # here: an idle worker need not load the pages' queries
+
     zone = ZoneInfo(settings.timezone)
     tomorrow = (now.astimezone(zone) + timedelta(days=1)).date()
     start, end = day_bounds(tomorrow, zone)
