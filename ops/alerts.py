@@ -21,7 +21,6 @@ from core.settings import Settings
 from posts.db import Database
 from posts.journal import WORKER
 from posts.models import Event, Post
-from posts.review import day_bounds
 from posts.states import PostState
 from schedules.dispatch import Outcome
 
@@ -138,8 +137,14 @@ def stale_notice(
 
 
 def newest_event_id(db: Database) -> int:
-    with db.transaction() as session:
-        return int(session.scalar(select(func.max(Event.id))) or 0)
+    """The audit log's newest event id, read without the write lock: the worker asks
+    after every round whether anything happened since its last look."""
+    with db.engine.connect() as connection:
+        connection.execution_options(read_only=True)
+        return int(connection.scalar(_NEWEST_EVENT) or 0)
+
+
+_NEWEST_EVENT = select(func.max(Event.id))  # built once: it runs after every round
 
 
 def untold_events(
@@ -233,6 +238,8 @@ def _hold_notice(event: Event, settings: Settings) -> Notice:
 
 def digest_notice(db: Database, settings: Settings, now: datetime) -> Notice:
     """Tomorrow's (local) posts still awaiting approval, and what waits for a person."""
+    from posts.review import day_bounds  # here: an idle worker need not load the pages' queries
+
     zone = ZoneInfo(settings.timezone)
     tomorrow = (now.astimezone(zone) + timedelta(days=1)).date()
     start, end = day_bounds(tomorrow, zone)

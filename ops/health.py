@@ -9,8 +9,10 @@ the body.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -110,7 +112,9 @@ class HealthServer:
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},  # how soon stop() returns
+            # Sleeps until a request comes: an idle worker must not wake ten times a
+            # second (0.06% of a core). ``stop`` knocks to end the wait at once.
+            kwargs={"poll_interval": 3600},
             name="health",
             daemon=True,
         )
@@ -118,10 +122,20 @@ class HealthServer:
         log.info("health and metrics on %s/healthz and %s/metrics", self.url, self.url)
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        server, self._server = self._server, None
+        if server is None:
+            return
+        stopping = threading.Thread(target=server.shutdown, name="health-stop", daemon=True)
+        stopping.start()
+        # serve_forever sees the shutdown only when its wait ends: knock until it has.
+        host, port = server.server_address[:2]
+        while stopping.is_alive():
+            with contextlib.suppress(OSError):
+                socket.create_connection(
+                    ("127.0.0.1" if host in ("", "0.0.0.0") else str(host), port), timeout=1
+                ).close()
+            stopping.join(0.05)
+        server.server_close()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

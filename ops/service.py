@@ -24,7 +24,7 @@ from core.settings import Settings
 from posts.db import Database
 from schedules.dispatch import Outcome, RoundResult
 
-from . import alerts, signoff_notices
+from . import alerts
 from .health import HealthServer, HealthStatus, check_health
 from .metrics import Metrics
 from .notify import Notice, Notifications, Notifier, build_notifiers
@@ -107,9 +107,13 @@ class Operations:
         """Tell the people a sign-off stage now waits for (since the last look)."""
         signoff = self.settings.signoff
         if signoff.stages or signoff.accounts or signoff.campaigns:
+            from . import signoff_notices  # loaded only where sign-off stages are used
+
             self._watch("stage", signoff_notices.waiting_notices, "sign-off stages")
 
     def send_stage_digests(self) -> None:
+        from . import signoff_notices
+
         try:
             notices = signoff_notices.digest_notices(self.db, self.settings, self.clock.now())
         except Exception:
@@ -128,8 +132,11 @@ class Operations:
         with self._lock:
             seen = self._seen_events.get(kind)
             try:
+                newest = alerts.newest_event_id(self.db)
                 if seen is None:
-                    self._seen_events[kind] = alerts.newest_event_id(self.db)
+                    self._seen_events[kind] = newest
+                    return
+                if newest <= seen:  # nothing logged since: the idle worker's usual answer
                     return
                 notices, self._seen_events[kind] = notices_after(
                     self.db, seen, self.settings, self.clock.now()

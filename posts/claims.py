@@ -422,6 +422,8 @@ def take_expired_leases(
     latest their request could have started: a worker sends only inside a fresh lease).
     Never a lease this worker still holds (``holding``)."""
     held = list(holding)
+    if not _look(db, _expired_lease_probe(), {"now": now}):
+        return []
     with db.transaction() as session:
         expired = session.execute(
             select(Post.id, Post.lease_expires_at, Post.lease_owner, Post.attempt)
@@ -455,6 +457,8 @@ def claim_due_checks(
     db: Database, *, owner: str, now: datetime, limit: int, lease_seconds: float
 ) -> list[Claimed]:
     """Lease posts in doubt whose next look-up is due, so exactly one worker looks."""
+    if not _look(db, _due_check_probe(), {"now": now}):
+        return []
     due = (
         select(Post.id)
         .where(
@@ -547,6 +551,8 @@ def record_check(
 
 def mark_stale(db: Database, *, now: datetime, default_minutes: float) -> list[int]:
     """Approved posts past their staleness limit wait for a person instead of going late."""
+    if not _look(db, _overdue_probe(), {"cutoff": now - timedelta(minutes=1)}):
+        return []
     with db.transaction() as session:
         # Locked and skipped: with several workers each post is marked (and told) once.
         overdue = session.scalars(
@@ -578,26 +584,84 @@ def next_due_at(db: Database, *, after: datetime, owner: str = "") -> datetime |
     """The next moment after ``after`` the worker has something to do: an approved post, a
     retry or a look-up falls due, or another worker's lease expires (it may have died).
     Never its own leases: it renews them."""
-    with db.transaction() as session:
-        times = [
-            session.scalar(select(func.min(column)).where(Post.state == state, column > after))
-            for state, column in (
-                (S.APPROVED, Post.due_at),
-                (S.RETRY_WAIT, Post.retry_at),
-                (S.CHECKING, Post.retry_at),
-            )
-        ]
-        times.append(
-            session.scalar(
-                select(func.min(Post.lease_expires_at)).where(
-                    Post.state == S.SENDING,
-                    Post.lease_expires_at > after,
-                    Post.lease_owner != owner,
-                )
-            )
-        )
-    found = [_aware(t) for t in times if t is not None]
+    (row,) = _look(db, _next_due_statement(), {"after": after, "owner": owner})
+    found = [_aware(t) for t in row if t is not None]
     return min(found) if found else None
+
+
+# The idle round's looks. Each idle round (every fallback poll) used to open four write
+# transactions and build a dozen statements; an idle worker now pays one read-only query
+# per step, built once. Every value that changes is a parameter, never baked in.
+
+
+def _look(db: Database, statement: Any, params: dict[str, Any]) -> list[Any]:
+    """Run a read-only statement in its own snapshot: on SQLite a deferred ``BEGIN``, so
+    it takes neither the write lock nor this process's writer lock."""
+    with db.engine.connect() as connection:
+        connection.execution_options(read_only=True)
+        return list(connection.execute(statement, params).all())
+
+
+@functools.cache
+def _overdue_probe() -> Any:
+    """Whether ``mark_stale`` has any candidate (a superset: it checks the limit)."""
+    return (
+        select(Post.id)
+        .where(
+            # Not ``in_``: its list is expanded at every execution.
+            or_(Post.state == S.APPROVED, Post.state == S.RETRY_WAIT),
+            Post.due_at < bindparam("cutoff", type_=UTCDateTime()),
+            Post.urgent.is_(False),
+        )
+        .limit(1)
+    )
+
+
+@functools.cache
+def _expired_lease_probe() -> Any:
+    """Whether any lease has expired (a superset: ``take_expired_leases`` skips its own)."""
+    return (
+        select(Post.id)
+        .where(
+            Post.state == S.SENDING,
+            Post.lease_expires_at < bindparam("now", type_=UTCDateTime()),
+        )
+        .limit(1)
+    )
+
+
+@functools.cache
+def _due_check_probe() -> Any:
+    """Whether a look-up is due (a superset: ``claim_due_checks`` skips leased ones)."""
+    return (
+        select(Post.id)
+        .where(Post.state == S.CHECKING, Post.retry_at <= bindparam("now", type_=UTCDateTime()))
+        .limit(1)
+    )
+
+
+@functools.cache
+def _next_due_statement() -> Any:
+    """``next_due_at``'s four minima in one statement: parameters ``after`` and ``owner``."""
+    after = bindparam("after", type_=UTCDateTime())
+    firsts = [
+        select(func.min(column)).where(Post.state == state, column > after).scalar_subquery()
+        for state, column in (
+            (S.APPROVED, Post.due_at),
+            (S.RETRY_WAIT, Post.retry_at),
+            (S.CHECKING, Post.retry_at),
+        )
+    ]
+    leases = (
+        select(func.min(Post.lease_expires_at))
+        .where(
+            Post.state == S.SENDING,
+            Post.lease_expires_at > after,
+            Post.lease_owner != bindparam("owner", type_=String()),
+        )
+        .scalar_subquery()
+    )
+    return select(*firsts, leases)
 
 
 def _fenced(

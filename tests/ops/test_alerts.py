@@ -310,3 +310,30 @@ def test_a_token_running_out_is_told_days_before_once_a_day_across_workers(
     finally:
         for ops in workers:
             ops.stop()
+
+
+def test_an_idle_round_reads_only_where_the_audit_log_ends(db, settings, clock, ops, recording):
+    """After every round the worker looks for holds set elsewhere: with nothing logged
+    since its last look, one read of the newest event id, no write, nothing told; a hold
+    set afterwards is still told at the next round."""
+    from sqlalchemy import event
+
+    from schedules.dispatch import RoundResult
+
+    ops.round_done(RoundResult(), clock.now())
+    sent: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        sent.append(" ".join(statement.split()).upper())
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        ops.round_done(RoundResult(), clock.now())
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    reads = [s for s in sent if not s.startswith("BEGIN")]
+    assert reads == ["SELECT MAX(EVENTS.ID) AS MAX_1 FROM EVENTS"]
+    holds.set_hold(db, actor=who("duty-inspector"), reason="major incident", now=clock.now())
+    ops.round_done(RoundResult(), clock.now())
+    assert ops.notifications.flush(timeout=10)
+    assert _kinds(recording) == ["hold_set"]

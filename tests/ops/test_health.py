@@ -195,3 +195,19 @@ def test_head_healthz_answers_like_get_without_a_body(ops: Operations, dispatche
         assert int(headers["content-length"]) == len(got_body) > 0
     status, headers, body = _raw(ops.server.url + "/metrics", "HEAD")  # type: ignore[union-attr]
     assert status == 200 and body == b"" and int(headers["content-length"]) > 0
+
+
+def test_the_server_sleeps_between_requests_and_stops_at_once(ops: Operations) -> None:
+    """Idle, the server waits for a request without waking (its poll is an hour); stopping
+    knocks, so the worker's shutdown does not wait for that hour."""
+    import threading
+
+    server = ops.server
+    assert server is not None and server._thread is not None
+    serving = server._thread
+    assert get(server.url + "/nothing")[0] == 404  # still answers between the long waits
+    stopped = threading.Thread(target=server.stop, daemon=True)
+    stopped.start()
+    stopped.join(60)  # a hang, not a timing: without the knock it would wait an hour
+    assert not stopped.is_alive() and not serving.is_alive()
+    ops.server = None
