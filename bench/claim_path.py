@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from core.clock import FakeClock
 from posts.db import Database
 from schedules.dispatch import Dispatcher
 
-from .common import T0, bench_settings, row, seed_due_posts
+from .common import T0, bench_settings, median, row, seed_due_posts
 
 POSTS = 10_000
 ACCOUNTS = 50
@@ -40,9 +41,28 @@ class NoOpChannel(Channel):
         return "no-op"
 
 
+@dataclass(frozen=True)
+class Rate:
+    """One timed run: posts, wall seconds, and this process's CPU seconds (every thread;
+    on SQLite that includes the database's work, on PostgreSQL not the server's)."""
+
+    posts: int
+    seconds: float
+    cpu: float
+
+    @property
+    def per_second(self) -> float:
+        return self.posts / self.seconds
+
+    @property
+    def cpu_us(self) -> float:
+        """CPU microseconds per post."""
+        return self.cpu / self.posts * 1e6
+
+
 def ours(
     folder: Path, channel: str, url: str = "", posts: int = POSTS, threads: int | None = None
-) -> float:
+) -> Rate:
     """Our worker's rounds to ``channel``; ``threads`` unset is the worker's default (one
     send in flight per account)."""
     options = {} if threads is None else {"threads": threads}
@@ -56,17 +76,17 @@ def ours(
     dispatcher = Dispatcher(
         db, settings, lambda a: outbox if channel == "outbox" else noop, clock, owner="bench"
     )
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     while dispatcher.published < posts:
         dispatcher.run_round()
         dispatcher.wait()
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     dispatcher.shutdown()
     db.dispose()
-    return posts / elapsed
+    return Rate(posts, elapsed, cpu)
 
 
-def raw_sqlite(folder: Path, posts: int = POSTS) -> float:
+def raw_sqlite(folder: Path, posts: int = POSTS) -> Rate:
     settings = bench_settings(folder, ACCOUNTS)
     db = Database(settings.database_url)
     db.ensure_schema()
@@ -77,7 +97,7 @@ def raw_sqlite(folder: Path, posts: int = POSTS) -> float:
     conn.execute("PRAGMA synchronous=NORMAL")
     now = (T0 + timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
     done = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     while done < posts:
         conn.execute("BEGIN IMMEDIATE")
         ids = conn.execute(
@@ -96,12 +116,12 @@ def raw_sqlite(folder: Path, posts: int = POSTS) -> float:
             )
             conn.execute("COMMIT")
         done += len(ids)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     conn.close()
-    return posts / elapsed
+    return Rate(posts, elapsed, cpu)
 
 
-def raw_postgres(url: str, folder: Path, posts: int = POSTS) -> float:
+def raw_postgres(url: str, folder: Path, posts: int = POSTS) -> Rate:
     """The same claim and update as raw SQL through psycopg, on the same table."""
     import psycopg
 
@@ -113,7 +133,7 @@ def raw_postgres(url: str, folder: Path, posts: int = POSTS) -> float:
     now = T0 + timedelta(seconds=1)
     done = 0
     with psycopg.connect(url, autocommit=False) as conn:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         while done < posts:
             ids = conn.execute(
                 "UPDATE posts SET state='sending', lease_owner='raw', attempt=attempt+1 "
@@ -130,35 +150,65 @@ def raw_postgres(url: str, folder: Path, posts: int = POSTS) -> float:
                 )
                 conn.commit()
             done += len(ids)
-        elapsed = time.perf_counter() - start
-    return posts / elapsed
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return Rate(posts, elapsed, cpu)
 
 
-def run() -> None:
+def run(runs: int = 3) -> None:
+    """``runs`` rounds of raw then ours, interleaved so that both see the same machine;
+    medians, and the median of each run's ratio."""
     print(
-        f"Claim path: {POSTS:,} due posts over {ACCOUNTS} accounts, SQLite file, batches of {BATCH}"
+        f"Claim path: {POSTS:,} due posts over {ACCOUNTS} accounts, SQLite file, batches of "
+        f"{BATCH}; median of {runs} runs (raw and ours in turn)"
     )
+    raws, noops, outboxes = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        raw = raw_sqlite(Path(tmp) / "raw")
-        to_outbox = ours(Path(tmp) / "outbox", "outbox")
-        to_noop = ours(Path(tmp) / "noop", "noop")
-    row("raw sqlite3 UPDATE … RETURNING loop", f"{raw:,.0f} posts/s", "baseline")
-    row("ours → no-op channel", f"{to_noop:,.0f} posts/s", f"{to_noop / raw:.0%} of raw")
-    row(
-        "ours → outbox (dry run, fsync per post)",
-        f"{to_outbox:,.0f} posts/s",
-        f"{to_outbox / raw:.0%} of raw",
-    )
+        for n in range(runs):
+            raws.append(raw_sqlite(Path(tmp) / f"raw{n}"))
+            noops.append(ours(Path(tmp) / f"noop{n}", "noop"))
+            outboxes.append(ours(Path(tmp) / f"outbox{n}", "outbox"))
+    _rows("raw sqlite3 UPDATE … RETURNING loop", raws, None)
+    _rows("ours → no-op channel", noops, raws)
+    _rows("ours → outbox (dry run, fsync per post)", outboxes, raws)
     from tests import pg
 
     if not pg.available():
         print("  (PostgreSQL not reachable: its claim-path figures are skipped)")
         return
-    print(f"Claim path: the same on PostgreSQL ({pg.SERVER})")
+    print(f"Claim path: the same on PostgreSQL ({pg.SERVER}); CPU is this process's only")
+    raws, noops = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        with pg.schema_url() as url:
-            raw = raw_postgres(url, Path(tmp) / "r")
-        with pg.schema_url() as url:
-            to_noop = ours(Path(tmp) / "n", "noop", url=url)
-    row("raw psycopg UPDATE … SKIP LOCKED loop", f"{raw:,.0f} posts/s", "baseline")
-    row("ours → no-op channel", f"{to_noop:,.0f} posts/s", f"{to_noop / raw:.0%} of raw")
+        for n in range(runs):
+            with pg.schema_url() as url:
+                raws.append(raw_postgres(url, Path(tmp) / f"r{n}"))
+            with pg.schema_url() as url:
+                noops.append(ours(Path(tmp) / f"n{n}", "noop", url=url))
+    _rows("raw psycopg UPDATE … SKIP LOCKED loop", raws, None)
+    _rows("ours → no-op channel", noops, raws)
+
+
+def _rows(name: str, rates: list[Rate], raws: list[Rate] | None) -> None:
+    speed = median([r.per_second for r in rates])
+    cpu = median([r.cpu_us for r in rates])
+    if raws is None:
+        row(name, f"{speed:,.0f} posts/s", f"baseline; CPU {cpu:.0f} µs a post")
+        return
+    ratios = [r.per_second / raw.per_second for r, raw in zip(rates, raws, strict=True)]
+    each = " / ".join(f"{x:.0%}" for x in ratios)
+    row(
+        name,
+        f"{speed:,.0f} posts/s",
+        f"{median(ratios):.0%} of raw (runs: {each}); CPU {cpu:.0f} µs a post",
+    )
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs of each (median)")
+    run(parser.parse_args().runs)
+
+
+if __name__ == "__main__":
+    main()

@@ -74,6 +74,11 @@ class FleetResult:
     locked_errors: int = 0
     # Claims each worker made ("host:pid" -> count): how the work spread.
     claims_per_worker: Counter[str] = field(default_factory=Counter)
+    # CPU seconds from the start of the workers until every post was published: the
+    # worker processes together, and this process (the fake platform's server threads,
+    # plus a look at the database every 0.1 s).
+    worker_cpu: float = 0.0
+    platform_cpu: float = 0.0
 
 
 class Fleet:
@@ -124,6 +129,10 @@ class Fleet:
                 break
             time.sleep(0.1)
         return time.monotonic() - start
+
+    def workers_cpu(self) -> float:
+        """CPU seconds the running worker processes have used so far."""
+        return sum(_cpu_seconds(w.pid) for w in self.workers if w.poll() is None)
 
     def stop(self) -> None:
         for worker in self.workers:
@@ -189,12 +198,25 @@ def run_fleet(
     try:
         due = SystemClock().now() + timedelta(seconds=due_in)
         fleet.seed(posts, due, timedelta(seconds=spread))
+        platform_cpu = time.process_time()
         fleet.start(workers)
         seconds = fleet.wait_until_done(posts, timeout)
+        platform_cpu = time.process_time() - platform_cpu
+        worker_cpu = fleet.workers_cpu()
         fleet.stop()
-        return fleet.result(posts, seconds)
+        result = fleet.result(posts, seconds)
+        result.worker_cpu, result.platform_cpu = worker_cpu, platform_cpu
+        return result
     finally:
         for worker in fleet.workers:
             if worker.poll() is None:
                 worker.kill()
         fleet.close()
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -18,7 +18,7 @@ from .common import median, percentile, row
 from .fleet import Fleet, FleetResult, run_fleet
 
 
-def _fleets(**options: object) -> Iterator[tuple[str, FleetResult]]:
+def _fleets(accounts: int = 50, **options: object) -> Iterator[tuple[str, FleetResult]]:
     """The same run with 1 worker on SQLite, then 4 on PostgreSQL when it is reachable."""
     from tests import pg
 
@@ -34,7 +34,7 @@ def _fleets(**options: object) -> Iterator[tuple[str, FleetResult]]:
                 run_fleet(
                     Path(tmp),
                     workers=workers,
-                    accounts=50,
+                    accounts=accounts,
                     database_url=url,
                     due_in=15.0,
                     fallback_poll_seconds=5,
@@ -54,24 +54,46 @@ def lateness() -> None:
         )
 
 
-def morning_burst() -> None:
-    print(
-        "Morning burst: 1,000 posts due at the same instant to 50 accounts, the fake "
-        "platform answering in 200 ms; the limit is 20 posts x 0.2 s = 4 s per account"
-    )
-    for threads, label in (
-        (16, "a pool of 16 threads (before)"),
-        (None, "one per account"),
-    ):
-        options = {} if threads is None else {"threads": threads}
-        for name, result in _fleets(posts=1000, spread=0.0, latency=0.2, **options):
+def morning_burst(posts: int = 1000, latency: float = 0.2) -> None:
+    """The burst with 50 and with 500 accounts. Beside the network's limit (an account's
+    posts go one at a time), the CPU floor: the same burst with the fake platform
+    answering at once, in the same run, and the CPU a request costs on each side."""
+    for accounts in (50, 500):
+        per_account = -(-posts // accounts)
+        limit = per_account * latency
+        print(
+            f"Morning burst: {posts:,} posts due at the same instant to {accounts} accounts, "
+            f"the fake platform answering in {latency * 1000:.0f} ms; the limit is "
+            f"{per_account} posts x {latency} s = {limit:.1f} s per account"
+        )
+        floors = dict(_fleets(accounts, posts=posts, spread=0.0, latency=0.0))
+        for name, result in _fleets(accounts, posts=posts, spread=0.0, latency=latency):
+            took = max(result.lateness)
+            floor = floors.get(name)
             row(
-                f"{name}, {label}",
-                f"all sent in {max(result.lateness):.1f} s "
-                f"({max(result.lateness) / 4.0:.2f} x the limit)",
+                name,
+                f"all sent in {took:.1f} s ({took / limit:.2f} x the limit)",
                 f"{result.sent} sent, {result.duplicates} duplicates, "
                 f"{len(result.out_of_order_accounts)} accounts out of order",
             )
+            row(
+                "  CPU a request: workers / fake platform",
+                f"{_ms(result.worker_cpu, posts)} / {_ms(result.platform_cpu, posts)}",
+                f"{result.worker_cpu + result.platform_cpu:.1f} CPU s on "
+                f"{os.cpu_count()} cores in {result.seconds:.1f} s",
+            )
+            if floor is not None:
+                row(
+                    "  CPU floor: the same, answers at once",
+                    f"all sent in {max(floor.lateness):.1f} s",
+                    f"workers / platform {_ms(floor.worker_cpu, posts)} / "
+                    f"{_ms(floor.platform_cpu, posts)} a request; limit + floor "
+                    f"{limit + max(floor.lateness):.1f} s",
+                )
+
+
+def _ms(cpu: float, requests: int) -> str:
+    return f"{cpu / requests * 1000:.1f} ms"
 
 
 def idle_worker(seconds: float = 60.0) -> None:

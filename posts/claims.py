@@ -14,12 +14,23 @@ from __future__ import annotations
 
 import functools
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from channels.base import Receipt
@@ -35,8 +46,16 @@ from core.settings import Blackout, WorkerSettings
 
 from .db import Database
 from .holds import blackouts_at, not_held
-from .journal import WORKER, record_event, transition, transition_fenced
-from .models import Event, Hold, Post, UTCDateTime
+from .journal import (
+    WORKER,
+    FencedChange,
+    insert_events,
+    record_event,
+    transition,
+    transition_all_fenced,
+    transition_fenced,
+)
+from .models import Hold, Post, UTCDateTime
 from .states import PostState, next_state
 
 S = PostState
@@ -77,22 +96,38 @@ class Claimed:
 
     @classmethod
     def from_row(cls, r: Any, owner: str) -> Claimed:
-        """From a row with the ``_CLAIMED_COLUMNS``."""
-        media = list(r.media or [])
-        return cls(
-            r.id,
-            r.attempt,
-            r.account,
-            r.network,
-            r.language,
-            r.text or "",
+        """From a row whose first columns are the ``_CLAIMED_COLUMNS``, in their order (by
+        position: a row's attribute look-ups cost more than the rest of this)."""
+        (
+            post_id,
+            attempt,
+            resend_count,
+            check_from,
+            account,
+            network,
+            language,
+            text,
             media,
-            r.content_hash,
-            _aware(r.due_at),
+            content_hash,
+            due_at,
+        ) = r[:_CLAIMED_WIDTH]
+        return cls(
+            post_id,
+            attempt,
+            account,
+            network,
+            language,
+            text or "",
+            list(media or []),
+            content_hash,
+            _aware(due_at),
             owner,
-            r.resend_count or 0,
-            _aware(r.check_from) if r.check_from is not None else None,
+            resend_count or 0,
+            _aware(check_from) if check_from is not None else None,
         )
+
+
+_CLAIMED_WIDTH = len(_CLAIMED_COLUMNS)
 
 
 def claim_due_posts(
@@ -115,35 +150,39 @@ def claim_due_posts(
     made SQLite sort every due post first)."""
     statements = _claim_statements(*blackouts_at(now, blackouts))
     rows: list[Any] = []
-    with db.transaction() as session:
+    # A bare connection, not a Session: the statements are built and compiled once, and
+    # the ORM's per-execution work (it rebuilt the cache key of these large statements
+    # every time) was most of a claim's cost.
+    with db.connection() as connection:
         expires = (lease_clock() if lease_clock else now) + timedelta(seconds=lease_seconds)
         for statement in statements:
             if len(rows) >= limit:
                 break
-            rows += session.execute(
+            rows += connection.execute(
                 statement,
                 {"now": now, "limit": limit - len(rows), "owner": owner, "expires": expires},
-                execution_options={"synchronize_session": False},
             ).all()
+        claimed = [Claimed.from_row(r, owner) for r in rows]
         if rows:
-            session.execute(
-                insert(Event),
+            # One executemany for the claim's events; the row's last two columns are its
+            # urgency and its new state.
+            insert_events(
+                connection,
                 [
                     {
                         "at": now,
                         "actor": WORKER,
                         "action": "claim",
-                        "post_id": r.id,
+                        "post_id": c.id,
                         "from_state": None,
-                        "to_state": r.state,
-                        "content_hash": r.content_hash,
-                        "detail": f"attempt {r.attempt} by {owner}"
-                        + (" (urgent)" if r.urgent else ""),
+                        "to_state": r[-1],
+                        "content_hash": c.content_hash,
+                        "detail": f"attempt {c.attempt} by {owner}"
+                        + (" (urgent)" if r[-2] else ""),
                     }
-                    for r in rows
+                    for c, r in zip(claimed, rows, strict=True)
                 ],
             )
-    claimed = [Claimed.from_row(r, owner) for r in rows]
     claimed.sort(key=lambda c: (c.due_at, c.id))
     return claimed
 
@@ -158,6 +197,8 @@ def _claim_statements(blocked: frozenset[str], everything: bool) -> tuple[Any, A
     busy = aliased(Post)
     earlier = aliased(Post)
     earlier_partner = aliased(Post)
+    same_time = aliased(Post)
+    same_time_partner = aliased(Post)
     held_partner_account = aliased(Post)
     blacked_out = (blocked, everything)
     sendable = and_(
@@ -171,17 +212,17 @@ def _claim_statements(blocked: frozenset[str], everything: bool) -> tuple[Any, A
         ~exists().where(busy.account == Post.account, busy.state == S.SENDING),
         or_(
             Post.urgent,  # a public-safety post does not queue behind held ones
-            ~exists().where(
-                earlier.account == Post.account,
-                earlier.state.in_([S.APPROVED, S.RETRY_WAIT]),
-                earlier.urgent.is_(False),
-                or_(
-                    earlier.due_at < Post.due_at,
-                    and_(earlier.due_at == Post.due_at, earlier.id < Post.id),
+            and_(
+                # Earlier by due time, or due at the same time with a smaller id: two
+                # tests, not one with an OR, so that each is one index seek
+                # (account, state, due_at[, id]) rather than a walk over every post of
+                # the account due at the same moment (a morning burst).
+                ~_earlier_waiting(earlier, earlier.due_at < Post.due_at, earlier_partner),
+                ~_earlier_waiting(
+                    same_time,
+                    and_(same_time.due_at == Post.due_at, same_time.id < Post.id),
+                    same_time_partner,
                 ),
-                # A half whose partner cannot go (failed, cancelled, not approved) cannot
-                # go either; it must not hold back the account's later posts.
-                ~_partner_blocks(earlier, earlier_partner),
             ),
         ),
         # A Welsh/English pair goes together or not at all.
@@ -234,15 +275,7 @@ def record_published(
     The hot path of the worker: one fenced UPDATE and one event, no ORM load. The same
     attempt may have been put in doubt meanwhile (its lease taken over, ``checking``):
     its answer, arriving late, settles it."""
-    values = dict(
-        remote_id=receipt.remote_id,
-        remote_url=receipt.url,
-        published_at=now,
-        lease_owner=None,
-        lease_expires_at=None,
-        last_error=None,
-        check_from=None,
-    )
+    values = _published_values(receipt, now)
     with db.connection() as connection:
         for current in (S.SENDING, S.CHECKING):
             new = transition_fenced(
@@ -271,6 +304,64 @@ def record_published(
             )
         return False
     return True
+
+
+@dataclass(frozen=True)
+class Published:
+    """A success waiting to be recorded: ``record_published``'s arguments."""
+
+    claimed: Claimed
+    receipt: Receipt
+    now: datetime
+    detail: str = ""
+
+
+class _FenceFailed(Exception):
+    """Rolls back a group whose fences did not all hold."""
+
+
+def record_published_all(db: Database, results: Sequence[Published]) -> list[bool]:
+    """Several successes recorded in one commit (a group commit: the worker's sends that
+    finish together), each fenced as ``record_published`` fences it. If any fence fails
+    (a late answer, a post put in doubt meanwhile), the group is rolled back and every
+    success is recorded alone by ``record_published``, exactly as without the group.
+    Returns, for each, whether it was recorded as this attempt's."""
+    try:
+        with db.connection() as connection:
+            if not transition_all_fenced(
+                connection,
+                [
+                    FencedChange(
+                        r.claimed.id,
+                        r.claimed.attempt,
+                        r.claimed.content_hash,
+                        r.now,
+                        r.detail or f"published as {r.receipt.remote_id}",
+                        _published_values(r.receipt, r.now),
+                    )
+                    for r in results
+                ],
+                S.SENDING,
+                "published",
+                actor=WORKER,
+            ):
+                raise _FenceFailed
+        return [True] * len(results)
+    except _FenceFailed:
+        pass
+    return [record_published(db, r.claimed, r.receipt, now=r.now, detail=r.detail) for r in results]
+
+
+def _published_values(receipt: Receipt, now: datetime) -> dict[str, Any]:
+    return dict(
+        remote_id=receipt.remote_id,
+        remote_url=receipt.url,
+        published_at=now,
+        lease_owner=None,
+        lease_expires_at=None,
+        last_error=None,
+        check_from=None,
+    )
 
 
 def record_failure(
@@ -664,9 +755,7 @@ def _next_due_statement() -> Any:
     return select(*firsts, leases)
 
 
-def _fenced(
-    session: Session, claimed: Claimed, state: PostState = S.SENDING
-) -> Post | None:
+def _fenced(session: Session, claimed: Claimed, state: PostState = S.SENDING) -> Post | None:
     """The post, locked, if it is still in ``state`` at this attempt under this lease."""
     post = session.scalars(select(Post).where(Post.id == claimed.id).with_for_update()).first()
     if post is None or post.state != state or post.attempt != claimed.attempt:
@@ -674,6 +763,20 @@ def _fenced(
     if post.lease_owner not in (None, claimed.lease_owner):
         return None
     return post
+
+
+def _earlier_waiting(earlier: Any, before: Any, earlier_partner: Any) -> Any:
+    """Whether the candidate's account has a post waiting to go before it (``before``
+    relates ``earlier`` to the candidate)."""
+    return exists().where(
+        earlier.account == Post.account,
+        earlier.state.in_(_states(S.APPROVED, S.RETRY_WAIT)),
+        earlier.urgent.is_(False),
+        before,
+        # A half whose partner cannot go (failed, cancelled, not approved) cannot go
+        # either; it must not hold back the account's later posts.
+        ~_partner_blocks(earlier, earlier_partner),
+    )
 
 
 def _partner_blocks(post: Any, partner: Any) -> Any:
@@ -686,12 +789,18 @@ def _partner_blocks(post: Any, partner: Any) -> Any:
             partner.id != post.id,
             or_(
                 partner.state.not_in(
-                    [S.APPROVED, S.RETRY_WAIT, S.SENDING, S.CHECKING, S.PUBLISHED]
+                    _states(S.APPROVED, S.RETRY_WAIT, S.SENDING, S.CHECKING, S.PUBLISHED)
                 ),
                 partner.approved_hash.is_distinct_from(partner.content_hash),
             ),
         ),
     )
+
+
+def _states(*states: PostState) -> list[Any]:
+    """A constant list of states written into the statement: a list of bound values is
+    expanded again at every execution."""
+    return [literal_column(f"'{state.value}'") for state in states]
 
 
 def _aware(value: datetime) -> datetime:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, CursorResult, Table, bindparam, insert, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from core.errors import TransitionRefused
@@ -144,8 +147,133 @@ def transition_fenced(
     return new
 
 
+def transition_all_fenced(
+    connection: Connection,
+    changes: Sequence[FencedChange],
+    current: PostState,
+    action: str,
+    *,
+    actor: str,
+) -> bool:
+    """``transition_fenced`` for several posts at once: one executemany of the fenced
+    UPDATE and one of the events. True when every fence held. False when any did not:
+    the others *were* changed (the database's row count does not say which), so the
+    caller must roll the transaction back and take the posts one by one."""
+    if not changes:
+        return True
+    new = next_state(current, action)
+    keys = tuple(sorted(changes[0].values))
+    update = _driver_statement(connection.dialect, _fenced_update(keys))
+    matched = update.executemany(
+        connection,
+        [
+            {
+                "_id": c.post_id,
+                "_from": current.value,
+                "_attempt": c.attempt,
+                "_to": new.value,
+                "_now": c.now,
+                **c.values,
+            }
+            for c in changes
+        ],
+    )
+    # Each UPDATE matches at most one row (by id), so the sum says whether all matched.
+    if matched != len(changes):
+        return False
+    insert_events(
+        connection,
+        [
+            {
+                "at": c.now,
+                "actor": actor,
+                "action": action,
+                "post_id": c.post_id,
+                "from_state": current.value,
+                "to_state": new.value,
+                "content_hash": c.content_hash,
+                "detail": _text(c.detail),
+            }
+            for c in changes
+        ],
+    )
+    return True
+
+
+def insert_events(connection: Connection, events: list[dict[str, Any]]) -> None:
+    """Events (every column of ``_EVENT_COLUMNS``) in one executemany."""
+    if events:
+        _driver_statement(connection.dialect, _EVENT_INSERT_ALL).executemany(connection, events)
+
+
+class _DriverStatement:
+    """A statement compiled once for a database, run by the driver's ``executemany`` with
+    each parameter through its type's bind processor (the same stored form as
+    SQLAlchemy's): SQLAlchemy's per-row parameter handling cost more than the database
+    did on the worker's hot path."""
+
+    def __init__(self, dialect: Dialect, statement: Any) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        # qmark (SQLite): a tuple per row in this order; else a dict per row.
+        self.order: tuple[str, ...] | None = (
+            tuple(compiled.positiontup) if compiled.positional else None
+        )
+        self.processors = {
+            name: processor
+            for name, bind in compiled.binds.items()
+            if (processor := bind.type.bind_processor(dialect)) is not None
+        }
+
+    def executemany(self, connection: Connection, rows: list[dict[str, Any]]) -> int:
+        """Runs the statement for each row; returns the rows matched, in all."""
+        processors = self.processors
+        for row in rows:
+            for name, processor in processors.items():
+                if name in row:
+                    row[name] = processor(row[name])
+        params: list[Any] = (
+            rows if self.order is None else [tuple(r[n] for n in self.order) for r in rows]
+        )
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(self.sql, params)
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _driver_statement(dialect: Dialect, statement: Any) -> _DriverStatement:
+    return _DriverStatement(dialect, statement)
+
+
+@dataclass(frozen=True)
+class FencedChange:
+    """One post's part of ``transition_all_fenced``; every change of one call sets the
+    same columns (``values``' keys)."""
+
+    post_id: int
+    attempt: int
+    content_hash: str
+    now: datetime
+    detail: str
+    values: dict[str, Any]
+
+
 _posts = cast(Table, Post.__table__)
 _EVENT_INSERT = insert(cast(Table, Event.__table__))
+_EVENT_COLUMNS = (
+    "at",
+    "actor",
+    "action",
+    "post_id",
+    "from_state",
+    "to_state",
+    "content_hash",
+    "detail",
+)
+_EVENT_INSERT_ALL = _EVENT_INSERT.values({name: bindparam(name) for name in _EVENT_COLUMNS})
 # updated_at = updated_at: a write that changes nothing but takes the row.
 _TAKE = (
     update(_posts)

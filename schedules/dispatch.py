@@ -33,6 +33,8 @@ from core.settings import Settings
 from posts import claims
 from posts.db import Database
 
+from .recorder import GroupRecorder
+
 log = logging.getLogger(__name__)
 
 ChannelFactory = Callable[[str], Channel]
@@ -99,6 +101,8 @@ class Dispatcher:
         self._in_flight: set[Future[None]] = set()
         self._on_settled = on_settled
         self._observers = tuple(observers)
+        # Successes that finish together are committed together.
+        self._recorder = GroupRecorder(db)
         self.published = 0
 
     def run_round(self) -> RoundResult:
@@ -284,7 +288,7 @@ class Dispatcher:
             )
             self._observe(post, failure, state, sent_at, started)
             return
-        recorded = claims.record_published(self.db, post, receipt, now=self.clock.now())
+        recorded = self._recorder.published(post, receipt, now=self.clock.now())
         self._observe(post, None, "published" if recorded else None, sent_at, started)
         self.published += 1
         log.info(

@@ -148,3 +148,63 @@ def test_each_stale_post_is_marked_and_told_once(db, settings, clock, tmp_path) 
     with db.transaction() as s:
         events = s.scalars(select(Event.post_id).where(Event.action == "stale")).all()
     assert sorted(events) == sorted(set(events)) == sorted(skipped + marked)
+
+
+def _events(db, action):
+    from posts.models import Event
+
+    with db.transaction() as s:
+        return list(s.scalars(select(Event).where(Event.action == action).order_by(Event.id)))
+
+
+def test_a_group_commit_fences_each_result_as_alone(db, settings, clock, tmp_path) -> None:
+    """Results recorded together (``record_published_all``): a late one is refused and
+    noted exactly as alone, and does not stop the others being recorded."""
+    posts = _ready(db, settings, clock, tmp_path, accounts='["gwent-x", "gwent-facebook"]')
+    clock.set(max(p.due_at for p in posts[:2]))
+    first, second = _claim(db, clock)
+    claims.record_failure(
+        db, second, RetryableError("429", retry_after=0), now=clock.now(), policy=settings.worker
+    )
+    [again] = [c for c in _claim(db, clock) if c.id == second.id]
+    assert again.attempt == 2
+    recorded = claims.record_published_all(
+        db,
+        [
+            claims.Published(first, Receipt("r1"), clock.now()),
+            claims.Published(second, Receipt("late"), clock.now()),  # attempt 1: too late
+        ],
+    )
+    assert recorded == [True, False]
+    with db.transaction() as s:
+        assert s.get(Post, first.id).state == "published"
+        assert s.get(Post, first.id).remote_id == "r1"
+        row = s.get(Post, second.id)
+        assert (row.state, row.attempt, row.remote_id) == ("sending", 2, None)
+    assert [e.post_id for e in _events(db, "published")] == [first.id]
+    assert len(_events(db, "late_result")) == 1
+    assert claims.record_published_all(
+        db, [claims.Published(again, Receipt("r2"), clock.now())]
+    ) == [True]
+    published = _events(db, "published")
+    assert [e.post_id for e in published] == [first.id, second.id]
+    assert [(e.from_state, e.to_state, e.actor) for e in published] == [
+        ("sending", "published", "worker")
+    ] * 2
+
+
+def test_a_group_commit_settles_posts_put_in_doubt(db, settings, clock, tmp_path) -> None:
+    """A result whose lease was taken over meanwhile (``checking``, same attempt) settles
+    the post, in a group as alone."""
+    posts = _ready(db, settings, clock, tmp_path, accounts='["gwent-x", "gwent-facebook"]')
+    clock.set(max(p.due_at for p in posts[:2]))
+    first, second = _claim(db, clock)
+    clock.advance(61)
+    claims.take_expired_leases(db, owner="w2", now=clock.now(), policy=settings.worker, holding=[])
+    results = [claims.Published(c, Receipt(f"r{c.id}"), clock.now()) for c in (first, second)]
+    assert claims.record_published_all(db, results) == [True, True]
+    with db.transaction() as s:
+        for c in (first, second):
+            row = s.get(Post, c.id)
+            assert (row.state, row.remote_id, row.check_from) == ("published", f"r{c.id}", None)
+    assert [e.from_state for e in _events(db, "published")] == ["checking", "checking"]
