@@ -201,7 +201,7 @@ def transition_all_fenced(
 
 
 def insert_events(connection: Connection, events: list[dict[str, Any]]) -> None:
-    """Events (every column of ``_EVENT_COLUMNS``) in one executemany."""
+    """Events (every column of ``EVENT_COLUMNS``) in one executemany."""
     if events:
         _driver_statement(connection.dialect, _EVENT_INSERT_ALL).executemany(connection, events)
 
@@ -263,7 +263,7 @@ class FencedChange:
 
 _posts = cast(Table, Post.__table__)
 _EVENT_INSERT = insert(cast(Table, Event.__table__))
-_EVENT_COLUMNS = (
+EVENT_COLUMNS = (
     "at",
     "actor",
     "action",
@@ -273,7 +273,7 @@ _EVENT_COLUMNS = (
     "content_hash",
     "detail",
 )
-_EVENT_INSERT_ALL = _EVENT_INSERT.values({name: bindparam(name) for name in _EVENT_COLUMNS})
+_EVENT_INSERT_ALL = _EVENT_INSERT.values({name: bindparam(name) for name in EVENT_COLUMNS})
 # updated_at = updated_at: a write that changes nothing but takes the row.
 _TAKE = (
     update(_posts)

@@ -24,20 +24,11 @@ from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from .journal import EVENT_COLUMNS
 from .models import Event, Post
 
 _POSTS = cast(Table, Post.__table__)
 _EVENTS = cast(Table, Event.__table__)
-EVENT_COLUMNS = (
-    "at",
-    "actor",
-    "action",
-    "post_id",
-    "from_state",
-    "to_state",
-    "content_hash",
-    "detail",
-)
 
 _encode = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
 
