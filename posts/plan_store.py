@@ -22,6 +22,21 @@ from .planning import PlanReport, Removed, _detail_changes, _Plan, _Values
 from .stages import Signoff
 from .states import PostState, next_state
 
+# The campaign's content of a post, in ``_Binder.content``'s order.
+_CONTENT = (
+    "title",
+    "network",
+    "due_at",
+    "time_note",
+    "text",
+    "media",
+    "tags",
+    "problems",
+    "content_hash",
+    "pair_key",
+    "urgent",
+    "stale_after_minutes",
+)
 _NEW = (
     "campaign",
     "occasion",
@@ -33,38 +48,11 @@ _NEW = (
     "resend_count",
     "created_at",
     "updated_at",
-    "title",
-    "network",
-    "due_at",
-    "time_note",
-    "text",
-    "media",
-    "tags",
-    "problems",
-    "content_hash",
-    "pair_key",
-    "urgent",
-    "stale_after_minutes",
+    *_CONTENT,
 )
-_REWRITE = (
-    "title",
-    "network",
-    "due_at",
-    "time_note",
-    "text",
-    "media",
-    "tags",
-    "problems",
-    "content_hash",
-    "pair_key",
-    "urgent",
-    "stale_after_minutes",
-    "approved_by",
-    "approved_hash",
-    "approved_at",
-    "state",
-    "updated_at",
-)
+# A rewrite: new content, the approval voided, the new state (and ``take_each``'s
+# ``updated_at``).
+_REWRITE = (*_CONTENT, "approved_by", "approved_hash", "approved_at", "state")
 
 
 class _Binder:
@@ -82,7 +70,7 @@ class _Binder:
         self.stale = writer.bind(POSTS, "stale_after_minutes")
 
     def content(self, v: _Values) -> tuple[Any, ...]:
-        """The values of ``_REWRITE``'s first twelve columns (the campaign's content)."""
+        """The values of ``_CONTENT``."""
         d = v.draft
         return (
             d.title,
@@ -285,7 +273,7 @@ def _rewrite(
     states = [next_state(post.state, "edit").value for post, _v in plan.rewrite]
     taken = take_each(
         writer,
-        _REWRITE[:-1],
+        _REWRITE,
         [
             (*bind.content(v), None, None, None, state, now_bound, *_as_read(post))
             for (post, v), state in zip(plan.rewrite, states, strict=True)
