@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from .journal import EVENT_COLUMNS
 from .models import Event, Post
 
-_POSTS = cast(Table, Post.__table__)
+POSTS = cast(Table, Post.__table__)
 _EVENTS = cast(Table, Event.__table__)
 
 _encode = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
@@ -173,6 +173,3 @@ def event_rows(writer: Writer, events: list[tuple[Any, ...]]) -> list[tuple[Any,
 def insert_events(writer: Writer, events: list[tuple[Any, ...]]) -> None:
     writer.insert_many(_EVENTS, EVENT_COLUMNS, event_rows(writer, events))
 
-
-POSTS = _POSTS
-EVENTS = _EVENTS
