@@ -10,12 +10,13 @@ the database with no end lasts until it is released.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.settings import Blackout
 
@@ -110,19 +111,21 @@ def covering(windows: Iterable[Window], account: str, when: datetime) -> list[Wi
     return [w for w in windows if w.covers(account, when)]
 
 
+def stoppable_within(windows: Sequence[Window]) -> ColumnElement[bool]:
+    """A post that may still go out, not urgent (urgent posts pass blackouts), due inside
+    one of ``windows``."""
+    covered = []
+    for w in windows:
+        parts = [Post.due_at >= w.starts_at]
+        if w.ends_at is not None:
+            parts.append(Post.due_at < w.ends_at)
+        if w.accounts:
+            parts.append(Post.account.in_(w.accounts))
+        covered.append(and_(*parts))
+    return and_(Post.state.in_(STOPPABLE), Post.urgent.is_(False), or_(false(), *covered))
+
+
 def stopped_posts(session: Session, window: Window) -> int:
     """How many posts that may still go out, not urgent, are due inside ``window``."""
-    query = (
-        select(func.count())
-        .select_from(Post)
-        .where(
-            Post.state.in_(STOPPABLE),
-            Post.urgent.is_(False),  # urgent posts pass blackouts
-            Post.due_at >= window.starts_at,
-        )
-    )
-    if window.ends_at is not None:
-        query = query.where(Post.due_at < window.ends_at)
-    if window.accounts:
-        query = query.where(Post.account.in_(window.accounts))
+    query = select(func.count()).select_from(Post).where(stoppable_within([window]))
     return int(session.scalar(query) or 0)

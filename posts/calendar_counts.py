@@ -17,10 +17,10 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, case, cast, false, literal, literal_column, or_, select
+from sqlalchemy import String, case, cast, literal, literal_column, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from .blackouts import STOPPABLE, Window
+from .blackouts import Window, stoppable_within
 from .db import Database
 from .models import Post
 from .review import CALENDAR_FIELDS, PostFilter, day_bounds, post_query
@@ -144,15 +144,6 @@ def _local_day(days: list[date], zone: ZoneInfo) -> ColumnElement[int]:
 
 def _held(windows: Sequence[Window]) -> ColumnElement[int]:
     """1 for a post one of ``windows`` would stop (posts.blackouts.stopped_posts' rule)."""
-    covered = []
-    for w in windows:
-        parts = [Post.due_at >= w.starts_at]
-        if w.ends_at is not None:
-            parts.append(Post.due_at < w.ends_at)
-        if w.accounts:
-            parts.append(Post.account.in_(w.accounts))
-        covered.append(and_(*parts))
-    if not covered:
+    if not windows:
         return literal(0)
-    stopped = and_(Post.state.in_(STOPPABLE), Post.urgent.is_(False), or_(false(), *covered))
-    return case((stopped, 1), else_=0)
+    return case((stoppable_within(windows), 1), else_=0)
