@@ -202,7 +202,7 @@ def _plan(settings: Settings, folder: Path, days: int, spread: float) -> list[in
         )
         toml.write_text(text + INSTAGRAM_SERIES)
     clock = SystemClock()
-    store_drafts(db, expand(load_campaign(campaign), settings), actor="author", now=clock.now())
+    store_drafts(db, expand(load_campaign(campaign), settings), actor=who("author"), now=clock.now())
     with db.transaction() as s:
         ids = list(s.scalars(select(Post.id).order_by(Post.id)))
     start = clock.now() + timedelta(seconds=2)

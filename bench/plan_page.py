@@ -20,6 +20,7 @@ from examples import EXAMPLE_CAMPAIGN as EXAMPLE
 from people import users
 from posts.db import Database
 from posts.planning import plan_campaign, preview_campaign
+from tests.helpers import who
 from web.app import create_app
 
 from .common import median, row
@@ -35,7 +36,7 @@ def _fresh(tmp: str) -> tuple[object, Database]:
     db = Database(f"sqlite:///{tmp}/bench.db")
     db.ensure_schema()
     now = SystemClock().now()
-    store.import_folder(db, EXAMPLE, actor="bench", now=now)
+    store.import_folder(db, EXAMPLE, actor=who("bench"), now=now)
     return settings, db
 
 
@@ -55,7 +56,7 @@ def run(repeats: int = 3) -> None:
             lib_plan.append(
                 timed2(
                     lambda db=db, settings=settings, now=now: plan_campaign(
-                        db, settings, NAME, actor="bench", now=now
+                        db, settings, NAME, actor=who("bench"), now=now
                     )
                 )
             )
@@ -68,7 +69,7 @@ def run(repeats: int = 3) -> None:
                 "correct horse battery",
                 role="author",
                 accounts=(),
-                actor="bench",
+                actor=who("bench"),
                 now=SystemClock().now(),
             )
             app = create_app(settings, db, secret_key="b" * 32)  # type: ignore[arg-type]
@@ -106,7 +107,7 @@ def run(repeats: int = 3) -> None:
             shutil.copytree(EXAMPLE, edited)
             tip = edited / "templates" / "tip.en.j2"
             tip.write_text(tip.read_text().replace("Worried?", "Worried about a child?"))
-            store.import_folder(db, edited, actor="bench", now=SystemClock().now())
+            store.import_folder(db, edited, actor=who("bench"), now=SystemClock().now())
 
             def replan(client: Any = client, token: str = token) -> None:
                 done = client.post(

@@ -41,6 +41,7 @@ from examples import EXAMPLE_CAMPAIGN as EXAMPLE
 from posts.db import Database
 from posts.models import Post
 from posts.planning import PlanReport, apply_plan
+from tests.helpers import who
 
 from .common import median, row
 
@@ -138,7 +139,7 @@ def _database(kind: str) -> Iterator[Database]:
 
 
 def _plan(db: Database, name: str, drafts: list[Draft]) -> PlanReport:
-    return apply_plan(db, name, drafts, actor="bench", now=SystemClock().now())
+    return apply_plan(db, name, drafts, actor=who("bench"), now=SystemClock().now())
 
 
 def store_figures(

@@ -41,13 +41,14 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.errors import CampaignError, NotFound
 from core.settings import Settings
+from people.rights import Actor, check_accounts
 from posts.db import Database
 from posts.journal import record_event
 from posts.models import Base, Post, UTCDateTime
 
 from .images import strip_image_metadata
 from .loader import Campaign, load_campaign
-from .pack import describe_mapping, map_accounts
+from .pack import describe_mapping, map_accounts, pack_accounts
 
 CAMPAIGN_FILE = "campaign.toml"
 MAX_FILE_BYTES = 6 * 1024 * 1024  # an image at X's limit, with room
@@ -400,7 +401,7 @@ def save_revision(
     db: Database,
     files: Mapping[str, bytes],
     *,
-    actor: str,
+    actor: Actor,
     now: datetime,
     summary: str = "",
     expect_name: str | None = None,
@@ -414,7 +415,10 @@ def save_revision(
     ``based_on``: the revision the editor started from; if another was saved since, the
     edit is refused rather than silently overwriting it.
     ``accounts``: a pack's accounts this force calls otherwise (or leaves out, ``None``),
-    as ``campaign.pack.map_accounts``; the revision stores this force's names."""
+    as ``campaign.pack.map_accounts``; the revision stores this force's names.
+
+    ``actor`` needs rights on every account the campaign names, now and in the revision it
+    replaces (planning it would change or cancel those accounts' posts)."""
     if settings is not None:
         files = map_accounts(files, accounts or {}, settings)
     elif accounts:
@@ -435,13 +439,23 @@ def save_revision(
         row = session.scalars(select(StoredCampaign).where(StoredCampaign.name == name)).first()
         if row is None:
             row = StoredCampaign(
-                name=name, title=title, current=0, created_by=actor, created_at=now, updated_at=now
+                name=name,
+                title=title,
+                current=0,
+                created_by=actor.name,
+                created_at=now,
+                updated_at=now,
             )
-            session.add(row)
-            session.flush()
             previous = None
         else:
             previous = _revision_row(session, row, row.current)
+        old_files = _decode(previous.files) if previous is not None else None
+        named = pack_accounts(files) + (pack_accounts(old_files) if old_files else [])
+        check_accounts(actor, "plan", dict.fromkeys(named), what=f"campaign {name}")
+        if previous is None:
+            session.add(row)
+            session.flush()
+        else:
             if based_on is not None and based_on != row.current:
                 raise CampaignError(
                     name,
@@ -451,7 +465,6 @@ def save_revision(
                 )
             if previous.digest == digest:
                 return Saved(name, row.current, False, "no change")
-        old_files = _decode(previous.files) if previous is not None else None
         what = describe_changes(old_files, files)
         if accounts:
             what += "; the pack's accounts mapped: " + describe_mapping(accounts)
@@ -462,7 +475,7 @@ def save_revision(
             CampaignRevision(
                 campaign_id=row.id,
                 number=number,
-                author=actor,
+                author=actor.name,
                 created_at=now,
                 summary=(summary + ": " if summary else "") + what,
                 files=_encode(files),
@@ -474,7 +487,7 @@ def save_revision(
         row.updated_at = now
         record_event(
             session,
-            actor=actor,
+            actor=actor.name,
             action="campaign_revision",
             now=now,
             detail={"campaign": name, "revision": number, "summary": summary or what},
@@ -486,7 +499,7 @@ def import_folder(
     db: Database,
     folder: str | Path,
     *,
-    actor: str,
+    actor: Actor,
     now: datetime,
     settings: Settings | None = None,
     accounts: Mapping[str, str | None] | None = None,
@@ -524,7 +537,7 @@ def restore_revision(
     name: str,
     number: int,
     *,
-    actor: str,
+    actor: Actor,
     now: datetime,
     settings: Settings | None = None,
 ) -> Saved:

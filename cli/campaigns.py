@@ -63,14 +63,13 @@ def plan(
         if mapping:
             raise click.UsageError("--account maps the accounts of a folder being imported")
         name = str(campaign)
-        _may_plan(app, actor, None, name, {})
     stored, report = plan_campaign(
         app.db,
         app.settings,
         name,
         day_of(start),
         day_of(end),
-        actor=actor.name,
+        actor=actor,
         now=app.now(),
         removed="keep" if keep_removed else "cancel",
         reason=reason,
@@ -82,30 +81,13 @@ def plan(
 
 
 def _import(app: App, actor: Actor, folder: Path, mapping: Any) -> Any:
-    """Import ``folder`` (its accounts mapped) as a new revision, once ``actor`` is seen
-    to have rights on every account it names."""
+    """Import ``folder`` (its accounts mapped) as a new revision; ``actor`` needs rights
+    on every account it names."""
     from campaign.store import import_folder
 
-    _may_plan(app, actor, folder, str(folder), mapping)
     return import_folder(
-        app.db, folder, actor=actor.name, now=app.now(), settings=app.settings, accounts=mapping
+        app.db, folder, actor=actor, now=app.now(), settings=app.settings, accounts=mapping
     )
-
-
-def _may_plan(app: App, actor: Actor, folder: Path | None, name: str, mapping: Any) -> None:
-    """The same rule as the web's campaign pages: rights on every account the campaign
-    names (a folder as it will be stored, or the stored campaign), checked first."""
-    from campaign import folder as campaign_folder
-    from campaign import pack, store
-    from people.rights import check_accounts
-
-    if folder is not None:
-        files = pack.map_accounts(store.read_folder(folder), mapping, app.settings)
-        accounts = pack.pack_accounts(files)
-    else:
-        revision = store.get_revision(app.db, name)
-        accounts = list(campaign_folder.view(revision.files)["info"].get("accounts", []))
-    check_accounts(actor, "plan", accounts, what=f"campaign {name}")
 
 
 @click.command("campaigns")

@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 
 from campaign.expand import Draft
 from core.errors import QueueError
+from people.rights import Actor, check_accounts
 
 from .db import Database
 from .journal import record_event
@@ -388,7 +389,7 @@ def apply_plan(
     campaign: str,
     drafts: Sequence[Draft],
     *,
-    actor: str,
+    actor: Actor,
     now: datetime,
     start: date | None = None,
     end: date | None = None,
@@ -410,10 +411,11 @@ def apply_plan(
 
     with db.transaction() as session:
         plan = _work_out(session, campaign, drafts, start, end, zone, whole=True)
-        report = store_plan(session, plan, actor=actor, now=now, removed=removed, why=why)
+        _may_plan(actor, campaign, drafts, plan.preview)
+        report = store_plan(session, plan, actor=actor.name, now=now, removed=removed, why=why)
         record_event(
             session,
-            actor=actor,
+            actor=actor.name,
             action="plan",
             now=now,
             detail={
@@ -427,7 +429,9 @@ def apply_plan(
     return report
 
 
-def store_drafts(db: Database, drafts: Sequence[Draft], *, actor: str, now: datetime) -> PlanReport:
+def store_drafts(
+    db: Database, drafts: Sequence[Draft], *, actor: Actor, now: datetime
+) -> PlanReport:
     """Create or update ``drafts`` only; posts not among them are not looked at (use
     ``apply_plan`` to plan a whole campaign, removals included)."""
     report = PlanReport()
@@ -438,15 +442,24 @@ def store_drafts(db: Database, drafts: Sequence[Draft], *, actor: str, now: date
 
     with db.transaction() as session:
         plan = _work_out(session, campaign, drafts, None, None, None, whole=False)
-        report = store_plan(session, plan, actor=actor, now=now)
+        _may_plan(actor, campaign, drafts, plan.preview)
+        report = store_plan(session, plan, actor=actor.name, now=now)
         record_event(
             session,
-            actor=actor,
+            actor=actor.name,
             action="plan",
             now=now,
             detail={"campaign": campaign, "summary": report.summary()},
         )
     return report
+
+
+def _may_plan(actor: Actor, campaign: str, drafts: Sequence[Draft], preview: PlanPreview) -> None:
+    """Rights on every account the drafts name and on the account of every post the plan
+    cancels, before anything is written: planning changes nothing, refused."""
+    accounts = dict.fromkeys(d.account for d in drafts)
+    accounts.update(dict.fromkeys(line.account for line in preview.removed))
+    check_accounts(actor, "plan", accounts, what=f"campaign {campaign}")
 
 
 # Columns planning reads of the posts it has: enough to compare and to write by id.
@@ -583,7 +596,7 @@ def plan_campaign(
     start: date | None = None,
     end: date | None = None,
     *,
-    actor: str,
+    actor: Actor,
     now: datetime,
     removed: Removed = "cancel",
     reason: str = "",

@@ -120,7 +120,7 @@ credentials = {{ access_token = "E2E_LI" }}
         store_drafts(
             db,
             expand(campaign, settings, date(2027, 3, 17), date(2027, 3, 18)),
-            actor="author",
+            actor=who("author"),
             now=clock.now(),
         )
         with db.transaction() as s:

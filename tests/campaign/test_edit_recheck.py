@@ -30,7 +30,7 @@ def _first_post(db: Database, settings: Settings, clock: FakeClock, tmp_path: Pa
     store_drafts(
         db,
         expand(load_campaign(write_campaign(tmp_path / "c")), settings),
-        actor="alice",
+        actor=who("alice"),
         now=clock.now(),
     )
     with db.transaction() as session:

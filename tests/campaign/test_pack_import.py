@@ -15,6 +15,7 @@ from core.errors import CampaignError
 from core.settings import Settings
 from examples import EXAMPLE_CAMPAIGN as EXAMPLE
 from posts.db import Database
+from tests.helpers import who
 from tests.test_publisher_cli import run  # noqa: F401  (the command line, as a fixture)
 
 NAME = "stop-talk-protect"
@@ -41,7 +42,7 @@ def test_an_unknown_account_is_refused_by_name_with_how_to_map_it(
     db: Database, settings: Settings, clock: FakeClock, tmp_path: Path
 ) -> None:
     with pytest.raises(CampaignError) as refused:
-        store.import_folder(db, dyfed_pack(tmp_path), actor="alice", now=clock.now(),
+        store.import_folder(db, dyfed_pack(tmp_path), actor=who("alice"), now=clock.now(),
                             settings=settings)
     message = str(refused.value)
     assert "unknown account 'dyfed-x'" in message
@@ -55,7 +56,7 @@ def test_mapped_back_the_pack_is_the_example_byte_for_byte(
     """The stored revision names this force's accounts; comments and layout are kept."""
     mapping = {theirs: ours for ours, theirs in THEIRS.items()}
     saved = store.import_folder(
-        db, dyfed_pack(tmp_path), actor="alice", now=clock.now(), settings=settings,
+        db, dyfed_pack(tmp_path), actor=who("alice"), now=clock.now(), settings=settings,
         accounts=mapping,
     )
     assert saved.changed and "the pack's accounts mapped: dyfed-x → gwent-x" in saved.summary
@@ -64,7 +65,7 @@ def test_mapped_back_the_pack_is_the_example_byte_for_byte(
     store.export_campaign(db, NAME, out)
     assert store.read_folder(out) == store.read_folder(EXAMPLE)
     # Exported and imported again (no mapping needed now): no change.
-    again = store.import_folder(db, out, actor="alice", now=clock.now(), settings=settings)
+    again = store.import_folder(db, out, actor=who("alice"), now=clock.now(), settings=settings)
     assert not again.changed
 
 
@@ -74,7 +75,7 @@ def test_an_account_left_out_leaves_every_list(
     mapping: dict[str, str | None] = {theirs: ours for ours, theirs in THEIRS.items()}
     mapping["dyfed-linkedin"] = None
     store.import_folder(
-        db, dyfed_pack(tmp_path), actor="alice", now=clock.now(), settings=settings,
+        db, dyfed_pack(tmp_path), actor=who("alice"), now=clock.now(), settings=settings,
         accounts=mapping,
     )
     revision = store.get_revision(db, NAME)
@@ -101,7 +102,7 @@ def test_a_mapping_this_force_cannot_follow_is_refused_by_name(
 ) -> None:
     with pytest.raises(CampaignError, match=named):
         store.import_folder(
-            db, dyfed_pack(tmp_path), actor="alice", now=clock.now(), settings=settings,
+            db, dyfed_pack(tmp_path), actor=who("alice"), now=clock.now(), settings=settings,
             accounts=mapping,
         )
     assert store.campaign_names(db) == []
@@ -126,7 +127,7 @@ def test_leaving_out_every_account_of_a_series_is_refused_by_name(
     mapping["dyfed-linkedin"] = None
     with pytest.raises(CampaignError, match=r"series\[0\]\.accounts \(daily-tip\)"):
         store.import_folder(
-            db, folder, actor="alice", now=clock.now(), settings=settings, accounts=mapping
+            db, folder, actor=who("alice"), now=clock.now(), settings=settings, accounts=mapping
         )
     assert store.campaign_names(db) == []
 

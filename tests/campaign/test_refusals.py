@@ -17,7 +17,7 @@ from core.settings import Settings
 from posts.db import Database
 from posts.models import Post
 from posts.planning import store_drafts
-from tests.helpers import token_for, write_campaign
+from tests.helpers import token_for, who, write_campaign
 
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
 
@@ -177,7 +177,7 @@ def test_twice_a_day_is_stored_and_a_once_a_day_rotation_keeps_its_keys(
         write_campaign(tmp_path / "b"), 'rule = "FREQ=DAILY"', 'rule = "FREQ=DAILY;BYHOUR=9,19"'
     )
     twice = expand(load_campaign(folder), settings)
-    report = store_drafts(db, twice, actor="alice", now=NOW)
+    report = store_drafts(db, twice, actor=who("alice"), now=NOW)
     assert report.created == 14
     with db.transaction() as session:
         assert session.query(Post).count() == 14

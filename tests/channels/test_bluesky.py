@@ -52,7 +52,7 @@ from posts.planning import store_drafts
 from schedules.dispatch import Dispatcher
 from tests.bluesky.pds import Account, BlueskyPds, FlakyTransport
 from tests.fakeplatform import FakeConfig, FakePlatform
-from tests.helpers import approve_all
+from tests.helpers import approve_all, who
 
 ROOT = Path(__file__).resolve().parents[2]
 TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
@@ -731,7 +731,7 @@ def _run_example(
     clock = FakeClock(datetime(2027, 1, 1, tzinfo=UTC))
     campaign = load_campaign(folder)
     drafts = [d for day in days for d in expand(campaign, settings, start=day, end=day)]
-    store_drafts(db, drafts, actor="alice", now=clock.now())
+    store_drafts(db, drafts, actor=who("alice"), now=clock.now())
     with db.transaction() as s:
         clean = [
             p.id

@@ -42,7 +42,7 @@ from posts.planning import store_drafts
 from schedules.dispatch import Dispatcher
 from tests.fakes import instagram as fakes
 from tests.fakes.instagram import FakeInstagram, LocalMedia, jpeg_bytes, real_jpeg
-from tests.helpers import WebServer, approve_all
+from tests.helpers import WebServer, approve_all, who
 
 TIMEOUT = 0.5
 GWENT = fakes.DEFAULT_ACCOUNTS[0]
@@ -955,7 +955,7 @@ media_key_env = "CHAIN_MEDIA_KEY"
     (folder / "campaign.toml").write_text(CAMPAIGN, encoding="utf-8")
     drafts = expand(load_campaign(folder), settings)
     assert [d.problems for d in drafts] == [()]
-    store_drafts(db, drafts, actor="alice", now=clock.now())
+    store_drafts(db, drafts, actor=who("alice"), now=clock.now())
     with db.transaction() as session:
         ids = list(session.scalars(select(Post.id)))
     approve_all(db, ids, clock.now())

@@ -25,7 +25,7 @@ from campaign.expand import expand
 from campaign.loader import load_campaign
 from posts.models import Post
 from posts.planning import store_drafts
-from tests.helpers import approve_all, write_campaign
+from tests.helpers import approve_all, who, write_campaign
 
 SMTP_USER, SMTP_PASSWORD = "publisher", "smtp-pass-7d1c9e2f"
 
@@ -164,7 +164,7 @@ def webhook_server() -> Iterator[WebhookServer]:
 def ready_posts(db: Any, settings: Any, clock: Any, folder: Path, **kw: Any) -> list[Post]:
     """Plan the test campaign and approve every post (author alice, reviewer bob)."""
     write_campaign(folder, **kw)
-    store_drafts(db, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
+    store_drafts(db, expand(load_campaign(folder), settings), actor=who("alice"), now=clock.now())
     with db.transaction() as s:
         ids = list(s.scalars(select(Post.id).order_by(Post.id)))
     approve_all(db, ids, clock.now())

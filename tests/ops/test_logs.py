@@ -213,7 +213,7 @@ credentials = {{ page_token = "RUN_FB_TOKEN" }}
             tmp_path / "c", accounts='["gwent-x", "gwent-facebook"]', start="2027-01-04",
             end="2027-01-04",
         )
-        store_drafts(db, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
+        store_drafts(db, expand(load_campaign(folder), settings), actor=who("alice"), now=clock.now())
         with db.transaction() as s:
             ids = list(s.scalars(select(Post.id).order_by(Post.id)))
         for n, post_id in enumerate(ids):

@@ -76,7 +76,7 @@ def world(tmp_path: Path, smtp_server: SmtpServer, webhook_server: WebhookServer
     env = {"TEST_SMTP_PASSWORD": SMTP_PASSWORD, "TEST_WEBHOOK_URL": webhook_server.url}
     ops = Operations.from_settings(db, settings, environ=env, clock=clock)
     folder = write_campaign(tmp_path / "c", languages='["en", "cy"]')
-    store_drafts(db, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
+    store_drafts(db, expand(load_campaign(folder), settings), actor=who("alice"), now=clock.now())
     with db.transaction() as s:
         cy = s.scalars(select(Post).where(Post.language == "cy").order_by(Post.id)).first()
     yield db, settings, ops, cy

@@ -30,7 +30,7 @@ MOURNING = Blackout(
 
 def _plan(db: Database, settings, clock, tmp_path: Path) -> list[Post]:
     folder = write_campaign(tmp_path / "c")
-    store_drafts(db, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
+    store_drafts(db, expand(load_campaign(folder), settings), actor=who("alice"), now=clock.now())
     with db.transaction() as session:
         return list(session.scalars(select(Post).order_by(Post.id)))
 

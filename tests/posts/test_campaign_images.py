@@ -21,7 +21,7 @@ from posts.media import MediaItem, get_image, has_metadata, usage
 from posts.models import Post, content_hash
 from posts.planning import plan_campaign, preview_campaign
 from schedules.dispatch import Dispatcher
-from tests.helpers import approve_all
+from tests.helpers import approve_all, who
 from tests.posts.media_helpers import photo_with_gps
 
 NAME = "stop-talk-protect"
@@ -31,7 +31,7 @@ START, END = date(2027, 2, 8), date(2027, 3, 19)
 
 
 def _plan(db: Database, settings: Settings, clock: FakeClock) -> None:
-    plan_campaign(db, settings, NAME, START, END, actor="alice", now=clock.now())
+    plan_campaign(db, settings, NAME, START, END, actor=who("alice"), now=clock.now())
 
 
 def _image_posts(db: Database) -> list[Post]:
@@ -43,7 +43,7 @@ def _image_posts(db: Database) -> list[Post]:
 def test_planned_images_are_sent_from_the_library_with_the_files_gone(
     db: Database, settings: Settings, clock: FakeClock
 ) -> None:
-    store.import_folder(db, EXAMPLE, actor="alice", now=clock.now(), settings=settings)
+    store.import_folder(db, EXAMPLE, actor=who("alice"), now=clock.now(), settings=settings)
     _plan(db, settings, clock)
     posts = _image_posts(db)
     assert {p.occasion.split("/")[0] for p in posts} == {"safer-internet-day", "cea-day"}
@@ -111,14 +111,14 @@ def _as_planned_before(db: Database, state_dir: Path, reseal: bool) -> list[int]
 def test_an_approved_post_planned_with_a_path_moves_to_the_library_keeping_its_approval(
     db: Database, settings: Settings, clock: FakeClock
 ) -> None:
-    store.import_folder(db, EXAMPLE, actor="alice", now=clock.now(), settings=settings)
+    store.import_folder(db, EXAMPLE, actor=who("alice"), now=clock.now(), settings=settings)
     _plan(db, settings, clock)
     ids = _as_planned_before(db, Path(settings.state_dir), reseal=False)
     approve_all(db, ids, clock.now())
     _, preview = preview_campaign(db, settings, NAME, START, END)
     assert preview.to_library == len(ids)
     assert not preview.to_draft and not preview.updated and not preview.voided
-    _, report = plan_campaign(db, settings, NAME, START, END, actor="alice", now=clock.now())
+    _, report = plan_campaign(db, settings, NAME, START, END, actor=who("alice"), now=clock.now())
     assert sorted(report.to_library) == sorted(ids) and not report.voided
     assert "media library (same bytes, approvals kept)" in report.summary()
     with db.transaction() as session:
@@ -143,7 +143,7 @@ def test_an_image_with_metadata_from_an_old_revision_is_cleaned_and_the_preview_
     (folder / "images" / "helping-hands.jpg").write_bytes(photo_with_gps((200, 120)))
     # A revision stored before images were cleaned on save.
     monkeypatch.setattr(store, "strip_image_metadata", lambda files: (dict(files), []))
-    store.import_folder(db, folder, actor="alice", now=clock.now(), settings=settings)
+    store.import_folder(db, folder, actor=who("alice"), now=clock.now(), settings=settings)
     monkeypatch.undo()
     _plan(db, settings, clock)
     ids = _as_planned_before(db, Path(settings.state_dir), reseal=True)
@@ -153,7 +153,7 @@ def test_an_image_with_metadata_from_an_old_revision_is_cleaned_and_the_preview_
     voided = {line.post_id: line for line in preview.voided}
     assert set(voided) == set(cea)  # named, with what changes
     assert all("image" in voided[i].changes for i in cea)
-    _, report = plan_campaign(db, settings, NAME, START, END, actor="alice", now=clock.now())
+    _, report = plan_campaign(db, settings, NAME, START, END, actor=who("alice"), now=clock.now())
     assert sorted(report.voided) == sorted(cea)
     post = _post(db, cea[0])
     stored = get_image(db, post.media[0]["sha256"])
@@ -176,7 +176,7 @@ def test_an_image_the_library_cannot_read_stops_the_plan_by_name(
     shutil.copytree(EXAMPLE, folder)
     # Starts like a JPEG (the loader's check), but is not one.
     (folder / "images" / "helping-hands.jpg").write_bytes(b"\xff\xd8\xff" + b"0" * 64)
-    store.import_folder(db, folder, actor="alice", now=clock.now(), settings=settings)
+    store.import_folder(db, folder, actor=who("alice"), now=clock.now(), settings=settings)
     with pytest.raises(Exception, match=r"images/helping-hands\.jpg") as refused:
         _plan(db, settings, clock)
     assert "nothing was planned" in str(refused.value)

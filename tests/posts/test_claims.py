@@ -14,7 +14,7 @@ from tests.helpers import approve_all, who, write_campaign
 
 def _ready(db, settings, clock, tmp_path, **kw) -> list[Post]:
     folder = write_campaign(tmp_path / "c", **kw)
-    store_drafts(db, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
+    store_drafts(db, expand(load_campaign(folder), settings), actor=who("alice"), now=clock.now())
     with db.transaction() as s:
         ids = list(s.scalars(select(Post.id).order_by(Post.id)))
     approve_all(db, ids, clock.now())
@@ -114,7 +114,7 @@ def test_stale_posts_wait_for_a_person(db, settings, clock, tmp_path) -> None:
 
 def test_rejected_half_holds_back_the_other(db, settings, clock, tmp_path) -> None:
     folder = write_campaign(tmp_path / "c", languages='["cy", "en"]')
-    store_drafts(db, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
+    store_drafts(db, expand(load_campaign(folder), settings), actor=who("alice"), now=clock.now())
     with db.transaction() as s:
         welsh, english = s.scalars(select(Post).order_by(Post.id).limit(2)).all()
     review.submit(db, [welsh.id, english.id], actor=who("alice"), now=clock.now())

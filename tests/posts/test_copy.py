@@ -21,8 +21,8 @@ def test_db_copy_sqlite_into_postgresql(settings, clock, tmp_path: Path) -> None
     from campaign.store import import_folder
 
     folder = write_campaign(tmp_path / "c", languages='["en", "cy"]')
-    import_folder(source, folder, actor="alice", now=clock.now(), settings=settings)
-    store_drafts(source, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
+    import_folder(source, folder, actor=who("alice"), now=clock.now(), settings=settings)
+    store_drafts(source, expand(load_campaign(folder), settings), actor=who("alice"), now=clock.now())
     approve_all(source, [1, 2, 3], clock.now())
     holds.set_hold(source, actor=who("chief"), reason="incident", now=clock.now())
     with pg.schema_url() as url:
@@ -55,7 +55,7 @@ def test_copy_refuses_while_sending(db, settings, clock, tmp_path: Path) -> None
     from posts.copy import copy_queue
 
     folder = write_campaign(tmp_path / "c")
-    store_drafts(db, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
+    store_drafts(db, expand(load_campaign(folder), settings), actor=who("alice"), now=clock.now())
     with db.transaction() as s:
         s.get(Post, 1).state = "sending"
     with pytest.raises(QueueError, match="stop its worker"):
@@ -68,8 +68,8 @@ def _fill_every_table(source: Database, settings, clock, tmp_path: Path) -> None
     from people import users
 
     folder = write_campaign(tmp_path / "c", languages='["en", "cy"]')
-    import_folder(source, folder, actor="alice", now=clock.now(), settings=settings)
-    store_drafts(source, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
+    import_folder(source, folder, actor=who("alice"), now=clock.now(), settings=settings)
+    store_drafts(source, expand(load_campaign(folder), settings), actor=who("alice"), now=clock.now())
     approve_all(source, [1, 2, 3], clock.now())
     holds.set_hold(source, actor=who("chief"), reason="incident", now=clock.now())
     # A stage signed and a review link made (posts/stages.py, posts/review_links.py).

@@ -17,13 +17,13 @@ from posts import claims
 from posts.db import Database
 from posts.models import Post
 from posts.planning import store_drafts
-from tests.helpers import approve_all, write_campaign
+from tests.helpers import approve_all, who, write_campaign
 
 
 def _ready(db, settings, clock, tmp_path) -> list[Post]:
     """The test campaign's posts, approved: one a day at 07:30 from 2027-01-04."""
     folder = write_campaign(tmp_path / "c")
-    store_drafts(db, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
+    store_drafts(db, expand(load_campaign(folder), settings), actor=who("alice"), now=clock.now())
     with db.transaction() as s:
         ids = list(s.scalars(select(Post.id).order_by(Post.id)))
     approve_all(db, ids, clock.now())

@@ -21,6 +21,7 @@ from posts.db import Database
 from posts.models import Event, Post, content_hash
 from posts.plan_writes import digest_payload, media_json
 from posts.planning import apply_plan
+from tests.helpers import who
 
 TEXTS = [
     "",
@@ -80,7 +81,7 @@ def test_a_quarter_stored_in_bulk_reads_back_as_planned(
     ]
     assert any(d.media for d in drafts) and any(d.tags for d in drafts)
     assert {d.language for d in drafts} == {"en", "cy"}
-    report = apply_plan(db, drafts[0].campaign, drafts, actor="alice", now=clock.now())
+    report = apply_plan(db, drafts[0].campaign, drafts, actor=who("alice"), now=clock.now())
     assert report.created == len(drafts)
     with db.transaction() as session:
         posts = list(session.scalars(select(Post).order_by(Post.id)))
@@ -142,7 +143,7 @@ def test_a_quarter_stored_in_bulk_reads_back_as_planned(
         assert raw[0] == raw[1]
         session.delete(twin)
     # Planned again, nothing changes and nothing is written.
-    again = apply_plan(db, drafts[0].campaign, drafts, actor="alice", now=clock.now())
+    again = apply_plan(db, drafts[0].campaign, drafts, actor=who("alice"), now=clock.now())
     assert (again.created, again.updated, again.unchanged) == (0, 0, len(drafts))
     with db.transaction() as session:
         assert len(list(session.scalars(select(Event).where(Event.post_id.is_not(None))))) == len(

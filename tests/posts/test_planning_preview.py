@@ -15,7 +15,7 @@ from core.settings import Settings
 from posts.db import Database
 from posts.models import Event, Post
 from posts.planning import plan_campaign, preview_campaign
-from tests.helpers import approve_all, write_campaign
+from tests.helpers import approve_all, who, write_campaign
 
 FIRST, LAST = date(2027, 1, 4), date(2027, 1, 7)
 
@@ -40,7 +40,7 @@ def folder(tmp_path: Path) -> Path:
 
 
 def _import(db: Database, folder: Path, clock: FakeClock) -> None:
-    store.import_folder(db, folder, actor="alice", now=clock.now())
+    store.import_folder(db, folder, actor=who("alice"), now=clock.now())
 
 
 def test_preview_changes_nothing_and_apply_does_what_it_said(
@@ -51,7 +51,7 @@ def test_preview_changes_nothing_and_apply_does_what_it_said(
     assert len(preview.new) == 4 and not preview.removed
     assert _posts(db) == []
     _, report = plan_campaign(
-        db, settings, "test-campaign", FIRST, LAST, actor="alice", now=clock.now()
+        db, settings, "test-campaign", FIRST, LAST, actor=who("alice"), now=clock.now()
     )
     assert report.created == 4
     _, again = preview_campaign(db, settings, "test-campaign", FIRST, LAST)
@@ -62,7 +62,7 @@ def test_replanning_names_voided_approvals_and_cancels_removed_posts(
     db: Database, settings: Settings, clock: FakeClock, folder: Path
 ) -> None:
     _import(db, folder, clock)
-    plan_campaign(db, settings, "test-campaign", FIRST, LAST, actor="alice", now=clock.now())
+    plan_campaign(db, settings, "test-campaign", FIRST, LAST, actor=who("alice"), now=clock.now())
     posts = _posts(db)
     approve_all(db, [posts[0].id, posts[1].id], clock.now())  # 4 and 5 January
     # A new wording of tip one (days 1 and 3); the series now runs every other day.
@@ -84,7 +84,7 @@ def test_replanning_names_voided_approvals_and_cancels_removed_posts(
             "test-campaign",
             FIRST,
             LAST,
-            actor="alice",
+            actor=who("alice"),
             now=clock.now(),
             removed="publish",  # type: ignore[arg-type]
         )
@@ -94,7 +94,7 @@ def test_replanning_names_voided_approvals_and_cancels_removed_posts(
         "test-campaign",
         FIRST,
         LAST,
-        actor="alice",
+        actor=who("alice"),
         now=clock.now(),
         reason="every other day from now on",
     )
@@ -117,7 +117,7 @@ def test_removed_posts_are_kept_only_on_request_and_said_so(
     db: Database, settings: Settings, clock: FakeClock, folder: Path
 ) -> None:
     _import(db, folder, clock)
-    plan_campaign(db, settings, "test-campaign", FIRST, LAST, actor="alice", now=clock.now())
+    plan_campaign(db, settings, "test-campaign", FIRST, LAST, actor=who("alice"), now=clock.now())
     _edit(folder, "end = 2027-01-10", "end = 2027-01-05")
     _import(db, folder, clock)
     _, report = plan_campaign(
@@ -126,7 +126,7 @@ def test_removed_posts_are_kept_only_on_request_and_said_so(
         "test-campaign",
         FIRST,
         LAST,
-        actor="alice",
+        actor=who("alice"),
         now=clock.now(),
         removed="keep",
     )
@@ -138,7 +138,7 @@ def test_replanning_follows_urgent_staleness_title_and_tags(
     db: Database, settings: Settings, clock: FakeClock, folder: Path
 ) -> None:
     _import(db, folder, clock)
-    plan_campaign(db, settings, "test-campaign", FIRST, LAST, actor="alice", now=clock.now())
+    plan_campaign(db, settings, "test-campaign", FIRST, LAST, actor=who("alice"), now=clock.now())
     posts = _posts(db)
     approve_all(db, [p.id for p in posts], clock.now())
     _edit(folder, 'tags = ["safeguarding"]', 'tags = ["safety"]\nurgent = true\ntitle = "Tips"')
@@ -147,7 +147,7 @@ def test_replanning_follows_urgent_staleness_title_and_tags(
     _, preview = preview_campaign(db, settings, "test-campaign", FIRST, LAST)
     assert {p.changes for p in preview.details} == {("title", "tags", "urgent", "stale after")}
     _, report = plan_campaign(
-        db, settings, "test-campaign", FIRST, LAST, actor="alice", now=clock.now()
+        db, settings, "test-campaign", FIRST, LAST, actor=who("alice"), now=clock.now()
     )
     assert len(report.details) == 4
     for post in _posts(db):
@@ -173,7 +173,7 @@ def test_a_plan_of_a_revision_that_changed_since_the_preview_is_refused(
             "test-campaign",
             FIRST,
             LAST,
-            actor="alice",
+            actor=who("alice"),
             now=clock.now(),
             expect_revision=1,
         )
@@ -190,7 +190,7 @@ def test_a_replan_records_each_posts_events_as_before(
     from posts.stages import Signoff
 
     _import(db, folder, clock)
-    plan_campaign(db, settings, "test-campaign", FIRST, LAST, actor="alice", now=clock.now())
+    plan_campaign(db, settings, "test-campaign", FIRST, LAST, actor=who("alice"), now=clock.now())
     posts = _posts(db)
     approve_all(db, [posts[0].id, posts[1].id], clock.now())
     with db.transaction() as session:
@@ -207,7 +207,7 @@ def test_a_replan_records_each_posts_events_as_before(
     _edit(folder, 'rule = "FREQ=DAILY"', 'rule = "FREQ=DAILY;INTERVAL=2"')
     _import(db, folder, clock)
     clock.advance(60)
-    plan_campaign(db, settings, "test-campaign", FIRST, LAST, actor="carol", now=clock.now())
+    plan_campaign(db, settings, "test-campaign", FIRST, LAST, actor=who("carol"), now=clock.now())
     after = {p.id: p for p in _posts(db)}
     with db.transaction() as session:
         events = list(

@@ -40,7 +40,7 @@ def pg_db(settings: Settings) -> Iterator[Database]:
 
 
 def _plan(db: Database, settings: Settings, folder, clock: FakeClock) -> list[Post]:
-    store_drafts(db, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
+    store_drafts(db, expand(load_campaign(folder), settings), actor=who("alice"), now=clock.now())
     return _posts(db)
 
 
@@ -183,7 +183,7 @@ def test_replanning_leaves_a_post_claimed_meanwhile_alone(
         monkeypatch, plan_store, "take_each", lambda: _claim(pg_db, clock), after=False
     )
     report = store_drafts(
-        pg_db, expand(load_campaign(folder), settings), actor="alice", now=clock.now()
+        pg_db, expand(load_campaign(folder), settings), actor=who("alice"), now=clock.now()
     )
     assert claimed == [[posts[0].id]]
     assert report.left_alone == [posts[0].id] and posts[0].id not in report.to_draft

@@ -17,7 +17,9 @@ from tests.helpers import approve_all, who, write_campaign
 
 
 def _plan(db: Database, settings: Settings, folder: Path, clock: FakeClock, actor: str = "alice"):
-    return store_drafts(db, expand(load_campaign(folder), settings), actor=actor, now=clock.now())
+    return store_drafts(
+        db, expand(load_campaign(folder), settings), actor=who(actor), now=clock.now()
+    )
 
 
 def _posts(db: Database) -> list[Post]:

@@ -64,7 +64,7 @@ def people(db: Database, clock: FakeClock) -> Database:
 
 def _welsh_post(db: Database, settings: Settings, tmp: Path, clock: FakeClock) -> Post:
     folder = write_campaign(tmp / "c", languages='["en", "cy"]')
-    store_drafts(db, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
+    store_drafts(db, expand(load_campaign(folder), settings), actor=who("alice"), now=clock.now())
     with db.transaction() as s:
         post = s.scalars(select(Post).where(Post.language == "cy").order_by(Post.id)).first()
         assert post is not None
@@ -192,7 +192,7 @@ def test_all_of_them_must_sign(db, people, settings, clock, tmp_path) -> None:
 
 def test_a_stage_for_welsh_only_skips_english(db, people, settings, clock, tmp_path) -> None:
     folder = write_campaign(tmp_path / "c", languages='["en", "cy"]')
-    store_drafts(db, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
+    store_drafts(db, expand(load_campaign(folder), settings), actor=who("alice"), now=clock.now())
     with db.transaction() as s:
         english = s.scalars(select(Post).where(Post.language == "en")).first()
     review.submit(db, [english.id], actor=as_("alice"), now=clock.now())

@@ -60,7 +60,7 @@ def _template() -> Path:
         db = Database(settings.database_url)
         db.ensure_schema()
         campaign = write_campaign(folder / "c", languages='["en", "cy"]', end="2027-01-05")
-        store_drafts(db, expand(load_campaign(campaign), settings), actor="alice", now=PLANNED)
+        store_drafts(db, expand(load_campaign(campaign), settings), actor=who("alice"), now=PLANNED)
         db.dispose()
         _TEMPLATE["db"] = Path(settings.database_url.removeprefix("sqlite:///"))
         _TEMPLATE["config"] = folder / "config.toml"

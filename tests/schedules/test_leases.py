@@ -56,7 +56,7 @@ def workers(db, settings, clock, network):
 
 def _ready(db, settings, clock, tmp_path, **kw) -> list[Post]:
     folder = write_campaign(tmp_path / "c", **kw)
-    store_drafts(db, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
+    store_drafts(db, expand(load_campaign(folder), settings), actor=who("alice"), now=clock.now())
     with db.transaction() as s:
         ids = list(s.scalars(select(Post.id).order_by(Post.id)))
     approve_all(db, ids, clock.now())

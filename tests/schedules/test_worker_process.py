@@ -60,7 +60,7 @@ def _plan_due_soon(db, settings, tmp_path: Path, seconds: float, **kw) -> list[i
     """Plan, move every post to fall due ``seconds`` from now, approve."""
     clock = SystemClock()
     folder = write_campaign(tmp_path / "c", **kw)
-    store_drafts(db, expand(load_campaign(folder), settings), actor="alice", now=clock.now())
+    store_drafts(db, expand(load_campaign(folder), settings), actor=who("alice"), now=clock.now())
     with db.transaction() as s:
         ids = list(s.scalars(select(Post.id).order_by(Post.id)))
     due = clock.now() + timedelta(seconds=seconds)

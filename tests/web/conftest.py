@@ -62,7 +62,7 @@ def world(db: Database, settings: Settings, clock: FakeClock) -> Database:
     drafts = expand(load_campaign(EXAMPLE), settings, FIRST, LAST)
     # The X and Facebook posts: the pages' tests count them.
     drafts = [d for d in drafts if d.account in ("gwent-x", "gwent-facebook")]
-    store_drafts(db, drafts, actor="alice", now=clock.now())
+    store_drafts(db, drafts, actor=who("alice"), now=clock.now())
     posts = all_posts(db)
     nasty = next(p for p in posts if p.account == "gwent-x" and p.language == "en")
     review.edit(db, nasty.id, actor=who("alice"), now=clock.now(), text=NASTY)

@@ -12,6 +12,7 @@ from campaign import folder, store
 from core.clock import FakeClock
 from examples import EXAMPLE_CAMPAIGN
 from posts.db import Database
+from tests.helpers import who
 from tests.web.conftest import all_posts, login, post, text_of
 
 TIPS = [
@@ -297,7 +298,7 @@ def test_the_example_campaign_round_trips_through_the_form(
     client: FlaskClient, world: Database, clock: FakeClock
 ) -> None:
     """Saving the example's own form unchanged keeps every item, image and template."""
-    store.import_folder(world, EXAMPLE_CAMPAIGN, actor="alice", now=clock.now())
+    store.import_folder(world, EXAMPLE_CAMPAIGN, actor=who("alice"), now=clock.now())
     before = store.get_revision(world, "stop-talk-protect")
     view = folder.view(before.files)
     assert view["series"][0]["rule_parts"].freq == "daily"
@@ -383,7 +384,7 @@ def test_a_revision_downloads_as_the_folder_byte_for_byte(
     import io
     import zipfile
 
-    store.import_folder(world, EXAMPLE_CAMPAIGN, actor="alice", now=clock.now())
+    store.import_folder(world, EXAMPLE_CAMPAIGN, actor=who("alice"), now=clock.now())
     login(client, "alice")
     response = client.get("/campaigns/stop-talk-protect/revisions/1/export.zip")
     archive = zipfile.ZipFile(io.BytesIO(response.data))
@@ -457,7 +458,7 @@ def test_a_language_the_form_cannot_show_is_refused_not_dropped(
     )
     toml.write_text(text)
     (camp / "templates" / "tip.gd.j2").write_text("{{ item }}")
-    store.import_folder(world, camp, actor="alice", now=clock.now())
+    store.import_folder(world, camp, actor=who("alice"), now=clock.now())
     before = store.get_revision(world, "test-campaign")
     login(client, "alice")
     form = _form_of(folder.view(before.files))

@@ -25,6 +25,7 @@ from people import users
 from posts.db import Database
 from posts.models import Post
 from schedules.dispatch import Dispatcher
+from tests.helpers import who
 from tests.web.conftest import PASSWORD
 from tests.web.test_browser import AXE, _axe, _describe, _missing, browser, page, server, shoot
 from tests.web.test_campaigns import TIPS
@@ -261,7 +262,7 @@ def test_the_closing_part_of_a_bilingual_post_is_edited_in_the_page(
 
     if not AXE.exists():
         _missing(f"axe-core ({AXE})")
-    store.import_folder(db, EXAMPLE_CAMPAIGN, actor="alice", now=clock.now())
+    store.import_folder(db, EXAMPLE_CAMPAIGN, actor=who("alice"), now=clock.now())
     _sign_in(page, server, "alice")
     page.goto(server + "/campaigns/stop-talk-protect")
     closing = page.get_by_label("templates/tip.closing.j2 (closing part, both languages)")

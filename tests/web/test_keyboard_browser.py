@@ -15,6 +15,7 @@ from campaign import store
 from core.clock import FakeClock
 from examples import EXAMPLE_CAMPAIGN
 from posts.db import Database
+from tests.helpers import who
 from tests.web.conftest import DAY, post_where
 from tests.web.test_browser import browser, page, server, sign_in  # noqa: F401
 
@@ -58,7 +59,7 @@ def _tab_through(browser_page: Any, limit: int = 600) -> tuple[list[str], set[st
 
 @pytest.fixture
 def campaign(world: Database, clock: FakeClock) -> str:
-    store.import_folder(world, EXAMPLE_CAMPAIGN, actor="alice", now=clock.now())
+    store.import_folder(world, EXAMPLE_CAMPAIGN, actor=who("alice"), now=clock.now())
     return "stop-talk-protect"
 
 
