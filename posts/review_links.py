@@ -21,6 +21,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.errors import NotFound, PermissionDenied, QueueError
 from core.settings import SignoffSettings
+from people import rights
+from people.rights import Actor
 
 from . import stages
 from .db import Database, notify_workers
@@ -81,14 +83,15 @@ def create(
     db: Database,
     post_id: int,
     *,
-    actor: str,
+    actor: Actor,
     now: datetime,
     expires_in: timedelta,
     label: str,
     secret: str,
     signoff: SignoffSettings,
 ) -> tuple[ReviewLink, str]:
-    """A new link to ``post_id`` for ``label``; returns the row and its token."""
+    """A new link to ``post_id`` for ``label``; returns the row and its token. ``actor``
+    needs a reviewer's rights on the post's account."""
     label = " ".join(label.split())
     if not label or len(label) > 200:
         raise QueueError("say who the link is for (--for NAME), in at most 200 characters")
@@ -100,6 +103,7 @@ def create(
         )
     with db.transaction() as session:
         post = get_post(session, post_id)
+        rights.check(actor, "review_link", post.account, what=f"post {post.id}")
         if post.text is None or post.state not in (PostState.DRAFT, PostState.IN_REVIEW):
             raise QueueError(
                 f"post {post.id} is {post.state.replace('_', ' ')}: only a draft or a post in "
@@ -109,7 +113,7 @@ def create(
             post_id=post.id,
             nonce=secrets.token_urlsafe(24),
             label=label,
-            created_by=actor,
+            created_by=actor.name,
             created_at=now,
             expires_at=now + expires_in,
         )
@@ -117,7 +121,7 @@ def create(
         session.flush()
         record_event(
             session,
-            actor=actor,
+            actor=actor.name,
             action="review_link_created",
             now=now,
             post=post,
@@ -127,10 +131,12 @@ def create(
         return link, str(token)
 
 
-def revoke(db: Database, post_id: int, *, actor: str, now: datetime) -> list[int]:
-    """End every live link to ``post_id``; returns the links ended."""
+def revoke(db: Database, post_id: int, *, actor: Actor, now: datetime) -> list[int]:
+    """End every live link to ``post_id``; returns the links ended. ``actor`` needs a
+    reviewer's rights on the post's account."""
     with db.transaction() as session:
         post = get_post(session, post_id)
+        rights.check(actor, "review_link", post.account, what=f"post {post.id}")
         links = list(
             session.scalars(
                 select(ReviewLink).where(
@@ -139,11 +145,11 @@ def revoke(db: Database, post_id: int, *, actor: str, now: datetime) -> list[int
             )
         )
         for link in links:
-            link.revoked_at, link.revoked_by = now, actor
+            link.revoked_at, link.revoked_by = now, actor.name
         if links:
             record_event(
                 session,
-                actor=actor,
+                actor=actor.name,
                 action="review_link_revoked",
                 now=now,
                 post=post,

@@ -248,7 +248,7 @@ def make_review_link(post_id: int) -> Response:
     _may_review(person, post)
     if request.form.get("revoke"):
         return perform(
-            lambda: review_links.revoke(s.db, post.id, actor=person.username, now=now()),
+            lambda: review_links.revoke(s.db, post.id, actor=Actor.of(person), now=now()),
             f"Every review link to post {post.id} was revoked.",
             _back(post),
         )
@@ -257,7 +257,7 @@ def make_review_link(post_id: int) -> Response:
         _, token = review_links.create(
             s.db,
             post.id,
-            actor=person.username,
+            actor=Actor.of(person),
             now=now(),
             expires_in=review_links.parse_duration(request.form.get("expires", "3d")),
             label=request.form.get("label", ""),

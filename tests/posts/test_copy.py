@@ -85,7 +85,7 @@ def _fill_every_table(source: Database, settings, clock, tmp_path: Path) -> None
     )
     review.approve(source, [4], actor=who("bob"), now=clock.now(), signoff=signoff)
     review_links.create(
-        source, 4, actor="bob", now=clock.now(), expires_in=timedelta(days=1),
+        source, 4, actor=who("bob"), now=clock.now(), expires_in=timedelta(days=1),
         label="PCC", secret="k", signoff=signoff,
     )
     for name, role, accounts in (

@@ -17,6 +17,7 @@ from core.settings import Settings, SignoffSettings
 from people import users
 from posts import review_links
 from posts.db import Database
+from tests.helpers import who
 from tests.web import test_browser as tb
 from tests.web.conftest import DAY, PASSWORD, fresh, post_where
 from web.app import create_app
@@ -157,6 +158,6 @@ def test_a_partner_reviews_through_a_link(
         assert _axe_clean(partner) == []
     finally:
         context.close()
-    review_links.revoke(world, target.id, actor="bob", now=clock.now() + timedelta(minutes=1))
+    review_links.revoke(world, target.id, actor=who("bob"), now=clock.now() + timedelta(minutes=1))
     bob.goto(f"{server}/posts/{target.id}")
     assert "revoked" in bob.locator("ul.review-links").inner_text()

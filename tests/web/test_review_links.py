@@ -29,7 +29,7 @@ def _link(world: Database, settings: Settings, clock, post_id: int, **kw) -> str
     _, token = review_links.create(
         world,
         post_id,
-        actor="bob",
+        actor=who("bob"),
         now=clock.now(),
         expires_in=kw.pop("expires_in", timedelta(days=3)),
         label=kw.pop("label", "PCC office"),
@@ -85,7 +85,7 @@ def test_a_forged_expired_or_revoked_link_opens_nothing(
     assert expired.status_code == 403 and "expired" in text_of(expired)
     fresh_token = _link(world, settings, clock, target.id)
     assert client.get(f"/review/{fresh_token}").status_code == 200
-    assert review_links.revoke(world, target.id, actor="bob", now=clock.now()) == [1, 2]
+    assert review_links.revoke(world, target.id, actor=who("bob"), now=clock.now()) == [1, 2]
     revoked = client.get(f"/review/{fresh_token}")
     assert revoked.status_code == 403 and "withdrawn" in text_of(revoked)
     assert post(client, f"/review/{fresh_token}/comment", {"comment": "hi"}).status_code == 403
@@ -129,7 +129,7 @@ def test_an_external_stage_is_approved_through_the_link_only_for_that_stage(
     signoff = external_app.extensions["publisher"].settings.signoff
     target = post_where(world, occasion=CEA_DAY, account="gwent-x", language="cy")
     _, token = review_links.create(
-        world, target.id, actor="bob", now=clock.now(), expires_in=timedelta(days=3),
+        world, target.id, actor=who("bob"), now=clock.now(), expires_in=timedelta(days=3),
         label="PCC office", secret=SECRET, signoff=signoff,
     )  # fmt: skip
     partner = external_app.test_client()
@@ -216,3 +216,27 @@ def test_the_command_line_makes_and_revokes_a_link_the_web_app_opens(
     assert app.test_client().get(path.group(1)).status_code == 403
     shown = run("show", str(target.id)).output
     assert "review link 1 for NSPCC: revoked" in shown
+
+
+def test_only_a_reviewer_on_the_posts_account_makes_or_revokes_links(
+    world: Database, settings: Settings, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """The library checks, whatever the door: an author, or a reviewer of another account,
+    is refused and nothing is written."""
+    from core.errors import NotAllowed
+
+    target = post_where(world, occasion=CEA_DAY, account="gwent-x", language="cy")
+    _link(world, settings, clock, target.id)
+    with world.reading() as session:
+        before = session.scalars(select(Event.id)).all()
+    for outsider in (who("alice", "author"), who("dave", "reviewer", ("gwent-facebook",))):
+        with pytest.raises(NotAllowed, match="account gwent-x"):
+            review_links.create(
+                world, target.id, actor=outsider, now=clock.now(), expires_in=timedelta(days=1),
+                label="PCC office", secret=SECRET, signoff=settings.signoff,
+            )  # fmt: skip
+        with pytest.raises(NotAllowed, match="account gwent-x"):
+            review_links.revoke(world, target.id, actor=outsider, now=clock.now())
+    with world.reading() as session:
+        assert session.scalars(select(Event.id)).all() == before
+    assert [link.revoked_at for link in review_links.links_for(world, target.id)] == [None]
