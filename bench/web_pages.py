@@ -326,13 +326,14 @@ class Client:
 
 
 def pages(client: Client) -> dict[str, str]:
-    """The 15 pages, by name: the same addresses on every data set."""
+    """The 16 pages, by name: the same addresses on every data set."""
     found = {
         "queue": "/queue",
         "queue, approved": "/queue?state=approved",
         "queue, one account": "/queue?account=acct-3",
         "calendar month": f"/calendar?month={NOW:%Y-%m}",
         "calendar, one account": f"/calendar?month={NOW:%Y-%m}&account=acct-3",
+        "calendar week (busiest)": f"/calendar/week?start={BUSIEST}",
         "day (busiest)": f"/day/{BUSIEST}",
         "day (ordinary)": f"/day/{NOW.date() + timedelta(days=1)}",
         "post": "/posts/20",

@@ -113,6 +113,10 @@ def _note(w: Window, start: datetime, end: datetime, zone: ZoneInfo) -> str:
 
 _DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
+# Chips an hour's cell shows: an awareness morning has a post per account and language in
+# one hour, and a cell of a hundred chips helps nobody; "+N more" opens the day.
+HOUR_CHIPS = 6
+
 
 @bp.route("/calendar/week")
 def week() -> str:
@@ -133,6 +137,11 @@ def week() -> str:
     for post in posts:
         local = post.due_at.astimezone(s.zone)
         slots.setdefault((local.date(), local.hour), []).append(post)
+    more: dict[tuple[date, int], int] = {}
+    for key, here in slots.items():
+        if len(here) > HOUR_CHIPS + 1:  # "+1 more" would take the room of the chip it hides
+            more[key] = len(here) - HOUR_CHIPS
+            del here[HOUR_CHIPS:]
     busy = sorted({hour for (_, hour) in slots})
     # Working hours always, and any other hour that has a post.
     hours = sorted(set(range(7, 20)) | set(busy))
@@ -141,6 +150,7 @@ def week() -> str:
         days=days,
         hours=hours,
         slots=slots,
+        more=more,
         today=today,
         account=account,
         accounts=sorted(s.settings.accounts),

@@ -190,3 +190,31 @@ def test_a_busy_day_shows_counts_three_chips_and_more_links_to_the_day(
     assert "Monday 29 March 2027: 1 post<" in facebook and "more-link" not in facebook
     x = _cell(text_of(client.get("/calendar?month=2027-03&account=gwent-x")), 29)
     assert 'href="/day/2027-03-29?account=gwent-x">+4 more<' in x
+
+
+def test_a_busy_hour_in_the_week_shows_six_chips_and_more_links_to_the_day(
+    client: FlaskClient, world: Database
+) -> None:
+    # Ten posts at 09:xx BST on Monday 29 March 2027, seven at 11:xx; one at 10:00.
+    busy = [add(world, utc(2027, 3, 29, 8, n)) for n in range(10)]
+    seven = [add(world, utc(2027, 3, 29, 10, n)) for n in range(7)]
+    lone = add(world, utc(2027, 3, 29, 9, 0))
+    login(client, "alice")
+    html = text_of(client.get("/calendar/week?start=2027-03-29"))
+
+    def cell(hour: str) -> str:
+        found = re.search(
+            rf'<td data-drop-day="2027-03-29" data-drop-hour="{hour}"[^>]*>(.*?)</td>', html, re.S
+        )
+        assert found is not None, hour
+        return found.group(1)
+
+    nine = cell("09")
+    assert [int(i) for i in re.findall(r'data-post-id="(\d+)"', nine)] == busy[:6]
+    link = re.search(r'<a class="more-link" href="([^"]+)">\+(\d+) more<', nine)
+    assert link is not None and link.groups() == ("/day/2027-03-29?account=", "4")
+    # Seven: all shown, as "+1 more" would take the room of the chip it hides.
+    eleven = cell("11")
+    assert [int(i) for i in re.findall(r'data-post-id="(\d+)"', eleven)] == seven
+    assert "more-link" not in eleven
+    assert [int(i) for i in re.findall(r'data-post-id="(\d+)"', cell("10"))] == [lone]
