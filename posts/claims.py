@@ -50,6 +50,7 @@ from .holds import blackouts_at, not_held
 from .journal import (
     WORKER,
     FencedChange,
+    driver_statement,
     insert_events,
     record_event,
     transition,
@@ -151,24 +152,24 @@ def claim_due_posts(
     made SQLite sort every due post first)."""
     statements = _claim_statements(db.dialect, *blackouts_at(now, blackouts))
     rows: list[Any] = []
-    # A bare connection, not a Session: the statements are built and compiled once, and
-    # the ORM's per-execution work (it rebuilt the cache key of these large statements
-    # every time) was most of a claim's cost.
-    with db.connection() as connection:
+    # The driver's own connection, the statements compiled once: SQLAlchemy's
+    # per-execution work (once the ORM's, rebuilding these large statements' cache keys)
+    # was most of a claim's cost.
+    with db.driver() as driver:
         expires = (lease_clock() if lease_clock else now) + timedelta(seconds=lease_seconds)
         for statement in statements:
             if len(rows) >= limit:
                 break
-            rows += connection.execute(
-                statement,
+            rows += driver_statement(driver.dialect, statement).rows(
+                driver.connection,
                 {"now": now, "limit": limit - len(rows), "owner": owner, "expires": expires},
-            ).all()
+            )
         claimed = [Claimed.from_row(r, owner) for r in rows]
         if rows:
             # One executemany for the claim's events; the row's last two columns are its
             # urgency and its new state.
             insert_events(
-                connection,
+                driver,
                 [
                     {
                         "at": now,
@@ -189,9 +190,7 @@ def claim_due_posts(
 
 
 @functools.lru_cache(maxsize=32)
-def _claim_statements(
-    dialect: str, blocked: frozenset[str], everything: bool
-) -> tuple[Any, Any]:
+def _claim_statements(dialect: str, blocked: frozenset[str], everything: bool) -> tuple[Any, Any]:
     """The claim's two UPDATE statements, built once per database and set of blackouts:
     building them cost more than running them. Their parameters: ``now``, ``limit``,
     ``owner`` and ``expires``."""
@@ -340,9 +339,9 @@ def record_published_all(db: Database, results: Sequence[Published]) -> list[boo
     success is recorded alone by ``record_published``, exactly as without the group.
     Returns, for each, whether it was recorded as this attempt's."""
     try:
-        with db.connection() as connection:
+        with db.driver() as driver:
             if not transition_all_fenced(
-                connection,
+                driver,
                 [
                     FencedChange(
                         r.claimed.id,
