@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import TransitionRefused
 
+from .db import Driver
 from .models import Event, Post
 from .states import PostState, next_state
 
@@ -148,7 +149,7 @@ def transition_fenced(
 
 
 def transition_all_fenced(
-    connection: Connection,
+    driver: Driver,
     changes: Sequence[FencedChange],
     current: PostState,
     action: str,
@@ -163,9 +164,9 @@ def transition_all_fenced(
         return True
     new = next_state(current, action)
     keys = tuple(sorted(changes[0].values))
-    update = _driver_statement(connection.dialect, _fenced_update(keys))
+    update = driver_statement(driver.dialect, _fenced_update(keys))
     matched = update.executemany(
-        connection,
+        driver.connection,
         [
             {
                 "_id": c.post_id,
@@ -182,7 +183,7 @@ def transition_all_fenced(
     if matched != len(changes):
         return False
     insert_events(
-        connection,
+        driver,
         [
             {
                 "at": c.now,
@@ -200,20 +201,22 @@ def transition_all_fenced(
     return True
 
 
-def insert_events(connection: Connection, events: list[dict[str, Any]]) -> None:
+def insert_events(driver: Driver, events: list[dict[str, Any]]) -> None:
     """Events (every column of ``EVENT_COLUMNS``) in one executemany."""
     if events:
-        _driver_statement(connection.dialect, _EVENT_INSERT_ALL).executemany(connection, events)
+        driver_statement(driver.dialect, _EVENT_INSERT_ALL).executemany(driver.connection, events)
 
 
-class _DriverStatement:
-    """A statement compiled once for a database, run by the driver's ``executemany`` with
-    each parameter through its type's bind processor (the same stored form as
-    SQLAlchemy's): SQLAlchemy's per-row parameter handling cost more than the database
-    did on the worker's hot path."""
+class DriverStatement:
+    """A statement compiled once for a database and run on the driver's connection
+    (``Database.driver``), each parameter through its type's bind processor and each
+    returned value through its result processor (the same stored and loaded forms as
+    SQLAlchemy's): SQLAlchemy's per-execution and per-row work cost more than the
+    database did on the worker's hot path."""
 
     def __init__(self, dialect: Dialect, statement: Any) -> None:
         compiled = statement.compile(dialect=dialect)
+        self.compiled = compiled
         self.sql = str(compiled)
         # qmark (SQLite): a tuple per row in this order; else a dict per row.
         self.order: tuple[str, ...] | None = (
@@ -222,30 +225,54 @@ class _DriverStatement:
         self.processors = {
             name: processor
             for name, bind in compiled.binds.items()
-            if (processor := bind.type.bind_processor(dialect)) is not None
+            # The dialect's own form of the type (SQLite's DATETIME formats its strings;
+            # the bare type would leave datetimes to sqlite3's adapter, another format).
+            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
         }
+        returned = statement.exported_columns if getattr(statement, "_returning", ()) else ()
+        self.loaders = [
+            (i, loader)
+            for i, column in enumerate(returned)
+            if (loader := column.type.dialect_impl(dialect).result_processor(dialect, None))
+            is not None
+        ]
 
-    def executemany(self, connection: Connection, rows: list[dict[str, Any]]) -> int:
-        """Runs the statement for each row; returns the rows matched, in all."""
+    def _params(self, rows: list[dict[str, Any]]) -> list[Any]:
         processors = self.processors
         for row in rows:
             for name, processor in processors.items():
                 if name in row:
                     row[name] = processor(row[name])
-        params: list[Any] = (
-            rows if self.order is None else [tuple(r[n] for n in self.order) for r in rows]
-        )
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        return rows if self.order is None else [tuple(r[n] for n in self.order) for r in rows]
+
+    def executemany(self, connection: Any, rows: list[dict[str, Any]]) -> int:
+        """Runs the statement for each row; returns the rows matched, in all."""
+        cursor = connection.cursor()
         try:
-            cursor.executemany(self.sql, params)
+            cursor.executemany(self.sql, self._params(rows))
             return int(cursor.rowcount)
         finally:
             cursor.close()
 
+    def rows(self, connection: Any, params: dict[str, Any]) -> list[list[Any]]:
+        """Runs the statement once (its constant parameters filled in) and returns what
+        it returns, each value loaded as SQLAlchemy would."""
+        (values,) = self._params([self.compiled.construct_params(params)])
+        cursor = connection.cursor()
+        try:
+            cursor.execute(self.sql, values)
+            found = [list(r) for r in cursor.fetchall()]
+        finally:
+            cursor.close()
+        for row in found:
+            for i, loader in self.loaders:
+                row[i] = loader(row[i])
+        return found
+
 
 @functools.lru_cache(maxsize=64)
-def _driver_statement(dialect: Dialect, statement: Any) -> _DriverStatement:
-    return _DriverStatement(dialect, statement)
+def driver_statement(dialect: Dialect, statement: Any) -> DriverStatement:
+    return DriverStatement(dialect, statement)
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,9 @@ class Post(Base):
         UniqueConstraint(
             "campaign", "occasion", "account", "language", name="uq_posts_natural_key"
         ),
-        Index("ix_posts_due", "state", "due_at"),
-        Index("ix_posts_account_queue", "account", "state", "due_at"),
+        # Ending in id, the claim's tie-break: PostgreSQL walks due posts in claim order.
+        Index("ix_posts_due", "state", "due_at", "id"),
+        Index("ix_posts_account_queue", "account", "state", "due_at", "id"),
         Index("ix_posts_pair", "pair_key"),
         # The web pages (issue 17): the queue's order and keyset pages, and the language
         # list read by a skip-scan (campaigns use the natural key's leading column).

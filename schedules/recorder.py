@@ -3,7 +3,7 @@ transaction instead of one each.
 
 No thread of its own and no timer: the first thread with a result to record commits it
 at once (a lone result waits for nobody); results that arrive while a commit is running
-wait for it to end and then go in the next commit together, taken by one of them. Each
+wait for it to end and then go in the next commit together, taken by the first of them. Each
 result is still fenced on its own (``claims.record_published_all``), and its publishing
 thread returns only once its result is committed, so the heartbeat renews the post's
 lease until then.
@@ -20,19 +20,24 @@ from posts.db import Database
 
 
 class _Waiting:
-    __slots__ = ("done", "error", "recorded", "result")
+    __slots__ = ("done", "error", "recorded", "result", "wake")
 
     def __init__(self, result: claims.Published) -> None:
         self.result = result
         self.recorded = False
         self.error: BaseException | None = None
         self.done = False
+        # Released once: when this result is committed, or when this thread is to commit
+        # the next group. One lock a waiter, so a commit wakes only its own group (a
+        # shared condition woke every waiting thread at every commit).
+        self.wake = threading.Lock()
+        self.wake.acquire()
 
 
 class GroupRecorder:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._changed = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
         self._queue: list[_Waiting] = []
         self._committing = False
         self.commits = 0  # transactions, for the benchmarks
@@ -43,15 +48,15 @@ class GroupRecorder:
         """``claims.record_published``, committed with whatever else is waiting: True if
         recorded as this attempt's, False if it came too late (its lease was lost)."""
         mine = _Waiting(claims.Published(claimed, receipt, now, detail))
-        with self._changed:
+        with self._lock:
             self._queue.append(mine)
-            while self._committing and not mine.done:
-                self._changed.wait()
+            waits, self._committing = self._committing, True
+        if waits:
+            mine.wake.acquire()
             if mine.done:
                 return self._answer(mine)
-            # Nobody is committing and this result is still waiting: commit everything
-            # waiting, this one included.
-            self._committing = True
+            # Not committed yet: the previous commit handed this thread the next one.
+        with self._lock:
             group, self._queue = self._queue, []
         try:
             recorded = claims.record_published_all(self.db, [w.result for w in group])
@@ -61,12 +66,16 @@ class GroupRecorder:
             for waiting in group:
                 waiting.error = exc
         finally:
-            with self._changed:
+            with self._lock:
+                self.commits += 1
                 for waiting in group:
                     waiting.done = True
-                self._committing = False
-                self.commits += 1
-                self._changed.notify_all()
+                    if waiting is not mine:
+                        waiting.wake.release()
+                if self._queue:
+                    self._queue[0].wake.release()  # it commits everything waiting
+                else:
+                    self._committing = False
         return self._answer(mine)
 
     @staticmethod

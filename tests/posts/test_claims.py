@@ -208,3 +208,29 @@ def test_a_group_commit_settles_posts_put_in_doubt(db, settings, clock, tmp_path
             row = s.get(Post, c.id)
             assert (row.state, row.remote_id, row.check_from) == ("published", f"r{c.id}", None)
     assert [e.from_state for e in _events(db, "published")] == ["checking", "checking"]
+
+
+def test_the_worker_stores_times_as_sqlalchemy_does(db, settings, clock, tmp_path) -> None:
+    """The claim and the group record write on the driver's connection: their times must
+    be stored in the one form SQLite compares as text (microseconds always written), or a
+    time on a whole second would sort before the same time written by the ORM."""
+    posts = _ready(db, settings, clock, tmp_path)
+    clock.set(posts[0].due_at)  # a whole second
+    [claimed] = _claim(db, clock)
+    assert claims.record_published_all(
+        db, [claims.Published(claimed, Receipt("r1"), clock.now())]
+    ) == [True]
+    if db.dialect != "sqlite":
+        return
+    with db.engine.connect() as c:
+        stored = tuple(
+            c.exec_driver_sql(
+                "SELECT updated_at, published_at FROM posts WHERE id = ?", (claimed.id,)
+            ).one()
+        )
+        stored += tuple(
+            c.exec_driver_sql(
+                "SELECT at FROM events WHERE post_id = ? AND actor = 'worker'", (claimed.id,)
+            ).scalars()
+        )
+    assert len(stored) == 4 and all(t.endswith(".000000") for t in stored), stored
