@@ -4,7 +4,8 @@
   ``Client`` passes none, and a stalled call would hang a worker thread) and a network's
   fixed host can be routed elsewhere (tests, sandboxes: ``api_base_url``). Routing
   happens before the request is prepared, so an OAuth 1.0a signature covers the URL
-  actually sent.
+  actually sent. The environment's proxy settings are read once per origin, not on
+  every request.
 - A failure to talk to the network becomes an outcome in ``outcomes.transport_error``
   (rows ``*-refused``, ``*-connect-timeout``, ``*-read-timeout`` and ``*-dropped`` of
   ``docs/error-outcomes.md``).
@@ -15,6 +16,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -22,6 +25,9 @@ from requests.adapters import HTTPAdapter
 from core.errors import AlreadyPublished, ChannelError
 
 from .base import Channel, OutgoingPost
+
+if TYPE_CHECKING:
+    from requests.sessions import _Settings
 
 
 class TimeoutAdapter(HTTPAdapter):
@@ -60,12 +66,36 @@ class ChannelSession(requests.Session):
         adapter = TimeoutAdapter(timeout)
         self.mount("https://", adapter)
         self.mount("http://", adapter)
+        self._environment: dict[tuple[Any, Any], _Settings] = {}
 
     def route(self, url: str) -> str:
         for prefix, target in self.routes.items():
             if url == prefix or url.startswith(prefix + "/"):
                 return target + url[len(prefix) :]
         return url
+
+    def merge_environment_settings(
+        self,
+        url: str | bytes | None,
+        proxies: Any,
+        stream: bool | None,
+        verify: Any,
+        cert: Any,
+    ) -> _Settings:
+        """requests' answer, read once per origin (scheme and host) for the session's
+        life when the request sets none of these itself, as every request of ours does.
+        requests reads the proxies on every request by walking the whole environment,
+        where each account's tokens are variables: with hundreds of accounts that was a
+        third of a send's CPU. A worker's environment does not change while it runs."""
+        if proxies or stream is not None or verify is not None or cert is not None:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        origin = (parts.scheme, parts.netloc)
+        settings = self._environment.get(origin)
+        if settings is None:
+            settings = super().merge_environment_settings(url, {}, None, None, None)
+            self._environment[origin] = settings
+        return {**settings, "proxies": dict(settings["proxies"])}
 
     def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
         if isinstance(request.url, str):
