@@ -58,6 +58,7 @@ def morning_burst(posts: int = 1000, latency: float = 0.2) -> None:
     """The burst with 50 and with 500 accounts. Beside the network's limit (an account's
     posts go one at a time), the CPU floor: the same burst with the fake platform
     answering at once, in the same run, and the CPU a request costs on each side."""
+    print("load average (1, 5, 15 min) " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     for accounts in (50, 500):
         per_account = -(-posts // accounts)
         limit = per_account * latency
@@ -80,7 +81,8 @@ def morning_burst(posts: int = 1000, latency: float = 0.2) -> None:
                 "  CPU a request: workers / fake platform",
                 f"{_ms(result.worker_cpu, posts)} / {_ms(result.platform_cpu, posts)}",
                 f"{result.worker_cpu + result.platform_cpu:.1f} CPU s on "
-                f"{os.cpu_count()} cores in {result.seconds:.1f} s",
+                f"{os.cpu_count()} cores from the due time; workers' start-up and wait "
+                f"before it {result.startup_cpu:.1f} s",
             )
             if floor is not None:
                 row(

@@ -271,7 +271,7 @@ class BlueskyChannel(NetworkChannel):
             if isinstance(settled, Receipt):
                 return settled
             raise settled from None
-        log.info("bluesky: published post %s of %s as %s", post.post_id, self.account_name, rkey)
+        log.debug("bluesky: published post %s of %s as %s", post.post_id, self.account_name, rkey)
         return Receipt(remote_id=created.uri, url=self._url(rkey), extra={"cid": created.cid})
 
     def _settle(

@@ -47,6 +47,10 @@ _NOISY_LOGGERS = (
 
 _known: set[str] = set()
 _known_lock = threading.Lock()
+# What ``redact`` looks for, rebuilt when a secret is registered (a log line is redacted
+# far more often than a secret is added): every known secret's forms, and the forms by
+# their first ``_MIN_REDACT_LENGTH`` characters.
+_forms: dict[str, list[str]] = {}
 
 
 class Secret:
@@ -75,23 +79,42 @@ class Secret:
 
 def register_secret(value: str) -> None:
     """Remember ``value`` so ``redact`` and the log filter blank it out from now on."""
+    global _forms
     if len(value) >= _MIN_REDACT_LENGTH:
         with _known_lock:
-            _known.add(value)
+            if value not in _known:
+                _known.add(value)
+                _forms = _forms_by_start(_known)
     _install_log_filter()
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with every known secret (plain or URL-encoded) replaced by ``***``."""
-    with _known_lock:
-        values = set(_known)
-    values.update(s for s in secrets if len(s) >= _MIN_REDACT_LENGTH)
+    """``text`` with every known secret (plain or URL-encoded) replaced by ``***``.
+
+    Its cost does not grow with the number of secrets: only the forms whose first
+    characters occur in ``text`` are looked for (a worker with 500 accounts logs every
+    send, and the log handler's lock is held while a line is redacted)."""
+    extra = {s for s in secrets if len(s) >= _MIN_REDACT_LENGTH}
+    forms = _forms_by_start(extra) if extra else {}
+    known = _forms  # replaced whole on a change, never changed in place
+    width = _MIN_REDACT_LENGTH
+    starts = {text[i : i + width] for i in range(len(text) - width + 1)}
+    found = [form for start in starts for form in known.get(start, ())]
+    found += [form for start in starts for form in forms.get(start, ())]
     # Longest first, so a secret containing another is blanked whole.
-    for value in sorted(values, key=len, reverse=True):
-        for form in {value, quote(value, safe=""), quote_plus(value, safe="")}:
-            if form in text:
-                text = text.replace(form, MASK)
+    for form in sorted(set(found), key=len, reverse=True):
+        if form in text:
+            text = text.replace(form, MASK)
     return text
+
+
+def _forms_by_start(values: Iterable[str]) -> dict[str, list[str]]:
+    """Each secret's forms (plain, ``quote``d, ``quote_plus``ed) by their first characters."""
+    by_start: dict[str, list[str]] = {}
+    for value in values:
+        for form in {value, quote(value, safe=""), quote_plus(value, safe="")}:
+            by_start.setdefault(form[:_MIN_REDACT_LENGTH], []).append(form)
+    return by_start
 
 
 class RedactingFilter(logging.Filter):

@@ -150,7 +150,7 @@ class FacebookChannel(GraphChannel):
             raise AmbiguousError(
                 "facebook: the Graph API accepted the post but its answer had no post id"
             )
-        log.info(
+        log.debug(
             "facebook: published post %s of %s as %s", post.post_id, self.account_name, remote_id
         )
         return Receipt(remote_id=str(remote_id), url=_url(str(remote_id)))

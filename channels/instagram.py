@@ -206,7 +206,7 @@ class InstagramChannel(GraphChannel):
                 {"media_type": "CAROUSEL", "children": ",".join(children), "caption": post.text},
             )
         media_id = self._publish_container(post, container)
-        log.info(
+        log.debug(
             "instagram: published post %s of %s as %s", post.post_id, self.account_name, media_id
         )
         return Receipt(remote_id=media_id, url=self._permalink(media_id, "permalink"))

@@ -268,7 +268,7 @@ class LinkedInChannel(NetworkChannel):
                 f"linkedin: publish the post: LinkedIn answered HTTP {response.status_code} "
                 "without the post's URN (x-restli-id); it may have been published"
             )
-        log.info("linkedin: published post %s of %s as %s", post.post_id, self.account_name, urn)
+        log.debug("linkedin: published post %s of %s as %s", post.post_id, self.account_name, urn)
         return Receipt(remote_id=urn, url=post_url(urn))
 
     def find(self, post: OutgoingPost) -> Receipt | None:

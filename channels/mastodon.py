@@ -334,7 +334,7 @@ class MastodonChannel(NetworkChannel):
         status_id = _get(status, "id")
         if not status_id:
             raise AmbiguousError("mastodon: the instance accepted the post but gave no status id")
-        log.info(
+        log.debug(
             "mastodon: published post %s of %s as %s", post.post_id, self.account_name, status_id
         )
         return Receipt(remote_id=str(status_id), url=_status_url(status))

@@ -195,7 +195,7 @@ class ThreadsChannel(GraphChannel):
             return self._settle(
                 post, container, AmbiguousError("threads: the publish answered without a media id")
             )
-        log.info(
+        log.debug(
             "threads: published post %s of %s as %s", post.post_id, self.account_name, media_id
         )
         return Receipt(

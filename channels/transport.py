@@ -4,7 +4,8 @@
   ``Client`` passes none, and a stalled call would hang a worker thread) and a network's
   fixed host can be routed elsewhere (tests, sandboxes: ``api_base_url``). Routing
   happens before the request is prepared, so an OAuth 1.0a signature covers the URL
-  actually sent.
+  actually sent. The environment's proxy settings are read once per origin for the
+  process, not on every request.
 - A failure to talk to the network becomes an outcome in ``outcomes.transport_error``
   (rows ``*-refused``, ``*-connect-timeout``, ``*-read-timeout`` and ``*-dropped`` of
   ``docs/error-outcomes.md``).
@@ -14,14 +15,23 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.sessions import merge_setting
+from requests.utils import get_environ_proxies
 
 from core.errors import AlreadyPublished, ChannelError
 
 from .base import Channel, OutgoingPost
+
+if TYPE_CHECKING:
+    from requests.sessions import _Settings
 
 
 class TimeoutAdapter(HTTPAdapter):
@@ -67,10 +77,52 @@ class ChannelSession(requests.Session):
                 return target + url[len(prefix) :]
         return url
 
+    def merge_environment_settings(
+        self,
+        url: str | bytes | None,
+        proxies: Any,
+        stream: bool | None,
+        verify: Any,
+        cert: Any,
+    ) -> _Settings:
+        """requests' merge, with the environment's part read once per origin for the
+        process (``environment``) when the request sets none of these itself, as every
+        request of ours does. requests reads the proxies on every request by walking the
+        whole environment, where each account's tokens are variables: with hundreds of
+        accounts that was a third of a send's CPU."""
+        if (
+            not self.trust_env
+            or not isinstance(url, str)
+            or proxies
+            or stream is not None
+            or verify is not None
+            or cert is not None
+        ):
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        env_proxies, env_verify = environment(parts.scheme, parts.netloc)
+        # As requests merges them: the request's (here the environment's) over the session's.
+        return {
+            "proxies": merge_setting(dict(env_proxies), self.proxies),
+            "stream": self.stream,
+            "verify": merge_setting(env_verify, self.verify),
+            "cert": self.cert,
+        }
+
     def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
         if isinstance(request.url, str):
             request.url = self.route(request.url)
         return super().prepare_request(request)
+
+
+@functools.lru_cache(maxsize=64)
+def environment(scheme: str, netloc: str) -> tuple[dict[str, str], str | None]:
+    """The proxies and CA bundle the environment sets for requests to this origin, as
+    requests reads them. A worker's environment does not change while it runs (tests that
+    change it call ``environment.cache_clear()``)."""
+    url = f"{scheme}://{netloc}/"
+    verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
+    return get_environ_proxies(url), verify
 
 
 def identify_duplicate(

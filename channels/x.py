@@ -145,7 +145,7 @@ class XChannel(NetworkChannel):
                 f"x: X accepted the post (HTTP {response.status_code}) but its answer had "
                 "no post id"
             ) from None
-        log.info("x: published post %s of %s as %s", post.post_id, self.account_name, remote_id)
+        log.debug("x: published post %s of %s as %s", post.post_id, self.account_name, remote_id)
         return Receipt(remote_id=remote_id, url=self._url(remote_id))
 
     def find(self, post: OutgoingPost) -> Receipt | None:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
@@ -145,6 +145,16 @@ def newest_event_id(db: Database) -> int:
 
 
 _NEWEST_EVENT = select(func.max(Event.id))  # built once: it runs after every round
+_HOLD_EVENT_BETWEEN = (
+    select(Event.id)
+    .where(
+        Event.id > bindparam("after"),
+        Event.id <= bindparam("upto"),
+        Event.action.in_(HOLD_ACTIONS),
+    )
+    .order_by(Event.id)
+    .limit(1)
+)
 
 
 def untold_events(
@@ -180,6 +190,16 @@ def hold_notices(
     With several workers each fact is told once: the hold events are locked (skipping
     those another worker is telling) and a ``told`` event records which were told.
     A pause the worker set itself is reported as the authentication failure instead."""
+    # A read-only look first: in a morning burst every round follows new events, hardly
+    # ever a hold's, and the told-once read below takes the write lock.
+    with db.engine.connect() as connection:
+        connection.execution_options(read_only=True)
+        # The newest first, then the holds up to it: one committed in between is not
+        # passed over.
+        newest = int(connection.scalar(_NEWEST_EVENT) or 0)
+        hold = connection.scalar(_HOLD_EVENT_BETWEEN, {"after": after_id, "upto": newest})
+        if hold is None:
+            return [], max(after_id, newest)
     with db.transaction() as session:
         events, newest = untold_events(session, after_id, HOLD_ACTIONS, TOLD)
         notices = []

@@ -144,6 +144,22 @@ def test_redact_plain_and_url_encoded() -> None:
     assert redact("an unregistered-token-99 here", ["unregistered-token-99"]) == "an *** here"
 
 
+def test_redact_finds_every_secret_among_many_wherever_it_stands() -> None:
+    for n in range(300):
+        register_secret(f"many-secret-{n:04d}-value")
+    register_secret("inner-secret")
+    register_secret("six6ix")  # as short as a redacted secret can be
+    assert redact("six6ix") == "***" and redact("ends in six6ix") == "ends in ***"
+    register_secret("outer-inner-secret-whole")
+    assert redact("many-secret-0123-value") == "***"
+    assert redact("ends with many-secret-0299-value") == "ends with ***"
+    assert redact("x=many-secret-0007-value&y=many-secret-0008-value") == "x=***&y=***"
+    assert redact("outer-inner-secret-whole; inner-secret") == "***; ***"
+    assert redact("none here, many-secret-0300-value") == "none here, many-secret-0300-value"
+    register_secret("with space+plus")
+    assert redact("q=with+space%2Bplus and with%20space%2Bplus") == "q=*** and ***"
+
+
 def test_http_library_logs_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
     register_secret(TOKEN)
     with caplog.at_level(logging.DEBUG):

@@ -1,0 +1,39 @@
+"""Rounds asked for by settled sends: those that settle together get one round, no sooner
+than ``ROUND_GAP_SECONDS`` after the last one started (a paused scheduler: nothing runs)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from channels.fake import FakeChannel
+from schedules import worker as worker_module
+from schedules.worker import JOB_ID, Worker
+
+
+def test_sends_settling_together_ask_for_one_round_after_the_gap(
+    db, settings, clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker_module, "ROUND_GAP_SECONDS", 60.0)  # far beyond the test
+    worker = Worker(db, settings, lambda account: FakeChannel(), clock, owner="w")
+    worker.scheduler = BackgroundScheduler(timezone=UTC)
+    fallback = datetime.now(UTC) + timedelta(hours=1)
+    worker.scheduler.add_job(
+        worker._round, IntervalTrigger(hours=1), id=JOB_ID, next_run_time=fallback
+    )
+    worker.scheduler.start(paused=True)
+    try:
+        worker._round()  # nothing due: the job stays at the fallback
+        started = worker._round_started
+        job = worker.scheduler.get_job(JOB_ID)
+        assert job.next_run_time == fallback
+        for _ in range(5):  # five sends settle
+            worker.wake_now()
+        job = worker.scheduler.get_job(JOB_ID)
+        assert job.next_run_time == started + timedelta(seconds=60)
+    finally:
+        worker.scheduler.shutdown(wait=False)
+        worker.dispatcher.shutdown()
