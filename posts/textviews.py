@@ -8,10 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from channels.networks import display_name, in_order
 
 from . import listing
 from .listing import PostFilter
@@ -22,11 +20,6 @@ if TYPE_CHECKING:
     from core.settings import Settings
 
     from .models import Event, Post
-
-
-class Due(Protocol):
-    @property
-    def due_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
@@ -72,13 +65,15 @@ def listed_columns(table: str = "posts") -> str:
 LISTED = listed_columns()
 
 
-def when(post: Due, zone: ZoneInfo) -> str:
+def when(post: Post | Listed, zone: ZoneInfo) -> str:
     local = post.due_at.astimezone(zone)
     return f"{local:%a %d %b %Y %H:%M %Z} ({post.due_at:%H:%M} UTC)"
 
 
 def preview(post: Post, settings: Settings) -> str:
     """Exactly what will be sent, and what is wrong with it."""
+    from channels.networks import display_name
+
     zone = ZoneInfo(settings.timezone)
     account = settings.accounts.get(post.account)
     handle = (
@@ -116,6 +111,8 @@ def preview(post: Post, settings: Settings) -> str:
 def lengths(text: str, own: str, own_limit: int | None = None) -> str:
     """The length as every network counts it, ``own`` first and counted to ``own_limit``
     (the account's ``text_limit``) when given."""
+    from channels.networks import in_order
+
     parts = []
     for network in in_order(own):
         used, limit = network.measure(text, own_limit if network.key == own else None)
