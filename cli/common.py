@@ -9,7 +9,8 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
     from core.settings import Settings
     from people.rights import Actor
     from posts.db import Database
-    from posts.review import PostFilter
+    from posts.listing import PostFilter
+    from posts.reader import Reader
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,6 +64,23 @@ class App:
                 self.settings.database_url, create=self.may_create_database
             )
         return self._db
+
+    @contextmanager
+    def reading(self) -> Iterator[Reader]:
+        """A read transaction for the commands that only read (``status``, ``queue``):
+        a bare DB-API connection (posts/reader.py), so that they never load SQLAlchemy;
+        through ``db`` (which refuses a missing database and migrates an older one, as
+        for every command) when the database is not plainly at the newest schema."""
+        from posts.db import SCHEMA_REVISION
+        from posts.reader import Reader, open_reader
+
+        if self._db is None:
+            with open_reader(self.settings.database_url, revision=SCHEMA_REVISION) as reader:
+                if reader is not None:
+                    yield reader
+                    return
+        with self.db.reading() as session:
+            yield Reader.of(session)
 
     def where(self) -> str:
         """Which settings file and which database this command uses."""
@@ -211,7 +230,7 @@ def make_filter(
     states: tuple[str, ...] = (),
     ids: tuple[int, ...] = (),
 ) -> PostFilter:
-    from posts.review import PostFilter
+    from posts.listing import PostFilter
 
     return PostFilter(
         states=states,

@@ -16,6 +16,7 @@ from cli.common import (
 
 if TYPE_CHECKING:
     from people.rights import Actor
+    from posts.windows import Window
 
 
 @click.command()
@@ -144,5 +145,12 @@ def status(app: App) -> None:
     """Holds, paused accounts, posts needing a person, and the next due posts."""
     from posts import textviews
 
+    def stopped(window: Window) -> int:  # SQLAlchemy's rule: only with a window ahead
+        from posts.blackouts import stopped_posts
+
+        with app.db.reading() as session:
+            return stopped_posts(session, window)
+
     click.echo(app.where())
-    click.echo(textviews.status(app.db, app.settings, app.now()))
+    with app.reading() as reader:
+        click.echo(textviews.status(reader, app.settings, app.now(), stopped))

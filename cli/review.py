@@ -83,9 +83,11 @@ def queue(app: App, limit: int, everything: bool, after: int | None, **filters: 
     f = make_filter(**filters)
     chosen = f.start or f.day or f.ids or f.states
     today = None if chosen else app.now().astimezone(app.zone).date()
-    listing = textviews.queue_listing(
-        app.db, f, app.zone, limit=None if everything else limit, after=after, default_start=today
-    )
+    with app.reading() as reader:
+        listing = textviews.queue_listing(
+            reader, f, app.zone, limit=None if everything else limit, after=after,
+            default_start=today,
+        )
     next_page = ""
     if listing.posts:
         next_page = " ".join(
@@ -113,6 +115,8 @@ def _filter_args(filters: dict[str, Any]) -> list[str]:
 
 
 def _stage_lines(app: App, ids: list[int]) -> None:
+    if not ids or not app.settings.signoff.staged:
+        return  # no post has stages: nothing to read (nor SQLAlchemy to load)
     from posts.stages import progress_for
 
     progress = progress_for(app.db, ids, app.settings.signoff)

@@ -424,6 +424,12 @@ class SignoffSettings(_Frozen):
                 raise ValueError(f"{name}: {address!r} is not an email address")
         return value
 
+    @property
+    def staged(self) -> bool:
+        """Whether any post can have stages (else: one approval by a reviewer)."""
+        plans = [*self.accounts.values(), *self.campaigns.values()]
+        return bool(self.stages) or any(plan.stages for plan in plans)
+
     def plan_for(self, *, campaign: str, account: str) -> tuple[SignoffStage, ...]:
         """The stages a post of ``campaign`` on ``account`` needs (before languages)."""
         if campaign in self.campaigns:

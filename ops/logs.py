@@ -195,11 +195,14 @@ def _secrets_file_values(path: os.PathLike[str]) -> list[str]:
 
 
 def _database_password(url: str) -> str | None:
+    """The password in a database URL, decoded as the driver gets it (read without
+    SQLAlchemy: the commands that only read never load it)."""
     if url.startswith("sqlite"):
         return None
-    try:
-        from sqlalchemy.engine import make_url
+    from urllib.parse import unquote, urlsplit
 
-        return make_url(url).password
-    except Exception:
+    try:
+        password = urlsplit(url).password
+    except ValueError:
         return None
+    return unquote(password) if password else None

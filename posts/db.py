@@ -2,6 +2,10 @@
 
 SQLite: WAL, and every transaction ``BEGIN IMMEDIATE`` — a plain ``BEGIN`` that reads
 then writes fails with "database is locked" under concurrency whatever the busy timeout.
+
+SQLAlchemy is imported when a Database is made, not with this module: the commands that
+only read (``status``, ``queue``) use its revision and URL helpers with posts/reader.py
+and never load SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session, sessionmaker
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from core.errors import NoDatabase, SettingsError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.engine import Dialect
+    from sqlalchemy.orm import Session
 
 MIN_SQLITE = (3, 35, 0)  # UPDATE ... RETURNING
 # The newest migration in migrations/versions (a test keeps the two in step). Knowing it
@@ -37,6 +43,8 @@ class Driver:
 
 class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
+        from sqlalchemy.orm import sessionmaker
+
         self.url = url
         self.engine = make_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -109,6 +117,8 @@ class Database:
     def has_schema(self) -> bool:
         """Whether this database was created (by ``publisher db upgrade`` or ``plan``).
         Looks before it connects: connecting to a missing SQLite file would create it."""
+        from sqlalchemy import inspect
+
         database = self.engine.url.database
         if self.dialect == "sqlite" and database not in (None, "", ":memory:"):
             return Path(database).is_file() and inspect(self.engine).has_table("alembic_version")
@@ -117,6 +127,8 @@ class Database:
     def ensure_schema(self) -> None:
         """Migrate if needed (creating the database); cheap when already at the newest
         revision."""
+        from sqlalchemy import inspect
+
         self._make_folder()
         if inspect(self.engine).has_table("alembic_version"):
             with self.engine.connect() as connection:
@@ -136,6 +148,8 @@ class Database:
         which in WAL mode reads a snapshot without taking the write lock or this
         process's writer lock, so a long export never keeps the worker waiting (and the
         worker never keeps a page waiting). Writing in it is a mistake it does not check."""
+        from sqlalchemy.orm import Session
+
         with self.engine.connect() as connection:
             connection.execution_options(read_only=True)
             with connection.begin(), Session(bind=connection, expire_on_commit=False) as session:
@@ -149,6 +163,8 @@ def notify_workers(session: Session) -> None:
     """Wake every worker when this transaction commits (PostgreSQL LISTEN/NOTIFY): a post
     was approved, a hold changed. SQLite workers poll, as they share one host."""
     if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import text
+
         session.execute(text(f"NOTIFY {CHANNEL}"))
 
 
@@ -169,16 +185,22 @@ def open_database(url: str, *, create: bool = False) -> Database:
 
 
 def describe_url(url: str) -> str:
-    """A database URL fit to show: a SQLite file's path, or the URL without its password."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return parsed.database or ":memory:"
-    return parsed.render_as_string(hide_password=True)
+    """A database URL fit to show: a SQLite file's path, or the URL without its password
+    (as written otherwise: no SQLAlchemy needed to show it)."""
+    if url.startswith("sqlite:"):
+        return url.removeprefix("sqlite:").removeprefix("//").removeprefix("/").split("?")[
+            0
+        ] or ":memory:"
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}"))
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
+    from sqlalchemy import create_engine
+
     if url.startswith("sqlite"):
         if sqlite3.sqlite_version_info < MIN_SQLITE:
             raise SettingsError(
@@ -200,6 +222,7 @@ def _postgresql_no_jit(engine: Engine) -> None:
     candidate) crosses jit_above_cost, so PostgreSQL spent 1.4 s compiling a claim that
     ran in 60 ms (EXPLAIN ANALYZE, 10,000 due posts). Set per connection, not in the
     URL's ``options``, which a deployment may use for its own settings."""
+    from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -208,6 +231,8 @@ def _postgresql_no_jit(engine: Engine) -> None:
 
 
 def _sqlite_immediate(engine: Engine) -> None:
+    from sqlalchemy import event
+
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves

@@ -22,20 +22,11 @@ from people.rights import Actor, check
 from .db import Database, notify_workers
 from .journal import record_event
 from .models import Hold, Post
+from .windows import ActiveHold as ActiveHold  # read without SQLAlchemy, for status
+from .windows import active_holds as active_holds
 
 # A column of the outer query (an ORM attribute or an aliased one).
 _Column = ColumnElement[Any] | InstrumentedAttribute[Any]
-
-
-@dataclass(frozen=True)
-class ActiveHold:
-    id: int | None  # None for a blackout from the settings
-    kind: str
-    account: str | None
-    reason: str
-    set_by: str
-    set_at: datetime
-    ends_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -207,23 +198,9 @@ def resume_account(
     return Resumed(released, covering)
 
 
-def active_holds(
-    session: Session, now: datetime, blackouts: tuple[Blackout, ...] = ()
-) -> list[ActiveHold]:
-    rows = session.scalars(select(Hold).where(_active(now)).order_by(Hold.set_at))
-    found = [
-        ActiveHold(h.id, h.kind, h.account, h.reason, h.set_by, h.set_at, h.ends_at) for h in rows
-    ]
-    for b in blackouts:
-        if b.start <= now < b.end:
-            for account in b.accounts or (None,):
-                found.append(
-                    ActiveHold(None, "blackout", account, b.reason, "settings", b.start, b.end)
-                )
-    return found
-
-
 def _active(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+    """posts.windows.ACTIVE as an SQLAlchemy condition, for the claim's SQL (the same
+    rule: tests/posts/test_windows.py)."""
     return and_(
         Hold.released_at.is_(None),
         Hold.starts_at <= now,

@@ -10,12 +10,11 @@ current content cannot approve it, and a reviewer approves only what they previe
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select, text, tuple_
+from sqlalchemy import Select, TextClause, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from core.errors import (
@@ -29,54 +28,32 @@ from core.errors import (
 from core.settings import SignoffSettings
 from people.rights import Actor, allows, check, check_each
 
-from . import stages
+from . import listing, stages
 from .db import Database, notify_workers
 from .journal import record_event, take_as_read, transition
-from .models import Event, Post, content_hash
+from .listing import PostFilter as PostFilter  # the queue's filters and order, as SQL
+from .listing import day_bounds as day_bounds
+from .models import Event, Post, UTCDateTime, content_hash
 from .states import next_state
 
 NO_STAGES = SignoffSettings()
 
 
-@dataclass(frozen=True)
-class PostFilter:
-    states: tuple[str, ...] = ()
-    day: date | None = None  # a local day
-    start: date | None = None
-    end: date | None = None
-    account: str | None = None
-    campaign: str | None = None
-    language: str | None = None
-    ids: tuple[int, ...] = ()
-
-
-def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """The UTC instants a local day starts and ends (23 or 25 hours on change days)."""
-    start = datetime.combine(day, time(0), tzinfo=zone)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
-    return start, end
+def as_text(statement: listing.Statement) -> TextClause:
+    """A statement of posts/listing.py for SQLAlchemy, its values bound as the models
+    bind them (times through UTCDateTime, lists expanded)."""
+    binds = [
+        bindparam(name, value, type_=UTCDateTime())
+        if isinstance(value, datetime)
+        else bindparam(name, value, expanding=isinstance(value, tuple | list))
+        for name, value in statement.params.items()
+    ]
+    return text(statement.sql).bindparams(*binds)
 
 
 def post_query(f: PostFilter, zone: ZoneInfo) -> Select[Any]:
-    query = select(Post).order_by(Post.due_at, Post.account, Post.language, Post.id)
-    if f.ids:
-        query = query.where(Post.id.in_(f.ids))
-    if f.states:
-        query = query.where(Post.state.in_(f.states))
-    if f.account:
-        query = query.where(Post.account == f.account)
-    if f.campaign:
-        query = query.where(Post.campaign == f.campaign)
-    if f.language:
-        query = query.where(Post.language == f.language)
-    if f.day:
-        lo, hi = day_bounds(f.day, zone)
-        query = query.where(Post.due_at >= lo, Post.due_at < hi)
-    if f.start:
-        query = query.where(Post.due_at >= day_bounds(f.start, zone)[0])
-    if f.end:
-        query = query.where(Post.due_at < day_bounds(f.end, zone)[1])
-    return query
+    """``f``'s posts in the queue's order (posts/listing.py's condition)."""
+    return select(Post).where(as_text(listing.condition(f, zone))).order_by(*PAGE_ORDER)
 
 
 def find_posts(db: Database, f: PostFilter, zone: ZoneInfo) -> list[Post]:
@@ -113,11 +90,7 @@ def calendar_posts(db: Database, f: PostFilter, zone: ZoneInfo) -> list[Any]:
 PAGE_ORDER = (Post.due_at, Post.account, Post.language, Post.id)
 
 
-@dataclass(frozen=True)
-class PostPage:
-    posts: list[Post]
-    newer: int | None  # the id to pass as ``before`` for the page before, if any
-    later: int | None  # the id to pass as ``after`` for the page after, if any
+PostPage = listing.Page  # of ORM posts here
 
 
 def page_of_posts(
@@ -128,44 +101,26 @@ def page_of_posts(
     size: int,
     after: int | None = None,
     before: int | None = None,
-) -> PostPage:
-    """One page of ``f``'s posts in the queue's order: the first, or the ``size`` after
-    post ``after`` or before post ``before`` (a keyset: every post on exactly one page
-    however the queue changes between pages, at the cost of an index probe, not of
-    skipping the pages before)."""
+) -> PostPage[Post]:
+    """One page of ``f``'s posts in the queue's order (``listing.page``), as ORM posts."""
     with db.reading() as session:
-        query = post_query(f, zone)
-        anchor = after if after is not None else before
-        if anchor is not None:
-            key = session.execute(select(*PAGE_ORDER).where(Post.id == anchor)).one_or_none()
-            if key is None:  # the post is gone: start again from the first page
-                after = before = None
-            elif after is not None:
-                query = query.where(tuple_(*PAGE_ORDER) > tuple_(*key))
-            else:
-                query = query.where(tuple_(*PAGE_ORDER) < tuple_(*key)).order_by(None)
-                query = query.order_by(*(c.desc() for c in PAGE_ORDER))
-        rows = list(session.scalars(query.limit(size + 1)))
-    more = len(rows) > size
-    rows = rows[:size]
-    if before is not None:
-        rows.reverse()
-        return PostPage(rows, rows[0].id if more and rows else None, rows[-1].id if rows else None)
-    return PostPage(
-        rows, rows[0].id if after is not None and rows else None, rows[-1].id if more else None
-    )
+
+        def load(statement: listing.Statement) -> list[Post]:
+            return list(session.scalars(select(Post).from_statement(as_text(statement))))
+
+        return listing.page(
+            session, f, zone, load, _id, columns="*", size=size, after=after, before=before
+        )
+
+
+def _id(post: Post) -> int:
+    return post.id
 
 
 def count_by_state(db: Database, f: PostFilter, zone: ZoneInfo) -> dict[str, int]:
     """How many of ``f``'s posts are in each state (``f.states`` ignored), counted in SQL."""
-    counted = (
-        post_query(replace(f, states=()), zone)
-        .with_only_columns(Post.state, func.count())
-        .group_by(Post.state)
-        .order_by(None)
-    )
     with db.reading() as session:
-        return {state: int(n) for state, n in session.execute(counted)}
+        return listing.count_by_state(session, f, zone)
 
 
 def queue_choices(db: Database) -> tuple[list[str], list[str]]:

@@ -1,30 +1,79 @@
-"""Plain-text views of posts and events for the command line. Local time at this edge."""
+"""Plain-text views of posts and events for the command line. Local time at this edge.
+
+``status`` and ``queue`` read through posts/reader.py (a Reader, or a Session), so that
+those commands never import SQLAlchemy or the models."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from channels.networks import display_name, in_order
-from core.settings import Settings
-
-from .db import Database
-from .models import Event, Post
+from . import listing
+from .listing import PostFilter
+from .reader import Reader
+from .windows import Window, active_holds, ahead, blackout_windows
 
 if TYPE_CHECKING:
-    from .review import PostFilter
+    from core.settings import Settings
+
+    from .models import Event, Post
 
 
-def when(post: Post, zone: ZoneInfo) -> str:
+@dataclass(frozen=True)
+class Listed:
+    """A post as ``status`` and ``queue`` list it: a row of LISTED, not an ORM object."""
+
+    id: int
+    state: str
+    account: str
+    language: str
+    due_at: datetime
+    retry_at: datetime | None
+    last_error: str | None
+    text: str | None
+    problems: list[dict[str, Any]]
+    remote_url: str | None
+
+    @property
+    def has_errors(self) -> bool:  # as Post.has_errors
+        return any(p.get("level") == "error" for p in self.problems or [])
+
+    @classmethod
+    def of(cls, row: tuple[Any, ...]) -> Listed:
+        id, state, account, language, due_at, retry_at, error, text, problems, url = row
+        due = Reader.when(due_at)
+        assert due is not None  # a NOT NULL column
+        return cls(
+            id, state, account, language, due, Reader.when(retry_at), error, text,
+            Reader.json(problems) or [], url,
+        )
+
+
+def listed_columns(table: str = "posts") -> str:
+    return ", ".join(
+        f"{table}.{c}"
+        for c in (
+            "id", "state", "account", "language", "due_at", "retry_at", "last_error", "text",
+            "problems", "remote_url",
+        )
+    )
+
+
+LISTED = listed_columns()
+
+
+def when(post: Post | Listed, zone: ZoneInfo) -> str:
     local = post.due_at.astimezone(zone)
     return f"{local:%a %d %b %Y %H:%M %Z} ({post.due_at:%H:%M} UTC)"
 
 
 def preview(post: Post, settings: Settings) -> str:
     """Exactly what will be sent, and what is wrong with it."""
+    from channels.networks import display_name
+
     zone = ZoneInfo(settings.timezone)
     account = settings.accounts.get(post.account)
     handle = (
@@ -62,6 +111,8 @@ def preview(post: Post, settings: Settings) -> str:
 def lengths(text: str, own: str, own_limit: int | None = None) -> str:
     """The length as every network counts it, ``own`` first and counted to ``own_limit``
     (the account's ``text_limit``) when given."""
+    from channels.networks import in_order
+
     parts = []
     for network in in_order(own):
         used, limit = network.measure(text, own_limit if network.key == own else None)
@@ -74,7 +125,7 @@ def lengths(text: str, own: str, own_limit: int | None = None) -> str:
 class QueueListing:
     """One page of the queue and what it leaves out, every figure counted in SQL."""
 
-    posts: list[Post]  # this page, in the queue's order
+    posts: list[Listed]  # this page, in the queue's order
     counts: dict[str, int]  # every post the filters match, by state (shown or not)
     more: int  # posts that match after this page
     earlier: dict[str, int]  # by state: posts before ``start`` (when the listing chose it)
@@ -82,7 +133,7 @@ class QueueListing:
 
 
 def queue_listing(
-    db: Database,
+    source: Any,
     f: PostFilter,
     zone: ZoneInfo,
     *,
@@ -93,36 +144,30 @@ def queue_listing(
     """``limit`` posts of ``f`` (all when None) after post ``after``, by the queue's index
     (posts/migrations 0010, ix_posts_page_order), never loading the rest. With
     ``default_start`` (the person gave no day), from that day on, and the posts before it
-    counted by state."""
-    from sqlalchemy import func, tuple_
-
-    from .review import PAGE_ORDER, count_by_state, page_of_posts, post_query
-
+    counted by state. ``source``: a Reader or a Session."""
+    reader = Reader.of(source)
     if default_start is not None:
         f = replace(f, start=default_start)
     size = limit if limit is not None else 2**62
-    page = page_of_posts(db, f, zone, size=size, after=after)
-    counts = count_by_state(db, f, zone)
+
+    def load(statement: listing.Statement) -> list[Listed]:
+        return [Listed.of(row) for row in reader.rows(statement.sql, **statement.params)]
+
+    page = listing.page(
+        reader, f, zone, load, lambda p: p.id, columns=LISTED, size=size, after=after
+    )
+    counts = listing.count_by_state(reader, f, zone)
     if f.states:
         counts = {s: n for s, n in counts.items() if s in f.states}
     more = 0
     if page.later is not None and page.posts:
-        last = page.posts[-1]
-        key = (last.due_at, last.account, last.language, last.id)
-        rest = (
-            post_query(f, zone)
-            .where(tuple_(*PAGE_ORDER) > tuple_(*key))
-            .with_only_columns(func.count())
-            .order_by(None)
-        )
-        with db.reading() as session:
-            more = int(session.scalar(rest) or 0)
+        more = listing.count_after(reader, f, zone, page.posts[-1].id)
     earlier: dict[str, int] = {}
     if default_start is not None:
         before = replace(f, start=None, end=default_start - timedelta(days=1))
         if f.end is not None and f.end < default_start:
             before = replace(before, end=f.end)
-        earlier = count_by_state(db, before, zone)
+        earlier = listing.count_by_state(reader, before, zone)
         if f.states:
             earlier = {s: n for s, n in earlier.items() if s in f.states}
     return QueueListing(page.posts, counts, more, earlier, default_start)
@@ -193,19 +238,31 @@ HINTS = {
 AHEAD_STATES = ("approved", "retry_wait", "in_review", "draft")  # in this order per account
 
 
-def status(db: Database, settings: Settings, now: datetime) -> str:
+def status(
+    source: Any,
+    settings: Settings,
+    now: datetime,
+    stopped: Callable[[Window], int] | None = None,
+) -> str:
     """What the person on call needs to know, in one screen: lists of at most STATUS_LIMIT
-    posts, every figure counted in SQL (never every post loaded), whatever the queue's size."""
-    from .blackouts import ahead, blackout_windows, stopped_posts
-    from .holds import active_holds
+    posts, every figure counted in SQL (never every post loaded), whatever the queue's size.
+    ``source``: a Reader, a Session or a Database; ``stopped``: how many posts a window
+    ahead would stop, asked only when there is one (by default
+    posts.blackouts.stopped_posts in ``source``'s transaction, an SQLAlchemy rule)."""
+    if hasattr(source, "reading"):  # a Database
+        with source.reading() as session:
+            return status(session, settings, now, stopped)
+    if stopped is None:
+        from .blackouts import stopped_posts
 
+        def stopped(window: Window) -> int:
+            return stopped_posts(source, window)
+
+    reader = Reader.of(source)
     zone = ZoneInfo(settings.timezone)
-    with db.reading() as session:
-        holds = active_holds(session, now, settings.blackouts)
-        coming = [
-            (w, stopped_posts(session, w))
-            for w in ahead(blackout_windows(session, now, settings.blackouts), now)
-        ]
+    holds = active_holds(reader, now, settings.blackouts)
+    windows = blackout_windows(reader, now, settings.blackouts)
+    coming = [(w, stopped(w)) for w in ahead(windows, now)]
     out = ["Holds:"]
     for h in holds:
         scope = h.account or "ALL ACCOUNTS"
@@ -217,17 +274,17 @@ def status(db: Database, settings: Settings, now: datetime) -> str:
     if not holds:
         out.append("  none — the worker sends approved posts on time")
     out.append("Blackouts ahead:")
-    for w, stopped in coming:
+    for w, stops in coming:
         until = f"{w.ends_at.astimezone(zone):%Y-%m-%d %H:%M %Z}" if w.ends_at else "released"
         origin = "the settings file" if w.from_settings else f"{w.set_by} (id {w.id})"
         out.append(
             f"  {w.kind:8} {w.scope:16} from {w.starts_at.astimezone(zone):%Y-%m-%d %H:%M %Z} "
-            f"until {until}, set by {origin}: {w.reason} — stops {stopped} planned post(s)"
+            f"until {until}, set by {origin}: {w.reason} — stops {stops} planned post(s)"
         )
     if not coming:
         out.append("  none set")
     out.append("Needs a person:")
-    waiting, counted = _first_in_states(db, NEEDS_A_PERSON)
+    waiting, counted = _first_in_states(reader, NEEDS_A_PERSON)
     for p in waiting:
         out.append(
             f"  post {p.id:<5} {p.state:8} {p.account:16} {when(p, zone)}  "
@@ -240,7 +297,7 @@ def status(db: Database, settings: Settings, now: datetime) -> str:
             + "): "
             + "; ".join(f"publisher queue --state {s}" for s in sorted(counted))
         )
-    pairs = held_back_pairs(db, now)
+    pairs = held_back_pairs(reader, now)
     for post, partner in pairs[:STATUS_LIMIT]:
         out.append(
             f"  post {post.id:<5} waits    {post.account:16} {when(post, zone)}  its "
@@ -251,7 +308,7 @@ def status(db: Database, settings: Settings, now: datetime) -> str:
         out.append(f"  … {len(pairs) - STATUS_LIMIT:,} more held back by their other half")
     if not waiting and not pairs:
         out.append("  nothing")
-    checking, in_checking = _first_in_states(db, ("checking",))
+    checking, in_checking = _first_in_states(reader, ("checking",))
     if checking:
         out.append("Sent, answer lost: being looked up on the network (never sent blindly again):")
         out.extend(
@@ -263,8 +320,8 @@ def status(db: Database, settings: Settings, now: datetime) -> str:
             more = in_checking["checking"] - len(checking)
             out.append(f"  … {more:,} more: publisher queue --state checking")
     out.append("Ahead, by account (from now):")
-    out.extend(_ahead_by_account(db, settings, now, zone))
-    upcoming = _next_due(db, now)
+    out.extend(_ahead_by_account(reader, settings, now, zone))
+    upcoming = _next_due(reader, now)
     out.append("Next due:")
     out.extend(f"  post {p.id:<5} {when(p, zone)}  {p.account} {p.language}" for p in upcoming)
     if not upcoming:
@@ -273,57 +330,51 @@ def status(db: Database, settings: Settings, now: datetime) -> str:
 
 
 def _first_in_states(
-    db: Database, states: tuple[str, ...]
-) -> tuple[list[Post], dict[str, int]]:
+    reader: Reader, states: tuple[str, ...]
+) -> tuple[list[Listed], dict[str, int]]:
     """The oldest STATUS_LIMIT posts in ``states`` and how many are in each (ix_posts_due)."""
-    from sqlalchemy import func, select
-
-    with db.reading() as session:
-        posts = list(
-            session.scalars(
-                select(Post)
-                .where(Post.state.in_(states))
-                .order_by(Post.due_at, Post.id)
-                .limit(STATUS_LIMIT)
-            )
+    posts = [
+        Listed.of(row)
+        for row in reader.rows(
+            f"SELECT {LISTED} FROM posts WHERE state IN :states ORDER BY due_at, id "
+            "LIMIT :limit",
+            states=states,
+            limit=STATUS_LIMIT,
         )
-        counted = session.execute(
-            select(Post.state, func.count()).where(Post.state.in_(states)).group_by(Post.state)
-        ).all()
+    ]
+    counted = reader.rows(
+        "SELECT state, count(*) FROM posts WHERE state IN :states GROUP BY state", states=states
+    )
     return posts, {s: int(n) for s, n in counted if n}
 
 
-def _next_due(db: Database, now: datetime) -> list[Post]:
-    from sqlalchemy import select
-
-    with db.reading() as session:
-        return list(
-            session.scalars(
-                select(Post)
-                .where(Post.state.in_(["approved", "retry_wait"]), Post.due_at >= now)
-                .order_by(Post.due_at, Post.account, Post.language, Post.id)
-                .limit(5)
-            )
+def _next_due(reader: Reader, now: datetime) -> list[Listed]:
+    return [
+        Listed.of(row)
+        for row in reader.rows(
+            f"SELECT {LISTED} FROM posts WHERE state IN ('approved', 'retry_wait') "
+            "AND due_at >= :now ORDER BY due_at, account, language, id LIMIT 5",
+            now=now,
         )
+    ]
 
 
 def _ahead_by_account(
-    db: Database, settings: Settings, now: datetime, zone: ZoneInfo
+    reader: Reader, settings: Settings, now: datetime, zone: ZoneInfo
 ) -> list[str]:
     """Per account, the posts from now on by state and when its next approved post goes:
     one grouped query (ix_posts_account_queue), not the posts themselves."""
-    from sqlalchemy import func, select
-
-    with db.reading() as session:
-        rows = session.execute(
-            select(Post.account, Post.state, func.count(), func.min(Post.due_at))
-            .where(Post.due_at >= now, Post.state.in_(AHEAD_STATES))
-            .group_by(Post.account, Post.state)
-        ).all()
+    rows = reader.rows(
+        "SELECT account, state, count(*), min(due_at) FROM posts "
+        "WHERE due_at >= :now AND state IN :states GROUP BY account, state",
+        now=now,
+        states=AHEAD_STATES,
+    )
     counts: dict[str, dict[str, int]] = {}
     first: dict[str, datetime] = {}
-    for account, state, n, earliest in rows:
+    for account, state, n, earliest_stored in rows:
         counts.setdefault(account, {})[state] = int(n)
+        earliest = Reader.when(earliest_stored)
         if state in ("approved", "retry_wait") and earliest is not None:
             first[account] = min(first.get(account, earliest), earliest)
     lines = []
@@ -342,24 +393,22 @@ def _ahead_by_account(
     return lines or ["  no accounts in the settings, no posts ahead"]
 
 
-def held_back_pairs(db: Database, now: datetime) -> list[tuple[Post, Post]]:
-    """Due posts held back because the other half of their Welsh/English pair cannot go."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import aliased
-
-    partner = aliased(Post)
-    with db.transaction() as session:
-        rows = session.execute(
-            select(Post, partner)
-            .join(partner, (partner.pair_key == Post.pair_key) & (partner.id != Post.id))
-            .where(
-                Post.state.in_(["approved", "retry_wait"]),
-                Post.due_at <= now,
-                partner.state.not_in(["approved", "retry_wait", "sending", "checking", "published"])
-                | partner.approved_hash.is_distinct_from(partner.content_hash),
-            )
-        ).all()
-    return [(row[0], row[1]) for row in rows]
+def held_back_pairs(source: Any, now: datetime) -> list[tuple[Listed, Listed]]:
+    """Due posts held back because the other half of their Welsh/English pair cannot go.
+    ``source``: a Reader, a Session or a Database."""
+    if hasattr(source, "reading"):  # a Database
+        with source.reading() as session:
+            return held_back_pairs(session, now)
+    rows = Reader.of(source).rows(
+        f"SELECT {LISTED}, {listed_columns('partner')} FROM posts "
+        "JOIN posts AS partner ON partner.pair_key = posts.pair_key AND partner.id != posts.id "
+        "WHERE posts.state IN ('approved', 'retry_wait') AND posts.due_at <= :now AND ("
+        "partner.state NOT IN ('approved', 'retry_wait', 'sending', 'checking', 'published') "
+        "OR partner.approved_hash IS NULL OR partner.approved_hash != partner.content_hash)",
+        now=now,
+    )
+    half = len(rows[0]) // 2 if rows else 0
+    return [(Listed.of(row[:half]), Listed.of(row[half:])) for row in rows]
 
 
 def _image_name(media: dict[str, Any]) -> str:
