@@ -139,3 +139,35 @@ class WebServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def publisher_imports(
+    args: list[str], heavy: tuple[str, ...], env: dict[str, str]
+) -> tuple[list[str], list[str]]:
+    """Run ``publisher ARGS`` in a new Python (``env`` added to this one's environment):
+    what it printed, and which of the ``heavy`` modules it imported. It must exit 0."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        f"sys.argv = ['publisher', *{args!r}]\n"
+        "import publisher\n"
+        "try:\n"
+        "    publisher.main()\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        f"print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, **env},
+    )
+    *printed, imported = result.stdout.splitlines()
+    return printed, json.loads(imported)

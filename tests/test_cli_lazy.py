@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import ast
 import importlib
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import click
@@ -17,6 +14,7 @@ from click.testing import CliRunner
 from cli import quickhelp
 from cli.lazy import COMMANDS, LazyGroup
 from publisher import cli
+from tests.helpers import publisher_imports
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,27 +111,9 @@ def test_a_table_entry_that_is_no_command_is_refused() -> None:
 
 
 def test_help_imports_no_command_module_nor_heavy_library() -> None:
-    code = (
-        "import sys\n"
-        "sys.argv = ['publisher', '--help']\n"
-        "import publisher\n"
-        "try:\n"
-        "    publisher.main()\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "heavy = ('click', 'sqlalchemy', 'pydantic', 'core.settings', 'posts', 'cli.common', "
-        "'cli.review', 'cli.ops', 'jinja2', 'flask')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={**os.environ, "COLUMNS": "80"},
-    )
-    *printed, imported = result.stdout.splitlines()
-    assert imported == "[]"
+    heavy = ("click", "sqlalchemy", "pydantic", "core.settings", "posts", "cli.common",
+             "cli.review", "cli.ops", "jinja2", "flask")  # fmt: skip
+    printed, imported = publisher_imports(["--help"], heavy, {"COLUMNS": "80"})
+    assert imported == []
     clicks = CliRunner().invoke(cli, ["--help"], terminal_width=78, prog_name="publisher")
     assert "\n".join(printed) + "\n" == clicks.output

@@ -4,15 +4,11 @@ ORM's query of the same filters, on SQLite and PostgreSQL, and no SQLAlchemy imp
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -29,7 +25,7 @@ from posts.models import Post
 from posts.review import find_posts
 from publisher import cli
 from tests import pg
-from tests.helpers import who
+from tests.helpers import publisher_imports, who
 from tests.test_cli_queue_status import NOW, _seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,35 +161,16 @@ def test_the_queue_lists_what_the_orm_finds(
         assert _listed(_run(config, ["queue", *args])) == expected, args
 
 
-def _imports(config: Path, args: list[str]) -> Any:
-    code = (
-        "import sys\n"
-        f"sys.argv = ['publisher', *{args!r}]\n"
-        "import publisher\n"
-        "try:\n"
-        "    publisher.main()\n"
-        "except SystemExit as exc:\n"
-        "    assert not exc.code, exc.code\n"
-        "heavy = ('sqlalchemy', 'posts.models', 'alembic', 'people.tokens')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={**os.environ, "PUBLISHER_CONFIG": str(config)},
-    )
-    return result.stdout.splitlines()
-
-
 def test_status_and_queue_import_no_sqlalchemy(seeded: Database, config: Path) -> None:
     # No window ahead of the real clock (the seeded ones are in 2027), so nothing needs
     # SQLAlchemy's rule for the posts a window would stop.
     for kind, hold_id in (("hold", 1), ("blackout", 2)):
         assert holds.release(seeded, actor=who("chief"), kind=kind, hold_id=hold_id, now=NOW)
     for args in (["status"], ["queue"], ["queue", "--all", "--state", "approved"]):
-        *printed, imported = _imports(config, args)
-        assert imported == "[]", (args, printed)
+        printed, imported = publisher_imports(
+            args,
+            ("sqlalchemy", "posts.models", "alembic", "people.tokens"),
+            {"PUBLISHER_CONFIG": str(config)},
+        )
+        assert imported == [], (args, printed)
         assert printed, args
