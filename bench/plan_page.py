@@ -69,7 +69,7 @@ def run(repeats: int = 3) -> None:
                 "correct horse battery",
                 role="author",
                 accounts=(),
-                actor="bench",
+                actor=who("bench"),
                 now=SystemClock().now(),
             )
             app = create_app(settings, db, secret_key="b" * 32)  # type: ignore[arg-type]

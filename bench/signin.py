@@ -28,6 +28,7 @@ from core.errors import LoginFailed
 from people import throttle, users
 from people.pacing import FakePacer, RealPacer
 from posts.db import Database
+from tests.helpers import who
 
 from .common import bench_settings, median, row, timed
 
@@ -87,7 +88,7 @@ def attempts_per_minute() -> None:
         db.ensure_schema()
         clock = FakeClock(T0)
         users.use_hasher(_Hashless())  # type: ignore[arg-type]
-        users.add_user(db, "target", PASSWORD, role="reviewer", actor="bench", now=clock.now())
+        users.add_user(db, "target", PASSWORD, role="reviewer", actor=who("bench"), now=clock.now())
         one = _checked_per_minute(db, clock, MINUTES, spread=1)
         clock.advance(timedelta(hours=2))
         many = _checked_per_minute(db, clock, MINUTES, spread=250)
@@ -112,7 +113,7 @@ def answer_times(runs: int) -> None:
         db = Database(settings.database_url)
         db.ensure_schema()
         clock = FakeClock(T0)
-        users.add_user(db, "target", PASSWORD, role="reviewer", actor="bench", now=clock.now())
+        users.add_user(db, "target", PASSWORD, role="reviewer", actor=who("bench"), now=clock.now())
         app = create_app(settings, db, clock, secret_key="b" * 32, pacer=RealPacer())
         client = app.test_client()
         client.environ_base["REMOTE_ADDR"] = "198.51.100.1"

@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from tests.helpers import who
+
 from .common import percentile, row
 
 VERSION = 2  # bump when the data set's shape changes: the cached copies are rebuilt
@@ -182,7 +184,7 @@ def build(folder: Path, days: int) -> None:
         for start in range(0, len(events), 20000):
             session.execute(insert(Event), events[start : start + 20000])
     for name in PEOPLE:
-        users.add_user(db, name, PASSWORD, role="administrator", actor="bench", now=NOW)
+        users.add_user(db, name, PASSWORD, role="administrator", actor=who("bench"), now=NOW)
     db.dispose()
 
 

@@ -1,6 +1,6 @@
 """What every command shares: the App (settings, database, clock and the acting person,
 built on first use) and the decorators that give it to a command (``pass_app``), refuse
-without a personal token (``acting``, ``administering``), turn our errors into a message
+without a personal token (``acting``), turn our errors into a message
 (``friendly_errors``) and add the queue's filters (``filter_options``). Heavy libraries
 are imported inside, on first use."""
 
@@ -169,20 +169,6 @@ def acting(func: F) -> F:
     @functools.wraps(func)
     def wrapper(app: App, *args: Any, **kwargs: Any) -> Any:
         return func(app, *args, actor=app.person(), **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def administering(func: F) -> F:
-    """``acting``, for an administrator only (managing users)."""
-
-    @functools.wraps(func)
-    def wrapper(app: App, *args: Any, **kwargs: Any) -> Any:
-        from people.rights import check
-
-        actor = app.person()
-        check(actor, "manage_users")
-        return func(app, *args, actor=actor, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 

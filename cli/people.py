@@ -8,7 +8,7 @@ import click
 
 from cli.common import (
     App,
-    administering,
+    acting,
     friendly_errors,
     pass_app,
 )
@@ -64,24 +64,13 @@ def users_add(
 
     On a new installation, while no administrator exists, the first administrator is added
     without a token, and their personal token is shown once."""
-    from core.errors import NotIdentified
     from people import tokens
-    from people.rights import check
     from people.users import add_user
 
     app.may_create_database = True  # the first user of a new installation
     actor = app.actor(required=False)
-    bootstrap = actor is None and not tokens.has_administrator(app.db)
-    if actor is not None:
-        check(actor, "manage_users")
-    elif not bootstrap:
+    if actor is None and tokens.has_administrator(app.db):
         app.person()  # refused, naming PUBLISHER_TOKEN
-    elif role != "administrator":
-        raise NotIdentified(
-            "no administrator exists yet: add one first "
-            f"(`publisher users add NAME --role administrator`), then add {username} "
-            "with that administrator's token in PUBLISHER_TOKEN"
-        )
     person = add_user(
         app.db,
         username,
@@ -89,12 +78,12 @@ def users_add(
         role=role,
         accounts=accounts,
         display_name=display_name,
-        actor=actor.name if actor else username,
+        actor=actor,  # None: the first administrator (the library checks there is none)
         now=app.now(),
         known_accounts=app.settings.accounts,
     )
     click.echo("Added " + _describe_user(person))
-    if bootstrap:
+    if actor is None:
         _show_token(username, tokens.issue(app.db, username, actor=None, now=app.now()))
 
 
@@ -112,7 +101,7 @@ def _show_token(username: str, token: str) -> None:
 @click.option("--revoke", is_flag=True, help="End the user's token instead of making one.")
 @pass_app
 @friendly_errors
-@administering
+@acting
 def users_token(app: App, username: str, revoke: bool, actor: Actor) -> None:
     """Make USERNAME a personal token for the command line (any old one stops working),
     shown once; or --revoke it."""
@@ -132,12 +121,12 @@ def users_token(app: App, username: str, revoke: bool, actor: Actor) -> None:
 @click.option("--enable", is_flag=True, help="Enable the user again instead.")
 @pass_app
 @friendly_errors
-@administering
+@acting
 def users_disable(app: App, username: str, enable: bool, actor: Actor) -> None:
     """Stop a user signing in (their open sessions end at once)."""
     from people.users import set_disabled
 
-    person = set_disabled(app.db, username, not enable, actor=actor.name, now=app.now())
+    person = set_disabled(app.db, username, not enable, actor=actor, now=app.now())
     click.echo(("Enabled " if enable else "Disabled ") + _describe_user(person))
 
 
@@ -146,12 +135,12 @@ def users_disable(app: App, username: str, enable: bool, actor: Actor) -> None:
 @click.argument("role", type=ROLE_CHOICE)
 @pass_app
 @friendly_errors
-@administering
+@acting
 def users_set_role(app: App, username: str, role: str, actor: Actor) -> None:
     """Change a user's role."""
     from people.users import set_role
 
-    person = set_role(app.db, username, role, actor=actor.name, now=app.now())
+    person = set_role(app.db, username, role, actor=actor, now=app.now())
     click.echo("Now " + _describe_user(person))
 
 
@@ -162,7 +151,7 @@ def users_set_role(app: App, username: str, role: str, actor: Actor) -> None:
 )
 @pass_app
 @friendly_errors
-@administering
+@acting
 def users_set_accounts(
     app: App, username: str, accounts: tuple[str, ...], actor: Actor
 ) -> None:
@@ -173,7 +162,7 @@ def users_set_accounts(
         app.db,
         username,
         accounts,
-        actor=actor.name,
+        actor=actor,
         now=app.now(),
         known_accounts=app.settings.accounts,
     )
@@ -184,12 +173,12 @@ def users_set_accounts(
 @click.argument("username")
 @pass_app
 @friendly_errors
-@administering
+@acting
 def users_set_password(app: App, username: str, actor: Actor) -> None:
     """Give a user a new password (their open sessions end)."""
     from people.users import set_password
 
-    set_password(app.db, username, _new_password(), actor=actor.name, now=app.now())
+    set_password(app.db, username, _new_password(), actor=actor, now=app.now())
     click.echo(f"New password set for {username}.")
 
 
@@ -212,7 +201,7 @@ def users_list(app: App) -> None:
 @click.option("--end", "end_them", is_flag=True, help="End every one of them.")
 @pass_app
 @friendly_errors
-@administering
+@acting
 def users_sessions(app: App, username: str, end_them: bool, actor: Actor) -> None:
     """List a user's signed-in web sessions, or end them all with --end (administrators)."""
     from datetime import timedelta
@@ -223,14 +212,14 @@ def users_sessions(app: App, username: str, end_them: bool, actor: Actor) -> Non
     limits = sessions.Limits(
         timedelta(minutes=web.session_idle_minutes), timedelta(hours=web.session_max_hours)
     )
-    found = sessions.list_for(app.db, username, now=app.now(), limits=limits)
+    found = sessions.list_for(app.db, username, actor=actor, now=app.now(), limits=limits)
     for s in found:
         click.echo(
             f"{s.id}: signed in {s.created_at:%Y-%m-%d %H:%M} UTC ({s.how}), last used "
             f"{s.last_seen_at:%Y-%m-%d %H:%M} UTC, from {s.address or '?'}, {s.user_agent or '?'}"
         )
     if end_them:
-        count = sessions.end_for(app.db, username, actor=actor.name, now=app.now())
+        count = sessions.end_for(app.db, username, actor=actor, now=app.now())
         click.echo(f"Ended {count} session(s) of {username}.")
     elif not found:
         click.echo(f"{username} is not signed in anywhere.")
@@ -242,7 +231,7 @@ def users_sessions(app: App, username: str, end_them: bool, actor: Actor) -> Non
 @click.option("--off", is_flag=True, help="Stop requiring it for these roles.")
 @pass_app
 @friendly_errors
-@administering
+@acting
 def users_require_2fa(
     app: App, roles: tuple[str, ...], everyone: bool, off: bool, actor: Actor
 ) -> None:
@@ -252,7 +241,7 @@ def users_require_2fa(
 
     chosen = [choice for choice in ROLE_CHOICE.choices] if everyone else list(roles)
     if chosen:
-        totp.set_required(app.db, chosen, not off, actor=actor.name, now=app.now())
+        totp.set_required(app.db, chosen, not off, actor=actor, now=app.now())
     required = totp.required_roles(app.db, app.settings)
     from_settings = set(app.settings.two_factor.required_roles)
     if not required:
@@ -266,12 +255,12 @@ def users_require_2fa(
 @click.argument("username")
 @pass_app
 @friendly_errors
-@administering
+@acting
 def users_reset_2fa(app: App, username: str, actor: Actor) -> None:
     """Turn a user's two-factor sign-in off (a lost phone): they set it up again."""
     from people import totp
 
-    had = totp.reset(app.db, username, actor=actor.name, now=app.now())
+    had = totp.reset(app.db, username, actor=actor, now=app.now())
     click.echo(
         f"Two-factor sign-in turned off for {username}; they set it up again at next sign-in."
         if had

@@ -23,6 +23,7 @@ from posts.db import Database
 from posts.journal import record_event
 from posts.models import Base, UTCDateTime
 
+from .rights import Actor, check
 from .users import Person, User, _person
 
 # last_seen_at is written at most this often: not a database write on every page.
@@ -181,8 +182,11 @@ def _user(session: Session, username: str) -> User:
     return user
 
 
-def list_for(db: Database, username: str, *, now: datetime, limits: Limits) -> list[SessionInfo]:
-    """A user's sessions still in time, newest first."""
+def list_for(
+    db: Database, username: str, *, actor: Actor, now: datetime, limits: Limits
+) -> list[SessionInfo]:
+    """A user's sessions still in time, newest first (administrators)."""
+    check(actor, "manage_users")
     with db.transaction() as session:
         user = _user(session, username)
         rows = session.scalars(
@@ -194,9 +198,11 @@ def list_for(db: Database, username: str, *, now: datetime, limits: Limits) -> l
 
 
 def end_for(
-    db: Database, username: str, *, actor: str, now: datetime, session_id: int | None = None
+    db: Database, username: str, *, actor: Actor, now: datetime, session_id: int | None = None
 ) -> int:
-    """End one session of ``username`` (``session_id``) or all of them: how many ended."""
+    """End one session of ``username`` (``session_id``) or all of them: how many ended
+    (administrators)."""
+    check(actor, "manage_users")
     with db.transaction() as session:
         user = _user(session, username)
         query = delete(WebSession).where(WebSession.user_id == user.id)
@@ -207,7 +213,7 @@ def end_for(
         if session_id is not None and not count:
             raise NotFound(f"{username} has no session {session_id}")
         record_event(
-            session, actor=actor, action="sessions_ended", now=now,
+            session, actor=actor.name, action="sessions_ended", now=now,
             detail={"user": username, "count": count, "session": session_id},
         )
         return count

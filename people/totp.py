@@ -45,6 +45,7 @@ from posts.db import Database
 from posts.journal import record_event
 from posts.models import Base, UTCDateTime
 
+from .rights import Actor, check
 from .users import Person, Role, User
 
 KEY_FILE = "two-factor-key"
@@ -219,8 +220,10 @@ def new_recovery_codes(db: Database, person: Person, *, now: datetime) -> list[s
         return codes
 
 
-def reset(db: Database, username: str, *, actor: str, now: datetime) -> bool:
-    """Turn a user's two-factor sign-in off (lost phone): True if it was on or started."""
+def reset(db: Database, username: str, *, actor: Actor, now: datetime) -> bool:
+    """Turn a user's two-factor sign-in off (lost phone): True if it was on or started
+    (administrators)."""
+    check(actor, "manage_users")
     with db.transaction() as session:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
@@ -230,7 +233,7 @@ def reset(db: Database, username: str, *, actor: str, now: datetime) -> bool:
         session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
         record_event(
             session,
-            actor=actor,
+            actor=actor.name,
             action="two_factor_reset",
             now=now,
             detail={"user": username, "was_on": had},
@@ -377,9 +380,10 @@ def required_roles(db: Database, settings: Settings) -> frozenset[str]:
 
 
 def set_required(
-    db: Database, roles: Iterable[str], required: bool, *, actor: str, now: datetime
+    db: Database, roles: Iterable[str], required: bool, *, actor: Actor, now: datetime
 ) -> None:
-    """Require (or stop requiring) two-factor sign-in for ``roles``."""
+    """Require (or stop requiring) two-factor sign-in for ``roles`` (administrators)."""
+    check(actor, "manage_users")
     wanted = sorted(set(roles))
     known = {r.value for r in Role}
     unknown = [r for r in wanted if r not in known]
@@ -392,12 +396,12 @@ def set_required(
         for role in wanted:
             row = session.get(TwoFactorRequirement, role)
             if required and row is None:
-                session.add(TwoFactorRequirement(role=role, set_by=actor, set_at=now))
+                session.add(TwoFactorRequirement(role=role, set_by=actor.name, set_at=now))
             elif not required and row is not None:
                 session.delete(row)
         record_event(
             session,
-            actor=actor,
+            actor=actor.name,
             action="two_factor_required" if required else "two_factor_not_required",
             now=now,
             detail={"roles": wanted},

@@ -29,14 +29,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.errors import LoginFailed, NotFound, QueueError
+from core.errors import LoginFailed, NotFound, NotIdentified, QueueError
 from posts.db import Database
 from posts.journal import record_event
 from posts.models import Base, UTCDateTime
 
 from . import throttle
 from .pacing import Pacer, RealPacer
-from .rights import Actor, allows
+from .rights import Actor, allows, check
 
 ALL_ACCOUNTS = "*"
 MIN_PASSWORD_LENGTH = 12
@@ -198,19 +198,44 @@ def _accounts(accounts: Iterable[str], known: Iterable[str] | None) -> list[str]
     return wanted
 
 
+def _bootstrapping(session: Session, username: str, role: Role) -> None:
+    """Refuse a user added by nobody unless it is the first administrator."""
+    administrator = session.scalar(
+        select(User.id)
+        .where(User.role == Role.ADMINISTRATOR.value, User.disabled.is_(False))
+        .limit(1)
+    )
+    if administrator is not None:
+        raise NotIdentified(
+            f"only an administrator may add {username}: set PUBLISHER_TOKEN to your own "
+            "personal token"
+        )
+    if role is not Role.ADMINISTRATOR:
+        raise NotIdentified(
+            "no administrator exists yet: add one first "
+            f"(`publisher users add NAME --role administrator`), then add {username} "
+            "with that administrator's token in PUBLISHER_TOKEN"
+        )
+
+
 def add_user(
     db: Database,
     username: str,
     password: str,
     *,
     role: str,
-    actor: str,
+    actor: Actor | None,
     now: datetime,
     display_name: str = "",
     accounts: Iterable[str] = (),
     known_accounts: Iterable[str] | None = None,
 ) -> Person:
-    """A new user. No accounts named means every account."""
+    """A new user, added by an administrator. No accounts named means every account.
+
+    ``actor`` None only to bootstrap a new installation: the first administrator adds
+    themselves while no enabled administrator exists (checked in the same transaction)."""
+    if actor is not None:
+        check(actor, "manage_users")
     if not _USERNAME.match(username):
         raise QueueError(
             "a user name is 2-100 letters, digits, dots, dashes or underscores, "
@@ -222,6 +247,8 @@ def add_user(
     rights = _accounts(accounts, known_accounts)
     password_hash = hash_password(password)
     with db.transaction() as session:
+        if actor is None:
+            _bootstrapping(session, username, checked_role)
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise QueueError(f"there is already a user called {username!r}")
         user = User(
@@ -239,7 +266,7 @@ def add_user(
         session.add_all(UserAccount(user_id=user.id, account=a) for a in rights)
         record_event(
             session,
-            actor=actor,
+            actor=actor.name if actor else username,
             action="user_added",
             now=now,
             detail={"user": username, "role": checked_role.value, "accounts": rights},
@@ -248,14 +275,15 @@ def add_user(
         return _person(session, user)
 
 
-def set_role(db: Database, username: str, role: str, *, actor: str, now: datetime) -> Person:
+def set_role(db: Database, username: str, role: str, *, actor: Actor, now: datetime) -> Person:
+    check(actor, "manage_users")
     checked = _role(role)
     with db.transaction() as session:
         user = _user(session, username)
         old, user.role, user.updated_at = user.role, checked.value, now
         record_event(
             session,
-            actor=actor,
+            actor=actor.name,
             action="user_role_set",
             now=now,
             detail={"user": username, "from": old, "to": checked.value,
@@ -269,10 +297,11 @@ def set_accounts(
     username: str,
     accounts: Iterable[str],
     *,
-    actor: str,
+    actor: Actor,
     now: datetime,
     known_accounts: Iterable[str] | None = None,
 ) -> Person:
+    check(actor, "manage_users")
     rights = _accounts(accounts, known_accounts)
     with db.transaction() as session:
         user = _user(session, username)
@@ -281,7 +310,7 @@ def set_accounts(
         user.updated_at = now
         record_event(
             session,
-            actor=actor,
+            actor=actor.name,
             action="user_accounts_set",
             now=now,
             detail={"user": username, "accounts": rights,
@@ -292,15 +321,16 @@ def set_accounts(
 
 
 def set_disabled(
-    db: Database, username: str, disabled: bool, *, actor: str, now: datetime
+    db: Database, username: str, disabled: bool, *, actor: Actor, now: datetime
 ) -> Person:
     """Disable (or enable again) a user; a disabled user's open sessions stop at once."""
+    check(actor, "manage_users")
     with db.transaction() as session:
         user = _user(session, username)
         user.disabled, user.updated_at = disabled, now
         record_event(
             session,
-            actor=actor,
+            actor=actor.name,
             action="user_disabled" if disabled else "user_enabled",
             now=now,
             detail={"user": username, "sessions_ended": _end_sessions(session, user)},
@@ -309,16 +339,17 @@ def set_disabled(
 
 
 def set_password(
-    db: Database, username: str, password: str, *, actor: str, now: datetime
+    db: Database, username: str, password: str, *, actor: Actor, now: datetime
 ) -> Person:
     """A new password; every session of the user ends."""
+    check(actor, "manage_users")
     password_hash = hash_password(password)
     with db.transaction() as session:
         user = _user(session, username)
         user.password_hash, user.updated_at = password_hash, now
         record_event(
             session,
-            actor=actor,
+            actor=actor.name,
             action="user_password_set",
             now=now,
             detail={"user": username, "sessions_ended": _end_sessions(session, user)},

@@ -7,6 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from people import sessions
+from people.rights import Actor
 from people.users import list_users
 
 from .security import now, require, services, session_limits, user
@@ -14,19 +15,22 @@ from .security import now, require, services, session_limits, user
 bp = Blueprint("people", __name__)
 
 
-def _administrator() -> str:
+def _administrator() -> Actor:
+    """The acting administrator; others are sent away before the library refuses them."""
     person = user()
     require(person.administers, "This page is for administrators.")
-    return person.username
+    return Actor.of(person)
 
 
 @bp.route("/people")
 def index() -> str:
-    _administrator()
+    actor = _administrator()
     s = services()
     people = list_users(s.db)
     counts = {
-        p.username: len(sessions.list_for(s.db, p.username, now=now(), limits=session_limits()))
+        p.username: len(
+            sessions.list_for(s.db, p.username, actor=actor, now=now(), limits=session_limits())
+        )
         for p in people
     }
     return render_template("people.html", people=people, counts=counts)
@@ -34,8 +38,9 @@ def index() -> str:
 
 @bp.route("/people/<username>/sessions")
 def user_sessions(username: str) -> str:
-    _administrator()
-    found = sessions.list_for(services().db, username, now=now(), limits=session_limits())
+    found = sessions.list_for(
+        services().db, username, actor=_administrator(), now=now(), limits=session_limits()
+    )
     return render_template("people_sessions.html", username=username, found=found)
 
 

@@ -72,7 +72,7 @@ def world(tmp_path: Path, smtp_server: SmtpServer, webhook_server: WebhookServer
     db.ensure_schema()
     users.use_hasher(PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
     for name, role in (("ceri", "author"), ("bob", "reviewer"), ("rhys", "reviewer")):
-        users.add_user(db, name, "x" * 16, role=role, actor="test", now=clock.now())
+        users.add_user(db, name, "x" * 16, role=role, actor=who("test"), now=clock.now())
     env = {"TEST_SMTP_PASSWORD": SMTP_PASSWORD, "TEST_WEBHOOK_URL": webhook_server.url}
     ops = Operations.from_settings(db, settings, environ=env, clock=clock)
     folder = write_campaign(tmp_path / "c", languages='["en", "cy"]')

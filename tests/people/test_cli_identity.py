@@ -155,7 +155,7 @@ def test_a_new_token_replaces_the_old_and_revoking_ends_it(
 
 def test_a_disabled_users_token_is_refused(db: Database, settings: Settings) -> None:
     token = token_for(db, "bob", role="reviewer")
-    users.set_disabled(db, "bob", True, actor="test", now=datetime.now(UTC))
+    users.set_disabled(db, "bob", True, actor=who("test"), now=datetime.now(UTC))
     result = _run(settings, "hold", "--reason", "Incident", token=token)
     assert result.exit_code == 1
     assert "belongs to bob, who is disabled" in result.output and "PUBLISHER_TOKEN" in result.output

@@ -27,7 +27,7 @@ from core.settings import Settings, load_settings
 from people import oidc, users
 from posts.db import Database
 from posts.models import Event
-from tests.helpers import WebServer
+from tests.helpers import WebServer, who
 from tests.oidc.provider import CLIENT_ID, CLIENT_SECRET, OidcProvider, login_with_requests
 from tests.oidc.provider import unavailable as provider_unavailable
 from web.app import create_app
@@ -353,7 +353,7 @@ def test_a_local_user_of_that_name_is_not_taken_over(world: World) -> None:
         "sian.jones-gwent.police.uk",
         "a long local password",
         role="author",
-        actor="test",
+        actor=who("test"),
         now=world.clock.now(),
     )
     _, done = sign_in(world, "sian")
@@ -364,7 +364,7 @@ def test_a_local_user_of_that_name_is_not_taken_over(world: World) -> None:
 def test_a_disabled_user_is_refused(world: World) -> None:
     sign_in(world, "sian")
     users.set_disabled(
-        world.db, "sian.jones-gwent.police.uk", True, actor="admin", now=world.clock.now()
+        world.db, "sian.jones-gwent.police.uk", True, actor=who("admin"), now=world.clock.now()
     )
     _, done = sign_in(world, "sian")
     assert done.status_code == 403 and "disabled" in done.text

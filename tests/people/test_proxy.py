@@ -29,6 +29,7 @@ from people import throttle, users
 from people.pacing import FakePacer
 from people.sessions import WebSession
 from posts.db import Database
+from tests.helpers import who
 from tests.web.conftest import PASSWORD
 from web.app import create_app
 from web.proxy import waitress_options
@@ -110,7 +111,7 @@ def served(app: Flask, trusted_proxy: str | None) -> Iterator[int]:
 
 @pytest.fixture
 def people(db: Database, clock: FakeClock) -> Database:
-    users.add_user(db, "bob", PASSWORD, role="reviewer", actor="test", now=clock.now())
+    users.add_user(db, "bob", PASSWORD, role="reviewer", actor=who("test"), now=clock.now())
     return db
 
 

@@ -124,7 +124,7 @@ class World:
                 continue
             name, role, accounts = person
             users.add_user(
-                db, name, PASSWORD, role=role, accounts=accounts, actor="test", now=now
+                db, name, PASSWORD, role=role, accounts=accounts, actor=who("test"), now=now
             )
             self.tokens[kind] = tokens.issue(db, name, actor=who("test"), now=now)
         writer = who("writer")  # the author of every post: nobody above wrote them
@@ -154,7 +154,7 @@ class World:
         self.disable()
 
     def disable(self) -> None:
-        users.set_disabled(self.db, "vic", True, actor="test", now=self.clock.now())
+        users.set_disabled(self.db, "vic", True, actor=who("test"), now=self.clock.now())
 
     def target(self, action: str) -> int:
         return {
@@ -302,7 +302,7 @@ def _web(world: World, action: str, kind: str) -> bool:
     person = PEOPLE[kind]
     if person is not None:
         if kind == "disabled":  # signed in while enabled, disabled since
-            users.set_disabled(world.db, "vic", False, actor="test", now=world.clock.now())
+            users.set_disabled(world.db, "vic", False, actor=who("test"), now=world.clock.now())
         signed = login(client, person[0], PASSWORD)
         assert signed.status_code == 303, signed.get_data(as_text=True)
         if kind == "disabled":

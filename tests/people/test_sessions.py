@@ -24,7 +24,7 @@ from people.sessions import WebSession
 from posts.db import Database
 from posts.models import Event
 from publisher import cli
-from tests.helpers import token_for
+from tests.helpers import token_for, who
 from tests.web.conftest import PASSWORD, post, text_of
 from web.app import create_app
 
@@ -42,7 +42,7 @@ def short(settings: Settings, tmp_path: Path) -> Settings:
 @pytest.fixture
 def people(db: Database, clock: FakeClock) -> Database:
     for name, role in (("bob", "reviewer"), ("carol", "administrator"), ("alice", "author")):
-        users.add_user(db, name, PASSWORD, role=role, actor="test", now=clock.now())
+        users.add_user(db, name, PASSWORD, role=role, actor=who("test"), now=clock.now())
     return db
 
 
@@ -125,10 +125,10 @@ def test_sign_out_ends_the_session_on_the_server(app: Flask, people: Database) -
 @pytest.mark.parametrize(
     "change",
     [
-        lambda db, now: users.set_password(db, "bob", "a brand new password", actor="bob", now=now),
-        lambda db, now: users.set_role(db, "bob", "author", actor="carol", now=now),
-        lambda db, now: users.set_accounts(db, "bob", ["gwent-x"], actor="carol", now=now),
-        lambda db, now: users.set_disabled(db, "bob", True, actor="carol", now=now),
+        lambda db, now: users.set_password(db, "bob", "a brand new password", actor=who("bob"), now=now),
+        lambda db, now: users.set_role(db, "bob", "author", actor=who("carol"), now=now),
+        lambda db, now: users.set_accounts(db, "bob", ["gwent-x"], actor=who("carol"), now=now),
+        lambda db, now: users.set_disabled(db, "bob", True, actor=who("carol"), now=now),
     ],
     ids=["password", "role", "accounts", "disabled"],
 )
@@ -253,7 +253,7 @@ def test_two_factor_sign_in_starts_the_same_session(
     assert signed_in(client)
     assert [(r.user_id, r.how) for r in rows(people)] == [(bob.id, "password+totp")]
     assert sessions.list_for(
-        people, "bob", now=clock.now(), limits=sessions.Limits()
+        people, "bob", actor=who("carol"), now=clock.now(), limits=sessions.Limits()
     )[0].how == "password+totp"
 
 
@@ -265,7 +265,7 @@ def test_sessions_on_postgresql(clock: FakeClock) -> None:
         db = Database(url)
         try:
             db.ensure_schema()
-            bob = users.add_user(db, "bob", PASSWORD, role="reviewer", actor="t", now=clock.now())
+            bob = users.add_user(db, "bob", PASSWORD, role="reviewer", actor=who("t"), now=clock.now())
             token = sessions.start(db, bob, how="password", now=clock.now(), limits=limits,
                                    address="192.0.2.1", user_agent="UA")
             clock.advance(timedelta(minutes=5))
@@ -273,9 +273,11 @@ def test_sessions_on_postgresql(clock: FakeClock) -> None:
             assert found is not None and found[0].username == "bob"
             assert found[1].last_seen_at == clock.now()  # touched: over a minute since
             other = sessions.start(db, bob, how="oidc", now=clock.now(), limits=limits)
-            assert [s.how for s in sessions.list_for(db, "bob", now=clock.now(), limits=limits)] \
-                == ["oidc", "password"]
-            users.set_role(db, "bob", "author", actor="carol", now=clock.now())
+            found = sessions.list_for(
+                db, "bob", actor=who("carol"), now=clock.now(), limits=limits
+            )
+            assert [s.how for s in found] == ["oidc", "password"]
+            users.set_role(db, "bob", "author", actor=who("carol"), now=clock.now())
             assert sessions.resume(db, token, now=clock.now(), limits=limits) is None
             assert sessions.resume(db, other, now=clock.now(), limits=limits) is None
         finally:

@@ -17,7 +17,7 @@ import pytest
 from core.clock import FakeClock
 from people import users
 from posts.db import Database
-from tests.helpers import WebServer
+from tests.helpers import WebServer, who
 from tests.oidc.provider import OidcProvider
 from tests.oidc.provider import unavailable as provider_unavailable
 from tests.people.test_oidc import ACCOUNTS, make_settings
@@ -50,7 +50,7 @@ def site(tmp_path: Path) -> Iterator[tuple[str, FakeClock, Database]]:
         PASSWORD,
         role="reviewer",
         display_name="Bob Reviewer",
-        actor="test",
+        actor=who("test"),
         now=clock.now(),
     )
     server.app = create_app(settings, db, clock, secret_key="test-secret-key")

@@ -23,6 +23,7 @@ from people.pacing import FakePacer
 from posts.db import Database
 from posts.models import Event
 from tests import pg
+from tests.helpers import who
 from tests.web.conftest import PASSWORD, post, text_of
 from web.app import create_app
 
@@ -57,7 +58,7 @@ def hasher(pacer: FakePacer) -> CountingHasher:
 @pytest.fixture
 def people(db: Database, clock: FakeClock, hasher: CountingHasher) -> Database:
     for name, role in (("bob", "reviewer"), ("carol", "administrator")):
-        users.add_user(db, name, PASSWORD, role=role, actor="test", now=clock.now())
+        users.add_user(db, name, PASSWORD, role=role, actor=who("test"), now=clock.now())
     return db
 
 
@@ -239,7 +240,7 @@ def test_a_right_password_resets_the_account(people: Database, clock: FakeClock)
 
 
 def test_a_disabled_user_is_refused_alike(people: Database, clock: FakeClock) -> None:
-    users.set_disabled(people, "bob", True, actor="carol", now=clock.now())
+    users.set_disabled(people, "bob", True, actor=who("carol"), now=clock.now())
     pacer = FakePacer()
     with pytest.raises(LoginFailed) as refused:
         users.authenticate(people, "bob", PASSWORD, now=clock.now(), address="a", pacer=pacer)
@@ -252,7 +253,7 @@ def test_the_throttle_on_postgresql(clock: FakeClock, hasher: CountingHasher) ->
         db = Database(url)
         try:
             db.ensure_schema()
-            users.add_user(db, "bob", PASSWORD, role="reviewer", actor="t", now=clock.now())
+            users.add_user(db, "bob", PASSWORD, role="reviewer", actor=who("t"), now=clock.now())
             pacer = FakePacer()
             for n in range(throttle.ACCOUNT.free + 1):
                 with pytest.raises(LoginFailed):

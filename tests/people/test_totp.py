@@ -23,7 +23,7 @@ from people import totp, users
 from people.pacing import FakePacer
 from posts.db import Database
 from publisher import cli
-from tests.helpers import token_for
+from tests.helpers import token_for, who
 from tests.web.conftest import post, text_of, token
 from web.app import create_app
 
@@ -34,7 +34,7 @@ PASSWORD = "correct horse battery staple"
 def people(db: Database, clock: FakeClock) -> Database:
     for name, role in (("alice", "author"), ("bob", "reviewer"), ("carol", "administrator")):
         users.add_user(
-            db, name, PASSWORD, role=role, actor="test", now=clock.now(), display_name=name.title()
+            db, name, PASSWORD, role=role, actor=who("test"), now=clock.now(), display_name=name.title()
         )
     return db
 
@@ -234,7 +234,7 @@ def test_wrong_codes_slow_down_the_next_tries(
 def test_a_required_role_enrols_before_anything_else(
     client: FlaskClient, app: Flask, clock: FakeClock, people: Database
 ) -> None:
-    totp.set_required(people, ["reviewer"], True, actor="carol", now=clock.now())
+    totp.set_required(people, ["reviewer"], True, actor=who("carol"), now=clock.now())
     password_step(client, "bob")
     sent = client.get("/queue")
     assert sent.status_code == 302 and sent.headers["Location"] == "/account/two-factor"
@@ -353,7 +353,7 @@ def test_one_code_sent_twice_at_once_signs_in_once_on_postgresql(
         db.ensure_schema()
         try:
             person = users.add_user(
-                db, "bob", PASSWORD, role="reviewer", actor="test", now=clock.now()
+                db, "bob", PASSWORD, role="reviewer", actor=who("test"), now=clock.now()
             )
             key = totp.secret_key(settings)
             enrolment = totp.start_enrolment(db, key, person, issuer_name="t", now=clock.now())

@@ -98,7 +98,7 @@ def _fill_every_table(source: Database, settings, clock, tmp_path: Path) -> None
             "correct horse battery staple",
             role=role,
             accounts=accounts,
-            actor="test",
+            actor=who("test"),
             now=clock.now(),
         )
     from posts.media import add_image  # the media library (issue 15): bytes copied too
@@ -142,7 +142,7 @@ def _fill_sign_in_tables(source: Database, settings, clock) -> None:
     totp.confirm_enrolment(
         source, key, dave, pyotp.TOTP(enrolment.secret).at(clock.now()), now=clock.now()
     )
-    totp.set_required(source, ["reviewer"], True, actor="test", now=clock.now())
+    totp.set_required(source, ["reviewer"], True, actor=who("test"), now=clock.now())
     with source.transaction() as session:
         session.add(
             oidc.OidcIdentity(

@@ -58,7 +58,7 @@ def cheap_hasher() -> Iterator[None]:
 @pytest.fixture
 def people(db: Database, clock: FakeClock) -> Database:
     for name, role in (("alice", "author"), ("ceri", "author"), ("bob", "reviewer")):
-        users.add_user(db, name, "x" * 16, role=role, actor="test", now=clock.now())
+        users.add_user(db, name, "x" * 16, role=role, actor=who("test"), now=clock.now())
     return db
 
 
@@ -145,7 +145,7 @@ def test_a_rejection_voids_the_stages_too(db, people, settings, clock, tmp_path)
 def test_a_disabled_user_signs_no_stage(db, people, settings, clock, tmp_path) -> None:
     """A disabled person gets no Actor at all: their token (and their web session) stop."""
     token = token_for(db, "ceri")
-    users.set_disabled(db, "ceri", True, actor="test", now=clock.now())
+    users.set_disabled(db, "ceri", True, actor=who("test"), now=clock.now())
     with pytest.raises(NotIdentified, match="belongs to ceri, who is disabled"):
         tokens.identify(db, token)
 
@@ -300,7 +300,7 @@ def test_command_line_stages_queue_show_and_pair_warning(
     db = Database(load_settings(config, environ={}).database_url)
     db.ensure_schema()
     for name, role in (("ceri", "author"), ("bob", "reviewer")):
-        users.add_user(db, name, "x" * 16, role=role, actor="test", now=clock.now())
+        users.add_user(db, name, "x" * 16, role=role, actor=who("test"), now=clock.now())
     runner = CliRunner()
 
     def run(*args: str, user: str = "alice", stdin: str | None = None):  # type: ignore[no-untyped-def]

@@ -75,7 +75,7 @@ def world(db: Database, settings: Settings, clock: FakeClock) -> Database:
             role=role,
             accounts=accounts,
             display_name=name.title(),
-            actor="test",
+            actor=who("test"),
             now=clock.now(),
         )
     return db

@@ -38,7 +38,7 @@ STAGES = SignoffSettings.model_validate(
 @pytest.fixture
 def app(world: Database, settings: Settings, clock: FakeClock) -> Flask:
     users.add_user(
-        world, "ceri", PASSWORD, role="author", display_name="Ceri", actor="test", now=clock.now()
+        world, "ceri", PASSWORD, role="author", display_name="Ceri", actor=who("test"), now=clock.now()
     )
     staged = settings.model_copy(update={"signoff": STAGES})
     flask_app = create_app(staged, world, clock, secret_key="test-secret-key")

@@ -50,7 +50,7 @@ def app(db: Database, settings: Settings, clock: FakeClock) -> Flask:
             role=role,
             accounts=(),
             display_name=name.title(),
-            actor="test",
+            actor=who("test"),
             now=clock.now(),
         )
     flask_app = create_app(settings, db, clock, secret_key="test-secret-key")

@@ -99,7 +99,7 @@ dry_run = true
         clock = FakeClock(MONDAY)
         for name, role in (("alice", "author"), ("bob", "reviewer")):
             users.add_user(db, name, PASSWORD, role=role, accounts=(), display_name=name.title(),
-                           actor="test", now=clock.now())
+                           actor=who("test"), now=clock.now())
         web = WebServer()
         web.app = create_app(settings, db, clock, secret_key="b" * 32)
         try:

@@ -21,29 +21,29 @@ from people.users import Role
 from posts.db import SCHEMA_REVISION, Database
 from posts.models import Event
 from publisher import cli
-from tests.helpers import token_for
+from tests.helpers import token_for, who
 from tests.web.conftest import PASSWORD, login, post, text_of
 
 
 def test_passwords_are_argon2id_and_rules_are_checked(db: Database, clock: FakeClock) -> None:
     person = users.add_user(
-        db, "rhys", PASSWORD, role="reviewer", accounts=["gwent-x"], actor="t", now=clock.now()
+        db, "rhys", PASSWORD, role="reviewer", accounts=["gwent-x"], actor=who("t"), now=clock.now()
     )
     assert person.role is Role.REVIEWER and person.accounts == {"gwent-x"}
     with db.transaction() as session:
         stored = session.scalar(select(users.User.password_hash))
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
     with pytest.raises(QueueError, match="at least 12"):
-        users.add_user(db, "short", "too short", role="author", actor="t", now=clock.now())
+        users.add_user(db, "short", "too short", role="author", actor=who("t"), now=clock.now())
     with pytest.raises(QueueError, match="already a user"):
-        users.add_user(db, "rhys", PASSWORD, role="author", actor="t", now=clock.now())
+        users.add_user(db, "rhys", PASSWORD, role="author", actor=who("t"), now=clock.now())
     with pytest.raises(QueueError, match="unknown role"):
-        users.add_user(db, "sian", PASSWORD, role="boss", actor="t", now=clock.now())
+        users.add_user(db, "sian", PASSWORD, role="boss", actor=who("t"), now=clock.now())
     with pytest.raises(QueueError, match="user name"):
-        users.add_user(db, "<b>", PASSWORD, role="author", actor="t", now=clock.now())
+        users.add_user(db, "<b>", PASSWORD, role="author", actor=who("t"), now=clock.now())
     for taken in ("worker", "Settings"):  # the audit log's names for the service
         with pytest.raises(QueueError, match="the service's own"):
-            users.add_user(db, taken, PASSWORD, role="administrator", actor="t", now=clock.now())
+            users.add_user(db, taken, PASSWORD, role="administrator", actor=who("t"), now=clock.now())
     with pytest.raises(QueueError, match="unknown account"):
         users.add_user(
             db,
@@ -52,11 +52,11 @@ def test_passwords_are_argon2id_and_rules_are_checked(db: Database, clock: FakeC
             role="author",
             accounts=["nope"],
             known_accounts=["gwent-x"],
-            actor="t",
+            actor=who("t"),
             now=clock.now(),
         )
     with pytest.raises(NotFound):
-        users.set_role(db, "nobody", "author", actor="t", now=clock.now())
+        users.set_role(db, "nobody", "author", actor=who("t"), now=clock.now())
     with db.transaction() as session:
         details = " ".join(session.scalars(select(Event.detail)))
     assert "user_added" not in details and PASSWORD not in details
@@ -64,12 +64,12 @@ def test_passwords_are_argon2id_and_rules_are_checked(db: Database, clock: FakeC
 
 def test_rights_follow_role_and_accounts(db: Database, clock: FakeClock) -> None:
     now = clock.now()
-    author = users.add_user(db, "a1", PASSWORD, role="author", actor="t", now=now)
+    author = users.add_user(db, "a1", PASSWORD, role="author", actor=who("t"), now=now)
     local = users.add_user(
-        db, "r1", PASSWORD, role="reviewer", accounts=["gwent-x"], actor="t", now=now
+        db, "r1", PASSWORD, role="reviewer", accounts=["gwent-x"], actor=who("t"), now=now
     )
     admin = users.add_user(
-        db, "ad", PASSWORD, role="administrator", accounts=["gwent-x"], actor="t", now=now
+        db, "ad", PASSWORD, role="administrator", accounts=["gwent-x"], actor=who("t"), now=now
     )
     assert author.may_act_on("gwent-x") and not author.may_review("gwent-x")
     assert not author.may_set_hold("gwent-x") and not author.reviews
@@ -77,7 +77,7 @@ def test_rights_follow_role_and_accounts(db: Database, clock: FakeClock) -> None
     assert local.may_set_hold("gwent-x") and not local.may_set_hold(None)
     assert not local.may_release_hold(None)
     assert admin.all_accounts and admin.may_release_hold(None)  # administrators: everything
-    widened = users.set_accounts(db, "r1", [], actor="t", now=now)
+    widened = users.set_accounts(db, "r1", [], actor=who("t"), now=now)
     assert widened.all_accounts and widened.may_set_hold(None)
     assert not widened.may_release_hold(None)
 
@@ -94,10 +94,10 @@ def test_disabling_a_user_ends_their_session(
 ) -> None:
     login(client, "bob")
     assert client.get("/queue").status_code == 200
-    users.set_disabled(world, "bob", True, actor="carol", now=clock.now())
+    users.set_disabled(world, "bob", True, actor=who("carol"), now=clock.now())
     assert client.get("/queue").status_code == 302
     assert login(client, "bob").status_code == 401
-    users.set_disabled(world, "bob", False, actor="carol", now=clock.now())
+    users.set_disabled(world, "bob", False, actor=who("carol"), now=clock.now())
     assert login(client, "bob").status_code == 303
 
 
@@ -105,7 +105,7 @@ def test_a_new_password_ends_sessions_made_with_the_old_one(
     client: FlaskClient, world: Database, clock: FakeClock
 ) -> None:
     login(client, "bob")
-    users.set_password(world, "bob", "a brand new password", actor="bob", now=clock.now())
+    users.set_password(world, "bob", "a brand new password", actor=who("bob"), now=clock.now())
     assert client.get("/queue").status_code == 302
     assert login(client, "bob", "a brand new password").status_code == 303
 
@@ -115,7 +115,7 @@ def test_a_role_change_ends_the_session(
 ) -> None:
     login(client, "bob")
     assert client.get("/audit").status_code == 200
-    users.set_role(world, "bob", "author", actor="carol", now=clock.now())
+    users.set_role(world, "bob", "author", actor=who("carol"), now=clock.now())
     assert client.get("/audit").status_code == 302  # signed out: to the sign-in page
     login(client, "bob")
     assert client.get("/audit").status_code == 403
