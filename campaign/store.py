@@ -574,7 +574,7 @@ def _campaign_row(session: Session, name: str) -> StoredCampaign:
 
 def get_revision(db: Database, name: str, number: int | None = None) -> Revision:
     """Revision ``number`` of the campaign, or its current one."""
-    with db.transaction() as session:
+    with db.reading() as session:
         row = _campaign_row(session, name)
         rev = _revision_row(session, row, number or row.current)
         return Revision(
@@ -591,7 +591,7 @@ def get_revision(db: Database, name: str, number: int | None = None) -> Revision
 
 def list_revisions(db: Database, name: str) -> list[Revision]:
     """Newest first; the files are left out (empty) to keep the list light."""
-    with db.transaction() as session:
+    with db.reading() as session:
         row = _campaign_row(session, name)
         rows = session.execute(
             select(
@@ -620,14 +620,14 @@ def list_revisions(db: Database, name: str) -> list[Revision]:
 
 
 def campaign_names(db: Database) -> list[str]:
-    with db.transaction() as session:
+    with db.reading() as session:
         return list(session.scalars(select(StoredCampaign.name).order_by(StoredCampaign.name)))
 
 
 def list_campaigns(db: Database) -> list[CampaignRow]:
     """Every campaign with its dates, accounts, languages and its posts by state."""
     out: list[CampaignRow] = []
-    with db.transaction() as session:
+    with db.reading() as session:
         rows = list(session.scalars(select(StoredCampaign).order_by(StoredCampaign.name)))
         counts: dict[str, dict[str, int]] = {}
         for campaign, state, n in session.execute(

@@ -187,7 +187,7 @@ def list_for(
 ) -> list[SessionInfo]:
     """A user's sessions still in time, newest first (administrators)."""
     check(actor, "manage_users")
-    with db.transaction() as session:
+    with db.reading() as session:
         user = _user(session, username)
         rows = session.scalars(
             select(WebSession)

@@ -144,7 +144,7 @@ def _open(key: bytes, sealed: str) -> str:
 
 
 def status(db: Database, user_id: int) -> Status:
-    with db.transaction() as session:
+    with db.reading() as session:
         row = session.get(TwoFactor, user_id)
         left = _codes_left(session, user_id)
         enabled = row is not None and row.enabled_at is not None
@@ -374,7 +374,7 @@ def _codes_left(session: Session, user_id: int) -> int:
 
 def required_roles(db: Database, settings: Settings) -> frozenset[str]:
     """Roles that must use two-factor sign-in: the settings' and the database's."""
-    with db.transaction() as session:
+    with db.reading() as session:
         stored = set(session.scalars(select(TwoFactorRequirement.role)))
     return frozenset(stored | set(settings.two_factor.required_roles))
 

@@ -364,12 +364,12 @@ def _end_sessions(session: Session, user: User) -> int:
 
 
 def list_users(db: Database) -> list[Person]:
-    with db.transaction() as session:
+    with db.reading() as session:
         return [_person(session, u) for u in session.scalars(select(User).order_by(User.username))]
 
 
 def get_person(db: Database, user_id: int) -> Person | None:
-    with db.transaction() as session:
+    with db.reading() as session:
         user = session.get(User, user_id)
         return None if user is None else _person(session, user)
 

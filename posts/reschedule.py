@@ -71,7 +71,7 @@ def _group(session: Session, post: Post) -> list[Post]:
 
 
 def preview_move(db: Database, post_id: int) -> Move:
-    with db.transaction() as session:
+    with db.reading() as session:
         post = get_post(session, post_id)
         group = _group(session, post)
         return Move(

@@ -150,7 +150,7 @@ def get_post(session: Session, post_id: int) -> Post:
 
 
 def events_for(db: Database, post_id: int) -> list[Event]:
-    with db.transaction() as session:
+    with db.reading() as session:
         return list(
             session.scalars(select(Event).where(Event.post_id == post_id).order_by(Event.id))
         )

@@ -159,7 +159,7 @@ def revoke(db: Database, post_id: int, *, actor: Actor, now: datetime) -> list[i
 
 
 def links_for(db: Database, post_id: int) -> list[ReviewLink]:
-    with db.transaction() as session:
+    with db.reading() as session:
         return list(
             session.scalars(
                 select(ReviewLink).where(ReviewLink.post_id == post_id).order_by(ReviewLink.id)

@@ -255,7 +255,7 @@ def progress_for(
     db: Database, post_ids: Sequence[int], signoff: SignoffSettings
 ) -> dict[int, Progress]:
     """Each post's stage progress (empty for a post with no stages)."""
-    with db.transaction() as session:
+    with db.reading() as session:
         posts = session.scalars(select(Post).where(Post.id.in_(list(post_ids))))
         return {p.id: progress(session, p, signoff) for p in posts}
 
@@ -266,7 +266,7 @@ def lone_halves(db: Database, post_ids: Sequence[int]) -> list[tuple[int, int, s
     published together or not at all, so the author is warned before sending one half."""
     ids = set(post_ids)
     out = []
-    with db.transaction() as session:
+    with db.reading() as session:
         posts = list(session.scalars(select(Post).where(Post.id.in_(list(ids)))))
         keys = {p.pair_key for p in posts if p.pair_key}
         if not keys:

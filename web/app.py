@@ -182,7 +182,7 @@ def _page_context() -> dict[str, Any]:
     holds = []
     if person is not None:
         s = services()
-        with s.db.transaction() as session:
+        with s.db.reading() as session:
             holds = active_holds(session, s.clock.now(), s.settings.blackouts)
     return {"current_user": person, "active_holds": holds}
 
@@ -197,7 +197,7 @@ def blackouts_for(post: Post) -> list[Window]:
     s = services()
     windows = g.get("blackout_windows")
     if windows is None:  # read once per request: a day page asks for every card
-        with s.db.transaction() as session:
+        with s.db.reading() as session:
             windows = blackout_windows(session, s.clock.now(), s.settings.blackouts)
         g.blackout_windows = windows
     return covering(windows, post.account, post.due_at)

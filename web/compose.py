@@ -187,7 +187,7 @@ def move(post_id: int) -> Response | tuple[str, int]:
     """Move a post (and its pair) to a new local time. When the move voids an approval
     and the form did not show that first (``confirm``), a page says so and asks."""
     s, person = services(), user()
-    with s.db.transaction() as session:
+    with s.db.reading() as session:
         post = get_post(session, post_id)
     require(
         person.may_act_on(post.account),

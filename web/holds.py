@@ -29,7 +29,7 @@ WAITING = (PostState.UNKNOWN.value, PostState.STALE.value, PostState.FAILED.valu
 @reviewer_required
 def index() -> str:
     s = services()
-    with s.db.transaction() as session:
+    with s.db.reading() as session:
         active = hold_rules.active_holds(session, now(), s.settings.blackouts)
         coming = [
             (w, stopped_posts(session, w))
@@ -119,7 +119,7 @@ def set_hold() -> Response:
 def release(hold_id: int) -> Response:
     s = services()
     person = user()
-    with s.db.transaction() as session:
+    with s.db.reading() as session:
         hold = session.get(Hold, hold_id)
     if hold is None:
         abort(404, description=f"No hold {hold_id}.")

@@ -65,7 +65,7 @@ def approved_image(db: Database, sha256: str) -> Path | tuple[str, bytes] | None
         Post.approved_hash == Post.content_hash,
         Post.network.in_(networks),
     )
-    with db.transaction() as session:
+    with db.reading() as session:
         for media in session.scalars(query):
             for item in media or []:
                 if isinstance(item, dict) and item.get("sha256") == sha256 and item.get("path"):

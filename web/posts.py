@@ -62,7 +62,7 @@ def note_previews(person: Person, posts: Sequence[Post]) -> None:
     ]
     if not shown:
         return
-    with s.db.transaction() as session:
+    with s.db.reading() as session:
         rows = session.execute(
             select(Event.post_id, Event.content_hash).where(
                 # `|| ''`: only the post index may serve this (a page's few posts); the
@@ -91,7 +91,7 @@ def counterparts(post: Post) -> list[Post]:
     """The other languages of the same occasion on the same network."""
     if not post.pair_key:
         return []
-    with services().db.transaction() as session:
+    with services().db.reading() as session:
         return list(
             session.scalars(
                 select(Post)
@@ -102,7 +102,7 @@ def counterparts(post: Post) -> list[Post]:
 
 
 def _post(post_id: int) -> Post:
-    with services().db.transaction() as session:
+    with services().db.reading() as session:
         return get_post(session, post_id)
 
 
@@ -112,10 +112,10 @@ def show(post_id: int) -> str:
     person = user()
     post = _post(post_id)
     partners = counterparts(post)
-    with s.db.transaction() as session:
+    with s.db.reading() as session:
         holds = holds_for_post(session, post, now(), s.settings.blackouts)
     note_previews(person, [post, *partners])
-    with s.db.transaction() as session:
+    with s.db.reading() as session:
         progress = stages.progress(session, post, s.settings.signoff)
     current = progress.current
     return render_template(
@@ -226,7 +226,7 @@ def approve(post_id: int) -> Response:
     if done.state == PostState.APPROVED.value:
         flash(f"Post {post.id} approved: it will be published at its time.", "success")
     else:
-        with s.db.transaction() as session:
+        with s.db.reading() as session:
             left = stages.progress(session, done, signoff)
         flash(f"Post {post.id}: stage signed. {left.summary()}.", "success")
     return redirect(_back(post), 303)
@@ -397,7 +397,7 @@ def approved_image(post: Post, index: int) -> tuple[bytes, str]:
     if not item.get("path"):  # a library image: its bytes are in the database
         from posts.media import image_bytes
 
-        with services().db.transaction() as session:
+        with services().db.reading() as session:
             stored = image_bytes(session, str(item.get("sha256", "")))
         if stored is None:
             abort(404, description="The image is not in the media library.")

@@ -27,7 +27,7 @@ def page(token: str) -> str:
     s = services()
     opened = review_links.view(s.db, token, secret=_secret(), now=now())
     post = opened.post
-    with s.db.transaction() as session:
+    with s.db.reading() as session:
         stage = review_links.external_stage(session, post, s.settings.signoff)
     return render_template(
         "review_link.html",
