@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,15 +51,9 @@ def run(repeats: int = 3) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             settings, db = _fresh(tmp)
             now = SystemClock().now()
-            lib_preview.append(
-                timed2(lambda db=db, settings=settings: preview_campaign(db, settings, NAME))
-            )
+            lib_preview.append(timed2(partial(preview_campaign, db, settings, NAME)))
             lib_plan.append(
-                timed2(
-                    lambda db=db, settings=settings, now=now: plan_campaign(
-                        db, settings, NAME, actor=who("bench"), now=now
-                    )
-                )
+                timed2(partial(plan_campaign, db, settings, NAME, actor=who("bench"), now=now))
             )
             db.dispose()
         with tempfile.TemporaryDirectory() as tmp:
@@ -122,10 +117,10 @@ def run(repeats: int = 3) -> None:
 
             from posts.models import Event, Post
 
-            with db.transaction() as session:
-                posts = int(session.scalar(select(func.count()).select_from(Post)) or 0)
+            with db.reading() as reading:
+                posts = int(reading.scalar(select(func.count()).select_from(Post)) or 0)
                 edits = int(
-                    session.scalar(
+                    reading.scalar(
                         select(func.count()).select_from(Event).where(Event.action == "edit")
                     )
                     or 0

@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from unittest import mock
 
@@ -150,12 +151,12 @@ def store_figures(
     first, same, edit = [], [], []
     for _ in range(repeats):
         with _database(kind) as db:
-            first.append(timed2(lambda db=db: _plan(db, name, drafts)))
-            same.append(timed2(lambda db=db: _plan(db, name, drafts)))
+            first.append(timed2(partial(_plan, db, name, drafts)))
+            same.append(timed2(partial(_plan, db, name, drafts)))
         with _database(kind) as db:
             _plan(db, name, drafts)
             approve_a_third(db)
-            edit.append(timed2(lambda db=db: _plan(db, name, changed)))
+            edit.append(timed2(partial(_plan, db, name, changed)))
     return {
         "first plan": _med(first),
         "re-plan, unchanged": _med(same),

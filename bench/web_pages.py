@@ -245,7 +245,7 @@ def serve(folder: Path) -> None:
         return app(environ, start)
 
     server = create_server(timed, host="127.0.0.1", port=0, threads=4, ident="bench")
-    print(server.effective_port, flush=True)  # type: ignore[union-attr]
+    print(server.effective_port, flush=True)
     threading.Thread(target=server.run, daemon=True).start()
     sys.stdin.read()
 
