@@ -181,13 +181,14 @@ def _number(text: str) -> float | str:
 def _to_int(value: Any) -> int:
     if isinstance(value, int):  # True is 1, as pydantic had it
         return int(value)
+    number = value
     if isinstance(value, str):
         try:
             return int(value.strip())
         except ValueError:
-            value = _number(value)  # "4.0" from an environment variable
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+            number = _number(value)  # "4.0" from an environment variable
+    if isinstance(number, float) and number.is_integer():
+        return int(number)
     raise ValueError(f"must be a whole number, not {value!r}")
 
 
@@ -421,7 +422,7 @@ class _Frozen:
         return hash((type(self), *(self.__dict__[name] for name in self._fields)))
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={self.__dict__[name]!r}" for name in self._fields)
+        shown = ", ".join(f"{name}={self.__dict__.get(name)!r}" for name in self._fields)
         return f"{type(self).__name__}({shown})"
 
 class DatabaseSettings(_Frozen):
