@@ -130,3 +130,13 @@ def test_the_worker_and_the_quick_reads_import_no_pydantic(db, settings, args) -
         args, ("pydantic", "pydantic_core"), {"PUBLISHER_CONFIG": str(settings.config_path)}
     )
     assert imported == [], (args, printed)
+
+
+def test_a_worker_without_the_health_server_imports_no_prometheus_client(db, settings) -> None:
+    """Nobody can read the metrics without ``/metrics``: 1.2 MB less (issue 17)."""
+    assert settings.config_path is not None
+    environ = {"PUBLISHER_CONFIG": str(settings.config_path), "PUBLISHER_HEALTH_ENABLED": "false"}
+    _, imported = publisher_imports(
+        ["worker", "--stop-after", "1"], ("prometheus_client",), environ
+    )
+    assert imported == []
