@@ -33,7 +33,7 @@ YEAR = {"from": "2027-01-04", "to": "2027-12-31"}
 
 
 def _fresh(tmp: str) -> tuple[object, Database]:
-    settings = load_settings(CONFIG, environ={}).model_copy(update={"state_dir": Path(tmp)})
+    settings = load_settings(CONFIG, environ={}).replace(state_dir=Path(tmp))
     db = Database(f"sqlite:///{tmp}/bench.db")
     db.ensure_schema()
     now = SystemClock().now()

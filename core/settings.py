@@ -12,22 +12,28 @@ here: an account names the environment variables (or a 0600 secrets file) holdin
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import tomllib
-from datetime import datetime, time
+import types
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import (
+    Any,
+    ClassVar,
+    Literal,
+    Self,
+    TypeVar,
+    Union,
+    dataclass_transform,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
 
 from channels.networks import NETWORKS
 from channels.networks import NetworkName as Network
@@ -44,10 +50,380 @@ _NOT_SETTINGS = {
     "PUBLISHER_NEW_PASSWORD",
 }
 
+# -- frozen, checked settings objects --------------------------------------------------------
+#
+# Each class below declares its fields as annotations with defaults (``Field`` adds bounds).
+# Constructing one converts and checks every value given (a TOML table becomes the nested
+# object, "5" from an environment variable becomes 5, a string becomes a Path...), refuses
+# unknown keys, runs the field checks, then the checks across fields; defaults are taken as
+# written. Every problem is reported with where it is (``InvalidSettings.errors``). The
+# objects are frozen: ``replace`` makes a changed copy, checked like a new one.
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
+class InvalidSettings(SettingsError, ValueError):
+    """Settings that fail their checks. ``errors`` lists each problem with its place, a
+    tuple of field names and keys such as ``("worker", "threads")``; ``()`` is a check
+    across the fields of the object checked."""
+
+    def __init__(self, errors: list[tuple[tuple[str, ...], str]]) -> None:
+        self.errors = errors
+        super().__init__(
+            "; ".join(f"{'.'.join(loc)}: {msg}" if loc else msg for loc, msg in errors)
+        )
+
+
+_REQUIRED: Any = object()
+_BAD: Any = object()  # a value that failed (its error is already recorded)
+
+
+class _FieldSpec:
+    __slots__ = ("default", "default_factory", "ge", "gt", "le", "max_length", "min_length",
+                 "pattern")  # fmt: skip
+
+    def __init__(
+        self,
+        default: Any = _REQUIRED,
+        default_factory: Callable[[], Any] | None = None,
+        *,
+        gt: float | None = None,
+        ge: float | None = None,
+        le: float | None = None,
+        min_length: int | None = None,
+        max_length: int | None = None,
+        pattern: str | None = None,
+    ) -> None:
+        self.default, self.default_factory = default, default_factory
+        self.gt, self.ge, self.le = gt, ge, le
+        self.min_length, self.max_length, self.pattern = min_length, max_length, pattern
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with a converted value against the bounds, if anything."""
+        if value is None:
+            return None
+        if self.gt is not None and not value > self.gt:
+            return f"must be greater than {self.gt:g}"
+        if self.ge is not None and not value >= self.ge:
+            return f"must be at least {self.ge:g}"
+        if self.le is not None and not value <= self.le:
+            return f"must be at most {self.le:g}"
+        if self.min_length is not None and len(value) < self.min_length:
+            if self.min_length == 1:
+                return "must not be empty"
+            return f"must be at least {self.min_length} characters long"
+        if self.max_length is not None and len(value) > self.max_length:
+            return f"must be at most {self.max_length} characters long"
+        if self.pattern is not None and not re.search(self.pattern, value):
+            return f"must match the pattern {self.pattern} (not {value!r})"
+        return None
+
+
+def Field(
+    default: Any = _REQUIRED,
+    *,
+    default_factory: Callable[[], Any] | None = None,
+    gt: float | None = None,
+    ge: float | None = None,
+    le: float | None = None,
+    min_length: int | None = None,
+    max_length: int | None = None,
+    pattern: str | None = None,
+) -> Any:
+    """A field's default and bounds: ``threads: int | None = Field(default=None, ge=1)``."""
+    return _FieldSpec(
+        default,
+        default_factory,
+        gt=gt,
+        ge=ge,
+        le=le,
+        min_length=min_length,
+        max_length=max_length,
+        pattern=pattern,
+    )
+
+
+_F = TypeVar("_F")
+
+
+def field_check(*names: str) -> Callable[[_F], _F]:
+    """Marks a classmethod ``(cls, value) -> value`` that checks (and may tidy) the
+    converted value of each named field; a ``ValueError`` is that field's problem."""
+
+    def mark(method: _F) -> _F:
+        target: Any = method.__func__ if isinstance(method, classmethod) else method
+        target._checks_fields = names
+        return method
+
+    return mark
+
+
+def whole_check(method: _F) -> _F:
+    """Marks a method ``(self) -> None`` that checks fields together, once each field is
+    valid; a ``ValueError`` is the object's problem."""
+    target: Any = method
+    target._checks_whole = True
+    return method
+
+
+def _to_str(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise ValueError(f"must be a string, not {value!r}")
+
+
+def _number(text: str) -> float | str:
+    """``text`` as a float, else ``text`` itself."""
+    try:
+        return float(text.strip())
+    except ValueError:
+        return text
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, int):  # True is 1, as pydantic had it
+        return int(value)
+    number = value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            number = _number(value)  # "4.0" from an environment variable
+    if isinstance(number, float) and number.is_integer():
+        return int(number)
+    raise ValueError(f"must be a whole number, not {value!r}")
+
+
+def _to_float(value: Any) -> float:
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"must be a number, not {value!r}")
+
+
+_TRUE = {"true", "1", "yes", "y", "on", "t"}
+_FALSE = {"false", "0", "no", "n", "off", "f"}
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError(f"must be true or false, not {value!r}")
+
+
+def _to_path(value: Any) -> Path:
+    if isinstance(value, (str, os.PathLike)):
+        return Path(value)
+    raise ValueError(f"must be a path, not {value!r}")
+
+
+def _to_datetime(value: Any) -> datetime:
+    """A datetime; also an ISO 8601 string, a date (its midnight, without a zone) or Unix
+    seconds (UTC), as pydantic took them."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime.combine(value, time())
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            value = _number(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            pass
+    raise ValueError(f"must be a date and time such as 2027-05-01T00:00:00+01:00, not {value!r}")
+
+
+def _to_time(value: Any) -> time:
+    """A time of day; also ``HH:MM[:SS]`` or seconds since midnight."""
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str) and ":" in value:
+        try:
+            return time.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 86400:
+        return (datetime.min + timedelta(seconds=value)).time()
+    raise ValueError(f"must be a time of day such as 16:00, not {value!r}")
+
+
+_SCALARS: dict[Any, Callable[[Any], Any]] = {
+    str: _to_str,
+    int: _to_int,
+    float: _to_float,
+    bool: _to_bool,
+    Path: _to_path,
+    datetime: _to_datetime,
+    time: _to_time,
+}
+
+
+def _convert(kind: Any, value: Any, loc: tuple[str, ...], errors: list[Any]) -> Any:
+    """``value`` as a ``kind`` (a type hint), or ``_BAD`` with the problem(s) recorded."""
+    origin = get_origin(kind)
+    if origin is types.UnionType or origin is Union:  # X | None
+        if value is None:
+            return None
+        (inner,) = (a for a in get_args(kind) if a is not type(None))
+        return _convert(inner, value, loc, errors)
+    if origin is Literal:
+        allowed = get_args(kind)
+        if isinstance(value, str) and value in allowed:
+            return value
+        errors.append((loc, f"must be one of {', '.join(map(repr, allowed))}, not {value!r}"))
+        return _BAD
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            errors.append((loc, f"must be a list, not {value!r}"))
+            return _BAD
+        item = get_args(kind)[0]
+        items = [_convert(item, v, (*loc, str(i)), errors) for i, v in enumerate(value)]
+        return _BAD if any(v is _BAD for v in items) else tuple(items)
+    if origin is dict:
+        if not isinstance(value, dict):
+            errors.append((loc, f"must be a table, not {value!r}"))
+            return _BAD
+        item = get_args(kind)[1]
+        entries = {str(k): _convert(item, v, (*loc, str(k)), errors) for k, v in value.items()}
+        return _BAD if any(v is _BAD for v in entries.values()) else entries
+    if isinstance(kind, type) and issubclass(kind, _Frozen):
+        if isinstance(value, kind):
+            return value
+        if isinstance(value, dict):
+            made = object.__new__(kind)
+            return made if made._fill(value, loc, errors, defaults=True) else _BAD
+        errors.append((loc, f"must be a table of settings, not {value!r}"))
+        return _BAD
+    try:
+        return _SCALARS[kind](value)
+    except ValueError as exc:
+        errors.append((loc, str(exc)))
+        return _BAD
+
+
+@dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(Field,))
+class _Frozen:
+    """A frozen record of settings whose constructor converts and checks (see above)."""
+
+    _fields: ClassVar[dict[str, _FieldSpec]]
+    _field_checks: ClassVar[dict[str, list[Callable[[Any], Any]]]]
+    _whole_checks: ClassVar[list[Callable[[Any], None]]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        fields: dict[str, _FieldSpec] = {}
+        for name in inspect.get_annotations(cls):
+            declared = cls.__dict__.get(name, _REQUIRED)
+            fields[name] = declared if isinstance(declared, _FieldSpec) else _FieldSpec(declared)
+            if name in cls.__dict__:
+                delattr(cls, name)  # values live on the instances
+        checks: dict[str, list[Callable[[Any], Any]]] = {}
+        whole: list[Callable[[Any], None]] = []
+        for name, member in cls.__dict__.items():
+            function = member.__func__ if isinstance(member, classmethod) else member
+            for field_name in getattr(function, "_checks_fields", ()):
+                checks.setdefault(field_name, []).append(getattr(cls, name))
+            if getattr(function, "_checks_whole", False):
+                whole.append(function)
+        cls._fields, cls._field_checks, cls._whole_checks = fields, checks, whole
+
+    @classmethod
+    def field_types(cls) -> dict[str, Any]:
+        """Each field's type hint (resolved on first use, then kept)."""
+        hints: dict[str, Any] | None = cls.__dict__.get("_hints")
+        if hints is None:
+            every = get_type_hints(cls)
+            hints = {name: every[name] for name in cls._fields}
+            cls._hints = hints  # type: ignore[attr-defined]
+        return hints
+
+    def __init__(self, **values: Any) -> None:
+        errors: list[tuple[tuple[str, ...], str]] = []
+        if not self._fill(values, (), errors, defaults=True):
+            raise InvalidSettings(errors)
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with ``changes``, converted and checked as in the constructor."""
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        errors: list[tuple[tuple[str, ...], str]] = []
+        if not copy._fill(changes, (), errors, defaults=False):
+            raise InvalidSettings(errors)
+        return copy
+
+    def _fill(
+        self, values: dict[str, Any], loc: tuple[str, ...], errors: list[Any], *, defaults: bool
+    ) -> bool:
+        """Set the fields from ``values`` (the rest from their defaults, if ``defaults``),
+        then check the whole; False with the problems in ``errors`` if anything failed."""
+        cls = type(self)
+        failed = len(errors)
+        types_ = cls.field_types() if values else {}
+        for name, spec in cls._fields.items():
+            if name in values:
+                value = _convert(types_[name], values[name], (*loc, name), errors)
+                if value is _BAD:
+                    continue
+                problem = spec.problem(value)
+                if problem is not None:
+                    errors.append(((*loc, name), problem))
+                    continue
+                try:
+                    for check in cls._field_checks.get(name, ()):
+                        value = check(value)
+                except ValueError as exc:
+                    errors.append(((*loc, name), str(exc)))
+                    continue
+            elif not defaults:
+                continue
+            elif spec.default_factory is not None:
+                value = spec.default_factory()
+            elif spec.default is _REQUIRED:
+                errors.append(((*loc, name), "is required"))
+                continue
+            else:
+                value = spec.default
+            object.__setattr__(self, name, value)
+        errors.extend(
+            ((*loc, str(key)), "not a known setting") for key in values if key not in cls._fields
+        )
+        if len(errors) > failed:
+            return False
+        try:
+            for check in cls._whole_checks:
+                check(self)
+        except ValueError as exc:
+            errors.append((loc, str(exc)))
+            return False
+        return True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"settings are frozen: use .replace({name}=...) for a changed copy")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("settings are frozen")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        return hash((type(self), *(self.__dict__[name] for name in self._fields)))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={self.__dict__.get(name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({shown})"
 
 class DatabaseSettings(_Frozen):
     # Empty means "publisher.db in the state directory".
@@ -56,28 +432,28 @@ class DatabaseSettings(_Frozen):
 
 class WorkerSettings(_Frozen):
     # Safety net for posts approved by another process; same-process approvals re-arm at once.
-    fallback_poll_seconds: float = Field(5.0, gt=0)
+    fallback_poll_seconds: float = Field(default=5.0, gt=0)
     # A claim is this worker's for lease_seconds; a living worker renews every lease it
     # holds (waiting or in flight) every lease_renew_seconds, so only a worker that died or
     # stalled loses one. Short leases mean a killed worker's posts move on in seconds.
-    lease_seconds: float = Field(30.0, ge=1)
-    lease_renew_seconds: float = Field(10.0, gt=0)
-    batch_size: int = Field(50, ge=1)
+    lease_seconds: float = Field(default=30.0, ge=1)
+    lease_renew_seconds: float = Field(default=10.0, gt=0)
+    batch_size: int = Field(default=50, ge=1)
     # Sends in flight at once; unset: one per account, since an account's posts go one at
     # a time and different accounts' posts should all be on the wire together.
-    threads: int | None = Field(None, ge=1)
-    max_attempts: int = Field(5, ge=1)
-    backoff_base_seconds: float = Field(30.0, gt=0)
-    backoff_cap_seconds: float = Field(3600.0, gt=0)
-    stale_after_minutes: float = Field(120.0, gt=0)
-    request_timeout_seconds: float = Field(20.0, gt=0)
+    threads: int | None = Field(default=None, ge=1)
+    max_attempts: int = Field(default=5, ge=1)
+    backoff_base_seconds: float = Field(default=30.0, gt=0)
+    backoff_cap_seconds: float = Field(default=3600.0, gt=0)
+    stale_after_minutes: float = Field(default=120.0, gt=0)
+    request_timeout_seconds: float = Field(default=20.0, gt=0)
     # A send in doubt (timeout, 5xx, dropped connection, a worker that died mid-send) is
     # looked up this many seconds after its request could have started, at the latest;
     # only after the last look may a network without idempotency keys be sent to again.
     check_after_seconds: tuple[float, ...] = (30.0, 120.0, 600.0)
 
-    @model_validator(mode="after")
-    def _safe(self) -> WorkerSettings:
+    @whole_check
+    def _safe(self) -> None:
         """Refuse settings under which a living worker could lose a lease, or a request
         still in flight could be missed by the look-ups."""
         if self.lease_renew_seconds * 3 > self.lease_seconds:
@@ -97,7 +473,6 @@ class WorkerSettings(_Frozen):
                 f"worker.request_timeout_seconds ({self.request_timeout_seconds:g}): a request "
                 "still in flight would be missed"
             )
-        return self
 
 
 class Blackout(_Frozen):
@@ -108,7 +483,7 @@ class Blackout(_Frozen):
     reason: str = Field(min_length=1)
     accounts: tuple[str, ...] = ()  # empty: every account
 
-    @field_validator("start", "end")
+    @field_check("start", "end")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
@@ -134,7 +509,7 @@ class AccountSettings(_Frozen):
     # The account's own text limit where it differs from the network's (a Mastodon
     # instance allowing 1000: `publisher accounts check` reports the instance's). Lint
     # and previews count to it; unset means the network's (channels/networks.py).
-    text_limit: int | None = Field(None, gt=0)
+    text_limit: int | None = Field(default=None, gt=0)
     # Mastodon only: who sees the posts. Always sent, so the account's own default
     # (unlisted on some accounts) never decides.
     visibility: Literal["public", "unlisted", "private"] = "public"
@@ -144,7 +519,7 @@ class AccountSettings(_Frozen):
     # down to it (a network that can ask, such as LinkedIn with client_id, asks instead).
     token_expires_at: datetime | None = None
 
-    @field_validator("token_expires_at")
+    @field_check("token_expires_at")
     @classmethod
     def _aware_expiry(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
@@ -157,9 +532,9 @@ class HealthSettings(_Frozen):
 
     enabled: bool = True
     host: str = "127.0.0.1"
-    port: int = Field(9184, ge=0, le=65535)  # 0: any free port (tests), logged at start
+    port: int = Field(default=9184, ge=0, le=65535)  # 0: any free port (tests), logged at start
     # /healthz answers 503 when the last dispatch loop is older than this.
-    max_loop_age_seconds: float = Field(120.0, gt=0)
+    max_loop_age_seconds: float = Field(default=120.0, gt=0)
 
 
 class NotifySettings(_Frozen):
@@ -171,14 +546,14 @@ class NotifySettings(_Frozen):
     email_to: tuple[str, ...] = ()
     email_from: str = ""
     smtp_host: str = ""
-    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_username: str = ""
     smtp_password_env: str = ""
     smtp_starttls: bool = True
     # A PEM file of CA certificates to trust for STARTTLS (a private mail relay).
     smtp_ca_file: Path | None = None
     webhook_url_env: str = ""
-    timeout_seconds: float = Field(10.0, gt=0)
+    timeout_seconds: float = Field(default=10.0, gt=0)
     # The daily digest of tomorrow's posts still awaiting approval, at this local time.
     daily_digest: bool = True
     digest_time: time = time(16, 0)
@@ -187,7 +562,7 @@ class NotifySettings(_Frozen):
 class RetentionSettings(_Frozen):
     """Published posts' text is deleted after this many days; the audit record stays."""
 
-    delete_text_after_days: int = Field(0, ge=0)  # 0: keep the text for ever
+    delete_text_after_days: int = Field(default=0, ge=0)  # 0: keep the text for ever
     run_time: time = time(3, 30)  # local time the worker applies it each day
 
 
@@ -204,14 +579,14 @@ class WebSettings(_Frozen):
     media_key_env: str = ""
     media_key_file: Path | None = None
     # How long a signed image URL stays valid: the network fetches it within the send.
-    media_url_minutes: float = Field(10.0, gt=0, le=60)
+    media_url_minutes: float = Field(default=10.0, gt=0, le=60)
     # A signed-in session ends after this long unused, and this long after sign-in.
-    session_idle_minutes: float = Field(30.0, gt=0, le=24 * 60)
-    session_max_hours: float = Field(12.0, gt=0, le=24 * 7)
+    session_idle_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
+    session_max_hours: float = Field(default=12.0, gt=0, le=24 * 7)
     # Every refused sign-in answers after this long (longer than a password hash takes).
-    sign_in_answer_seconds: float = Field(1.0, ge=0, le=10)
+    sign_in_answer_seconds: float = Field(default=1.0, ge=0, le=10)
 
-    @field_validator("public_url")
+    @field_check("public_url")
     @classmethod
     def _public(cls, value: str) -> str:
         value = value.strip().rstrip("/")
@@ -230,7 +605,7 @@ class WebSettings(_Frozen):
             )
         return value
 
-    @field_validator("media_key_env")
+    @field_check("media_key_env")
     @classmethod
     def _variable(cls, value: str) -> str:
         if value.startswith("PUBLISHER_"):
@@ -289,15 +664,15 @@ class OidcSettings(_Frozen):
     scopes: tuple[str, ...] = ("openid", "profile", "email")
     button_label: str = "Sign in with your organisation"
     # Seconds of clock difference allowed when checking the ID token's times.
-    leeway_seconds: int = Field(60, ge=0, le=300)
+    leeway_seconds: int = Field(default=60, ge=0, le=300)
     groups: dict[str, OidcGroup] = Field(default_factory=dict)
 
-    @field_validator("issuer")
+    @field_check("issuer")
     @classmethod
     def _issuer(cls, value: str) -> str:
         return _loopback_or_https(value, "the issuer")
 
-    @field_validator("client_secret_env")
+    @field_check("client_secret_env")
     @classmethod
     def _secret_variable(cls, value: str) -> str:
         if value.startswith("PUBLISHER_"):
@@ -307,8 +682,8 @@ class OidcSettings(_Frozen):
             )
         return value
 
-    @model_validator(mode="after")
-    def _complete(self) -> OidcSettings:
+    @whole_check
+    def _complete(self) -> None:
         if self.issuer:
             if not self.client_id:
                 raise ValueError("oidc.client_id is needed when oidc.issuer is set")
@@ -319,7 +694,6 @@ class OidcSettings(_Frozen):
                 )
             if "openid" not in self.scopes:
                 raise ValueError('oidc.scopes must include "openid"')
-        return self
 
     @property
     def enabled(self) -> bool:
@@ -340,7 +714,7 @@ class TwoFactorSettings(_Frozen):
     key_env: str = ""
     key_file: Path | None = None
 
-    @field_validator("key_env")
+    @field_check("key_env")
     @classmethod
     def _key_variable(cls, value: str) -> str:
         if value.startswith("PUBLISHER_"):
@@ -363,8 +737,8 @@ class SignoffStage(_Frozen):
     # Only posts in these languages need this stage (e.g. ["cy"]); empty: every post.
     languages: tuple[str, ...] = ()
 
-    @model_validator(mode="after")
-    def _someone(self) -> SignoffStage:
+    @whole_check
+    def _someone(self) -> None:
         if not (self.users or self.roles or self.external):
             raise ValueError(
                 f"stage {self.name!r}: say who may approve it (users, roles or external = true)"
@@ -374,7 +748,6 @@ class SignoffStage(_Frozen):
                 f"stage {self.name!r}: require = \"all\" needs a list of users (and no roles "
                 "or external reviewers, whose number is not known)"
             )
-        return self
 
 
 def _distinct_stages(stages: tuple[SignoffStage, ...]) -> tuple[SignoffStage, ...]:
@@ -390,7 +763,7 @@ class SignoffPlan(_Frozen):
 
     stages: tuple[SignoffStage, ...] = ()
 
-    @field_validator("stages")
+    @field_check("stages")
     @classmethod
     def _distinct(cls, value: tuple[SignoffStage, ...]) -> tuple[SignoffStage, ...]:
         return _distinct_stages(value)
@@ -409,14 +782,14 @@ class SignoffSettings(_Frozen):
     campaigns: dict[str, SignoffPlan] = Field(default_factory=dict)
     contacts: dict[str, str] = Field(default_factory=dict)
     # The longest an external review link may live.
-    review_link_max_days: float = Field(30.0, gt=0, le=366)
+    review_link_max_days: float = Field(default=30.0, gt=0, le=366)
 
-    @field_validator("stages")
+    @field_check("stages")
     @classmethod
     def _distinct(cls, value: tuple[SignoffStage, ...]) -> tuple[SignoffStage, ...]:
         return _distinct_stages(value)
 
-    @field_validator("contacts")
+    @field_check("contacts")
     @classmethod
     def _addresses(cls, value: dict[str, str]) -> dict[str, str]:
         for name, address in value.items():
@@ -446,7 +819,7 @@ class Settings(_Frozen):
     graph_api_version: str = "v25.0"
     # LinkedIn's API version (LinkedIn-Version: YYYYMM); LinkedIn retires each about a year
     # after its release, so move it forward when LinkedIn announces a sunset.
-    linkedin_version: str = Field("202605", pattern=r"^20\d{2}(0[1-9]|1[0-2])$")
+    linkedin_version: str = Field(default="202605", pattern=r"^20\d{2}(0[1-9]|1[0-2])$")
     # A file (owner-only) holding the personal token the command line acts with, when
     # PUBLISHER_TOKEN is not set (people/tokens.py).
     token_file: Path | None = None
@@ -462,8 +835,8 @@ class Settings(_Frozen):
     two_factor: TwoFactorSettings = TwoFactorSettings()
     signoff: SignoffSettings = SignoffSettings()
 
-    @model_validator(mode="after")
-    def _signoff_accounts_exist(self) -> Settings:
+    @whole_check
+    def _signoff_accounts_exist(self) -> None:
         unknown = sorted(set(self.signoff.accounts) - set(self.accounts))
         if unknown:
             known = ", ".join(sorted(self.accounts)) or "none"
@@ -471,10 +844,9 @@ class Settings(_Frozen):
                 f"signoff.accounts names unknown account(s) {', '.join(unknown)} "
                 f"(configured: {known})"
             )
-        return self
 
-    @model_validator(mode="after")
-    def _images_can_be_fetched(self) -> Settings:
+    @whole_check
+    def _images_can_be_fetched(self) -> None:
         """A network that fetches every post's image itself (Instagram) can only publish
         when this install serves them: refused here, before anything is planned or claimed.
         (Threads fetches images too, but takes text posts: its image posts fail before any
@@ -499,10 +871,9 @@ class Settings(_Frozen):
                     f"account {name!r}: {row.name} fetches every image from a public address, "
                     f"so [web] needs {' and '.join(missing)}; see docs/accounts.md ({row.name})"
                 )
-        return self
 
-    @model_validator(mode="after")
-    def _oidc_accounts_known(self) -> Settings:
+    @whole_check
+    def _oidc_accounts_known(self) -> None:
         for group, mapping in self.oidc.groups.items():
             unknown = sorted(set(mapping.accounts) - set(self.accounts) - {"*"})
             if unknown:
@@ -510,9 +881,8 @@ class Settings(_Frozen):
                     f"oidc.groups.{group}: unknown account(s) {', '.join(unknown)} "
                     f"(configured: {', '.join(sorted(self.accounts)) or 'none'})"
                 )
-        return self
 
-    @field_validator("timezone")
+    @field_check("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
         try:
@@ -571,15 +941,15 @@ def load_settings(path: Path | None = None, environ: dict[str, str] | None = Non
     from_env = _apply_environment(raw, env)
     raw["config_path"] = path
     try:
-        settings = Settings.model_validate(raw)
-    except ValidationError as exc:
+        settings = Settings(**raw)
+    except InvalidSettings as exc:
         raise SettingsError(_describe(exc, where, from_env)) from None
     return _resolve_paths(settings, base)
 
 
 def _apply_environment(raw: dict[str, Any], env: dict[str, str]) -> dict[tuple[str, ...], str]:
     """Apply ``PUBLISHER_*`` overrides; returns which variable set which setting."""
-    sections: dict[str, type[BaseModel]] = {
+    sections: dict[str, type[_Frozen]] = {
         "database": DatabaseSettings,
         "worker": WorkerSettings,
         "health": HealthSettings,
@@ -596,8 +966,8 @@ def _apply_environment(raw: dict[str, Any], env: dict[str, str]) -> dict[tuple[s
         key = name.removeprefix("PUBLISHER_").lower()
         for section, model in sections.items():
             field = key.removeprefix(section + "_")
-            if key.startswith(section + "_") and field in model.model_fields:
-                if "tuple" in str(model.model_fields[field].annotation):
+            if key.startswith(section + "_") and field in model._fields:
+                if get_origin(model.field_types()[field]) is tuple:
                     # A list in one variable: PUBLISHER_WORKER_CHECK_AFTER_SECONDS=30,120,600
                     raw.setdefault(section, {})[field] = [v.strip() for v in value.split(",")]
                 else:
@@ -624,7 +994,7 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         settings.state_dir if settings.state_dir.is_absolute() else base / settings.state_dir
     )
     accounts = {
-        name: acc.model_copy(update={"secrets_file": base / acc.secrets_file})
+        name: acc.replace(secrets_file=base / acc.secrets_file)
         if acc.secrets_file and not acc.secrets_file.is_absolute()
         else acc
         for name, acc in settings.accounts.items()
@@ -636,36 +1006,33 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     token_file = settings.token_file
     if token_file is not None and not token_file.is_absolute():
         token_file = base / token_file
-    return settings.model_copy(
-        update={
-            "state_dir": state_dir,
-            "token_file": token_file,
-            "accounts": accounts,
-            "database": settings.database.model_copy(update={"url": url}),
-            "notify": settings.notify.model_copy(update={"smtp_ca_file": base / ca})
-            if (ca := settings.notify.smtp_ca_file) and not ca.is_absolute()
-            else settings.notify,
-            "web": settings.web.model_copy(update={"media_key_file": base / key})
-            if (key := settings.web.media_key_file) and not key.is_absolute()
-            else settings.web,
-            "oidc": settings.oidc.model_copy(update={"client_secret_file": base / secret})
-            if (secret := settings.oidc.client_secret_file) and not secret.is_absolute()
-            else settings.oidc,
-            "two_factor": settings.two_factor.model_copy(update={"key_file": base / tf})
-            if (tf := settings.two_factor.key_file) and not tf.is_absolute()
-            else settings.two_factor,
-        }
+    return settings.replace(
+        state_dir=state_dir,
+        token_file=token_file,
+        accounts=accounts,
+        database=settings.database.replace(url=url),
+        notify=settings.notify.replace(smtp_ca_file=base / ca)
+        if (ca := settings.notify.smtp_ca_file) and not ca.is_absolute()
+        else settings.notify,
+        web=settings.web.replace(media_key_file=base / key)
+        if (key := settings.web.media_key_file) and not key.is_absolute()
+        else settings.web,
+        oidc=settings.oidc.replace(client_secret_file=base / secret)
+        if (secret := settings.oidc.client_secret_file) and not secret.is_absolute()
+        else settings.oidc,
+        two_factor=settings.two_factor.replace(key_file=base / tf)
+        if (tf := settings.two_factor.key_file) and not tf.is_absolute()
+        else settings.two_factor,
     )
 
 
-def _describe(exc: ValidationError, where: str, from_env: dict[tuple[str, ...], str]) -> str:
+def _describe(exc: InvalidSettings, where: str, from_env: dict[tuple[str, ...], str]) -> str:
     """Each problem named where it came from: the environment variable, else the file."""
     parts = []
-    for err in exc.errors():
-        loc = tuple(str(p) for p in err["loc"])
+    for loc, message in exc.errors:
         variable = from_env.get(loc)
         source = f"environment variable {variable}" if variable else f"{where}: {'.'.join(loc)}"
         if not loc:  # a check across sections (e.g. accounts and [web])
             source = where
-        parts.append(f"{source}: {err['msg']}")
+        parts.append(f"{source}: {message}")
     return "; ".join(parts)

@@ -18,11 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from typing import TYPE_CHECKING, Any
 
 from posts.db import Database
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class HealthServer:
         self,
         host: str,
         port: int,
-        registry: CollectorRegistry,
+        registry: CollectorRegistry | None,
         status: Callable[[], HealthStatus],
     ) -> None:
         self.host, self.requested_port = host, port
@@ -159,7 +160,9 @@ class HealthServer:
                         status = server.status()
                         body = json.dumps(status.as_json()).encode()
                         self._answer(200 if status.healthy else 503, "application/json", body)
-                    elif path == "/metrics":
+                    elif path == "/metrics" and server.registry is not None:
+                        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
                         self._answer(200, CONTENT_TYPE_LATEST, generate_latest(server.registry))
                     else:
                         self._answer(404, "text/plain", b"try /healthz or /metrics\n")

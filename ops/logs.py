@@ -33,7 +33,7 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message
 
 def redact(text: str) -> str:
     """``channels.credentials.redact``, imported on first use: the command line's
-    logging setup must not load pydantic before a command needs it."""
+    logging setup must not load the settings before a command needs them."""
     from channels.credentials import redact as redact_known
 
     return redact_known(text)

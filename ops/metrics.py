@@ -21,6 +21,9 @@ scrape, so they are right whichever process changed the queue.
 ========================================================  ==================================
 
 ``channel`` is the account's name in the settings (e.g. ``gwent-x``).
+
+Only a worker that serves ``/metrics`` (``[health] enabled``, the default) counts: without
+the server nobody can read the metrics, so ``prometheus_client`` is not even imported.
 """
 
 from __future__ import annotations
@@ -29,10 +32,8 @@ import logging
 from collections import Counter as Tally
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from core.clock import Clock
@@ -44,6 +45,10 @@ from posts.models import Post
 from posts.states import PostState
 from schedules.dispatch import Outcome
 
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.core import GaugeMetricFamily, Metric
+
 log = logging.getLogger(__name__)
 
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60)
@@ -51,8 +56,9 @@ LATENESS_BUCKETS = (0.1, 0.5, 1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200)
 HOLD_KINDS = ("hold", "blackout", "pause")
 
 
-class QueueCollector(Collector):
-    """Gauges read from the database at scrape time."""
+class QueueCollector:
+    """Gauges read from the database at scrape time (a prometheus_client ``Collector``:
+    ``describe`` and ``collect``)."""
 
     def __init__(self, db: Database, settings: Settings, clock: Clock) -> None:
         self.db, self.settings, self.clock = db, settings, clock
@@ -98,6 +104,8 @@ class QueueCollector(Collector):
         GaugeMetricFamily,
         GaugeMetricFamily,
     ]:
+        from prometheus_client.core import GaugeMetricFamily
+
         return (
             GaugeMetricFamily("publisher_posts", "Posts in each state.", labels=["state"]),
             GaugeMetricFamily(
@@ -120,11 +128,16 @@ class QueueCollector(Collector):
 
 
 class Metrics:
-    """The worker's metrics. ``observe`` takes the dispatcher's outcomes."""
+    """The worker's metrics. ``observe`` takes the dispatcher's outcomes. ``registry`` is
+    None, and nothing is counted, when the settings serve no ``/metrics``."""
 
     def __init__(self, db: Database, settings: Settings, clock: Clock) -> None:
-        self.registry = CollectorRegistry()
-        r = self.registry
+        self.registry: CollectorRegistry | None = None
+        if not settings.health.enabled:
+            return
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.registry = r = CollectorRegistry()
         self.duration = Histogram(
             "publisher_publish_duration_seconds",
             "Time spent in the network call to publish a post.",
@@ -171,6 +184,8 @@ class Metrics:
         r.register(QueueCollector(db, settings, clock))
 
     def observe(self, outcome: Outcome) -> None:
+        if self.registry is None:
+            return
         self.results.labels(outcome.account, outcome.outcome).inc()
         if outcome.outcome != "published" and outcome.outcome != "already_published":
             self.failures.labels(outcome.account, outcome.outcome).inc()
@@ -180,9 +195,13 @@ class Metrics:
             self.lateness.labels(outcome.account).observe(max(0.0, outcome.late_seconds))
 
     def loop(self, at: datetime) -> None:
+        if self.registry is None:
+            return
         self.last_loop.set(at.timestamp())
 
     def notified(self, notifier: str, delivered: bool) -> None:
+        if self.registry is None:
+            return
         self.notifications.labels(notifier, "delivered" if delivered else "failed").inc()
         if not delivered:
             self.notification_failures.labels(notifier).inc()

@@ -117,3 +117,26 @@ def test_help_imports_no_command_module_nor_heavy_library() -> None:
     assert imported == []
     clicks = CliRunner().invoke(cli, ["--help"], terminal_width=78, prog_name="publisher")
     assert "\n".join(printed) + "\n" == clicks.output
+
+
+@pytest.mark.parametrize(
+    "args", [["worker", "--stop-after", "1"], ["status"], ["queue"]], ids=" ".join
+)
+def test_the_worker_and_the_quick_reads_import_no_pydantic(db, settings, args) -> None:
+    """Issue 17: pydantic was 9 MB of an idle worker's memory and ~100 ms of
+    `status` and `queue`; the settings are read without it (campaigns still use it)."""
+    assert settings.config_path is not None
+    printed, imported = publisher_imports(
+        args, ("pydantic", "pydantic_core"), {"PUBLISHER_CONFIG": str(settings.config_path)}
+    )
+    assert imported == [], (args, printed)
+
+
+def test_a_worker_without_the_health_server_imports_no_prometheus_client(db, settings) -> None:
+    """Nobody can read the metrics without ``/metrics``: 1.2 MB less (issue 17)."""
+    assert settings.config_path is not None
+    environ = {"PUBLISHER_CONFIG": str(settings.config_path), "PUBLISHER_HEALTH_ENABLED": "false"}
+    _, imported = publisher_imports(
+        ["worker", "--stop-after", "1"], ("prometheus_client",), environ
+    )
+    assert imported == []

@@ -137,8 +137,8 @@ def test_missing_welsh_counterpart(run, tmp_path: Path, settings) -> None:
     from campaign.loader import load_campaign
 
     folder = write_campaign(tmp_path / "c", languages='["en", "cy"]')
-    only_english = settings.model_copy(update={"accounts": {
-        "gwent-x": settings.accounts["gwent-x"].model_copy(update={"languages": ("en",)})}})
+    only_english = settings.replace(accounts={
+        "gwent-x": settings.accounts["gwent-x"].replace(languages=("en",))})
     drafts = expand(load_campaign(folder), only_english)
     assert drafts and all(
         any(p["rule"] == "welsh-counterpart" for p in d.problems) for d in drafts)

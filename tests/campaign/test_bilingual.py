@@ -44,13 +44,12 @@ def test_overflowing_bilingual_post_is_reported_not_cut(settings, tmp_path: Path
 
 def test_separate_posts_are_paired_across_accounts(settings, tmp_path: Path) -> None:
     accounts = {
-        "gwent-x": settings.accounts["gwent-x"].model_copy(update={"languages": ("en",)}),
-        "heddlu-x": settings.accounts["gwent-x"].model_copy(
-            update={"languages": ("cy",), "handle": "@HeddluGwent"}),
+        "gwent-x": settings.accounts["gwent-x"].replace(languages=("en",)),
+        "heddlu-x": settings.accounts["gwent-x"].replace(languages=("cy",), handle="@HeddluGwent"),
     }
     folder = write_campaign(tmp_path / "c", languages='["cy", "en"]',
                             accounts='["gwent-x", "heddlu-x"]')
-    drafts = expand(load_campaign(folder), settings.model_copy(update={"accounts": accounts}))
+    drafts = expand(load_campaign(folder), settings.replace(accounts=accounts))
     day = [d for d in drafts if d.local_date == drafts[0].local_date]
     assert {(d.account, d.language) for d in day} == {("gwent-x", "en"), ("heddlu-x", "cy")}
     assert day[0].pair_key == day[1].pair_key is not None

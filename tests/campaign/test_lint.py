@@ -769,8 +769,8 @@ def test_planning_lints_to_the_accounts_own_text_limit(
     from campaign.loader import load_campaign
     from tests.helpers import write_campaign
 
-    account = settings.accounts["gwent-mastodon"].model_copy(update={"text_limit": text_limit})
-    settings = settings.model_copy(update={"accounts": {"gwent-mastodon": account}})
+    account = settings.accounts["gwent-mastodon"].replace(text_limit=text_limit)
+    settings = settings.replace(accounts={"gwent-mastodon": account})
     long_tip = "{{ item }} " + "Siaradwch â'ch plentyn am yr apiau. " * 16  # over 500
     folder = write_campaign(
         tmp_path / "c", accounts='["gwent-mastodon"]', templates={"tip.en.j2": long_tip}

@@ -28,7 +28,7 @@ def account(**overrides: object) -> AccountSettings:
         "credentials": {"consumer_key": "GWENT_X_KEY", "access_token": "GWENT_X_TOKEN"},
     }
     fields.update(overrides)
-    return AccountSettings.model_validate(fields)
+    return AccountSettings(**fields)
 
 
 def secrets_file(tmp_path: Path, text: str, mode: int = 0o600) -> Path:

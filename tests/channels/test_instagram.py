@@ -726,7 +726,7 @@ def test_the_token_expiry_is_the_setting(channel: InstagramChannel) -> None:
     """Instagram cannot tell a token's expiry without renewing it: the account says."""
     assert channel.expires_at() is None
     when = datetime(2027, 5, 17, 9, 0, tzinfo=UTC)
-    channel.account = channel.account.model_copy(update={"token_expires_at": when})
+    channel.account = channel.account.replace(token_expires_at=when)
     assert channel.expires_at() == when
 
 
@@ -837,7 +837,7 @@ def test_registry_builds_the_instagram_channel(tmp_path: Path) -> None:
         channel.media_urls is not None
         and channel.media_urls.public_url == "https://publisher.gwent.police.uk"
     )
-    facebook_login = account.model_copy(update={"api_base_url": "https://graph.facebook.com"})
+    facebook_login = account.replace(api_base_url="https://graph.facebook.com")
     other = registry_channel_for(
         "gwent-instagram",
         facebook_login,
@@ -1018,10 +1018,10 @@ def test_the_chain_when_the_image_cannot_be_fetched(
 
     db, clock, dispatcher = chain["db"], chain["clock"], chain["dispatcher"]
     server = chain["server"]
-    other = chain["settings"].web.model_copy(update={"media_key_env": "OTHER_KEY"})
+    other = chain["settings"].web.replace(media_key_env="OTHER_KEY")
     monkeypatch.setenv("OTHER_KEY", "o" * 48)
     server.app = create_app(
-        chain["settings"].model_copy(update={"web": other}), db, SystemClock(), secret_key="s" * 32
+        chain["settings"].replace(web=other), db, SystemClock(), secret_key="s" * 32
     )
     post = _the_post(db)
     clock.set(post.due_at)
@@ -1073,9 +1073,7 @@ def test_the_media_route(chain: dict[str, Any]) -> None:
     )
     assert requests.get(made_earlier.url(sha), timeout=5).status_code == 403
     # A link made to live longer than links live is refused even with a good signature.
-    ahead = MediaUrls(
-        settings.web.model_copy(update={"media_url_minutes": 60}), {"CHAIN_MEDIA_KEY": KEY}
-    )
+    ahead = MediaUrls(settings.web.replace(media_url_minutes=60), {"CHAIN_MEDIA_KEY": KEY})
     assert requests.get(ahead.url(sha), timeout=5).status_code == 403
     # An image of no waiting post: 404, signed or not.
     other = hashlib.sha256(b"another image").hexdigest()

@@ -235,7 +235,7 @@ def test_LI_too_long(
         channel.publish(make_post(channel, at_limit + "a"))
     assert len(linkedin.posts()) == 1
     # LinkedIn (the fake) counts the same way: past our check, it refuses the post too.
-    channel.account = channel.account.model_copy(update={"text_limit": 5000})
+    channel.account = channel.account.replace(text_limit=5000)
     with pytest.raises(PermanentError, match=r"ShareCommentary text length \(3001 characters\)"):
         channel.publish(make_post(channel, at_limit + "b"))
     assert len(linkedin.posts()) == 1
@@ -760,9 +760,7 @@ def test_handles_and_credentials(linkedin: FakeLinkedIn) -> None:
     account = AccountSettings(network="linkedin", handle="urn:li:organization:2414183")
     assert LinkedInChannel("l", account, {"access_token": "t-123456"}).organization == ORGANIZATION
     with pytest.raises(SettingsError, match="the organisation's id"):
-        LinkedInChannel(
-            "l", account.model_copy(update={"handle": "@GwentPolice"}), {"access_token": "t"}
-        )
+        LinkedInChannel("l", account.replace(handle="@GwentPolice"), {"access_token": "t"})
     with pytest.raises(SettingsError, match="needs client_secret too"):
         LinkedInChannel("l", account, {"access_token": "t", "client_id": "c"})
     with pytest.raises(SettingsError, match="refresh_token needs the app's client_id"):
@@ -795,10 +793,10 @@ def test_registry_builds_the_channel_from_the_environment_or_a_secrets_file(
         'client_id = "client-2"\nclient_secret = "secret-file-123456"\n'
     )
     os.chmod(secrets_file, 0o600)
-    from_file = account.model_copy(update={"credentials": {}, "secrets_file": secrets_file})
+    from_file = account.replace(credentials={}, secrets_file=secrets_file)
     channel = registry_channel_for("gwent-linkedin", from_file, settings, environ={})
     assert isinstance(channel, LinkedInChannel) and channel.can_refresh
-    only_token = account.model_copy(update={"credentials": {"access_token": "LI_TOKEN"}})
+    only_token = account.replace(credentials={"access_token": "LI_TOKEN"})
     plain_channel = registry_channel_for("gwent-linkedin", only_token, settings, environ=env)
     assert isinstance(plain_channel, LinkedInChannel) and plain_channel._client_secret is None
     dry = AccountSettings(network="linkedin", handle=ORGANIZATION)

@@ -388,7 +388,7 @@ def test_MASTO_visibility(
     channel = masto_channel_for()
     channel.publish(make_post(channel, "Public by default"))
     limited = masto_channel_for()
-    limited.account = limited.account.model_copy(update={"visibility": "private"})
+    limited.account = limited.account.replace(visibility="private")
     limited.publish(make_post(limited, "Followers only"))
     sent = [(s["visibility"], s["visibility_sent"]) for s in statuses(platform)]
     assert sent == [("public", "public"), ("private", "private")]

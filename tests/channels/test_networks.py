@@ -251,7 +251,7 @@ def test_accounts_check_reports_the_instances_limit(
 ) -> None:
     monkeypatch.setattr(fake_config, "mastodon_max_characters", 1000)
     channel = masto_channel_for()
-    channel.account = channel.account.model_copy(update={"text_limit": text_limit})
+    channel.account = channel.account.replace(text_limit=text_limit)
     line = channel.check()
     assert "up to 1000 characters" in line
     assert ("set text_limit = 1000 for this account in config.toml" in line) is advice

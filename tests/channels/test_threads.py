@@ -585,7 +585,7 @@ def test_channel_needs_a_token_and_a_username(fake: FakeThreads) -> None:
     account = AccountSettings(network="threads", handle="@gwentpolice", dry_run=False)
     with pytest.raises(SettingsError, match="Threads needs access_token"):
         ThreadsChannel("gwent-threads", account, {})
-    bad = account.model_copy(update={"handle": "gwentpolice@threads.net"})
+    bad = account.replace(handle="gwentpolice@threads.net")
     with pytest.raises(SettingsError, match="the profile's username"):
         ThreadsChannel("gwent-threads", bad, {"access_token": "x" * 20})
     channel = ThreadsChannel("gwent-threads", account, {"access_token": "x" * 20})

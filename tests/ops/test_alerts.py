@@ -254,9 +254,7 @@ def test_digest_lists_tomorrows_posts_awaiting_approval(db, settings, clock, tmp
 
 
 def test_daily_jobs_fire_at_local_times(db, settings, clock):
-    settings = settings.model_copy(
-        update={"retention": settings.retention.model_copy(update={"delete_text_after_days": 30})}
-    )
+    settings = settings.replace(retention=settings.retention.replace(delete_text_after_days=30))
     ops = Operations(db, settings, notifiers=[], clock=clock)
     scheduler = BackgroundScheduler(timezone=UTC)
     ops.start(scheduler)
@@ -277,16 +275,12 @@ def test_a_token_running_out_is_told_days_before_once_a_day_across_workers(
     db, settings, clock, recording
 ):
     expires = clock.now() + timedelta(days=9, hours=1)
-    linkedin = settings.accounts["gwent-linkedin"].model_copy(
-        update={
-            "dry_run": False,
-            "token_expires_at": expires,
-            "credentials": {"access_token": "TEST_LI_TOKEN"},
-        }
+    linkedin = settings.accounts["gwent-linkedin"].replace(
+        dry_run=False,
+        token_expires_at=expires,
+        credentials={"access_token": "TEST_LI_TOKEN"},
     )
-    settings = settings.model_copy(
-        update={"accounts": {**settings.accounts, "gwent-linkedin": linkedin}}
-    )
+    settings = settings.replace(accounts={**settings.accounts, "gwent-linkedin": linkedin})
     environ = {"TEST_LI_TOKEN": "AQV-not-a-real-token"}
     workers = [Operations(db, settings, notifiers=[recording], clock=clock) for _ in range(3)]
     try:

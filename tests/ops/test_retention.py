@@ -76,8 +76,6 @@ def test_retention_command_and_the_worker_job(db, settings, clock, tmp_path) -> 
     assert post.text is None
     assert _events(db, post.id)[-1].actor == "records-officer"
 
-    on = settings.model_copy(
-        update={"retention": settings.retention.model_copy(update={"delete_text_after_days": 1})}
-    )
+    on = settings.replace(retention=settings.retention.replace(delete_text_after_days=1))
     report = Operations(db, on, clock=clock).apply_retention()
     assert report is not None and report.post_ids == []

@@ -252,12 +252,8 @@ def test_a_required_role_enrols_before_anything_else(
 def test_required_for_a_role_in_the_settings(
     people: Database, settings: Settings, clock: FakeClock
 ) -> None:
-    strict = settings.model_copy(
-        update={
-            "two_factor": settings.two_factor.model_copy(
-                update={"required_roles": ("administrator",)}
-            )
-        }
+    strict = settings.replace(
+        two_factor=settings.two_factor.replace(required_roles=("administrator",))
     )
     app = create_app(strict, people, clock, secret_key="k")
     client = app.test_client()
@@ -319,11 +315,7 @@ def test_the_secret_is_stored_encrypted_with_a_key_outside_the_database(
 def test_the_key_can_come_from_a_named_variable(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    named = settings.model_copy(
-        update={
-            "two_factor": settings.two_factor.model_copy(update={"key_env": "TEST_TWO_FACTOR_KEY"})
-        }
-    )
+    named = settings.replace(two_factor=settings.two_factor.replace(key_env="TEST_TWO_FACTOR_KEY"))
     with pytest.raises(SettingsError, match="TEST_TWO_FACTOR_KEY, which is not set"):
         totp.secret_key(named)
     monkeypatch.setenv("TEST_TWO_FACTOR_KEY", "a long random key from the service's environment")

@@ -47,7 +47,7 @@ def test_status_lists_blackouts_from_the_settings_and_the_database_before_they_s
 ) -> None:
     _plan(db, settings, clock, tmp_path)
     now = clock.now()
-    with_mourning = settings.model_copy(update={"blackouts": (MOURNING,)})
+    with_mourning = settings.replace(blackouts=(MOURNING,))
     purdah = holds.set_hold(
         db,
         actor=who("chief"),

@@ -131,10 +131,8 @@ def test_an_account_in_one_language_gets_that_language_only(
     db: Database, settings: Settings
 ) -> None:
     """Issue 15: "or one language, as the account allows"."""
-    english_x = settings.accounts["gwent-x"].model_copy(update={"languages": ("en",)})
-    only_english = settings.model_copy(
-        update={"accounts": {**settings.accounts, "gwent-x": english_x}}
-    )
+    english_x = settings.accounts["gwent-x"].replace(languages=("en",))
+    only_english = settings.replace(accounts={**settings.accounts, "gwent-x": english_x})
     made = plan(db, only_english, Composition(accounts=["gwent-x", "gwent-facebook"],
                                               texts={"cy": CY, "en": EN}), now=NOW)
     assert [(p.account, p.language) for p in made] == [

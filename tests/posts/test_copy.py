@@ -80,8 +80,8 @@ def _fill_every_table(source: Database, settings, clock, tmp_path: Path) -> None
 
     review.submit(source, [4], actor=who("alice"), now=clock.now())
     review.record_previews(source, [4], actor=who("bob"), now=clock.now())
-    signoff = SignoffSettings.model_validate(
-        {"stages": [{"name": "check", "users": ["bob"]}, {"name": "sign-off", "users": ["x"]}]}
+    signoff = SignoffSettings(
+        stages=[{"name": "check", "users": ["bob"]}, {"name": "sign-off", "users": ["x"]}]
     )
     review.approve(source, [4], actor=who("bob"), now=clock.now(), signoff=signoff)
     review_links.create(

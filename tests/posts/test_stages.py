@@ -30,13 +30,11 @@ from posts.models import Event, Post
 from posts.planning import store_drafts
 from tests.helpers import token_for, who, write_campaign
 
-TWO_STAGES = SignoffSettings.model_validate(
-    {
-        "stages": [
-            {"name": "Welsh language check", "users": ["ceri"], "languages": ["cy"]},
-            {"name": "sign-off", "roles": ["reviewer", "administrator"]},
-        ]
-    }
+TWO_STAGES = SignoffSettings(
+    stages=[
+        {"name": "Welsh language check", "users": ["ceri"], "languages": ["cy"]},
+        {"name": "sign-off", "roles": ["reviewer", "administrator"]},
+    ]
 )
 
 
@@ -176,8 +174,8 @@ def test_a_stage_needs_the_preview_of_this_content(db, people, settings, clock, 
 
 
 def test_all_of_them_must_sign(db, people, settings, clock, tmp_path) -> None:
-    signoff = SignoffSettings.model_validate(
-        {"stages": [{"name": "legal", "users": ["bob", "ceri"], "require": "all"}]}
+    signoff = SignoffSettings(
+        stages=[{"name": "legal", "users": ["bob", "ceri"], "require": "all"}]
     )
     post = _welsh_post(db, settings, tmp_path, clock)
     for name in ("bob", "ceri"):

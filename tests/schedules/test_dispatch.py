@@ -345,9 +345,7 @@ def test_every_accounts_send_is_in_flight_at_once_by_default(db, settings, clock
     posts = _ready(db, settings, clock, tmp_path, accounts=json.dumps(text_only))
     accounts = {p.account for p in posts if p.due_at == posts[0].due_at}
     assert len(accounts) == len(text_only) > 4  # more than a fixed small pool
-    one_per_account = settings.model_copy(
-        update={"worker": settings.worker.model_copy(update={"threads": None})}
-    )
+    one_per_account = settings.replace(worker=settings.worker.replace(threads=None))
     channel = _AllTogether(len(accounts))
     dispatcher = Dispatcher(db, one_per_account, lambda a: channel, clock, owner="w")
     try:

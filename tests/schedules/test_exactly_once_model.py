@@ -95,8 +95,8 @@ class ExactlyOnce(RuleBasedStateMachine):
         template = _template()
         self.folder = Path(tempfile.mkdtemp(prefix="model-run-"))
         shutil.copy(template, self.folder / "publisher.db")
-        self.settings = load_settings(_TEMPLATE["config"], environ={}).model_copy(
-            update={"state_dir": self.folder}
+        self.settings = load_settings(_TEMPLATE["config"], environ={}).replace(
+            state_dir=self.folder
         )
         self.policy = self.settings.worker
         self.db = Database(f"sqlite:///{self.folder / 'publisher.db'}")

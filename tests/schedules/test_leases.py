@@ -8,14 +8,13 @@ import threading
 from datetime import timedelta
 
 import pytest
-from pydantic import ValidationError
 from sqlalchemy import select
 
 from campaign.expand import expand
 from campaign.loader import load_campaign
 from channels.base import OutgoingPost, Receipt
 from channels.fake import FakeChannel
-from core.settings import WorkerSettings
+from core.settings import InvalidSettings, WorkerSettings
 from posts import review
 from posts.models import Event, Post
 from posts.planning import store_drafts
@@ -176,9 +175,7 @@ def test_a_failed_half_of_a_pair_does_not_hold_back_the_account(
 ):
     fake = FakeChannel()
     # A day late is not stale here: the half left behind is still waiting, not stale.
-    patient = settings.model_copy(
-        update={"worker": settings.worker.model_copy(update={"stale_after_minutes": 14400})}
-    )
+    patient = settings.replace(worker=settings.worker.replace(stale_after_minutes=14400))
     d = Dispatcher(db, patient, lambda account: fake, clock, owner="w")
     try:
         posts = _ready(db, settings, clock, tmp_path, languages='["en", "cy"]')
@@ -211,7 +208,7 @@ def test_a_failed_half_of_a_pair_does_not_hold_back_the_account(
     ],
 )
 def test_unsafe_lease_settings_are_refused(values, named) -> None:
-    with pytest.raises(ValidationError, match=named):
+    with pytest.raises(InvalidSettings, match=named):
         WorkerSettings(**values)
 
 

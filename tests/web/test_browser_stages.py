@@ -25,13 +25,11 @@ from web.app import create_app
 # The browser and the server of tests/web/test_browser.py (pytest fixtures by name).
 browser, server, shoot = tb.browser, tb.server, tb.shoot
 
-STAGES = SignoffSettings.model_validate(
-    {
-        "stages": [
-            {"name": "Welsh language check", "users": ["ceri"], "languages": ["cy"]},
-            {"name": "sign-off", "roles": ["reviewer", "administrator"]},
-        ]
-    }
+STAGES = SignoffSettings(
+    stages=[
+        {"name": "Welsh language check", "users": ["ceri"], "languages": ["cy"]},
+        {"name": "sign-off", "roles": ["reviewer", "administrator"]},
+    ]
 )
 
 
@@ -40,7 +38,7 @@ def app(world: Database, settings: Settings, clock: FakeClock) -> Flask:
     users.add_user(
         world, "ceri", PASSWORD, role="author", display_name="Ceri", actor=who("test"), now=clock.now()
     )
-    staged = settings.model_copy(update={"signoff": STAGES})
+    staged = settings.replace(signoff=STAGES)
     flask_app = create_app(staged, world, clock, secret_key="test-secret-key")
     flask_app.testing = True
     return flask_app

@@ -491,7 +491,7 @@ def _blackout_app(world: Database, settings, clock: FakeClock) -> tuple[Flask, i
         reason="National mourning",
     )
     app = create_app(
-        settings.model_copy(update={"blackouts": (mourning,)}),
+        settings.replace(blackouts=(mourning,)),
         world,
         clock,
         secret_key="test-secret-key",
@@ -649,14 +649,12 @@ def test_the_holds_page_says_whose_access_token_runs_out_soon(
 
     from web.app import create_app
 
-    linkedin = settings.accounts["gwent-linkedin"].model_copy(
-        update={
-            "dry_run": False,
-            "token_expires_at": clock.now() + timedelta(days=6, hours=2),
-            "credentials": {"access_token": "WEB_LI_TOKEN"},
-        }
+    linkedin = settings.accounts["gwent-linkedin"].replace(
+        dry_run=False,
+        token_expires_at=clock.now() + timedelta(days=6, hours=2),
+        credentials={"access_token": "WEB_LI_TOKEN"},
     )
-    live = settings.model_copy(update={"accounts": {**settings.accounts, "gwent-linkedin": linkedin}})
+    live = settings.replace(accounts={**settings.accounts, "gwent-linkedin": linkedin})
     monkeypatch.setenv("WEB_LI_TOKEN", "AQV-web-test-token")
     app = create_app(live, world, clock, secret_key="test-secret-key")
     app.testing = True

@@ -106,17 +106,13 @@ def test_link_life_is_limited_and_durations_are_checked(
 
 @pytest.fixture
 def external_app(world: Database, settings: Settings, clock) -> Flask:
-    staged = settings.model_copy(
-        update={
-            "signoff": SignoffSettings.model_validate(
-                {
-                    "stages": [
-                        {"name": "PCC office", "external": True},
-                        {"name": "sign-off", "roles": ["reviewer"]},
-                    ]
-                }
-            )
-        }
+    staged = settings.replace(
+        signoff=SignoffSettings(
+            stages=[
+                {"name": "PCC office", "external": True},
+                {"name": "sign-off", "roles": ["reviewer"]},
+            ]
+        )
     )
     app = create_app(staged, world, clock, secret_key=SECRET)
     app.testing = True
