@@ -27,6 +27,11 @@ def bench_settings(folder: Path, accounts: int = 2, url: str = "", **worker: obj
     return load_settings(folder / "config.toml", environ={})
 
 
+def post_text(n: int) -> str:
+    """The text of the bench's post ``n`` (account ``n % accounts``)."""
+    return f"Benchmark post {n}: stop, talk, protect. Call 101 or 999."
+
+
 def seed_due_posts(
     db: Database, count: int, accounts: int, due: datetime = T0, spread: timedelta = timedelta(0)
 ) -> None:
@@ -35,7 +40,7 @@ def seed_due_posts(
     for n in range(count):
         account = f"acct-{n % accounts}"
         at = due + spread * (n / max(1, count))
-        text = f"Benchmark post {n}: stop, talk, protect. Call 101 or 999."
+        text = post_text(n)
         digest = content_hash(text=text, media=[], account=account, language="en", due_at=at)
         rows.append(
             dict(

@@ -1,10 +1,14 @@
 """Several worker processes over one database, publishing to the fake platform over HTTP.
 
 Used by the multi-worker tests and by the benchmarks (dispatch lateness, morning burst).
+``client_floor`` is what the machine can do without us: the same requests to the same fake
+platform from a bare client (``python -m bench.fleet CONFIG POSTS``: the same X channel
+code, one thread per account, no database, no worker).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -22,7 +26,7 @@ from posts.db import Database
 from posts.models import Event, Post
 from tests.fakeplatform import FakeConfig, FakePlatform, XAccount
 
-from .common import seed_due_posts
+from .common import post_text, seed_due_posts
 
 
 def fake_config(accounts: int) -> FakeConfig:
@@ -87,12 +91,21 @@ class Fleet:
     """A fake platform, a database with due posts, and N worker processes."""
 
     def __init__(
-        self, folder: Path, accounts: int, database_url: str, latency: float = 0.0, **worker: object
+        self,
+        folder: Path,
+        accounts: int,
+        database_url: str,
+        latency: float = 0.0,
+        source: Path | None = None,
+        keep_alive: bool = True,
+        **worker: object,
     ) -> None:
         self.folder = folder
+        # Another checkout's code for the workers (a baseline measured in the same run).
+        self.source = source
         self.accounts = accounts
         self.fake = fake_config(accounts)
-        self.platform = FakePlatform(self.fake).start()
+        self.platform = FakePlatform(self.fake).start(keep_alive=keep_alive)
         self.platform.latency = latency
         self.env = {
             **os.environ,
@@ -117,9 +130,12 @@ class Fleet:
             str(self.folder / "config.toml"),
             "worker",
         ]
+        env, cwd = self.env, None
+        if self.source is not None:
+            env, cwd = {**self.env, "PYTHONPATH": str(self.source)}, self.source
         for n in range(count):
             log = (self.folder / f"worker-{n}.log").open("ab")
-            self.workers.append(subprocess.Popen(command, env=self.env, stdout=log, stderr=log))
+            self.workers.append(subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=log))
 
     def wait_until_done(self, posts: int, timeout: float) -> float:
         """Seconds until every post is published (or the timeout)."""
@@ -194,9 +210,19 @@ def run_fleet(
     spread: float = 30.0,
     latency: float = 0.0,
     timeout: float = 180.0,
+    source: Path | None = None,
+    keep_alive: bool = True,
     **worker: object,
 ) -> FleetResult:
-    fleet = Fleet(folder, accounts, database_url, latency=latency, **worker)
+    fleet = Fleet(
+        folder,
+        accounts,
+        database_url,
+        latency=latency,
+        source=source,
+        keep_alive=keep_alive,
+        **worker,
+    )
     try:
         due = SystemClock().now() + timedelta(seconds=due_in)
         fleet.seed(posts, due, timedelta(seconds=spread))
@@ -215,10 +241,84 @@ def run_fleet(
         result.startup_cpu = startup_cpu
         return result
     finally:
-        for worker in fleet.workers:
-            if worker.poll() is None:
-                worker.kill()
+        for process in fleet.workers:
+            if process.poll() is None:
+                process.kill()
         fleet.close()
+
+
+@dataclass
+class FloorResult:
+    """The bare client's burst: seconds from its first request to its last answer, and
+    CPU seconds in the client and in the fake platform meanwhile."""
+
+    posts: int
+    sent: int
+    out_of_order_accounts: list[str]
+    seconds: float
+    client_cpu: float
+    platform_cpu: float
+
+
+def client_floor(
+    folder: Path, *, posts: int, accounts: int, latency: float, keep_alive: bool = True
+) -> FloorResult:
+    """The burst's floor on this machine: ``posts`` posts over ``accounts`` accounts sent
+    to a fresh fake platform by a bare client in its own process."""
+    fake = fake_config(accounts)
+    platform = FakePlatform(fake).start(keep_alive=keep_alive)
+    platform.latency = latency
+    try:
+        env = {**os.environ, **write_config(folder, platform.url, fake)}
+        cpu = time.process_time()
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.fleet", str(folder / "config.toml"), str(posts)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        platform_cpu = time.process_time() - cpu  # the client's start-up: the fake idles
+        answer = json.loads(done.stdout.splitlines()[-1])
+        sent, out_of_order = 0, []
+        for n, account in enumerate(fake.x_accounts):
+            texts = [p["text"] for p in platform.x_posts(account.username)]
+            sent += len(texts)
+            if texts != [post_text(k) for k in range(n, posts, accounts)]:
+                out_of_order.append(f"acct-{n}")
+    finally:
+        platform.stop()
+    return FloorResult(posts, sent, out_of_order, answer["seconds"], answer["cpu"], platform_cpu)
+
+
+def _bare_client(config: Path, posts: int) -> dict[str, float]:
+    """Send post ``n`` to account ``n % accounts`` through the accounts' channels, one
+    thread per account taking its posts in order; the channels are made first."""
+    import threading
+
+    from channels.base import OutgoingPost
+    from channels.registry import channel_for
+    from core.settings import load_settings
+
+    settings = load_settings(config)
+    names = list(settings.accounts)
+    channels = {name: channel_for(name, settings.account(name), settings) for name in names}
+    start = threading.Barrier(len(names) + 1)
+
+    def send(k: int, name: str) -> None:
+        account = settings.account(name)
+        start.wait()
+        for n in range(k, posts, len(names)):
+            channels[name].publish(OutgoingPost(n, 1, name, account, "en", post_text(n)))
+
+    threads = [threading.Thread(target=send, args=(k, name)) for k, name in enumerate(names)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began, cpu = time.perf_counter(), time.process_time()
+    for thread in threads:
+        thread.join()
+    return {"seconds": time.perf_counter() - began, "cpu": time.process_time() - cpu}
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -227,3 +327,7 @@ def _cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+if __name__ == "__main__":
+    print(json.dumps(_bare_client(Path(sys.argv[1]), int(sys.argv[2]))))

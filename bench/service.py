@@ -7,40 +7,50 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from core.clock import SystemClock
 
 from .common import median, percentile, row
-from .fleet import Fleet, FleetResult, run_fleet
+from .fleet import Fleet, FleetResult, client_floor, run_fleet
 
 
-def _fleets(accounts: int = 50, **options: object) -> Iterator[tuple[str, FleetResult]]:
-    """The same run with 1 worker on SQLite, then 4 on PostgreSQL when it is reachable."""
+def _fleets(
+    accounts: int = 50, baseline: Path | None = None, **options: Any
+) -> Iterator[tuple[str, FleetResult]]:
+    """The same run with 1 worker on SQLite, then 4 on PostgreSQL when it is reachable;
+    with ``baseline`` (another checkout), each case is run again on that code right after
+    ours, so the two share the machine's load."""
     from tests import pg
 
-    cases: list[tuple[str, int, AbstractContextManager[str]]] = [
-        ("1 worker, SQLite", 1, nullcontext(""))
+    cases: list[tuple[str, int, Callable[[], AbstractContextManager[str]]]] = [
+        ("1 worker, SQLite", 1, lambda: nullcontext(""))
     ]
     if pg.available():
-        cases.append(("4 workers, PostgreSQL", 4, pg.schema_url()))
+        cases.append(("4 workers, PostgreSQL", 4, pg.schema_url))
+    sources: list[tuple[str, Path | None]] = [("", None)]
+    if baseline is not None:
+        sources.append((" (baseline)", baseline))
     for name, workers, database in cases:
-        with database as url, tempfile.TemporaryDirectory() as tmp:
-            yield (
-                name,
-                run_fleet(
-                    Path(tmp),
-                    workers=workers,
-                    accounts=accounts,
-                    database_url=url,
-                    due_in=15.0,
-                    fallback_poll_seconds=5,
-                    **options,
-                ),
-            )
+        for suffix, source in sources:
+            with database() as url, tempfile.TemporaryDirectory() as tmp:
+                yield (
+                    name + suffix,
+                    run_fleet(
+                        Path(tmp),
+                        workers=workers,
+                        accounts=accounts,
+                        database_url=url,
+                        due_in=15.0,
+                        fallback_poll_seconds=5,
+                        source=source,
+                        **options,
+                    ),
+                )
 
 
 def lateness() -> None:
@@ -54,10 +64,14 @@ def lateness() -> None:
         )
 
 
-def morning_burst(posts: int = 1000, latency: float = 0.2) -> None:
-    """The burst with 50 and with 500 accounts. Beside the network's limit (an account's
-    posts go one at a time), the CPU floor: the same burst with the fake platform
-    answering at once, in the same run, and the CPU a request costs on each side."""
+def morning_burst(posts: int = 1000, latency: float = 0.2, baseline: Path | None = None) -> None:
+    """The burst with 50 and with 500 accounts, beside the network's limit (an account's
+    posts go one at a time) and the machine's floor: the same requests to the same fake
+    platform from a bare client (the same X channel code, a thread per account, no
+    database, no worker), in the same run. ``baseline`` (or ``BENCH_BASELINE``): another
+    checkout whose workers run each case again beside ours."""
+    if baseline is None and os.environ.get("BENCH_BASELINE"):
+        baseline = Path(os.environ["BENCH_BASELINE"])
     print("load average (1, 5, 15 min) " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     for accounts in (50, 500):
         per_account = -(-posts // accounts)
@@ -67,13 +81,21 @@ def morning_burst(posts: int = 1000, latency: float = 0.2) -> None:
             f"the fake platform answering in {latency * 1000:.0f} ms; the limit is "
             f"{per_account} posts x {latency} s = {limit:.1f} s per account"
         )
-        floors = dict(_fleets(accounts, posts=posts, spread=0.0, latency=0.0))
-        for name, result in _fleets(accounts, posts=posts, spread=0.0, latency=latency):
+        with tempfile.TemporaryDirectory() as tmp:
+            floor = client_floor(Path(tmp), posts=posts, accounts=accounts, latency=latency)
+        row(
+            "floor: bare client, no database, no worker",
+            f"all sent in {floor.seconds:.1f} s ({floor.seconds / limit:.2f} x the limit)",
+            f"{floor.sent} sent, {len(floor.out_of_order_accounts)} accounts out of order; "
+            f"CPU a request: client {_ms(floor.client_cpu, posts)} / fake platform "
+            f"{_ms(floor.platform_cpu, posts)}",
+        )
+        for name, result in _fleets(accounts, baseline, posts=posts, spread=0.0, latency=latency):
             took = max(result.lateness)
-            floor = floors.get(name)
             row(
                 name,
-                f"all sent in {took:.1f} s ({took / limit:.2f} x the limit)",
+                f"all sent in {took:.1f} s ({took / limit:.2f} x the limit, "
+                f"{took / floor.seconds:.2f} x the floor)",
                 f"{result.sent} sent, {result.duplicates} duplicates, "
                 f"{len(result.out_of_order_accounts)} accounts out of order",
             )
@@ -84,14 +106,11 @@ def morning_burst(posts: int = 1000, latency: float = 0.2) -> None:
                 f"{os.cpu_count()} cores from the due time; workers' start-up and wait "
                 f"before it {result.startup_cpu:.1f} s",
             )
-            if floor is not None:
-                row(
-                    "  CPU floor: the same, answers at once",
-                    f"all sent in {max(floor.lateness):.1f} s",
-                    f"workers / platform {_ms(floor.worker_cpu, posts)} / "
-                    f"{_ms(floor.platform_cpu, posts)} a request; limit + floor "
-                    f"{limit + max(floor.lateness):.1f} s",
-                )
+            row(
+                "  claims per worker",
+                " ".join(str(n) for n in sorted(result.claims_per_worker.values())),
+                f"load {os.getloadavg()[0]:.2f}",
+            )
 
 
 def _ms(cpu: float, requests: int) -> str:
@@ -171,9 +190,7 @@ def time_commands(
             subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, cwd=cwd)
             walls[name].append(time.perf_counter() - start)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpus[name].append(
-                after.ru_utime - used.ru_utime + after.ru_stime - used.ru_stime
-            )
+            cpus[name].append(after.ru_utime - used.ru_utime + after.ru_stime - used.ru_stime)
     return {name: (median(walls[name]), median(cpus[name])) for name in cases}
 
 

@@ -8,6 +8,7 @@ the answer after ``fail_after_create``), and any fields its ``Failure`` adds.
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import threading
@@ -74,6 +75,51 @@ class Quiet(WSGIRequestHandler):
         pass
 
 
+class KeepAlive(Quiet):
+    """HTTP/1.1 with persistent connections, for the benchmarks: werkzeug's own handler
+    closes every connection, so each request cost a TCP connection on both sides and a new
+    server thread. The body is read whole (``Content-Length``) before the app runs, so the
+    next request on the connection starts where this one ends; a chunked or ``Expect``
+    request is left to werkzeug (which then closes). The app and its checks are the same."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # no 40 ms wait for the client's delayed ACK
+
+    def run_wsgi(self) -> None:
+        if "Transfer-Encoding" in self.headers or "Expect" in self.headers:
+            self.close_connection = True
+            super().run_wsgi()
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        environ = self.make_environ()
+        environ["wsgi.input"] = io.BytesIO(self.rfile.read(length) if length else b"")
+        answer: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc: Any = None) -> Any:
+            answer[:] = [status, headers]
+            return lambda data: None  # the legacy write(): none of ours calls it
+
+        try:
+            body = self.server.app(environ, start_response)
+            try:
+                data = b"".join(body)
+            finally:
+                if hasattr(body, "close"):
+                    body.close()
+        except (ConnectionError, TimeoutError):  # ``drop``, or the client went away
+            self.close_connection = True
+            return
+        status, headers = answer
+        code, _, reason = status.partition(" ")
+        self.send_response(int(code), reason)
+        for key, value in headers:
+            if key.lower() not in ("content-length", "connection"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self._headers_buffer.append(b"\r\n" + data)  # the answer in one write
+        self.flush_headers()
+
+
 F = TypeVar("F", bound=Failure)
 
 
@@ -99,8 +145,10 @@ class FakeServer(Generic[F]):
     def wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         raise NotImplementedError
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
-        self._server = make_server(host, port, self.wsgi, threaded=True, request_handler=Quiet)
+    def start(self, host: str = "127.0.0.1", port: int = 0, *, keep_alive: bool = False) -> Self:
+        """Serve in a thread; ``keep_alive``: persistent connections (``KeepAlive``)."""
+        handler = KeepAlive if keep_alive else Quiet
+        self._server = make_server(host, port, self.wsgi, threaded=True, request_handler=handler)
         threading.Thread(
             target=self._server.serve_forever,
             args=(self.poll_interval,),
