@@ -110,24 +110,33 @@ class Dispatcher:
         policy = self.settings.worker
         now = self.clock.now()
         result = RoundResult()
-        result.stale = claims.mark_stale(
-            self.db, now=now, default_minutes=policy.stale_after_minutes
-        )
-        result.reconciled = len(
-            claims.take_expired_leases(
-                self.db, owner=self.owner, now=now, policy=policy, holding=self.holding()
+        # One read says which of the round's other steps can have work (most rounds: none).
+        looks = claims.round_looks(self.db, now=now)
+        if looks.overdue:
+            result.stale = claims.mark_stale(
+                self.db, now=now, default_minutes=policy.stale_after_minutes
             )
-        )
+        if looks.expired:
+            result.reconciled = len(
+                claims.take_expired_leases(
+                    self.db, owner=self.owner, now=now, policy=policy, holding=self.holding()
+                )
+            )
         # Only what can start soon: no claimed post waits behind other accounts' posts.
         free = self.threads - len(self._held)
         if free > 0:
             lease_from = self.clock.now()
-            checks = claims.claim_due_checks(
-                self.db,
-                owner=self.owner,
-                now=lease_from,
-                limit=free,
-                lease_seconds=policy.lease_seconds,
+            # Posts just put in doubt above may be due for a look-up at once.
+            checks = (
+                claims.claim_due_checks(
+                    self.db,
+                    owner=self.owner,
+                    now=lease_from,
+                    limit=free,
+                    lease_seconds=policy.lease_seconds,
+                )
+                if result.reconciled or looks.checks_due(lease_from)
+                else []
             )
             self._start(checks, self._check, lease_from)
             free -= len(checks)
