@@ -163,7 +163,8 @@ def transition_all_fenced(
     caller must roll the transaction back and take the posts one by one."""
     if not changes:
         return True
-    new = next_state(current, action)
+    # The states' values read once, not a property look-up per post.
+    before, after = current.value, next_state(current, action).value
     keys = tuple(sorted(changes[0].values))
     update = driver_statement(driver.dialect, _fenced_update(keys))
     matched = update.executemany(
@@ -171,9 +172,9 @@ def transition_all_fenced(
         [
             {
                 "_id": c.post_id,
-                "_from": current.value,
+                "_from": before,
                 "_attempt": c.attempt,
-                "_to": new.value,
+                "_to": after,
                 "_now": c.now,
                 **c.values,
             }
@@ -191,8 +192,8 @@ def transition_all_fenced(
                 "actor": actor,
                 "action": action,
                 "post_id": c.post_id,
-                "from_state": current.value,
-                "to_state": new.value,
+                "from_state": before,
+                "to_state": after,
                 "content_hash": c.content_hash,
                 "detail": _text(c.detail),
             }
