@@ -234,3 +234,30 @@ def test_the_worker_stores_times_as_sqlalchemy_does(db, settings, clock, tmp_pat
             ).scalars()
         )
     assert len(stored) == 4 and all(t.endswith(".000000") for t in stored), stored
+
+
+def test_the_drivers_utc_text_is_sqlalchemys_on_sqlite() -> None:
+    """The worker's statements turn times into text themselves on SQLite
+    (``journal.sqlite_utc_text``): exactly SQLAlchemy's form, or times written by the
+    worker and by the ORM would compare wrongly as text."""
+    from datetime import UTC, datetime, timezone
+
+    import pytest
+    from sqlalchemy.dialects import sqlite
+
+    from posts.journal import sqlite_utc_text
+    from posts.models import UTCDateTime
+
+    dialect = sqlite.dialect()
+    sqlalchemys = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    times = [
+        datetime(2027, 1, 4, 7, 30, tzinfo=UTC),  # a whole second
+        datetime(2027, 1, 4, 7, 30, 0, 5, tzinfo=UTC),
+        datetime(2027, 3, 28, 1, 59, 59, 999999, tzinfo=timezone(timedelta(hours=1))),
+        datetime(2026, 10, 25, 1, 30, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(999, 1, 1, tzinfo=UTC),
+        None,
+    ]
+    assert [sqlite_utc_text(t) for t in times] == [sqlalchemys(t) for t in times]
+    with pytest.raises(ValueError, match="naive"):
+        sqlite_utc_text(datetime(2027, 1, 4, 7, 30))

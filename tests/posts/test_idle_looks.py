@@ -124,3 +124,36 @@ def test_the_looks_see_work_at_the_time_they_are_given(db, settings, clock, tmp_
     assert claims.take_expired_leases(db, owner="w1", now=late, policy=policy, holding=[]) == [
         leased.id
     ]
+
+
+def test_the_rounds_one_look_sees_each_kind_of_work_at_the_time_given(
+    db, settings, clock, tmp_path
+) -> None:
+    """``round_looks`` (one statement, built once) answers for the time it is given:
+    asked before and after each kind of work falls due."""
+    posts = _ready(db, settings, clock, tmp_path)
+    policy = settings.worker
+    stale, leased, doubt = posts[:3]
+    nothing = claims.RoundLooks(overdue=False, expired=False, first_check=None)
+    assert claims.round_looks(db, now=clock.now()) == nothing
+    # Overdue: more than a minute past its time (mark_stale then checks its limit).
+    assert not claims.round_looks(db, now=stale.due_at + timedelta(seconds=59)).overdue
+    assert claims.round_looks(db, now=stale.due_at + timedelta(seconds=61)).overdue
+
+    expires = clock.now() + timedelta(minutes=1)
+    _set(db, leased.id, state="sending", lease_owner="w2", lease_expires_at=expires, attempt=1)
+    assert not claims.round_looks(db, now=expires - timedelta(seconds=1)).expired
+    assert claims.round_looks(db, now=expires + timedelta(seconds=1)).expired
+
+    look_at = clock.now() + timedelta(minutes=2)
+    _set(db, doubt.id, state="checking", retry_at=look_at, attempt=1)
+    looks = claims.round_looks(db, now=clock.now())
+    assert looks.first_check == look_at
+    assert not looks.checks_due(look_at - timedelta(seconds=1)) and looks.checks_due(look_at)
+    # And each step finds what the look promised.
+    assert claims.take_expired_leases(
+        db, owner="w1", now=expires + timedelta(seconds=1), policy=policy, holding=[]
+    ) == [leased.id]
+    due = claims.claim_due_checks(db, owner="w1", now=look_at, limit=5, lease_seconds=60)
+    # The post just put in doubt is due for its first look-up by then too.
+    assert {c.id for c in due} == {doubt.id, leased.id}

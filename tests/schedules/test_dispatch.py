@@ -355,3 +355,35 @@ def test_every_accounts_send_is_in_flight_at_once_by_default(db, settings, clock
         dispatcher.shutdown()
     assert not channel.barrier.broken
     assert len(channel.texts()) == len(accounts)
+
+
+def test_a_round_with_nothing_stale_expired_or_in_doubt_skips_those_steps(
+    db, settings, clock, tmp_path, fake, dispatcher, monkeypatch
+):
+    """One read decides; the steps that have nothing to do are not run at all."""
+    posts = _ready(db, settings, clock, tmp_path)
+    clock.set(posts[0].due_at)
+
+    def unexpected(*_args, **_kwargs):
+        raise AssertionError("run although the round's look found nothing for it")
+
+    for step in ("mark_stale", "take_expired_leases", "claim_due_checks"):
+        monkeypatch.setattr(claims, step, unexpected)
+    assert _round(dispatcher).claimed == 1
+    assert fake.texts() == [posts[0].text]
+
+
+def test_a_post_put_in_doubt_is_looked_up_in_the_same_round_when_due(
+    db, settings, clock, tmp_path, fake, dispatcher
+):
+    """The round's look is read before leases are taken over: a post the round itself puts
+    in doubt, already due for its look-up, is looked up in that round (not at the next
+    poll)."""
+    posts = _ready(db, settings, clock, tmp_path)
+    clock.set(posts[0].due_at)
+    [sent] = claims.claim_due_posts(db, owner="dead", now=clock.now(), limit=1, lease_seconds=60)
+    fake.publish(dispatcher._outgoing(sent))
+    clock.advance(60 + _looks(settings)[0] + 1)  # the lease expired a whole look ago
+    assert _round(dispatcher).reconciled == 1
+    assert _posts(db)[0].state == "published"  # found on the network in the same round
+    assert fake.texts().count(posts[0].text) == 1
