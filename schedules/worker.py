@@ -105,10 +105,11 @@ class Worker:
             max_instances=1,
             misfire_grace_time=None,  # a late round is still worth running
         )
-        if stop_after is not None:
-            self.scheduler.add_job(
-                self.stop, "date", run_date=datetime.now(UTC) + timedelta(seconds=stop_after)
-            )
+        # Not a scheduler job: a one-off job is removed from the store after it runs, and
+        # ``stop`` marks the scheduler stopped first, so that removal would raise
+        # JobLookupError out of ``start`` (an exit status of 1 about half the time).
+        timer = threading.Timer(stop_after or 0.0, self.stop)
+        timer.daemon = True
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
         }
@@ -119,8 +120,11 @@ class Worker:
             if self._wakeups:
                 self._wakeups.start()
             self._heartbeat.start()
+            if stop_after is not None:
+                timer.start()
             self.scheduler.start()
         finally:
+            timer.cancel()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             if self._wakeups:

@@ -37,3 +37,12 @@ def test_sends_settling_together_ask_for_one_round_after_the_gap(
     finally:
         worker.scheduler.shutdown(wait=False)
         worker.dispatcher.shutdown()
+
+
+def test_a_worker_told_to_stop_at_once_stops_cleanly(db, settings, clock) -> None:
+    """``--stop-after`` ends the run without an error however soon it comes (a stop job in
+    the scheduler raised JobLookupError out of ``run`` about half the time)."""
+    for _ in range(20):
+        worker = Worker(db, settings, lambda account: FakeChannel(), clock, owner="w")
+        worker.run(stop_after=0.001)
+        assert worker._stopping.is_set()
