@@ -25,7 +25,7 @@ from posts.journal import record_event
 from posts.models import Base, UTCDateTime
 
 from .rights import Actor, check
-from .users import Person, Role, User, _person, _user
+from .users import Person, Role, User, _person, _user, an_administrator
 
 PREFIX = "cpt_"  # says what it is when found in a shell history or a file
 TOKEN_VARIABLE = "PUBLISHER_TOKEN"
@@ -53,12 +53,7 @@ def token_hash(token: str) -> str:
 def has_administrator(db: Database) -> bool:
     """Is any enabled administrator registered? (None: the first may bootstrap.)"""
     with db.reading() as session:
-        found = session.scalar(
-            select(User.id)
-            .where(User.role == Role.ADMINISTRATOR.value, User.disabled.is_(False))
-            .limit(1)
-        )
-    return found is not None
+        return an_administrator(session) is not None
 
 
 def issue(db: Database, username: str, *, actor: Actor | None, now: datetime) -> str:
@@ -72,15 +67,7 @@ def issue(db: Database, username: str, *, actor: Actor | None, now: datetime) ->
     with db.transaction() as session:
         user = _user(session, username)
         if actor is None:
-            others = session.scalar(
-                select(User.id)
-                .where(
-                    User.role == Role.ADMINISTRATOR.value,
-                    User.disabled.is_(False),
-                    User.id != user.id,
-                )
-                .limit(1)
-            )
+            others = an_administrator(session, other_than=user.id)
             if others is not None or user.role != Role.ADMINISTRATOR.value:
                 raise NotIdentified(
                     f"only an administrator may make a token for {username}: set "

@@ -198,14 +198,18 @@ def _accounts(accounts: Iterable[str], known: Iterable[str] | None) -> list[str]
     return wanted
 
 
+def an_administrator(session: Session, *, other_than: int | None = None) -> int | None:
+    """The id of an enabled administrator (other than ``other_than``), if there is one:
+    while there is none, the first administrator may bootstrap."""
+    query = select(User.id).where(User.role == Role.ADMINISTRATOR.value, User.disabled.is_(False))
+    if other_than is not None:
+        query = query.where(User.id != other_than)
+    return session.scalar(query.limit(1))
+
+
 def _bootstrapping(session: Session, username: str, role: Role) -> None:
     """Refuse a user added by nobody unless it is the first administrator."""
-    administrator = session.scalar(
-        select(User.id)
-        .where(User.role == Role.ADMINISTRATOR.value, User.disabled.is_(False))
-        .limit(1)
-    )
-    if administrator is not None:
+    if an_administrator(session) is not None:
         raise NotIdentified(
             f"only an administrator may add {username}: set PUBLISHER_TOKEN to your own "
             "personal token"
