@@ -10,6 +10,7 @@ nothing new, exit 0.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -19,6 +20,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -110,6 +113,7 @@ class Worker:
         # JobLookupError out of ``start`` (an exit status of 1 about half the time).
         timer = threading.Timer(stop_after or 0.0, self.stop)
         timer.daemon = True
+        self.scheduler.add_listener(self._started, EVENT_SCHEDULER_STARTED)
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
         }
@@ -154,9 +158,18 @@ class Worker:
         # Stop the scheduler's loop without waiting for its jobs: APScheduler holds its job
         # store lock while it waits, and a running round needs that lock to re-arm (a
         # deadlock). ``run`` then waits for the round and drains the publishes in flight.
-        threading.Thread(
-            target=self.scheduler.shutdown, kwargs={"wait": False}, daemon=True
-        ).start()
+        threading.Thread(target=self._shut_down, daemon=True).start()
+
+    def _shut_down(self) -> None:
+        # Not running yet (a stop that came first): ``_started`` shuts it down once it runs.
+        with contextlib.suppress(SchedulerNotRunningError):
+            self.scheduler.shutdown(wait=False)
+
+    def _started(self, _event: SchedulerEvent) -> None:
+        """The scheduler runs (its state says so before this is told): a stop that came
+        before it could be shut down is carried out now."""
+        if self._stopping.is_set():
+            threading.Thread(target=self._shut_down, daemon=True).start()
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
         log.info("signal %s: finishing what is in flight, claiming nothing new", signum)

@@ -3,6 +3,7 @@ than ``ROUND_GAP_SECONDS`` after the last one started (a paused scheduler: nothi
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -41,8 +42,37 @@ def test_sends_settling_together_ask_for_one_round_after_the_gap(
 
 def test_a_worker_told_to_stop_at_once_stops_cleanly(db, settings, clock) -> None:
     """``--stop-after`` ends the run without an error however soon it comes (a stop job in
-    the scheduler raised JobLookupError out of ``run`` about half the time)."""
+    the scheduler raised JobLookupError out of ``run`` about half the time; a stop before
+    the scheduler ran was lost)."""
     for _ in range(20):
         worker = Worker(db, settings, lambda account: FakeChannel(), clock, owner="w")
+        rescued: list[bool] = []
+
+        def rescue(worker: Worker = worker, rescued: list[bool] = rescued) -> None:
+            rescued.append(True)
+            worker.scheduler.shutdown(wait=False)
+
+        # A stop that came before the scheduler ran was lost: the run went on for ever.
+        watchdog = threading.Timer(30, rescue)
+        watchdog.start()
         worker.run(stop_after=0.001)
-        assert worker._stopping.is_set()
+        watchdog.cancel()
+        assert not rescued, "the stop was lost: the watchdog had to end the run"
+
+
+def test_a_stop_before_the_scheduler_runs_is_not_lost(db, settings, clock) -> None:
+    """SIGTERM while the worker starts (``stop`` before the scheduler runs) ends the run
+    once the scheduler is up; it was lost, and the worker ran on."""
+    worker = Worker(db, settings, lambda account: FakeChannel(), clock, owner="w")
+    rescued: list[bool] = []
+
+    def rescue() -> None:
+        rescued.append(True)
+        worker.scheduler.shutdown(wait=False)
+
+    watchdog = threading.Timer(30, rescue)
+    watchdog.start()
+    worker.stop()
+    worker.run()
+    watchdog.cancel()
+    assert not rescued, "the stop was lost: the watchdog had to end the run"
