@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import (
     Any,
     Literal,
+    TypeVar,
     get_origin,
 )
 from urllib.parse import urlsplit
@@ -30,6 +31,8 @@ from channels.networks import NetworkName as Network
 from .errors import SettingsError
 from .records import Field, InvalidSettings, field_check, whole_check
 from .records import Record as _Frozen
+
+_R = TypeVar("_R", bound=_Frozen)
 
 # Environment variables with this prefix that are not settings.
 # Not settings: who runs a command (PUBLISHER_TOKEN is a secret, read by the command line
@@ -627,19 +630,19 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         token_file=token_file,
         accounts=accounts,
         database=settings.database.replace(url=url),
-        notify=settings.notify.replace(smtp_ca_file=base / ca)
-        if (ca := settings.notify.smtp_ca_file) and not ca.is_absolute()
-        else settings.notify,
-        web=settings.web.replace(media_key_file=base / key)
-        if (key := settings.web.media_key_file) and not key.is_absolute()
-        else settings.web,
-        oidc=settings.oidc.replace(client_secret_file=base / secret)
-        if (secret := settings.oidc.client_secret_file) and not secret.is_absolute()
-        else settings.oidc,
-        two_factor=settings.two_factor.replace(key_file=base / tf)
-        if (tf := settings.two_factor.key_file) and not tf.is_absolute()
-        else settings.two_factor,
+        notify=_under(base, settings.notify, "smtp_ca_file"),
+        web=_under(base, settings.web, "media_key_file"),
+        oidc=_under(base, settings.oidc, "client_secret_file"),
+        two_factor=_under(base, settings.two_factor, "key_file"),
     )
+
+
+def _under(base: Path, section: _R, field: str) -> _R:
+    """``section`` with its relative path ``field`` made relative to ``base``."""
+    path: Path | None = getattr(section, field)
+    if path is None or path.is_absolute():
+        return section
+    return section.replace(**{field: base / path})
 
 
 def _describe(exc: InvalidSettings, where: str, from_env: dict[tuple[str, ...], str]) -> str:
