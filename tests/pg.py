@@ -9,9 +9,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from posts.db import Database
 
 SERVER = os.environ.get("PUBLISHER_TEST_POSTGRES", "postgresql://127.0.0.1:5432/test")
 HOW = (
@@ -49,3 +53,18 @@ def schema_url() -> Iterator[str]:
     finally:
         with _connect() as conn:
             conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+@contextmanager
+def database(kind: str, sqlite_url: str) -> Iterator[Database]:
+    """A database with its schema made: ``sqlite_url``'s, or (``kind`` "postgresql") a
+    fresh PostgreSQL schema; for fixtures with ``params=["sqlite", "postgresql"]``."""
+    from posts.db import Database
+
+    with schema_url() if kind == "postgresql" else nullcontext(sqlite_url) as url:
+        db = Database(url)
+        db.ensure_schema()
+        try:
+            yield db
+        finally:
+            db.dispose()

@@ -187,17 +187,8 @@ class World:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def world(request: pytest.FixtureRequest, settings: Settings, clock: FakeClock) -> Iterator[World]:
-    if request.param == "sqlite":
-        database = Database(settings.database_url)
-        database.ensure_schema()
+    with pg.database(request.param, settings.database_url) as database:
         yield World(database, settings, clock)
-        database.dispose()
-        return
-    with pg.schema_url() as url:
-        database = Database(url)
-        database.ensure_schema()
-        yield World(database, settings, clock)
-        database.dispose()
 
 
 @pytest.fixture

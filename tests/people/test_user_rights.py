@@ -58,17 +58,8 @@ ACTORS = {
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Database]:
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'people.db'}")
-        database.ensure_schema()
+    with pg.database(request.param, f"sqlite:///{tmp_path / 'people.db'}") as database:
         yield database
-        database.dispose()
-        return
-    with pg.schema_url() as url:
-        database = Database(url)
-        database.ensure_schema()
-        yield database
-        database.dispose()
 
 
 def _people(db: Database) -> None:

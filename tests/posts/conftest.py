@@ -13,14 +13,5 @@ from tests import pg
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Database]:
-    if request.param == "sqlite":
-        database = Database(settings.database_url)
-        database.ensure_schema()
+    with pg.database(request.param, settings.database_url) as database:
         yield database
-        database.dispose()
-        return
-    with pg.schema_url() as url:
-        database = Database(url)
-        database.ensure_schema()
-        yield database
-        database.dispose()
