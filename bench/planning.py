@@ -3,7 +3,7 @@ on SQLite and PostgreSQL, a first plan and a re-plan.
 
 ``python -m bench.planning [repeats]`` (or ``make bench``). Each figure is the median of
 several runs, wall time and (in brackets) this process's CPU time: the machine is shared,
-and CPU time is what the code costs. Render and lint are from cold (templates compiled
+and CPU time is what the code costs. Each run starts from a collected heap (``timed2``). Render and lint are from cold (templates compiled
 again, no lint answer kept) and warm (a plan again in the same process).
 Render is ``expand`` with the lint left out; lint is the rest of ``expand``.
 Store is ``posts.planning.apply_plan`` (what "Plan" runs after rendering):
@@ -20,6 +20,7 @@ per draft, as planning did before).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import sys
 import tempfile
 import time
@@ -56,7 +57,11 @@ def _cold() -> None:
 
 
 def timed2(func: Callable[[], object]) -> tuple[float, float]:
-    """(wall, CPU) seconds of one call."""
+    """(wall, CPU) seconds of one call, from a collected heap: a full pass of Python's
+    collector costs 50-100 ms on this process's heap, and which run one lands in depends
+    on what ran before (measured: first plans of 60 or 160 ms CPU by that alone). The
+    call's own collections are counted."""
+    gc.collect()
     wall, cpu = time.perf_counter(), time.process_time()
     func()
     return time.perf_counter() - wall, time.process_time() - cpu

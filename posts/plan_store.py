@@ -65,7 +65,7 @@ class _Binder:
         self.media = writer.shared(POSTS, "media")
         self.tags = writer.shared(POSTS, "tags")
         self.problems = writer.shared(POSTS, "problems")
-        self.due_at = writer.bind(POSTS, "due_at")
+        self.due_at = writer.shared(POSTS, "due_at")  # the posts of one occasion share it
         self.urgent = writer.bind(POSTS, "urgent")
         self.stale = writer.bind(POSTS, "stale_after_minutes")
 
@@ -75,7 +75,7 @@ class _Binder:
         return (
             d.title,
             d.network,
-            self.due_at(d.due_at),
+            self.due_at(d.due_at, d.due_at),
             d.note,
             d.text,
             self.media(v.media_key, v.values["media"]),
