@@ -182,9 +182,10 @@ class Writer:
         unnested side by side into rows and joined to the table by the keys. A row a
         worker changed meanwhile fails the join's conditions (PostgreSQL checks them again
         on the row's newest version), exactly as its own UPDATE would."""
-        # The array columns by position (v0, v1…): a key may also be set (state).
+        # The array columns by position (v0, v1…): a key may also be set (state). Sent in
+        # binary (%b): psycopg writes a text array by escaping each item, 8x slower.
         names = [*sets, *keys]
-        arrays = ", ".join(f"%s::{self._sql_type(table, c)}[]" for c in names)
+        arrays = ", ".join(f"%b::{self._sql_type(table, c)}[]" for c in names)
         assignments = ", ".join(f"{c} = v.v{n}" for n, c in enumerate(sets))
         matches = " AND ".join(f"t.{k} = v.v{n}" for n, k in enumerate(keys, len(sets)))
         sql = (
@@ -192,7 +193,11 @@ class Writer:
             f"AS v({', '.join(f'v{n}' for n in range(len(names)))}) "
             f"WHERE {matches} RETURNING t.{keys[0]}"
         )
-        cursor.execute(sql, [list(column) for column in zip(*rows, strict=True)])
+        columns = [
+            _same_kind(table, name, list(values))
+            for name, values in zip(names, zip(*rows, strict=True), strict=True)
+        ]
+        cursor.execute(sql, columns)
         matched = {row[0] for row in cursor.fetchall()}
         position = len(sets)
         return [values[position] in matched for values in rows]
@@ -211,6 +216,18 @@ class Writer:
 
 def _same(value: Any) -> Any:
     return value
+
+
+def _same_kind(table: Table, column: str, values: list[Any]) -> list[Any]:
+    """An array's items of one Python type, as psycopg needs: a float column's whole
+    numbers (``stale_after = 90`` in a campaign) as floats, the value the column holds."""
+    try:
+        python_type = table.c[column].type.python_type
+    except NotImplementedError:
+        return values
+    if python_type is float:
+        return [None if value is None else float(value) for value in values]
+    return values
 
 
 def event_rows(writer: Writer, events: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

@@ -40,7 +40,8 @@ def quarter() -> list[Draft]:
 
 
 def _edited(drafts: list[Draft]) -> list[Draft]:
-    """The quarter after an edit: texts, titles and findings changed, a tenth gone."""
+    """The quarter after an edit: texts, titles, findings and staleness changed, a tenth
+    gone."""
     finding = {
         "rule": "emoji",
         "level": "warning",
@@ -57,6 +58,8 @@ def _edited(drafts: list[Draft]) -> list[Draft]:
             draft = dataclasses.replace(draft, title=draft.title + " (renamed)", urgent=True)
         if n % 11 == 0:
             draft = dataclasses.replace(draft, problems=(finding,))
+        if n % 13 == 0:  # a whole number from TOML beside a fraction
+            draft = dataclasses.replace(draft, stale_after_minutes=90 if n % 2 else 45.5)
         out.append(draft)
     return out
 
