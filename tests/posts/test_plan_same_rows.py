@@ -11,8 +11,6 @@ text, must be the same, and so must the reports.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -64,21 +62,6 @@ def _edited(drafts: list[Draft]) -> list[Draft]:
     return out
 
 
-@contextmanager
-def _database(kind: str, tmp_path: Path, name: str) -> Iterator[Database]:
-    if kind == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / name}.db")
-        db.ensure_schema()
-        yield db
-        db.dispose()
-        return
-    with pg.schema_url() as url:
-        db = Database(url)
-        db.ensure_schema()
-        yield db
-        db.dispose()
-
-
 def _stored(db: Database, model: type) -> list[tuple[object, ...]]:
     columns = [cast(c, Text) for c in model.__table__.columns]  # type: ignore[attr-defined]
     with db.transaction() as session:
@@ -126,14 +109,14 @@ def test_set_based_writes_store_what_row_by_row_writes_store(
     kind: str, quarter: list[Draft], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     start = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
-    with _database(kind, tmp_path, "ours") as db:
+    with pg.database(kind, f"sqlite:///{tmp_path}/ours.db") as db:
         ours = _plan_three_times(db, quarter, FakeClock(start))
     with monkeypatch.context() as patched:
         # Row by row, and JSON handed to the driver as SQLAlchemy hands it (psycopg's
         # Json wrapper): the writes as they were before they went set-based.
         patched.setattr(plan_writes, "SET_BASED", frozenset())
         patched.setattr(plan_writes.Writer, "_as_json_text", lambda self, proc: proc)
-        with _database(kind, tmp_path, "rows") as db:
+        with pg.database(kind, f"sqlite:///{tmp_path}/rows.db") as db:
             rows = _plan_three_times(db, quarter, FakeClock(start))
     reports = ours[0]
     # The scenario did what it says: posts created, rewritten, details followed, cancelled,
