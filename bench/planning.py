@@ -3,9 +3,10 @@ on SQLite and PostgreSQL, a first plan and a re-plan.
 
 ``python -m bench.planning [repeats]`` (or ``make bench``). Each figure is the median of
 several runs, wall time and (in brackets) this process's CPU time: the machine is shared,
-and CPU time is what the code costs. Render and lint are from cold (templates compiled
+and CPU time is what the code costs. Each run starts from a collected heap (``timed2``). Render and lint are from cold (templates compiled
 again, no lint answer kept) and warm (a plan again in the same process).
-Render is ``expand`` with the lint left out; lint is the rest of ``expand``.
+Render is ``expand`` with the lint left out; lint is the rest of ``expand``, and the part
+of it that is the networks' own counting of lengths is shown apart (not lint's code).
 Store is ``posts.planning.apply_plan`` (what "Plan" runs after rendering):
 - first plan: into an empty queue (every post new);
 - re-plan, unchanged: the same year again (every post compared, none written);
@@ -20,6 +21,7 @@ per draft, as planning did before).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import sys
 import tempfile
 import time
@@ -36,6 +38,7 @@ from campaign import render as render_module
 from campaign.expand import Draft, expand
 from campaign.lint import LintConfig, _length_message, lint_text
 from campaign.loader import Campaign, load_campaign
+from channels.networks import network as find_network
 from core.clock import SystemClock
 from core.settings import Settings, load_settings
 from examples import EXAMPLE_CAMPAIGN as EXAMPLE
@@ -56,7 +59,11 @@ def _cold() -> None:
 
 
 def timed2(func: Callable[[], object]) -> tuple[float, float]:
-    """(wall, CPU) seconds of one call."""
+    """(wall, CPU) seconds of one call, from a collected heap: a full pass of Python's
+    collector costs 50-100 ms on this process's heap, and which run one lands in depends
+    on what ran before (measured: first plans of 60 or 160 ms CPU by that alone). The
+    call's own collections are counted."""
+    gc.collect()
     wall, cpu = time.perf_counter(), time.process_time()
     func()
     return time.perf_counter() - wall, time.process_time() - cpu
@@ -86,6 +93,15 @@ def _lint_each_post(campaign: Campaign, settings: Settings) -> None:
             config=config,
             limits={draft.network: limit} if limit else None,
         )
+
+
+def _count_each(drafts: list[Draft], settings: Settings) -> None:
+    """What the networks' own counting costs a plan (``channels.networks``: twitter-text
+    for X, graphemes for Bluesky and Mastodon): each distinct text measured once per
+    network, as lint's length rule asks."""
+    asked = {(d.text, d.network, settings.accounts[d.account].text_limit or None) for d in drafts}
+    for text, key, limit in asked:
+        find_network(key).measure(text, limit)
 
 
 def changed_year(drafts: list[Draft]) -> list[Draft]:
@@ -197,6 +213,12 @@ def run(repeats: int = 5, baseline: bool = True) -> None:
     row("posts in a year", f"{n}")
     row("render", _rate(n, render))
     row("lint", _rate(n, lint))
+    counting = _med([timed2(partial(_count_each, drafts, settings)) for _ in range(repeats)])
+    row(
+        "  of which the networks' counting of lengths",
+        f"{counting[1] * 1000:,.0f} ms CPU",
+        f"{counting[1] / lint[1]:.0%} of lint (channels/networks.py)",
+    )
     row("render + lint (target >= 5,000 posts/s)", _rate(n, full))
     row("render + lint again, warm (a re-plan)", _rate(n, warm))
     if baseline:

@@ -292,6 +292,10 @@ _EMOJI_VARIANT = regex.compile(r"[\p{Emoji_Modifier}\uFE0E\uFE0F]")
 
 def _emoji(text: str) -> list[tuple[int, str]]:
     """(start, emoji) of each emoji; a ZWJ sequence, flag or keycap is one emoji."""
+    if _EMOJI_IN_CLUSTER.search(text) is None:
+        # What matches in no part of the text matches in none of its clusters: most posts
+        # have no emoji, and splitting a text into clusters is the slow part.
+        return []
     return [
         (m.start(), m.group(0))
         for m in _CLUSTER.finditer(text)
@@ -495,9 +499,13 @@ def _is_fake_letter(ch: str) -> bool:
     return unicodedata.name(ch, "").startswith(_STYLED_NAMES)
 
 
+# The characters ``_is_fake_letter`` looks at (below U+0250 none is fake), found in C.
+_PAST_LATIN = re.compile(r"[^\x00-\u024f]")
+
+
 def _rule_fake_letters(text: str) -> list[str]:
     fakes: list[str] = []
-    for ch in text:
+    for ch in _PAST_LATIN.findall(text):
         if _is_fake_letter(ch) and ch not in fakes:
             fakes.append(ch)
     if not fakes:

@@ -1,10 +1,11 @@
 """Planning's writes: a plan worked out by ``posts.planning`` stored in a few statements.
 
-New posts go in with one multi-row statement (``plan_writes``); each change to a post
-the plan read — details, image, new content, cancel — is one UPDATE conditional on the
-post as read, so a post a worker claimed meanwhile is left alone and reported; every
-post's audit event goes in with one INSERT at the end, in the order the changes were
-made. Everything runs in the caller's transaction: an error stores nothing.
+New posts go in with one bulk insert (``plan_writes``: COPY on PostgreSQL); each change
+to a post the plan read — details, image, new content, cancel — is an update conditional
+on the post as read (one statement per kind of change on PostgreSQL, one a post on
+SQLite), so a post a worker claimed meanwhile is left alone and reported; every post's
+audit event goes in with one bulk insert at the end, in the order the changes were made.
+Everything runs in the caller's transaction: an error stores nothing.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class _Binder:
         self.media = writer.shared(POSTS, "media")
         self.tags = writer.shared(POSTS, "tags")
         self.problems = writer.shared(POSTS, "problems")
-        self.due_at = writer.bind(POSTS, "due_at")
+        self.due_at = writer.shared(POSTS, "due_at")  # the posts of one occasion share it
         self.urgent = writer.bind(POSTS, "urgent")
         self.stale = writer.bind(POSTS, "stale_after_minutes")
 
@@ -75,7 +76,7 @@ class _Binder:
         return (
             d.title,
             d.network,
-            self.due_at(d.due_at),
+            self.due_at(d.due_at, d.due_at),
             d.note,
             d.text,
             self.media(v.media_key, v.values["media"]),

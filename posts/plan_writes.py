@@ -7,10 +7,13 @@ through the column type's own bind processor (the same stored form as the ORM wr
 done once per distinct value where many posts share one (the time, an image, tags).
 
 A person's change to posts is conditional on the post as read (``journal.try_take``):
-``take_each`` runs one such UPDATE per post and says which matched, so a post a worker
-claimed meanwhile is left alone, never overwritten. On SQLite (in-process) that is one
-``execute`` per post; on PostgreSQL one pipelined ``executemany`` with ``RETURNING``, so
-the round trips do not add up.
+``take_each`` updates each post only where it is still as read and says which matched, so
+a post a worker claimed meanwhile is left alone, never overwritten. On SQLite (in-process)
+that is one ``execute`` per post; on PostgreSQL one statement for them all (``SET_BASED``):
+the rows go as one array a column, joined to the posts by id, and ``RETURNING`` names the
+posts that matched — one round trip and one statement for the server to plan, where a
+pipelined UPDATE a post cost the client more than the server. JSON goes to PostgreSQL as
+the text psycopg's own dumper makes of it, made once per distinct value.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import JSON, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -54,6 +57,11 @@ def media_json(pairs: Iterable[tuple[str, str]]) -> str:
     )
 
 
+#: Dialects whose per-post updates go as one statement for many posts (arrays joined by
+#: id); the others run one statement a post (SQLite: in-process, no round trips).
+SET_BASED = frozenset({"postgresql"})
+
+
 class Writer:
     """Driver-level statements on the session's connection (the same transaction)."""
 
@@ -62,6 +70,7 @@ class Writer:
         self.dialect: Dialect = connection.dialect
         self.raw: Any = connection.connection.driver_connection
         self.mark = "?" if self.dialect.paramstyle == "qmark" else "%s"
+        self.set_based = self.dialect.name in SET_BASED
         self._processors: dict[tuple[str, str], Callable[[Any], Any] | None] = {}
 
     def bind(self, table: Table, column: str) -> Callable[[Any], Any]:
@@ -69,9 +78,29 @@ class Writer:
         key = (table.name, column)
         if key not in self._processors:
             kind = table.c[column].type
-            self._processors[key] = kind.dialect_impl(self.dialect).bind_processor(self.dialect)
+            proc: Callable[[Any], Any] | None = kind.dialect_impl(self.dialect).bind_processor(
+                self.dialect
+            )
+            if proc is not None and self.dialect.name == "postgresql" and isinstance(kind, JSON):
+                proc = self._as_json_text(proc)
+            self._processors[key] = proc
         proc = self._processors[key]
         return proc if proc is not None else _same
+
+    def _as_json_text(self, proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """SQLAlchemy's JSON processor (a psycopg ``Json`` wrapper, or None for SQL NULL)
+        followed by the connection's own JSON dumper: the very text psycopg would send,
+        which goes into COPY and into a ``json[]`` array alike."""
+        from psycopg.adapt import PyFormat
+        from psycopg.types.json import Json
+
+        dumper = self.raw.adapters.get_dumper(Json, PyFormat.TEXT)(Json, self.raw)
+
+        def text(value: Any) -> str | None:
+            wrapped = proc(value)
+            return None if wrapped is None else bytes(dumper.dump(wrapped)).decode()
+
+        return text
 
     def shared(self, table: Table, column: str) -> Callable[[Any, Any], Any]:
         """``bind`` remembered by a key: for values many rows share (an image, tags)."""
@@ -109,40 +138,30 @@ class Writer:
 
     def update_many(self, table: Table, sets: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         """``UPDATE table SET sets… WHERE id = ?`` for each row (the id last)."""
-        if not rows:
-            return
-        assignments = ", ".join(f"{c} = {self.mark}" for c in sets)
-        cursor = self.raw.cursor()
-        try:
-            cursor.executemany(
-                f"UPDATE {table.name} SET {assignments} WHERE id = {self.mark}", rows
-            )
-        finally:
-            cursor.close()
+        self.update_each(table, sets, ("id",), rows)
 
     def take_each(self, sets: Sequence[str], rows: list[tuple[Any, ...]]) -> list[bool]:
         """For each row, ``UPDATE posts SET sets… WHERE id, state, attempt and content_hash
         are still as read`` (those four last in the row): which posts matched (were taken
         and written)."""
+        return self.update_each(POSTS, sets, ("id", "state", "attempt", "content_hash"), rows)
+
+    def update_each(
+        self, table: Table, sets: Sequence[str], keys: Sequence[str], rows: list[tuple[Any, ...]]
+    ) -> list[bool]:
+        """For each row (``sets``' values, then ``keys``', the first key the unique id),
+        ``UPDATE table SET sets… WHERE every key is as given``: which rows matched."""
         if not rows:
             return []
-        m = self.mark
-        sql = (
-            f"UPDATE posts SET {', '.join(f'{c} = {m}' for c in sets)} "
-            f"WHERE id = {m} AND state = {m} AND attempt = {m} AND content_hash = {m}"
-        )
         cursor = self.raw.cursor()
         try:
-            if self.dialect.name == "postgresql":
-                cursor.executemany(sql + " RETURNING id", rows, returning=True)
-                taken = []
-                while True:
-                    taken.append(cursor.fetchone() is not None)
-                    if not cursor.nextset():
-                        break
-                if len(taken) != len(rows):  # pragma: no cover - psycopg's contract
-                    raise RuntimeError("the database did not answer each update")
-                return taken
+            if self.set_based:
+                return self._update_set_based(cursor, table, sets, keys, rows)
+            m = self.mark
+            sql = (
+                f"UPDATE {table.name} SET {', '.join(f'{c} = {m}' for c in sets)} "
+                f"WHERE {' AND '.join(f'{k} = {m}' for k in keys)}"
+            )
             out = []
             for values in rows:
                 cursor.execute(sql, values)
@@ -150,6 +169,41 @@ class Writer:
             return out
         finally:
             cursor.close()
+
+    def _update_set_based(
+        self,
+        cursor: Any,
+        table: Table,
+        sets: Sequence[str],
+        keys: Sequence[str],
+        rows: list[tuple[Any, ...]],
+    ) -> list[bool]:
+        """``update_each`` in one statement: each column's values as one array, the arrays
+        unnested side by side into rows and joined to the table by the keys. A row a
+        worker changed meanwhile fails the join's conditions (PostgreSQL checks them again
+        on the row's newest version), exactly as its own UPDATE would."""
+        # The array columns by position (v0, v1…): a key may also be set (state). Sent in
+        # binary (%b): psycopg writes a text array by escaping each item, 8x slower.
+        names = [*sets, *keys]
+        arrays = ", ".join(f"%b::{self._sql_type(table, c)}[]" for c in names)
+        assignments = ", ".join(f"{c} = v.v{n}" for n, c in enumerate(sets))
+        matches = " AND ".join(f"t.{k} = v.v{n}" for n, k in enumerate(keys, len(sets)))
+        sql = (
+            f"UPDATE {table.name} AS t SET {assignments} FROM unnest({arrays}) "
+            f"AS v({', '.join(f'v{n}' for n in range(len(names)))}) "
+            f"WHERE {matches} RETURNING t.{keys[0]}"
+        )
+        columns = [
+            _same_kind(table, name, list(values))
+            for name, values in zip(names, zip(*rows, strict=True), strict=True)
+        ]
+        cursor.execute(sql, columns)
+        matched = {row[0] for row in cursor.fetchall()}
+        position = len(sets)
+        return [values[position] in matched for values in rows]
+
+    def _sql_type(self, table: Table, column: str) -> str:
+        return str(table.c[column].type.compile(dialect=self.dialect))
 
     def select_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         cursor = self.raw.cursor()
@@ -162,6 +216,18 @@ class Writer:
 
 def _same(value: Any) -> Any:
     return value
+
+
+def _same_kind(table: Table, column: str, values: list[Any]) -> list[Any]:
+    """An array's items of one Python type, as psycopg needs: a float column's whole
+    numbers (``stale_after = 90`` in a campaign) as floats, the value the column holds."""
+    try:
+        python_type = table.c[column].type.python_type
+    except NotImplementedError:
+        return values
+    if python_type is float:
+        return [None if value is None else float(value) for value in values]
+    return values
 
 
 def event_rows(writer: Writer, events: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

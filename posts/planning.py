@@ -37,6 +37,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
@@ -162,12 +163,27 @@ class PlanReport:
         return text
 
 
-@dataclass(frozen=True)
-class _Values:
+class _Values(NamedTuple):
+    """A draft's values as stored. A tuple, not a dataclass: a year makes thousands, and
+    every object the collector tracks makes its full passes come sooner."""
+
     draft: Draft
     digest: str
     values: dict[str, Any]
     media_key: tuple[tuple[str, str], ...]  # (file's SHA-256, alt text) of each image
+
+
+class _Shared:
+    """What the drafts of one plan share, made once: an image's library entries and their
+    JSON (by image and alt text), a list of tags, a list of findings (the drafts of one
+    text share its findings' tuple). Shared lists are never changed in place."""
+
+    def __init__(self, images: dict[str, _LibraryImage]) -> None:
+        self.images = images
+        self.media: dict[tuple[tuple[str, str], ...], tuple[list[dict[str, Any]], str]] = {}
+        self.tags: dict[tuple[str, ...], list[str]] = {}
+        # By the tuple's id: the drafts (hence their tuples) live as long as the plan.
+        self.problems: dict[int, list[dict[str, str | None]]] = {}
 
 
 @dataclass(frozen=True)
@@ -224,38 +240,40 @@ def _library_images(campaign: str, drafts: Sequence[Draft]) -> dict[str, _Librar
     return out
 
 
-def _values(
-    draft: Draft,
-    images: dict[str, _LibraryImage],
-    media_memo: dict[tuple[tuple[str, str], ...], tuple[list[dict[str, Any]], str]],
-) -> _Values:
+def _values(draft: Draft, shared: _Shared) -> _Values:
     key = tuple((m.sha256, m.alt_text) for m in draft.media)
-    known = media_memo.get(key)
+    known = shared.media.get(key)
     if known is None:  # once per image and alt text, not once per post
-        entries = [entry_for(images[sha].clean, alt) for sha, alt in key]
-        known = media_memo[key] = (
+        entries = [entry_for(shared.images[sha].clean, alt) for sha, alt in key]
+        known = shared.media[key] = (
             entries,
             media_json((e["sha256"], e["alt_text"]) for e in entries),
         )
     media, encoded = known
+    tags = shared.tags.get(draft.tags)
+    if tags is None:
+        tags = shared.tags[draft.tags] = list(draft.tags)
+    problems = shared.problems.get(id(draft.problems))
+    if problems is None:
+        problems = shared.problems[id(draft.problems)] = list(draft.problems)
     # The same digest as posts.models.content_hash, without json.dumps (tests keep them equal).
     digest = hashlib.sha256(
         digest_payload(draft.text, encoded, draft.account, draft.language, draft.due_at).encode()
     ).hexdigest()
-    values: dict[str, Any] = dict(
-        title=draft.title,
-        network=draft.network,
-        due_at=draft.due_at,
-        time_note=draft.note,
-        text=draft.text,
-        media=media,  # shared by the posts with this image: never changed in place
-        tags=list(draft.tags),
-        problems=list(draft.problems),
-        content_hash=digest,
-        pair_key=draft.pair_key,
-        urgent=draft.urgent,
-        stale_after_minutes=draft.stale_after_minutes,
-    )
+    values: dict[str, Any] = {
+        "title": draft.title,
+        "network": draft.network,
+        "due_at": draft.due_at,
+        "time_note": draft.note,
+        "text": draft.text,
+        "media": media,  # shared by the posts with this image: never changed in place
+        "tags": tags,
+        "problems": problems,
+        "content_hash": digest,
+        "pair_key": draft.pair_key,
+        "urgent": draft.urgent,
+        "stale_after_minutes": draft.stale_after_minutes,
+    }
     return _Values(draft, digest, values, key)
 
 
@@ -272,7 +290,14 @@ def _content_changes(post: Any, v: _Values) -> tuple[str, ...]:
     return tuple(out) or ("content",)
 
 
+_DETAIL_OF_POST = attrgetter(*DETAILS)
+_DETAIL_OF_VALUES = itemgetter(*DETAILS)
+
+
 def _detail_changes(post: Any, v: _Values) -> tuple[str, ...]:
+    # Most posts planned again have none: one comparison of the six, then each if not.
+    if _DETAIL_OF_POST(post) == _DETAIL_OF_VALUES(v.values):
+        return ()
     return tuple(label for key, label in DETAILS.items() if getattr(post, key) != v.values[key])
 
 
@@ -317,25 +342,29 @@ def _work_out(
     end: date | None,
     zone: ZoneInfo | None,
     whole: bool,
+    lines: bool = True,
 ) -> _Plan:
     """What planning ``drafts`` does. ``whole``: the drafts are every post of the campaign
     between ``start`` and ``end`` (local dates in ``zone``; None: no bound), so a post of
-    the campaign in that range that is not among them has left the campaign."""
+    the campaign in that range that is not among them has left the campaign. ``lines``:
+    the preview lists each post (what a person reads); without, only the posts the plan
+    removes (whose accounts the rights are checked on) and the counts."""
     plan = _Plan(PlanPreview(campaign, start, end), images=_library_images(campaign, drafts))
     # Rows, not ORM objects: the comparison reads them, the writes go by id (plan_writes).
     existing = {(p.occasion, p.account, p.language): p for p in _read_posts(session, campaign)}
-    media_memo: dict[tuple[tuple[str, str], ...], tuple[list[dict[str, Any]], str]] = {}
+    shared = _Shared(plan.images)
     wanted: set[tuple[str, str, str]] = set()
     for draft in drafts:
         if draft.campaign != campaign:
             raise QueueError(f"a draft of {draft.campaign!r} was given to plan {campaign!r}")
         key = (draft.occasion, draft.account, draft.language)
         wanted.add(key)
-        v = _values(draft, plan.images, media_memo)
+        v = _values(draft, shared)
         post = existing.get(key)
         if post is None:
             plan.new.append(v)
-            plan.preview.new.append(_line(None, draft))
+            if lines:
+                plan.preview.new.append(_line(None, draft))
         elif post.content_hash == v.digest:
             if post.media != v.values["media"] and post.state in CANCELLABLE:
                 # Same bytes and alt text, now by library reference (no path).
@@ -344,20 +373,23 @@ def _work_out(
             details = _detail_changes(post, v)
             if details and post.state in CANCELLABLE:
                 plan.details.append((post, v))
-                plan.preview.details.append(_line(post, draft, details))
+                if lines:
+                    plan.preview.details.append(_line(post, draft, details))
             else:
                 plan.unchanged.append((post, v))
                 plan.preview.unchanged += 1
         elif post.state in REPLANNABLE:
             plan.rewrite.append((post, v))
-            line = _line(post, draft, _content_changes(post, v) + _detail_changes(post, v))
-            if post.state == PostState.DRAFT.value:
-                plan.preview.updated.append(line)
-            else:
-                plan.preview.to_draft.append(line)
+            if lines:
+                line = _line(post, draft, _content_changes(post, v) + _detail_changes(post, v))
+                if post.state == PostState.DRAFT.value:
+                    plan.preview.updated.append(line)
+                else:
+                    plan.preview.to_draft.append(line)
         else:
             plan.left_alone.append(post)
-            plan.preview.left_alone.append(_line(post, draft, _content_changes(post, v)))
+            if lines:
+                plan.preview.left_alone.append(_line(post, draft, _content_changes(post, v)))
     if whole:
         for key, post in existing.items():
             if key in wanted or post.state not in CANCELLABLE:
@@ -410,7 +442,7 @@ def apply_plan(
     from .plan_store import store_plan  # it builds on this module
 
     with db.transaction() as session:
-        plan = _work_out(session, campaign, drafts, start, end, zone, whole=True)
+        plan = _work_out(session, campaign, drafts, start, end, zone, whole=True, lines=False)
         _may_plan(actor, campaign, drafts, plan.preview)
         report = store_plan(session, plan, actor=actor.name, now=now, removed=removed, why=why)
         record_event(
@@ -441,7 +473,7 @@ def store_drafts(
     from .plan_store import store_plan  # it builds on this module
 
     with db.transaction() as session:
-        plan = _work_out(session, campaign, drafts, None, None, None, whole=False)
+        plan = _work_out(session, campaign, drafts, None, None, None, whole=False, lines=False)
         _may_plan(actor, campaign, drafts, plan.preview)
         report = store_plan(session, plan, actor=actor.name, now=now)
         record_event(
@@ -521,7 +553,10 @@ def _read_posts(session: Session, campaign: str) -> list[_Read]:
             value = parsed[raw] = json.loads(raw)  # type: ignore[arg-type]
             return value
 
-    rows: Any = session.execute(select(*_READ).where(Post.campaign == campaign).order_by(Post.id))
+    # On the session's connection (Core): the ORM's row loading is not needed for columns.
+    rows: Any = session.connection().execute(
+        select(*_READ).where(Post.campaign == campaign).order_by(Post.id)
+    )
     return [_Read._make((*r[:16], parse(r[16]), parse(r[17]), parse(r[18]))) for r in rows]
 
 
