@@ -3,8 +3,9 @@ on SQLite and PostgreSQL, a first plan and a re-plan.
 
 ``python -m bench.planning [repeats]`` (or ``make bench``). Each figure is the median of
 several runs, wall time and (in brackets) this process's CPU time: the machine is shared,
-and CPU time is what the code costs. Each run starts from a collected heap (``timed2``). Render and lint are from cold (templates compiled
-again, no lint answer kept) and warm (a plan again in the same process).
+and CPU time is what the code costs. Each run starts from a collected heap (``timed2``).
+Render and lint are from cold (templates compiled again, no lint answer kept) and warm (a
+plan again in the same process).
 Render is ``expand`` with the lint left out; lint is the rest of ``expand``, and the part
 of it that is the networks' own counting of lengths is shown apart (not lint's code).
 Store is ``posts.planning.apply_plan`` (what "Plan" runs after rendering):
