@@ -17,7 +17,8 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, case, cast, literal, literal_column, or_, select
+from sqlalchemy import String, case, cast, func, literal, literal_column, or_, select
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from .blackouts import Window, stoppable_within
@@ -83,11 +84,8 @@ def month_summary(
     held = _held(windows)
     base = post_query(f, zone).order_by(None)
     found = {d: DaySummary() for d in days}
-    tagged = cast(Post.tags, String).like(f'%"{AWARENESS_TAG}"%')
-    # A coarse filter in SQL (LIKE's case rules differ between databases): the title of
-    # a post that may mark an awareness day; the exact rule in Python on those few.
-    named = or_(*(Post.title.like(f"%{w}%") for w in ("Day", "Week", "Diwrnod", "Wythnos")))
-    maybe = case((or_(tagged, named), Post.title), else_=None)
+    tagged, maybe_named = _awareness_filters()
+    maybe = case((or_(tagged, maybe_named), Post.title), else_=None)
     # One pass over light columns in the queue's order (an index's order: no sort): the
     # counts, the awareness days, and each day's first few posts of each kind for chips.
     light = base.with_only_columns(
@@ -123,6 +121,30 @@ def month_summary(
         if summary.total > chips + 1:
             del summary.chips[chips:]
     return found
+
+
+def awareness_titles(session: Session, f: PostFilter, zone: ZoneInfo) -> list[str]:
+    """The titles of ``f``'s posts that mark an awareness day (``is_awareness``), sorted:
+    a few grouped rows from SQL, not every post of the day."""
+    tagged, maybe_named = _awareness_filters()
+    query = (
+        post_query(f, zone)
+        .order_by(None)
+        .with_only_columns(Post.title, func.max(case((tagged, 1), else_=0)))
+        .where(or_(tagged, maybe_named))
+        .group_by(Post.title)
+    )
+    found = session.connection().execute(query)
+    return sorted(t for t, is_tagged in found if is_tagged or AWARENESS_TITLE.search(t))
+
+
+def _awareness_filters() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """A post tagged as an awareness day; and a coarse filter (LIKE's case rules differ
+    between databases) on the title of a post that may mark one: the exact rule is then
+    ``AWARENESS_TITLE`` in Python, on those few."""
+    tagged = cast(Post.tags, String).like(f'%"{AWARENESS_TAG}"%')
+    named = or_(*(Post.title.like(f"%{w}%") for w in ("Day", "Week", "Diwrnod", "Wythnos")))
+    return tagged, named
 
 
 _ORDER = (Post.due_at, Post.account, Post.language, Post.id)  # the queue's order
