@@ -14,7 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from posts.blackouts import Window
-from posts.calendar_counts import DaySummary, month_summary
+from posts.calendar_counts import DaySummary, awareness_titles, month_summary
 from posts.db import Database
 from posts.models import Post
 from posts.review import PostFilter
@@ -218,3 +218,33 @@ def test_a_busy_hour_in_the_week_shows_six_chips_and_more_links_to_the_day(
     assert [int(i) for i in re.findall(r'data-post-id="(\d+)"', eleven)] == seven
     assert "more-link" not in eleven
     assert [int(i) for i in re.findall(r'data-post-id="(\d+)"', cell("10"))] == [lone]
+
+
+def test_the_day_names_its_awareness_days_from_sql(database: Database) -> None:
+    day = date(2027, 3, 29)  # BST: 23:05 UTC on the 28th is 00:05 on the 29th
+    add(database, utc(2027, 3, 28, 23, 5), title="Safer Internet Day")
+    add(database, utc(2027, 3, 29, 9, 0), title="Safer Internet Day")  # once, not twice
+    add(database, utc(2027, 3, 29, 10, 0), tags=("awareness-day",), title="Tip")
+    add(database, utc(2027, 3, 29, 11, 0), title="Birthday wishes")  # "day" in a word
+    add(database, utc(2027, 3, 29, 12, 0), tags=("awareness-days",), title="Daily tip")
+    add(database, utc(2027, 3, 29, 23, 0), title="Anti-Bullying Week")  # the 30th
+    with database.reading() as session:
+        found = awareness_titles(session, PostFilter(day=day), LONDON)
+        assert found == ["Safer Internet Day", "Tip"]
+        one = awareness_titles(session, PostFilter(day=day, account="gwent-facebook"), LONDON)
+        assert one == []
+
+
+def test_the_day_page_shows_its_awareness_days_and_count(
+    client: FlaskClient, world: Database
+) -> None:
+    add(world, utc(2027, 3, 29, 9, 0), title="Safer Internet Day")
+    add(world, utc(2027, 3, 29, 10, 0), tags=("awareness-day",), title="Tip")
+    add(world, utc(2027, 3, 29, 11, 0), title="Daily tip")
+    login(client, "alice")
+    html = text_of(client.get("/day/2027-03-29"))
+    assert re.findall(r'<p class="aware-name">★ ([^<]+)</p>', html) == [
+        "Safer Internet Day",
+        "Tip",
+    ]
+    assert html.count('<section class="day-post"') == 3
