@@ -3,9 +3,10 @@ how many of them a blackout or hold ahead would stop, the day's awareness days, 
 the few posts its cell shows as chips.
 
 A busy month has thousands of posts (120 a day); nobody reads them all in a month cell,
-and drawing each one cost the page most of its time. Rows are put in local days by a CASE
-over each day's UTC start, computed here with the zone's rules, so a day is 23 or 25
-hours across the clock changes and the same SQL runs on SQLite and PostgreSQL.
+and drawing each one cost the page most of its time. Rows come in time order and are put
+in local days by walking each day's UTC start, computed here with the zone's rules and
+compared as the database stores times, so a day is 23 or 25 hours across the clock
+changes and the same SQL runs on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from .blackouts import Window, stoppable_within
 from .db import Database
 from .models import Post
+from .reader import Reader
 from .review import CALENDAR_FIELDS, PostFilter, day_bounds, post_query
 from .states import PostState
 
@@ -80,7 +82,11 @@ def month_summary(
     if f.start is None or f.end is None:
         raise ValueError("month_summary needs a first and a last day")
     days = [f.start + timedelta(days=n) for n in range((f.end - f.start).days + 1)]
-    bucket = _local_day(days, zone)
+    # Each day's UTC start as the driver returns a stored time (text on SQLite): the rows
+    # come in time order, so a post's local day is found by walking these, exactly as
+    # the database compares times, with no per-row CASE in the SQL.
+    stored = Reader(None, db.dialect).stored
+    starts = [stored(day_bounds(d, zone)[0]) for d in days[1:]]
     held = _held(windows)
     base = post_query(f, zone).order_by(None)
     found = {d: DaySummary() for d in days}
@@ -89,14 +95,17 @@ def month_summary(
     # One pass over light columns in the queue's order (an index's order: no sort): the
     # counts, the awareness days, and each day's first few posts of each kind for chips.
     light = base.with_only_columns(
-        bucket, Post.state, held, Post.id, maybe, case((tagged, 1), else_=0)
+        _STORED_DUE_AT, Post.state, held, Post.id, maybe, case((tagged, 1), else_=0)
     ).order_by(*_ORDER)
     firsts: dict[tuple[int, int], list[int]] = {}
     titles: dict[tuple[int, str], bool] = {}  # (day, title) -> tagged
     with db.reading() as session:
         connection = session.connection()
-        for n, state, is_held, post_id, title, is_tagged in connection.execute(light).all():
-            summary = found[days[n]]
+        n, summary, last = 0, found[days[0]], len(starts)
+        for due, state, is_held, post_id, title, is_tagged in connection.execute(light).all():
+            while n < last and due >= starts[n]:
+                n += 1
+                summary = found[days[n]]
             summary.counts[state] = summary.counts.get(state, 0) + 1
             summary.held += is_held
             kind = firsts.setdefault((n, _KIND.get(state, 2)), [])
@@ -150,18 +159,9 @@ def _awareness_filters() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
 _ORDER = (Post.due_at, Post.account, Post.language, Post.id)  # the queue's order
 
 
-def _local_day(days: list[date], zone: ZoneInfo) -> ColumnElement[int]:
-    """The index in ``days`` of a post's local day (the query keeps to those days): a
-    binary search of nested CASEs, a few comparisons a row rather than one a day."""
-    starts = [day_bounds(d, zone)[0] for d in days]
-
-    def within(lo: int, hi: int) -> ColumnElement[int]:  # the day is one of lo..hi
-        if lo == hi:
-            return literal_column(str(lo))  # a number in the SQL, not a parameter
-        mid = (lo + hi + 1) // 2
-        return case((Post.due_at < starts[mid], within(lo, mid - 1)), else_=within(mid, hi))
-
-    return within(0, len(days) - 1)
+# A post's due time as the driver returns it (no result processing: text on SQLite, a
+# datetime on PostgreSQL), to compare with Reader.stored times.
+_STORED_DUE_AT: ColumnElement[Any] = literal_column("posts.due_at")
 
 
 def _held(windows: Sequence[Window]) -> ColumnElement[int]:

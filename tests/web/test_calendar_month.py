@@ -91,11 +91,13 @@ def test_counts_are_by_local_day_across_both_clock_changes(database: Database) -
     add(database, utc(2027, 3, 28, 22, 30), "failed")  # Sun 28th 23:30 BST
     add(database, utc(2027, 3, 28, 23, 30), "in_review")  # Mon 29th 00:30 BST
     add(database, utc(2027, 3, 29, 22, 59), "approved")  # Mon 29th 23:59 BST
+    add(database, utc(2027, 3, 29, 23, 0), "draft")  # Tue 30th 00:00 BST: its first instant
     spring = month(database, 2027, 3)
     assert spring[date(2027, 3, 27)].counts == {"published": 1}
     assert spring[date(2027, 3, 28)].counts == {"published": 1, "failed": 1}
     assert spring[date(2027, 3, 29)].counts == {"in_review": 1, "approved": 1}
-    assert sum(d.total for d in spring.values()) == 5
+    assert spring[date(2027, 3, 30)].counts == {"draft": 1}
+    assert sum(d.total for d in spring.values()) == 6
 
     # Autumn: back at 01:00 UTC on Sunday 31 October 2027 (a 25-hour day, the grid's last).
     add(database, utc(2027, 10, 30, 22, 30), "draft")  # Sat 30th 23:30 BST
