@@ -135,3 +135,31 @@ def test_a_word_search_from_a_day_pages_newest_first_whatever_the_id_order(
     common = audit.AuditFilter(start=date(2027, 6, 10), words="Newport")
     page, _ = audit.newest(db, common, LONDON, limit=2)
     assert [e.detail for e in page] == ["Newport 19", "Newport 17"]
+
+
+def test_a_word_search_reads_older_days_through_the_time_index_on_sqlite(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not a timing: the plan. Walking the primary key instead reads every older event.
+    if db.dialect != "sqlite":
+        pytest.skip("SQLite's planner")
+    from sqlalchemy import event
+
+    monkeypatch.setattr(audit, "RECENT_IDS", 1)
+    day = datetime(2027, 6, 10, 9, tzinfo=UTC)
+    _log(db, [("a", "note", f"Newport {n}", day + timedelta(minutes=n)) for n in range(5)])
+    statements: list[tuple[str, object]] = []
+
+    def seen(conn, cursor, statement, parameters, context, many):  # type: ignore[no-untyped-def]
+        statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        audit.newest(db, audit.AuditFilter(start=date(2027, 6, 10), words="Cwmbran"), LONDON, limit=3)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    older = [(s, p) for s, p in statements if "events.id + " in s]
+    assert len(older) == 1
+    with db.engine.connect() as connection:
+        plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + older[0][0], older[0][1]).all()
+    assert any("USING INDEX ix_events_at" in str(row[-1]) for row in plan), plan
