@@ -250,3 +250,20 @@ def test_the_day_page_shows_its_awareness_days_and_count(
         "Tip",
     ]
     assert html.count('<section class="day-post"') == 3
+
+
+def test_chips_across_kinds_and_posts_due_at_the_same_time(database: Database) -> None:
+    day = date(2027, 11, 3)  # GMT
+    review_x = add(database, utc(2027, 11, 3, 9, 0), "in_review")
+    review_fb = add(database, utc(2027, 11, 3, 9, 0), "in_review", account="gwent-facebook")
+    late_x = add(database, utc(2027, 11, 3, 10, 0), "failed")
+    late_fb = add(database, utc(2027, 11, 3, 10, 0), "failed", account="gwent-facebook")
+    early = add(database, utc(2027, 11, 3, 8, 0), "failed")
+    add(database, utc(2027, 11, 3, 7, 0), "approved")  # still to go: after the reviews
+    add(database, utc(2027, 11, 3, 6, 0), "published")  # done: last
+    add(database, utc(2027, 11, 3, 9, 0), "in_review", account="gwent-x")  # 3rd at 09:00
+    found = month(database, 2027, 11, chips=5)[day]
+    # Failed first, then in review; by time, then account (the queue's order).
+    assert [c.id for c in found.chips] == [early, late_fb, late_x, review_fb, review_x]
+    assert found.total == 8 and found.more == 3
+    assert found.counts == {"failed": 3, "in_review": 3, "approved": 1, "published": 1}
