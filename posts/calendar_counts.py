@@ -3,9 +3,11 @@ how many of them a blackout or hold ahead would stop, the day's awareness days, 
 the few posts its cell shows as chips.
 
 A busy month has thousands of posts (120 a day); nobody reads them all in a month cell,
-and drawing each one cost the page most of its time. Rows are put in local days by a CASE
-over each day's UTC start, computed here with the zone's rules, so a day is 23 or 25
-hours across the clock changes and the same SQL runs on SQLite and PostgreSQL.
+and drawing each one cost the page most of its time. The posts are counted in SQL by due
+time (a few hundred times a month), and the times are put in local days by walking each
+day's UTC start, computed here with the zone's rules and compared as the database stores
+times, so a day is 23 or 25 hours across the clock changes and the same SQL runs on
+SQLite and PostgreSQL. The chips are then read at the few times that hold them.
 """
 
 from __future__ import annotations
@@ -13,16 +15,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, case, cast, literal, literal_column, or_, select
+from sqlalchemy import String, case, cast, func, literal, literal_column, or_, select
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from .blackouts import Window, stoppable_within
 from .db import Database
 from .models import Post
+from .reader import Reader
 from .review import CALENDAR_FIELDS, PostFilter, day_bounds, post_query
 from .states import PostState
 
@@ -79,37 +83,51 @@ def month_summary(
     if f.start is None or f.end is None:
         raise ValueError("month_summary needs a first and a last day")
     days = [f.start + timedelta(days=n) for n in range((f.end - f.start).days + 1)]
-    bucket = _local_day(days, zone)
-    held = _held(windows)
+    # Each day's UTC start as the driver returns a stored time (text on SQLite): the rows
+    # come in time order, so a post's local day is found by walking these, exactly as
+    # the database compares times, with no per-row CASE in the SQL.
+    stored = Reader(None, db.dialect).stored
+    starts = [stored(day_bounds(d, zone)[0]) for d in days[1:]]
     base = post_query(f, zone).order_by(None)
     found = {d: DaySummary() for d in days}
-    tagged = cast(Post.tags, String).like(f'%"{AWARENESS_TAG}"%')
-    # A coarse filter in SQL (LIKE's case rules differ between databases): the title of
-    # a post that may mark an awareness day; the exact rule in Python on those few.
-    named = or_(*(Post.title.like(f"%{w}%") for w in ("Day", "Week", "Diwrnod", "Wythnos")))
-    maybe = case((or_(tagged, named), Post.title), else_=None)
-    # One pass over light columns in the queue's order (an index's order: no sort): the
-    # counts, the awareness days, and each day's first few posts of each kind for chips.
-    light = base.with_only_columns(
-        bucket, Post.state, held, Post.id, maybe, case((tagged, 1), else_=0)
-    ).order_by(*_ORDER)
-    firsts: dict[tuple[int, int], list[int]] = {}
+    tagged = case((_awareness_filters()[0], 1), else_=0)
+    # Posts counted in SQL by due time, state and title (a busy month has thousands of
+    # posts at a few hundred times): the counts, held posts and awareness titles.
+    grouped = (
+        base.with_only_columns(
+            _STORED_DUE_AT,
+            Post.state,
+            Post.title,
+            func.max(tagged),
+            func.count(),
+            func.sum(_held(windows)),
+        )
+        .group_by(Post.due_at, Post.state, Post.title)
+        .order_by(Post.due_at)
+    )
     titles: dict[tuple[int, str], bool] = {}  # (day, title) -> tagged
+    day_of: dict[Any, int] = {}  # due time (as stored) -> day
+    # Each day's posts by kind, as (due time, posts) in time order, for its chips.
+    times: dict[tuple[int, int], list[tuple[Any, int]]] = {}
     with db.reading() as session:
         connection = session.connection()
-        for n, state, is_held, post_id, title, is_tagged in connection.execute(light).all():
-            summary = found[days[n]]
-            summary.counts[state] = summary.counts.get(state, 0) + 1
-            summary.held += is_held
-            kind = firsts.setdefault((n, _KIND.get(state, 2)), [])
-            if len(kind) <= chips:  # one more than shown: "+1 more" is not shown
-                kind.append(post_id)
-            if title is not None:
-                titles[n, title] = titles.get((n, title), False) or bool(is_tagged)
-        chosen: dict[int, int] = {}  # post id -> its place among its day's chips
-        for n in range(len(days)):
-            ids = [i for k in range(4) for i in firsts.get((n, k), [])][: chips + 1]
-            chosen.update((post_id, place) for place, post_id in enumerate(ids))
+        n, summary, last = 0, found[days[0]], len(starts)
+        for due, state, title, is_tagged, number, held in connection.execute(grouped):
+            while n < last and due >= starts[n]:
+                n += 1
+                summary = found[days[n]]
+            day_of[due] = n
+            summary.counts[state] = summary.counts.get(state, 0) + number
+            summary.held += int(held or 0)
+            at = times.setdefault((n, _KIND.get(state, 2)), [])
+            if at and at[-1][0] == due:
+                at[-1] = (due, at[-1][1] + number)
+            else:
+                at.append((due, number))
+            titles[n, title] = titles.get((n, title), False) or bool(is_tagged)
+        # One more than shown: "+1 more" is not shown.
+        wanted = _chips_wanted(times, chips + 1)
+        chosen = _first_posts(connection, base, day_of, wanted)  # post id -> its place
         if chosen:
             fields = select(*CALENDAR_FIELDS).where(Post.id.in_(list(chosen)))
             for row in connection.execute(fields):
@@ -125,21 +143,90 @@ def month_summary(
     return found
 
 
+def awareness_titles(session: Session, f: PostFilter, zone: ZoneInfo) -> list[str]:
+    """The titles of ``f``'s posts that mark an awareness day (``is_awareness``), sorted:
+    a few grouped rows from SQL, not every post of the day."""
+    tagged, maybe_named = _awareness_filters()
+    query = (
+        post_query(f, zone)
+        .order_by(None)
+        .with_only_columns(Post.title, func.max(case((tagged, 1), else_=0)))
+        .where(or_(tagged, maybe_named))
+        .group_by(Post.title)
+    )
+    found = session.connection().execute(query)
+    return sorted(t for t, is_tagged in found if is_tagged or AWARENESS_TITLE.search(t))
+
+
+def _awareness_filters() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """A post tagged as an awareness day; and a coarse filter (LIKE's case rules differ
+    between databases) on the title of a post that may mark one: the exact rule is then
+    ``AWARENESS_TITLE`` in Python, on those few."""
+    tagged = cast(Post.tags, String).like(f'%"{AWARENESS_TAG}"%')
+    named = or_(*(Post.title.like(f"%{w}%") for w in ("Day", "Week", "Diwrnod", "Wythnos")))
+    return tagged, named
+
+
+def _chips_wanted(
+    times: dict[tuple[int, int], list[tuple[Any, int]]], shown: int
+) -> dict[tuple[int, int], tuple[list[Any], int]]:
+    """For each day and kind among its first ``shown`` posts (kinds in order): the due
+    times that hold them, and how many of that kind to take."""
+    wanted = {}
+    for n in sorted({n for n, _ in times}):
+        left = shown
+        for kind in range(4):
+            needed, taken = [], 0
+            for due, number in times.get((n, kind), []):
+                if taken >= left:
+                    break
+                needed.append(due)
+                taken += number
+            if needed:
+                wanted[n, kind] = (needed, min(taken, left))
+                left -= min(taken, left)
+    return wanted
+
+
+def _first_posts(
+    connection: Any,
+    base: Any,
+    day_of: dict[Any, int],
+    wanted: dict[tuple[int, int], tuple[list[Any], int]],
+) -> dict[int, int]:
+    """The ids of each day's chips, each with its place: the first posts of each kind in
+    the queue's order, read at the few due times that hold them."""
+    needed = sorted({_utc(due) for dues, _ in wanted.values() for due in dues})
+    if not needed:
+        return {}
+    query = base.with_only_columns(_STORED_DUE_AT, Post.state, Post.id)
+    query = query.where(Post.due_at.in_(needed)).order_by(*_ORDER)
+    picked: dict[tuple[int, int], list[int]] = {}
+    for due, state, post_id in connection.execute(query):
+        key = (day_of[due], _KIND.get(state, 2))
+        if key in wanted and due in wanted[key][0]:
+            ids = picked.setdefault(key, [])
+            if len(ids) < wanted[key][1]:
+                ids.append(post_id)
+    chosen: dict[int, int] = {}
+    for n in sorted({n for n, _ in picked}):
+        ids = [i for kind in range(4) for i in picked.get((n, kind), [])]
+        chosen.update((post_id, place) for place, post_id in enumerate(ids))
+    return chosen
+
+
+def _utc(stored: Any) -> datetime:
+    when = Reader.when(stored)
+    assert when is not None  # a due time is never empty
+    return when
+
+
 _ORDER = (Post.due_at, Post.account, Post.language, Post.id)  # the queue's order
 
 
-def _local_day(days: list[date], zone: ZoneInfo) -> ColumnElement[int]:
-    """The index in ``days`` of a post's local day (the query keeps to those days): a
-    binary search of nested CASEs, a few comparisons a row rather than one a day."""
-    starts = [day_bounds(d, zone)[0] for d in days]
-
-    def within(lo: int, hi: int) -> ColumnElement[int]:  # the day is one of lo..hi
-        if lo == hi:
-            return literal_column(str(lo))  # a number in the SQL, not a parameter
-        mid = (lo + hi + 1) // 2
-        return case((Post.due_at < starts[mid], within(lo, mid - 1)), else_=within(mid, hi))
-
-    return within(0, len(days) - 1)
+# A post's due time as the driver returns it (no result processing: text on SQLite, a
+# datetime on PostgreSQL), to compare with Reader.stored times.
+_STORED_DUE_AT: ColumnElement[Any] = literal_column("posts.due_at")
 
 
 def _held(windows: Sequence[Window]) -> ColumnElement[int]:

@@ -15,9 +15,9 @@ from werkzeug.wrappers import Response
 
 from core.errors import NotPreviewed, QueueError
 from people.rights import Actor
-from posts import review, stages
-from posts.calendar_counts import is_awareness
-from posts.review import PostFilter, calendar_posts, find_posts, page_of_posts
+from posts import listing, review, stages
+from posts.calendar_counts import awareness_titles
+from posts.review import PostFilter, find_posts, page_of_posts
 from posts.states import PostState
 
 from .posts import note_previews
@@ -64,10 +64,12 @@ def show(value: str) -> str:
         and person.may_review(p.account)
         and p.author != person.username
     ]
-    # The whole day's awareness days and count, from light rows: the cards are a page.
-    everything = calendar_posts(s.db, f, s.zone)
-    awareness = sorted({p.title for p in everything if is_awareness(p)})
-    first = next((n for n, p in enumerate(everything) if posts and p.id == posts[0].id), 0)
+    # The whole day's awareness days and count, counted in SQL: the cards are a page.
+    with s.db.reading() as session:
+        awareness = awareness_titles(session, f, s.zone)
+        total = sum(listing.count_by_state(session, f, s.zone).values())
+        after = listing.count_after(session, f, s.zone, posts[-1].id) if posts else 0
+    first = total - after - len(posts) if posts else 0  # posts before this page
     return render_template(
         "day.html",
         day=day,
@@ -79,7 +81,7 @@ def show(value: str) -> str:
         kept={"account": account} if account else {},
         shown_from=first + 1,
         shown_to=first + len(posts),
-        total=len(everything),
+        total=total,
     )
 
 

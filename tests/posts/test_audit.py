@@ -102,3 +102,64 @@ def test_the_export_streams_in_batches_and_stops_at_the_log_as_it_began(
     assert [e.detail for e in events] == ["1", "2", "3", "4"]
     assert len(reads) == 4  # three batches of at most two
     assert _csv(db, audit.AuditFilter(words="nothing like it")) == [list(audit.COLUMNS)]
+
+
+def test_a_word_search_from_a_day_pages_newest_first_whatever_the_id_order(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On SQLite the newest ids are read row by row and older ones through the time index
+    # (RECENT_IDS made small here so that both steps are used on a few events).
+    monkeypatch.setattr(audit, "RECENT_IDS", 3)
+    day = datetime(2027, 6, 10, 9, tzinfo=UTC)
+    rows = [
+        ("a", "note", f"{'Abergavenny' if n % 3 == 0 else 'Newport'} {n}", day + timedelta(hours=n))
+        for n in range(20)
+    ]
+    rows.insert(5, ("a", "note", "abergavenny written late", day + timedelta(days=2)))
+    rows.insert(9, ("a", "note", "Abergavenny, before the day", day - timedelta(days=3)))
+    rows.append(("a", "note", "Abergavenny, written last for an old day", day - timedelta(days=5)))
+    _log(db, rows)
+    f = audit.AuditFilter(start=date(2027, 6, 10), words="abergavenny")
+    since = datetime(2027, 6, 9, 23, tzinfo=UTC)  # 10 June starts at 00:00 BST
+    # Newest id first: the rows were logged in this order.
+    expected = [d for _, _, d, at in reversed(rows) if at >= since and "abergavenny" in d.lower()]
+    assert "abergavenny written late" in expected and len(expected) == 8
+    seen: list[str] = []
+    before = None
+    while True:
+        page, before = audit.newest(db, f, LONDON, limit=3, before=before)
+        seen += [e.detail for e in page]
+        if before is None:
+            break
+    assert seen == expected
+    common = audit.AuditFilter(start=date(2027, 6, 10), words="Newport")
+    page, _ = audit.newest(db, common, LONDON, limit=2)
+    assert [e.detail for e in page] == ["Newport 19", "Newport 17"]
+
+
+def test_a_word_search_reads_older_days_through_the_time_index_on_sqlite(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not a timing: the plan. Walking the primary key instead reads every older event.
+    if db.dialect != "sqlite":
+        pytest.skip("SQLite's planner")
+    from sqlalchemy import event
+
+    monkeypatch.setattr(audit, "RECENT_IDS", 1)
+    day = datetime(2027, 6, 10, 9, tzinfo=UTC)
+    _log(db, [("a", "note", f"Newport {n}", day + timedelta(minutes=n)) for n in range(5)])
+    statements: list[tuple[str, object]] = []
+
+    def seen(conn, cursor, statement, parameters, context, many):  # type: ignore[no-untyped-def]
+        statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        audit.newest(db, audit.AuditFilter(start=date(2027, 6, 10), words="Cwmbran"), LONDON, limit=3)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    older = [(s, p) for s, p in statements if "events.id + " in s]
+    assert len(older) == 1
+    with db.engine.connect() as connection:
+        plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + older[0][0], older[0][1]).all()
+    assert any("USING INDEX ix_events_at" in str(row[-1]) for row in plan), plan

@@ -14,7 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from posts.blackouts import Window
-from posts.calendar_counts import DaySummary, month_summary
+from posts.calendar_counts import DaySummary, awareness_titles, month_summary
 from posts.db import Database
 from posts.models import Post
 from posts.review import PostFilter
@@ -91,11 +91,13 @@ def test_counts_are_by_local_day_across_both_clock_changes(database: Database) -
     add(database, utc(2027, 3, 28, 22, 30), "failed")  # Sun 28th 23:30 BST
     add(database, utc(2027, 3, 28, 23, 30), "in_review")  # Mon 29th 00:30 BST
     add(database, utc(2027, 3, 29, 22, 59), "approved")  # Mon 29th 23:59 BST
+    add(database, utc(2027, 3, 29, 23, 0), "draft")  # Tue 30th 00:00 BST: its first instant
     spring = month(database, 2027, 3)
     assert spring[date(2027, 3, 27)].counts == {"published": 1}
     assert spring[date(2027, 3, 28)].counts == {"published": 1, "failed": 1}
     assert spring[date(2027, 3, 29)].counts == {"in_review": 1, "approved": 1}
-    assert sum(d.total for d in spring.values()) == 5
+    assert spring[date(2027, 3, 30)].counts == {"draft": 1}
+    assert sum(d.total for d in spring.values()) == 6
 
     # Autumn: back at 01:00 UTC on Sunday 31 October 2027 (a 25-hour day, the grid's last).
     add(database, utc(2027, 10, 30, 22, 30), "draft")  # Sat 30th 23:30 BST
@@ -218,3 +220,50 @@ def test_a_busy_hour_in_the_week_shows_six_chips_and_more_links_to_the_day(
     assert [int(i) for i in re.findall(r'data-post-id="(\d+)"', eleven)] == seven
     assert "more-link" not in eleven
     assert [int(i) for i in re.findall(r'data-post-id="(\d+)"', cell("10"))] == [lone]
+
+
+def test_the_day_names_its_awareness_days_from_sql(database: Database) -> None:
+    day = date(2027, 3, 29)  # BST: 23:05 UTC on the 28th is 00:05 on the 29th
+    add(database, utc(2027, 3, 28, 23, 5), title="Safer Internet Day")
+    add(database, utc(2027, 3, 29, 9, 0), title="Safer Internet Day")  # once, not twice
+    add(database, utc(2027, 3, 29, 10, 0), tags=("awareness-day",), title="Tip")
+    add(database, utc(2027, 3, 29, 11, 0), title="Birthday wishes")  # "day" in a word
+    add(database, utc(2027, 3, 29, 12, 0), tags=("awareness-days",), title="Daily tip")
+    add(database, utc(2027, 3, 29, 23, 0), title="Anti-Bullying Week")  # the 30th
+    with database.reading() as session:
+        found = awareness_titles(session, PostFilter(day=day), LONDON)
+        assert found == ["Safer Internet Day", "Tip"]
+        one = awareness_titles(session, PostFilter(day=day, account="gwent-facebook"), LONDON)
+        assert one == []
+
+
+def test_the_day_page_shows_its_awareness_days_and_count(
+    client: FlaskClient, world: Database
+) -> None:
+    add(world, utc(2027, 3, 29, 9, 0), title="Safer Internet Day")
+    add(world, utc(2027, 3, 29, 10, 0), tags=("awareness-day",), title="Tip")
+    add(world, utc(2027, 3, 29, 11, 0), title="Daily tip")
+    login(client, "alice")
+    html = text_of(client.get("/day/2027-03-29"))
+    assert re.findall(r'<p class="aware-name">★ ([^<]+)</p>', html) == [
+        "Safer Internet Day",
+        "Tip",
+    ]
+    assert html.count('<section class="day-post"') == 3
+
+
+def test_chips_across_kinds_and_posts_due_at_the_same_time(database: Database) -> None:
+    day = date(2027, 11, 3)  # GMT
+    review_x = add(database, utc(2027, 11, 3, 9, 0), "in_review")
+    review_fb = add(database, utc(2027, 11, 3, 9, 0), "in_review", account="gwent-facebook")
+    late_x = add(database, utc(2027, 11, 3, 10, 0), "failed")
+    late_fb = add(database, utc(2027, 11, 3, 10, 0), "failed", account="gwent-facebook")
+    early = add(database, utc(2027, 11, 3, 8, 0), "failed")
+    add(database, utc(2027, 11, 3, 7, 0), "approved")  # still to go: after the reviews
+    add(database, utc(2027, 11, 3, 6, 0), "published")  # done: last
+    add(database, utc(2027, 11, 3, 9, 0), "in_review", account="gwent-x")  # 3rd at 09:00
+    found = month(database, 2027, 11, chips=5)[day]
+    # Failed first, then in review; by time, then account (the queue's order).
+    assert [c.id for c in found.chips] == [early, late_fb, late_x, review_fb, review_x]
+    assert found.total == 8 and found.more == 3
+    assert found.counts == {"failed": 3, "in_review": 3, "approved": 1, "published": 1}

@@ -122,6 +122,18 @@ def test_day_pages_show_every_post_once_and_approve_only_the_page(
     )
     assert sorted(seen) == sorted(p.id for p in on_day) and len(seen) == len(set(seen))
     assert len(urls) == -(-len(on_day) // 5)
+    # Each page says where it is in the day, walked forwards and back.
+    total = len(on_day)
+    for n, url in enumerate(urls):
+        html = text_of(client.get(url))
+        assert f"Posts {5 * n + 1}–{min(5 * n + 5, total)} of {total}:" in html
+    back, _ = _walk(
+        client,
+        urls[-1],
+        lambda html: re.findall(r"Posts (\d+)–(\d+) of (\d+):", html)[:1],
+        rel="prev",
+    )
+    assert back == [(str(5 * n + 1), str(min(5 * n + 5, total)), str(total)) for n in reversed(range(len(urls)))]
     html = text_of(client.get(urls[1]))
     shown = [int(i) for i in re.findall(r'id="post-(\d+)-title"', html)]
     assert set(form_ids(html)) <= set(shown) and form_ids(html)
