@@ -245,6 +245,10 @@ def serve(folder: Path) -> None:
         return app(environ, start)
 
     server = create_server(timed, host="127.0.0.1", port=0, threads=4, ident="bench")
+    if not os.environ.get("BENCH_NO_FREEZE"):  # as ``publisher web`` does (an A/B without)
+        from core.heap import freeze_loaded
+
+        freeze_loaded()
     print(server.effective_port, flush=True)
     threading.Thread(target=server.run, daemon=True).start()
     sys.stdin.read()

@@ -250,6 +250,9 @@ def web(
         ) from None
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"Serving the web app on http://{shown}:{port}/ (Ctrl+C to stop).")
+    from core.heap import freeze_loaded
+
+    freeze_loaded()
     server.run()
 
 
