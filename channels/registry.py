@@ -29,6 +29,18 @@ def channel_class(network: str) -> type[NetworkChannel] | None:
     return found
 
 
+def load_channel_modules(settings: Settings) -> list[str]:
+    """Import now the channel modules of the accounts that publish (not dry runs); the
+    networks whose modules loaded. The worker calls it shortly before a post falls due:
+    a burst's first sends would otherwise all wait while the first of them imports tweepy
+    or atproto (X: 60 ms of CPU on an idle core, two to three times that under load)."""
+    loaded: list[str] = []
+    for network in sorted({a.network for a in settings.accounts.values() if not a.dry_run}):
+        if channel_class(network) is not None:
+            loaded.append(network)
+    return loaded
+
+
 def channel_for(
     account_name: str,
     account: AccountSettings,

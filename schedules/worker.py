@@ -41,6 +41,10 @@ JOB_ID = "dispatch"
 # (stale posts, expired leases, look-ups, the claim, the observers' reads): a third of
 # the worker's CPU at 50 accounts. An account's next post waits at most this long.
 ROUND_GAP_SECONDS = 0.01
+# How long before a post falls due the worker imports the channel modules its accounts
+# need (``channels.registry.load_channel_modules``). Not at start: an idle worker would
+# carry them (tweepy and requests: 9 MB) with nothing due for days.
+LOAD_CHANNELS_AHEAD = timedelta(minutes=2)
 
 
 class WorkerService(Protocol):
@@ -92,6 +96,7 @@ class Worker:
             PostgresWakeups(db.url, self.wake_now) if db.dialect == "postgresql" else None
         )
         self._heartbeat_stop = threading.Event()
+        self._channels_loaded = False
         self._heartbeat = threading.Thread(
             target=self._renew_leases, name="lease-heartbeat", daemon=True
         )
@@ -210,6 +215,20 @@ class Worker:
             log.exception("cannot read the next due time")
             return
         self._wake_at(due)
+        if due is not None and due - self.clock.now() <= LOAD_CHANNELS_AHEAD:
+            self._load_channels()
+
+    def _load_channels(self) -> None:
+        """Once, before the first post falls due: the channel modules' imports."""
+        if self._channels_loaded:
+            return
+        self._channels_loaded = True
+        from channels.registry import load_channel_modules
+
+        try:
+            log.info("channel modules loaded: %s", ", ".join(load_channel_modules(self.settings)))
+        except Exception:  # the first send will say what is wrong, for its post
+            log.exception("cannot load the channel modules")
 
     def wake_now(self) -> None:
         """Something changed (a publish settled, a post approved): look again now, or

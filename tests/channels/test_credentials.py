@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from channels import credentials
 from channels.credentials import (
     Secret,
     load_credentials,
@@ -158,6 +159,24 @@ def test_redact_finds_every_secret_among_many_wherever_it_stands() -> None:
     assert redact("none here, many-secret-0300-value") == "none here, many-secret-0300-value"
     register_secret("with space+plus")
     assert redact("q=with+space%2Bplus and with%20space%2Bplus") == "q=*** and ***"
+
+
+def test_registering_a_secret_adds_its_forms_without_changing_what_redact_holds() -> None:
+    """Each new secret's forms are added to a copy (not rebuilt from every secret, which
+    made building 500 accounts' channels quadratic); a ``redact`` already under way keeps
+    the index it took, unchanged; the result is what a rebuild from every secret gives."""
+    register_secret("shared-start-first")
+    before = credentials._forms  # what a redact under way holds
+    copied = {start: list(forms) for start, forms in before.items()}
+    for n in range(50):
+        register_secret(f"shared-start-{n:03d}")  # one first-characters key for all
+        register_secret(f"own start {n:03d}/+")
+    assert before == copied  # neither the dict nor its lists were changed in place
+    rebuilt = credentials._forms_by_start(credentials._known)
+    assert {k: sorted(v) for k, v in credentials._forms.items()} == {
+        k: sorted(v) for k, v in rebuilt.items()
+    }
+    assert redact("a shared-start-017 and own%20start%20049%2F%2B") == "a *** and ***"
 
 
 def test_http_library_logs_are_redacted(caplog: pytest.LogCaptureFixture) -> None:

@@ -101,6 +101,28 @@ def test_importing_the_table_and_the_command_line_loads_no_network_library() -> 
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_the_worker_loads_the_modules_of_the_accounts_that_publish(tmp_path: Path) -> None:
+    """``load_channel_modules``: a live X account's module (tweepy) and no dry run's (a
+    Bluesky account in dry run: no atproto)."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[accounts.live-x]\nnetwork = "x"\nhandle = "@a"\ndry_run = false\n'
+        '[accounts.rehearsal]\nnetwork = "bluesky"\nhandle = "a.bsky.social"\n',
+        encoding="utf-8",
+    )
+    code = (
+        "import sys\n"
+        "from core.settings import load_settings\n"
+        "from channels.registry import load_channel_modules\n"
+        f"loaded = load_channel_modules(load_settings({str(config)!r}, environ={{}}))\n"
+        "print(loaded, [m for m in ('tweepy', 'atproto') if m in sys.modules])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert result.stdout.strip().splitlines()[-1] == "['x'] ['tweepy']"
+
+
 def test_measure_unknown_network() -> None:
     with pytest.raises(ValueError, match="known: x, facebook, bluesky, mastodon, linkedin, threads"):
         measure("Helo", "nextdoor")

@@ -10,6 +10,8 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bench.common import seed_due_posts
+from channels import registry
 from channels.fake import FakeChannel
 from schedules import worker as worker_module
 from schedules.worker import JOB_ID, Worker
@@ -76,3 +78,32 @@ def test_a_stop_before_the_scheduler_runs_is_not_lost(db, settings, clock) -> No
     worker.run()
     watchdog.cancel()
     assert not rescued, "the stop was lost: the watchdog had to end the run"
+
+
+def test_the_channel_modules_load_once_a_post_falls_due_soon(
+    db, settings, clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not at start (an idle worker would carry tweepy for days), but before the first
+    send of a burst, which would otherwise wait for the import; once."""
+    loads: list[object] = []
+    monkeypatch.setattr(registry, "load_channel_modules", lambda s: loads.append(s) or ["x"])
+    worker = Worker(db, settings, lambda account: FakeChannel(), clock, owner="w")
+    worker.scheduler = BackgroundScheduler(timezone=UTC)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    worker.scheduler.add_job(
+        worker._round, IntervalTrigger(hours=1), id=JOB_ID, next_run_time=later
+    )
+    worker.scheduler.start(paused=True)
+    try:
+        worker.rearm()  # nothing due
+        ahead = worker_module.LOAD_CHANNELS_AHEAD
+        seed_due_posts(db, 1, 1, due=clock.now() + ahead + timedelta(seconds=1))
+        worker.rearm()
+        assert loads == []
+        clock.advance(timedelta(seconds=2))  # now within reach
+        worker.rearm()
+        worker.rearm()
+        assert loads == [settings]
+    finally:
+        worker.scheduler.shutdown(wait=False)
+        worker.dispatcher.shutdown()
