@@ -8,13 +8,14 @@ settles it.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import Select, bindparam, case, func, null, select, text
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
@@ -137,24 +138,28 @@ def stale_notice(
 
 
 def newest_event_id(db: Database) -> int:
-    """The audit log's newest event id, read without the write lock: the worker asks
-    after every round whether anything happened since its last look."""
+    """The audit log's newest event id, read without the write lock."""
+    return news_since(db, 0, ())[0]
+
+
+def news_since(db: Database, after_id: int, actions: Sequence[str]) -> tuple[int, bool]:
+    """The audit log's newest event id (``after_id`` if none came since), and whether an
+    event with one of ``actions`` came after ``after_id``. One read of the events since,
+    without the write lock: the worker asks after every round, and in a morning burst
+    every round follows new events, hardly ever a hold's."""
     with db.engine.connect() as connection:
         connection.execution_options(read_only=True)
-        return int(connection.scalar(_NEWEST_EVENT) or 0)
+        newest, relevant = connection.execute(
+            _news_statement(tuple(actions)), {"after": after_id}
+        ).one()
+    return max(after_id, int(newest or 0)), relevant is not None
 
 
-_NEWEST_EVENT = select(func.max(Event.id))  # built once: it runs after every round
-_HOLD_EVENT_BETWEEN = (
-    select(Event.id)
-    .where(
-        Event.id > bindparam("after"),
-        Event.id <= bindparam("upto"),
-        Event.action.in_(HOLD_ACTIONS),
-    )
-    .order_by(Event.id)
-    .limit(1)
-)
+@functools.cache
+def _news_statement(actions: tuple[str, ...]) -> Select[int, Any]:
+    """Built once per set of actions (it runs after every round)."""
+    relevant = case((Event.action.in_(actions), Event.id)) if actions else null()
+    return select(func.max(Event.id), func.max(relevant)).where(Event.id > bindparam("after"))
 
 
 def untold_events(
@@ -190,16 +195,6 @@ def hold_notices(
     With several workers each fact is told once: the hold events are locked (skipping
     those another worker is telling) and a ``told`` event records which were told.
     A pause the worker set itself is reported as the authentication failure instead."""
-    # A read-only look first: in a morning burst every round follows new events, hardly
-    # ever a hold's, and the told-once read below takes the write lock.
-    with db.engine.connect() as connection:
-        connection.execution_options(read_only=True)
-        # The newest first, then the holds up to it: one committed in between is not
-        # passed over.
-        newest = int(connection.scalar(_NEWEST_EVENT) or 0)
-        hold = connection.scalar(_HOLD_EVENT_BETWEEN, {"after": after_id, "upto": newest})
-        if hold is None:
-            return [], max(after_id, newest)
     with db.transaction() as session:
         events, newest = untold_events(session, after_id, HOLD_ACTIONS, TOLD)
         notices = []

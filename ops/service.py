@@ -109,7 +109,9 @@ class Operations:
         if signoff.stages or signoff.accounts or signoff.campaigns:
             from . import signoff_notices  # loaded only where sign-off stages are used
 
-            self._watch("stage", signoff_notices.waiting_notices, "sign-off stages")
+            self._watch(
+                "stage", signoff_notices.waiting_notices, signoff_notices.WATCHED, "sign-off stages"
+            )
 
     def send_stage_digests(self) -> None:
         from . import signoff_notices
@@ -124,19 +126,23 @@ class Operations:
 
     def watch_holds(self) -> None:
         """Tell people about holds set or released since the last look."""
-        self._watch("hold", alerts.hold_notices, "holds")
+        self._watch("hold", alerts.hold_notices, alerts.HOLD_ACTIONS, "holds")
 
-    def _watch(self, kind: str, notices_after: NoticesAfter, what: str) -> None:
-        """Notices from the audit log's events since the last look of this ``kind``; the
-        first look only notes where the log ends (what came before is not news)."""
+    def _watch(
+        self, kind: str, notices_after: NoticesAfter, actions: Sequence[str], what: str
+    ) -> None:
+        """Notices from the audit log's events since the last look of this ``kind`` (only
+        when one of its ``actions`` is among them); the first look only notes where the log
+        ends (what came before is not news)."""
         with self._lock:
             seen = self._seen_events.get(kind)
             try:
-                newest = alerts.newest_event_id(self.db)
                 if seen is None:
-                    self._seen_events[kind] = newest
+                    self._seen_events[kind] = alerts.newest_event_id(self.db)
                     return
-                if newest <= seen:  # nothing logged since: the idle worker's usual answer
+                newest, relevant = alerts.news_since(self.db, seen, actions)
+                if not relevant:  # nothing of this kind since: nearly every round's answer
+                    self._seen_events[kind] = newest
                     return
                 notices, self._seen_events[kind] = notices_after(
                     self.db, seen, self.settings, self.clock.now()
