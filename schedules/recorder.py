@@ -1,9 +1,12 @@
 """Group commit for the worker's successes: sends that finish together are recorded in one
 transaction instead of one each.
 
-No thread of its own and no timer: the first thread with a result to record commits it
-at once (a lone result waits for nobody); results that arrive while a commit is running
-wait for it to end and then go in the next commit together, taken by the first of them. Each
+No thread of its own and no timer: the first thread with a result to record lets the
+threads that are ready to run take their turn first (a yield of the GIL, repeated while
+their results keep joining, at most ``GATHER_TURNS`` times; with nobody else ready it
+returns at once), then commits what is queued. Results that arrive while a commit is
+running wait for it to end and then go in the next commit together, taken by the first of
+them. Each
 result is still fenced on its own (``claims.record_published_all``), and its publishing
 thread returns only once its result is committed, so the heartbeat renews the post's
 lease until then.
@@ -12,6 +15,7 @@ lease until then.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime
 
 from channels.base import Receipt
@@ -32,6 +36,17 @@ class _Waiting:
         # shared condition woke every waiting thread at every commit).
         self.wake = threading.Lock()
         self.wake.acquire()
+
+
+# How many times a lone result lets other threads run before it commits. Sends finishing
+# together (a burst, the claim-path bench) then share a commit: ~31 results a commit
+# instead of ~2, 114 -> 96 µs of CPU a post on the claim-path bench.
+GATHER_TURNS = 8
+
+
+def _yield() -> None:
+    """Let another thread that is ready to run take the GIL (returns at once if none is)."""
+    time.sleep(0)
 
 
 class GroupRecorder:
@@ -56,6 +71,8 @@ class GroupRecorder:
             if mine.done:
                 return self._answer(mine)
             # Not committed yet: the previous commit handed this thread the next one.
+        else:
+            self._gather()
         with self._lock:
             group, self._queue = self._queue, []
         try:
@@ -77,6 +94,16 @@ class GroupRecorder:
                 else:
                     self._committing = False
         return self._answer(mine)
+
+    def _gather(self) -> None:
+        """Before a lone result commits: results of threads about to finish join it, as
+        long as each turn brings more (reads of the queue's length need no lock)."""
+        queued = len(self._queue)
+        for _ in range(GATHER_TURNS):
+            _yield()
+            if len(self._queue) == queued:
+                return
+            queued = len(self._queue)
 
     @staticmethod
     def _answer(waiting: _Waiting) -> bool:

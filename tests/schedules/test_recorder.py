@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from channels.base import Receipt
 from posts import claims
+from schedules import recorder as recorder_module
 from schedules.recorder import GroupRecorder
 
 NOW = datetime(2027, 1, 4, 7, 30, tzinfo=UTC)
@@ -94,3 +95,30 @@ def test_a_failed_commit_fails_every_result_in_it(monkeypatch) -> None:
     # The recorder goes on: the next result commits.
     assert recorder.published(_claimed(5), Receipt("r5"), now=NOW) is True
     assert gate.calls[-1] == [5]
+
+
+def test_a_lone_result_lets_results_about_to_arrive_join_its_commit(monkeypatch) -> None:
+    """The first result's thread yields before committing: results queued while it yields
+    go in the same commit (here the yield is replaced by threads that queue two results);
+    it stops yielding once a turn brings nothing more."""
+    gate = _Gate()
+    gate.open.set()
+    monkeypatch.setattr(claims, "record_published_all", gate)
+    recorder = GroupRecorder(db=None)  # type: ignore[arg-type]
+    answers: dict[int, object] = {}
+    others: list[threading.Thread] = []
+    turns: list[int] = []
+
+    def other_threads_run() -> None:
+        turns.append(len(recorder._queue))
+        if len(turns) == 1:
+            others.extend(_run(recorder, [2, 4], answers))
+            _queued(recorder, 3)
+
+    monkeypatch.setattr(recorder_module, "_yield", other_threads_run)
+    answers[1] = recorder.published(_claimed(1), Receipt("r1"), now=NOW)
+    for thread in others:
+        thread.join(10)
+    assert gate.calls == [[1, 2, 4]] and recorder.commits == 1
+    assert turns == [1, 3]  # the second turn brought nothing: it committed
+    assert answers == {1: True, 2: True, 4: True}
