@@ -319,11 +319,11 @@ def _result_processor(type_: Any, dialect: Dialect) -> Any:
 def _sqlite_utc_datetime(loader: Any, value: str | None) -> datetime | None:
     """Stored text in ``sqlite_utc_text``'s form (26 characters, no offset) in one C call;
     anything else by SQLAlchemy's ``loader``."""
-    if value.__class__ is str and len(value) == 26:  # type: ignore[arg-type]
-        parsed = datetime.fromisoformat(value)  # type: ignore[arg-type]
+    if value.__class__ is str and len(value) == 26:
+        parsed = datetime.fromisoformat(value)
         if parsed.tzinfo is None:
             return parsed.replace(tzinfo=UTC)
-    return loader(value)  # type: ignore[no-any-return]
+    return loader(value)
 
 
 def _json_or_empty_list(loader: Any, value: str | None) -> Any:
