@@ -8,6 +8,7 @@ Independent of APScheduler so tests drive it with a fake clock.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import queue
@@ -33,12 +34,15 @@ from core.settings import Settings
 from posts import claims
 from posts.db import Database
 
-from .recorder import GroupRecorder
+from .recorder import GroupRecorder, Recorded
 
 log = logging.getLogger(__name__)
 
 ChannelFactory = Callable[[str], Channel]
-_Job = tuple[Callable[["claims.Claimed"], None], "claims.Claimed"]
+# A job is given the post and ``settled``, to call once it is done with the post; a job
+# that returns True has handed that call on (a success, called once it is recorded).
+_JobCall = Callable[["claims.Claimed", Callable[[], None]], bool]
+_Job = tuple[_JobCall, "claims.Claimed"]
 
 
 @dataclass
@@ -109,6 +113,7 @@ class Dispatcher:
         self._observers = tuple(observers)
         # Successes that finish together are committed together.
         self._recorder = GroupRecorder(db)
+        self._lease_margin = timedelta(seconds=settings.worker.lease_renew_seconds)
         self.published = 0
 
     def run_round(self) -> RoundResult:
@@ -211,7 +216,7 @@ class Dispatcher:
     def _start(
         self,
         posts: list[claims.Claimed],
-        job: Callable[[claims.Claimed], None],
+        job: _JobCall,
         lease_from: datetime,
     ) -> None:
         self.track_leases(posts, lease_from)
@@ -238,15 +243,20 @@ class Dispatcher:
                 self._for_account(job, post)
             except BaseException:  # never lose the thread
                 log.exception("post %s: unexpected error", post.id)
-            with self._lock:
-                self._in_flight -= 1
-                if not self._in_flight:
-                    self._settled.notify_all()
-            if self._on_settled:
-                try:
-                    self._on_settled()
-                except Exception:
-                    log.exception("on_settled failed after post %s", post.id)
+
+    def _settle(self, post_id: int) -> None:
+        """A job is done with its post (for a success: its result is committed): no
+        longer held, no longer in flight."""
+        self.untrack(post_id)
+        with self._lock:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._settled.notify_all()
+        if self._on_settled:
+            try:
+                self._on_settled()
+            except Exception:
+                log.exception("on_settled failed after post %s", post_id)
 
     def track_leases(self, posts: list[claims.Claimed], lease_from: datetime) -> None:
         """Hold these claims: renewed by the heartbeat until ``untrack``."""
@@ -259,14 +269,17 @@ class Dispatcher:
         with self._lock:
             self._held.pop(post_id, None)
 
-    def _for_account(self, job: Callable[[claims.Claimed], None], post: claims.Claimed) -> None:
+    def _for_account(self, job: _JobCall, post: claims.Claimed) -> None:
+        handed_on = False
+        settled = functools.partial(self._settle, post.id)
         try:
             with self._account_locks[post.account]:
-                job(post)
+                handed_on = job(post, settled)
         except Exception:  # never lose the thread: the post is recorded, or its lease expires
             log.exception("post %s: unexpected error while recording", post.id)
         finally:
-            self.untrack(post.id)
+            if not handed_on:
+                settled()
 
     def lease_is_fresh(self, post_id: int) -> bool:
         """Whether this worker may still start a request for the post: its lease is valid
@@ -274,10 +287,13 @@ class Dispatcher:
         lease's expiry, which is where another worker's look-ups are counted from."""
         with self._lock:
             valid = self._held.get(post_id)
-        margin = timedelta(seconds=self.settings.worker.lease_renew_seconds)
-        return valid is not None and valid - self.clock.now() > margin
+        return valid is not None and valid - self.clock.now() > self._lease_margin
 
-    def publish(self, post: claims.Claimed) -> None:
+    def publish(self, post: claims.Claimed, settled: Callable[[], None] = lambda: None) -> bool:
+        """Send the post and record the outcome. True when the success was handed to the
+        recorder, which calls ``settled`` once it is committed (at once, in this thread,
+        unless another thread is committing); False when ``settled`` is left to the
+        caller."""
         policy = self.settings.worker
         try:
             outgoing = self._outgoing(post)
@@ -285,12 +301,12 @@ class Dispatcher:
         except ChannelError as exc:
             state = claims.record_failure(self.db, post, exc, now=self.clock.now(), policy=policy)
             self._observe(post, exc, state)
-            return
+            return False
         except PublisherError as exc:  # e.g. missing credentials: nothing was sent
             error = PermanentError(str(exc))
             state = claims.record_failure(self.db, post, error, now=self.clock.now(), policy=policy)
             self._observe(post, error, state)
-            return
+            return False
         if not self.lease_is_fresh(post.id):
             claims.release_unsent(
                 self.db,
@@ -298,7 +314,7 @@ class Dispatcher:
                 now=self.clock.now(),
                 reason="not sent: its lease could not be renewed in time",
             )
-            return
+            return False
         log.info(
             "post %s: sending to %s (attempt %s)",
             post.id,
@@ -323,19 +339,48 @@ class Dispatcher:
                 self.db, post, failure, now=self.clock.now(), policy=policy, sent_at=sent_at
             )
             self._observe(post, failure, state, sent_at, started)
-            return
-        recorded = self._recorder.published(post, receipt, now=self.clock.now())
-        self._observe(post, None, "published" if recorded else None, sent_at, started)
-        self.published += 1
-        log.info(
-            "post %s: published as %s",
-            post.id,
-            receipt.remote_id,
-            extra=_fields(post, "published"),
+            return False
+        self._recorder.published(
+            post,
+            receipt,
+            now=self.clock.now(),
+            then=functools.partial(self._recorded, post, receipt, sent_at, started, settled),
         )
+        return True
 
-    def _check(self, post: claims.Claimed) -> None:
-        """A send in doubt: look the post up; never resend blindly (claims.record_check)."""
+    def _recorded(
+        self,
+        post: claims.Claimed,
+        receipt: Receipt,
+        sent_at: datetime,
+        started: float,
+        settled: Callable[[], None],
+        recorded: Recorded,
+    ) -> None:
+        """A success's record committed (or failed): told, logged, and the post settled."""
+        try:
+            if isinstance(recorded, BaseException):
+                # Not recorded: its lease expires and it is looked up, as after a crash.
+                log.error(
+                    "post %s: unexpected error while recording",
+                    post.id,
+                    exc_info=(type(recorded), recorded, recorded.__traceback__),
+                )
+                return
+            self._observe(post, None, "published" if recorded else None, sent_at, started)
+            self.published += 1
+            log.info(
+                "post %s: published as %s",
+                post.id,
+                receipt.remote_id,
+                extra=_fields(post, "published"),
+            )
+        finally:
+            settled()
+
+    def _check(self, post: claims.Claimed, settled: Callable[[], None] = lambda: None) -> bool:
+        """A send in doubt: look the post up; never resend blindly (claims.record_check).
+        Done with the post when it returns (False: ``settled`` is the caller's)."""
         found: Receipt | ChannelError | None
         resend_is_safe = False
         try:
@@ -372,6 +417,7 @@ class Dispatcher:
             elif found is None:
                 told = RetryableError("not on the network: sending it again")
             self._observe(post, told, state, reconciled=True)
+        return False
 
     def _observe(
         self,

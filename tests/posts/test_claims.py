@@ -261,3 +261,37 @@ def test_the_drivers_utc_text_is_sqlalchemys_on_sqlite() -> None:
     assert [sqlite_utc_text(t) for t in times] == [sqlalchemys(t) for t in times]
     with pytest.raises(ValueError, match="naive"):
         sqlite_utc_text(datetime(2027, 1, 4, 7, 30))
+
+
+def test_the_drivers_loaders_are_sqlalchemys_on_sqlite() -> None:
+    """The claim's rows are loaded by ``journal._result_processor``, whose fast paths for
+    a stored UTC time and an empty JSON list give exactly what SQLAlchemy's loaders give;
+    any other stored form goes to SQLAlchemy's."""
+    from sqlalchemy.dialects import sqlite
+
+    from posts.journal import _result_processor
+    from posts.models import Post, UTCDateTime
+
+    dialect = sqlite.dialect()
+    for type_, stored in (
+        (
+            UTCDateTime(),
+            [
+                "2027-01-04 07:30:00.000000",
+                "2027-01-04 07:30:00.000005",
+                "0999-01-01 00:00:00.000000",
+                "2027-01-04 07:30:00",  # not the worker's form: SQLAlchemy's loader
+                "2027-01-04 07:30:00.5+01:00",
+                None,
+            ],
+        ),
+        (Post.__table__.c.media.type, ["[]", '[{"sha256": "ab", "alt_text": "x"}]', None]),
+    ):
+        ours = _result_processor(type_, dialect)
+        sqlalchemys = type_.dialect_impl(dialect).result_processor(dialect, None)
+        assert ours is not sqlalchemys
+        loaded = [ours(text) for text in stored]
+        assert loaded == [sqlalchemys(text) for text in stored]
+        assert [getattr(v, "tzinfo", None) for v in loaded] == [
+            getattr(sqlalchemys(text), "tzinfo", None) for text in stored
+        ]

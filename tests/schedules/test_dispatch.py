@@ -387,3 +387,35 @@ def test_a_post_put_in_doubt_is_looked_up_in_the_same_round_when_due(
     assert _round(dispatcher).reconciled == 1
     assert _posts(db)[0].state == "published"  # found on the network in the same round
     assert fake.texts().count(posts[0].text) == 1
+
+
+def test_a_success_is_held_until_its_record_commits_and_settled_if_it_fails(
+    db, settings, clock, tmp_path, fake, dispatcher, monkeypatch
+):
+    """The recorder commits a success after the publishing thread has moved on: until the
+    commit ends the post stays held (its lease renewed by the heartbeat) and in flight;
+    a commit that fails still settles it, and its lease then expires as after a crash."""
+    posts = _ready(db, settings, clock, tmp_path)
+    clock.set(posts[0].due_at)
+    committing, go_on = threading.Event(), threading.Event()
+    real = claims.record_published_all
+
+    def slow_then_failing(db_, results):  # type: ignore[no-untyped-def]
+        committing.set()
+        assert go_on.wait(10)
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(claims, "record_published_all", slow_then_failing)
+    dispatcher.run_round()
+    assert committing.wait(10)
+    assert dispatcher.holding() == [posts[0].id]  # sent, not yet recorded: still held
+    go_on.set()
+    dispatcher.wait()  # returns: the failed commit settled it
+    assert dispatcher.holding() == [] and dispatcher.published == 0
+    assert _posts(db)[0].state == "sending"  # not recorded: its lease will expire
+    monkeypatch.setattr(claims, "record_published_all", real)
+    clock.advance(settings.worker.lease_seconds + 1)
+    _round(dispatcher)  # lease expired: put in doubt, looked up, found
+    clock.advance(max(settings.worker.check_after_seconds))
+    _round(dispatcher)
+    assert fake.texts() == [posts[0].text] and _posts(db)[0].state == "published"
