@@ -136,24 +136,13 @@ def approve_a_third(db: Database) -> None:
 
 @contextmanager
 def _database(kind: str) -> Iterator[Database]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Database(f"sqlite:///{tmp}/bench.db")
-            db.ensure_schema()
-            try:
-                yield db
-            finally:
-                db.dispose()
-    else:
-        from tests import pg
+    from tests import pg
 
-        with pg.schema_url() as url:
-            db = Database(url)
-            db.ensure_schema()
-            try:
-                yield db
-            finally:
-                db.dispose()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        pg.database(kind, f"sqlite:///{tmp}/bench.db") as db,
+    ):
+        yield db
 
 
 def _plan(db: Database, name: str, drafts: list[Draft]) -> PlanReport:
