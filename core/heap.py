@@ -14,7 +14,7 @@ import gc
 
 def freeze_loaded() -> None:
     """Collect what start-up left as garbage, then freeze every object alive now. Called
-    by ``publisher web`` and the worker once they have loaded what they serve with; never
-    in tests, where a frozen object is never freed."""
+    by ``publisher web`` once it has loaded what it serves with; not in tests, where a
+    frozen object that ends up in a reference cycle is never freed."""
     gc.collect()
     gc.freeze()
