@@ -48,7 +48,7 @@ class GroupRecorder:
         self._lock = threading.Lock()
         self._queue: list[tuple[claims.Published, Callable[[Recorded], None]]] = []
         self._committing = False
-        self.commits = 0  # transactions, for the benchmarks
+        self.commits = 0  # transactions (the tests count them)
 
     def published(
         self,

@@ -4,6 +4,8 @@ than ``ROUND_GAP_SECONDS`` after the last one started (a paused scheduler: nothi
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,55 +19,24 @@ from schedules import worker as worker_module
 from schedules.worker import JOB_ID, Worker
 
 
-def test_sends_settling_together_ask_for_one_round_after_the_gap(
-    db, settings, clock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(worker_module, "ROUND_GAP_SECONDS", 60.0)  # far beyond the test
-    worker = Worker(db, settings, lambda account: FakeChannel(), clock, owner="w")
+@contextmanager
+def paused(worker: Worker, next_run_time: datetime) -> Iterator[Worker]:
+    """``worker`` with its dispatch job in a paused scheduler (nothing runs by itself):
+    the test calls the rounds and reads where the job is re-armed to."""
     worker.scheduler = BackgroundScheduler(timezone=UTC)
-    fallback = datetime.now(UTC) + timedelta(hours=1)
     worker.scheduler.add_job(
-        worker._round, IntervalTrigger(hours=1), id=JOB_ID, next_run_time=fallback
+        worker._round, IntervalTrigger(hours=1), id=JOB_ID, next_run_time=next_run_time
     )
     worker.scheduler.start(paused=True)
     try:
-        worker._round()  # nothing due: the job stays at the fallback
-        started = worker._round_started
-        job = worker.scheduler.get_job(JOB_ID)
-        assert job.next_run_time == fallback
-        for _ in range(5):  # five sends settle
-            worker.wake_now()
-        job = worker.scheduler.get_job(JOB_ID)
-        assert job.next_run_time == started + timedelta(seconds=60)
+        yield worker
     finally:
         worker.scheduler.shutdown(wait=False)
         worker.dispatcher.shutdown()
 
 
-def test_a_worker_told_to_stop_at_once_stops_cleanly(db, settings, clock) -> None:
-    """``--stop-after`` ends the run without an error however soon it comes (a stop job in
-    the scheduler raised JobLookupError out of ``run`` about half the time; a stop before
-    the scheduler ran was lost)."""
-    for _ in range(20):
-        worker = Worker(db, settings, lambda account: FakeChannel(), clock, owner="w")
-        rescued: list[bool] = []
-
-        def rescue(worker: Worker = worker, rescued: list[bool] = rescued) -> None:
-            rescued.append(True)
-            worker.scheduler.shutdown(wait=False)
-
-        # A stop that came before the scheduler ran was lost: the run went on for ever.
-        watchdog = threading.Timer(30, rescue)
-        watchdog.start()
-        worker.run(stop_after=0.001)
-        watchdog.cancel()
-        assert not rescued, "the stop was lost: the watchdog had to end the run"
-
-
-def test_a_stop_before_the_scheduler_runs_is_not_lost(db, settings, clock) -> None:
-    """SIGTERM while the worker starts (``stop`` before the scheduler runs) ends the run
-    once the scheduler is up; it was lost, and the worker ran on."""
-    worker = Worker(db, settings, lambda account: FakeChannel(), clock, owner="w")
+def run_watched(worker: Worker, stop_after: float | None = None) -> bool:
+    """Run ``worker``; whether it ended by itself (else a watchdog ended it after 30 s)."""
     rescued: list[bool] = []
 
     def rescue() -> None:
@@ -74,10 +45,44 @@ def test_a_stop_before_the_scheduler_runs_is_not_lost(db, settings, clock) -> No
 
     watchdog = threading.Timer(30, rescue)
     watchdog.start()
-    worker.stop()
-    worker.run()
+    worker.run(stop_after=stop_after)
     watchdog.cancel()
-    assert not rescued, "the stop was lost: the watchdog had to end the run"
+    return not rescued
+
+
+def test_sends_settling_together_ask_for_one_round_after_the_gap(
+    db, settings, clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker_module, "ROUND_GAP_SECONDS", 60.0)  # far beyond the test
+    fallback = datetime.now(UTC) + timedelta(hours=1)
+    worker = Worker(db, settings, lambda account: FakeChannel(), clock, owner="w")
+    with paused(worker, fallback):
+        worker._round()  # nothing due: the job stays at the fallback
+        started = worker._round_started
+        job = worker.scheduler.get_job(JOB_ID)
+        assert job.next_run_time == fallback
+        for _ in range(5):  # five sends settle
+            worker.wake_now()
+        job = worker.scheduler.get_job(JOB_ID)
+        assert job.next_run_time == started + timedelta(seconds=60)
+
+
+def test_a_worker_told_to_stop_at_once_stops_cleanly(db, settings, clock) -> None:
+    """``--stop-after`` ends the run without an error however soon it comes (a stop job in
+    the scheduler raised JobLookupError out of ``run`` about half the time; a stop before
+    the scheduler ran was lost)."""
+    for _ in range(20):
+        worker = Worker(db, settings, lambda account: FakeChannel(), clock, owner="w")
+        # A stop that came before the scheduler ran was lost: the run went on for ever.
+        assert run_watched(worker, stop_after=0.001), "the stop was lost: the watchdog ended it"
+
+
+def test_a_stop_before_the_scheduler_runs_is_not_lost(db, settings, clock) -> None:
+    """SIGTERM while the worker starts (``stop`` before the scheduler runs) ends the run
+    once the scheduler is up; it was lost, and the worker ran on."""
+    worker = Worker(db, settings, lambda account: FakeChannel(), clock, owner="w")
+    worker.stop()
+    assert run_watched(worker), "the stop was lost: the watchdog had to end the run"
 
 
 def test_the_channel_modules_load_once_a_post_falls_due_soon(
@@ -88,13 +93,7 @@ def test_the_channel_modules_load_once_a_post_falls_due_soon(
     loads: list[object] = []
     monkeypatch.setattr(registry, "load_channel_modules", lambda s: loads.append(s) or ["x"])
     worker = Worker(db, settings, lambda account: FakeChannel(), clock, owner="w")
-    worker.scheduler = BackgroundScheduler(timezone=UTC)
-    later = datetime.now(UTC) + timedelta(hours=1)
-    worker.scheduler.add_job(
-        worker._round, IntervalTrigger(hours=1), id=JOB_ID, next_run_time=later
-    )
-    worker.scheduler.start(paused=True)
-    try:
+    with paused(worker, datetime.now(UTC) + timedelta(hours=1)):
         worker.rearm()  # nothing due
         ahead = worker_module.LOAD_CHANNELS_AHEAD
         seed_due_posts(db, 1, 1, due=clock.now() + ahead + timedelta(seconds=1))
@@ -104,6 +103,3 @@ def test_the_channel_modules_load_once_a_post_falls_due_soon(
         worker.rearm()
         worker.rearm()
         assert loads == [settings]
-    finally:
-        worker.scheduler.shutdown(wait=False)
-        worker.dispatcher.shutdown()
